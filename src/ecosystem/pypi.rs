@@ -1,0 +1,1 @@
+//! PyPI wheels and sdists: placeholder, being written.

@@ -1,0 +1,128 @@
+//! The one storage interface opp moves bytes through, with two backends: a local OCI image
+//! layout directory ([`layout::LayoutStore`], the default) and a remote registry
+//! ([`registry::RegistryStore`]). [`copy`] moves a tagged artifact between any two.
+//!
+//! Every backend keeps the same promises:
+//! - a blob is written before any manifest naming it, a manifest before any index or tag
+//!   naming it, so a reader never sees a tag pointing at something missing;
+//! - every blob read is checked against its digest and size while it streams
+//!   ([`crate::digest::VerifyingReader`]);
+//! - blobs are streamed, never held whole in memory.
+//!
+//! The store knows nothing about ecosystems: repositories and tags come from the mapper.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::io::AsyncRead;
+
+use crate::digest::Digest;
+
+pub mod copy;
+pub mod layout;
+pub mod registry;
+
+/// A streamed blob body.
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+pub const OCI_IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A manifest or index exactly as stored: its bytes are what its digest is computed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawManifest {
+    pub media_type: String,
+    pub digest: Digest,
+    pub bytes: Bytes,
+}
+
+impl RawManifest {
+    /// Wraps serialized manifest bytes, computing their digest.
+    pub fn new(media_type: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        RawManifest {
+            media_type: media_type.into(),
+            digest: Digest::of(&bytes),
+            bytes,
+        }
+    }
+}
+
+/// What can go wrong moving bytes. Each variant names the thing, so the binary can print one
+/// line with a hint.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} not found in {location}")]
+    NotFound { what: String, location: String },
+    #[error("{registry} refused the credentials (HTTP {status})")]
+    Unauthorized { registry: String, status: u16 },
+    #[error("cannot reach {registry}")]
+    Unreachable {
+        registry: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{what} from {location} is corrupt: {detail}")]
+    Corrupt {
+        what: String,
+        location: String,
+        detail: String,
+    },
+    #[error("{location}: {message}")]
+    Registry { location: String, message: String },
+    #[error("{action} {path}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One interface, two backends (as oras-go's `Target`).
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Where a repository lives, for messages: `127.0.0.1:5000/pypi/six` or
+    /// `/home/me/.local/share/opp/store/pypi/six`.
+    fn location(&self, repository: &str) -> String;
+
+    /// The manifest or index a tag points at, or `None` when the tag (or the repository)
+    /// does not exist.
+    async fn resolve(&self, repository: &str, tag: &str) -> Result<Option<RawManifest>>;
+
+    /// A manifest or index by digest; its bytes are checked against the digest.
+    async fn fetch_manifest(&self, repository: &str, digest: &Digest) -> Result<RawManifest>;
+
+    /// Stores a manifest or index (every blob and child it names must already be there),
+    /// and points `tag` at it when given.
+    async fn push_manifest(
+        &self,
+        repository: &str,
+        manifest: &RawManifest,
+        tag: Option<&str>,
+    ) -> Result<()>;
+
+    async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool>;
+
+    /// A blob's bytes as a stream that fails at its end unless size and digest match.
+    async fn fetch_blob(&self, repository: &str, digest: &Digest, size: u64) -> Result<BlobReader>;
+
+    /// Uploads a blob from a stream of exactly `size` bytes with the given digest. The
+    /// backend checks the digest; a mismatch stores nothing.
+    async fn push_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        data: BlobReader,
+    ) -> Result<()>;
+
+    /// Every tag of a repository (empty when the repository does not exist), in no order.
+    async fn list_tags(&self, repository: &str) -> Result<Vec<String>>;
+
+    /// Every repository whose name starts with `prefix`, in no order.
+    async fn list_repositories(&self, prefix: &str) -> Result<Vec<String>>;
+}

@@ -1,0 +1,1 @@
+//! Remote registry store: placeholder, being written.
