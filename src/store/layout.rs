@@ -1,1 +1,0 @@
-//! Local OCI image layout store: placeholder, being written.
