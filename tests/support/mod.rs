@@ -1,6 +1,8 @@
 //! Shared set-up for opp's end-to-end tests: real tools, a real registry, isolated homes.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod fixtures;
 pub mod registry;
 
 use std::path::PathBuf;

@@ -1,0 +1,181 @@
+//! Running the built `opp` binary and the real clients (pip, python) the way a user would, but
+//! sealed off from the machine: each [`Env`] has its own HOME, XDG directories, Docker config
+//! and opp store in a temporary directory, and none of the outer OPP_*, REGISTRY_*, PIP_* or CA
+//! variables. It does not start registries (`registry.rs`) or make package files
+//! (`fixtures.rs`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// CA settings the machine may point at the system bundle; a test that needs one sets it.
+const CA_VARS: [&str; 4] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
+
+/// An isolated user: a temporary directory, removed on drop, holding
+/// `home/`, `config/` (XDG_CONFIG_HOME), `data/` (XDG_DATA_HOME), `cache/` (XDG_CACHE_HOME),
+/// `docker/` (DOCKER_CONFIG, empty) and the opp store path `store/` (OPP_STORE, not created:
+/// opp makes it).
+pub struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("opp-test-env.")
+            .tempdir()
+            .expect("temp dir for a test environment");
+        for sub in ["home", "config", "data", "cache", "docker"] {
+            std::fs::create_dir(dir.path().join(sub)).expect("create a test environment directory");
+        }
+        Env { dir }
+    }
+
+    /// The temporary directory; commands run here unless told otherwise.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root().join("home")
+    }
+
+    pub fn config_home(&self) -> PathBuf {
+        self.root().join("config")
+    }
+
+    pub fn data_home(&self) -> PathBuf {
+        self.root().join("data")
+    }
+
+    pub fn cache_home(&self) -> PathBuf {
+        self.root().join("cache")
+    }
+
+    pub fn docker_config(&self) -> PathBuf {
+        self.root().join("docker")
+    }
+
+    /// What OPP_STORE points at.
+    pub fn store(&self) -> PathBuf {
+        self.root().join("store")
+    }
+
+    /// The built `opp` binary with this environment, `NO_COLOR=1`, and no outer OPP_* or
+    /// REGISTRY_* variables.
+    pub fn opp(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_opp"));
+        self.isolate(&mut cmd, &["OPP_", "REGISTRY_"]);
+        cmd.env("OPP_STORE", self.store()).env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// The test venv's pip with this environment, no outer PIP_* variables, no pip config
+    /// files, no version check and no prompts.
+    pub fn pip(&self) -> Command {
+        let mut cmd = Command::new(super::tool("pip"));
+        self.isolate(&mut cmd, &["PIP_", "PYTHON"]);
+        cmd.env("PIP_CONFIG_FILE", "/dev/null")
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_NO_INPUT", "1");
+        cmd
+    }
+
+    /// The test venv's python with this environment and no outer PYTHON* variables.
+    pub fn python(&self) -> Command {
+        let mut cmd = Command::new(super::tool("python"));
+        self.isolate(&mut cmd, &["PYTHON"]);
+        cmd
+    }
+
+    /// Points the user directories into this environment, removes the CA variables and every
+    /// outer variable starting with one of `prefixes`, keeps loopback off any proxy, and runs
+    /// in [`Env::root`].
+    pub fn isolate(&self, cmd: &mut Command, prefixes: &[&str]) {
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if prefixes.iter().any(|p| name.starts_with(p)) || CA_VARS.contains(&&*name) {
+                cmd.env_remove(&key);
+            }
+        }
+        for key in ["NO_PROXY", "no_proxy"] {
+            let mut value = OsString::from("127.0.0.1,localhost,::1");
+            if let Some(outer) = std::env::var_os(key).filter(|v| !v.is_empty()) {
+                value.push(",");
+                value.push(outer);
+            }
+            cmd.env(key, value);
+        }
+        cmd.current_dir(self.root())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.config_home())
+            .env("XDG_DATA_HOME", self.data_home())
+            .env("XDG_CACHE_HOME", self.cache_home())
+            .env("DOCKER_CONFIG", self.docker_config());
+    }
+}
+
+impl Default for Env {
+    fn default() -> Env {
+        Env::new()
+    }
+}
+
+/// Runs `cmd` and returns its output; panics with the command, exit status, stdout and stderr
+/// when it does not succeed.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    if !out.status.success() {
+        panic!("command failed: {}", describe(cmd, &out));
+    }
+    out
+}
+
+/// Runs `cmd` and returns its output; panics with the command and its output when it
+/// succeeds.
+pub fn run_fail(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    if out.status.success() {
+        panic!(
+            "command succeeded but should have failed: {}",
+            describe(cmd, &out)
+        );
+    }
+    out
+}
+
+/// Stdout as text (lossy), for assertions.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr as text (lossy), for assertions.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", cmd.get_program().to_string_lossy()))
+}
+
+fn describe(cmd: &Command, out: &Output) -> String {
+    let mut line = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    format!(
+        "{line}\n  in: {}\n  {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        cmd.get_current_dir()
+            .map_or_else(|| ".".into(), |d| d.display().to_string()),
+        out.status,
+        stdout(out),
+        stderr(out)
+    )
+}
