@@ -5,6 +5,7 @@
 //! ecosystem (what a package is) -> mapper (where it lives) -> artifact (how it is laid out)
 //! -> store (how bytes move); see `docs/architecture.md`.
 
+pub mod auth;
 pub mod digest;
 pub mod ecosystem;
 pub mod mapper;

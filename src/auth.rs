@@ -1,0 +1,365 @@
+//! Where the credentials for a registry host come from, in this order: explicit values (the
+//! caller reads `OPP_REGISTRY_USERNAME`/`OPP_REGISTRY_PASSWORD` or flags and passes them in),
+//! docker's `config.json` (`credHelpers`, `credsStore`, `auths`, through the
+//! `docker_credential` crate), podman's `auth.json`, else anonymous.
+//!
+//! This module only finds credentials; it does not talk to registries, and it does not write
+//! credentials (`opp login` does). Looking them up may run a `docker-credential-*` helper
+//! process, so [`resolve`] is blocking: call it before the async work starts or inside
+//! `tokio::task::spawn_blocking`.
+//!
+//! Docker identity tokens (`identitytoken`, or a helper answering with user `<token>`) need an
+//! OAuth2 refresh-token exchange that oci-client does not implement: they are reported as
+//! [`AuthError::IdentityToken`] rather than silently replaced by anonymous access, so a push
+//! does not fail later with a puzzling 401.
+
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use docker_credential::{CredentialRetrievalError, DockerCredential};
+
+/// The environment variables the caller reads for explicit credentials.
+pub const USERNAME_VAR: &str = "OPP_REGISTRY_USERNAME";
+pub const PASSWORD_VAR: &str = "OPP_REGISTRY_PASSWORD";
+
+/// The key docker uses for Docker Hub in `config.json` and with credential helpers.
+const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// Credentials for one registry host. `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Anonymous,
+    Basic {
+        username: String,
+        password: String,
+        origin: Origin,
+    },
+}
+
+/// Where a set of credentials was found, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Passed in by the caller (`OPP_REGISTRY_USERNAME`/`OPP_REGISTRY_PASSWORD` or a flag).
+    Explicit,
+    /// Docker's `config.json`; `helper` names the credential helper it delegated to, if any.
+    DockerConfig {
+        path: PathBuf,
+        helper: Option<String>,
+    },
+    /// Podman's `auth.json`.
+    Podman { path: PathBuf },
+}
+
+impl Credentials {
+    /// Username and password given explicitly by the caller.
+    pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials::Basic {
+            username: username.into(),
+            password: password.into(),
+            origin: Origin::Explicit,
+        }
+    }
+
+    /// Explicit credentials from the values of `OPP_REGISTRY_USERNAME` and
+    /// `OPP_REGISTRY_PASSWORD` (read by the caller). Empty values count as unset; setting
+    /// only one of the two is an error.
+    pub fn from_env_vars(
+        username: Option<String>,
+        password: Option<String>,
+    ) -> Result<Option<(String, String)>, AuthError> {
+        let username = username.filter(|s| !s.is_empty());
+        let password = password.filter(|s| !s.is_empty());
+        match (username, password) {
+            (Some(u), Some(p)) => Ok(Some((u, p))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(AuthError::Incomplete {
+                set: USERNAME_VAR,
+                missing: PASSWORD_VAR,
+            }),
+            (None, Some(_)) => Err(AuthError::Incomplete {
+                set: PASSWORD_VAR,
+                missing: USERNAME_VAR,
+            }),
+        }
+    }
+
+    /// Where these credentials came from, for messages: "anonymous",
+    /// "OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD", "docker config.json (/home/me/.docker/config.json)".
+    pub fn describe(&self) -> String {
+        match self {
+            Credentials::Anonymous => "anonymous".to_owned(),
+            Credentials::Basic { origin, .. } => origin.describe(),
+        }
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        match self {
+            Credentials::Anonymous => None,
+            Credentials::Basic { username, .. } => Some(username),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Anonymous => f.write_str("Anonymous"),
+            Credentials::Basic {
+                username, origin, ..
+            } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .field("origin", origin)
+                .finish(),
+        }
+    }
+}
+
+impl Origin {
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Explicit => format!("{USERNAME_VAR}/{PASSWORD_VAR}"),
+            Origin::DockerConfig { path, helper: None } => {
+                format!("docker config.json ({})", path.display())
+            }
+            Origin::DockerConfig {
+                path,
+                helper: Some(h),
+            } => format!(
+                "docker config.json ({}), credential helper docker-credential-{h}",
+                path.display()
+            ),
+            Origin::Podman { path } => format!("podman auth.json ({})", path.display()),
+        }
+    }
+}
+
+/// Why credentials could not be found. Messages never contain a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{set} is set but {missing} is not: set both, or neither")]
+    Incomplete {
+        set: &'static str,
+        missing: &'static str,
+    },
+    #[error("cannot read credentials for {host} from {}: {detail}", path.display())]
+    Config {
+        host: String,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("credential helper docker-credential-{helper} failed for {host}: {detail}")]
+    Helper {
+        host: String,
+        helper: String,
+        detail: String,
+    },
+    #[error(
+        "{origin} holds an identity token for {host}, which opp cannot use yet: log in with a \
+         username and password, or set {USERNAME_VAR} and {PASSWORD_VAR}"
+    )]
+    IdentityToken { host: String, origin: String },
+}
+
+/// The credential files to look in. [`CredentialFiles::from_env`] finds them as docker and
+/// podman do; tests build one by hand.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialFiles {
+    /// Docker's `config.json`.
+    pub docker_config: Option<PathBuf>,
+    /// Podman's `auth.json`.
+    pub podman_auth: Option<PathBuf>,
+}
+
+impl CredentialFiles {
+    /// `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`; `$REGISTRY_AUTH_FILE` or
+    /// `$XDG_RUNTIME_DIR/containers/auth.json` (Linux) or `~/.config/containers/auth.json`.
+    pub fn from_env() -> CredentialFiles {
+        let docker_dir = std::env::var_os("DOCKER_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| dirs::home_dir().map(|h| h.join(".docker")));
+        let podman_auth = std::env::var_os("REGISTRY_AUTH_FILE")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+                    .filter(|_| cfg!(target_os = "linux"))
+                    .map(|d| PathBuf::from(d).join("containers/auth.json"));
+                match runtime {
+                    Some(p) if p.is_file() => Some(p),
+                    _ => dirs::home_dir().map(|h| h.join(".config/containers/auth.json")),
+                }
+            });
+        CredentialFiles {
+            docker_config: docker_dir.map(|d| d.join("config.json")),
+            podman_auth,
+        }
+    }
+}
+
+/// The credentials for `host` (`ghcr.io`, `127.0.0.1:5000`): `explicit` if given, else docker's
+/// config, else podman's, else anonymous. Blocking (may run a credential helper).
+pub fn resolve(host: &str, explicit: Option<(String, String)>) -> Result<Credentials, AuthError> {
+    resolve_with(host, explicit, &CredentialFiles::from_env())
+}
+
+/// [`resolve`] with the credential files given.
+pub fn resolve_with(
+    host: &str,
+    explicit: Option<(String, String)>,
+    files: &CredentialFiles,
+) -> Result<Credentials, AuthError> {
+    if let Some((username, password)) = explicit {
+        return Ok(Credentials::basic(username, password));
+    }
+    if let Some(path) = files.docker_config.as_deref().filter(|p| p.is_file()) {
+        let helper = configured_helper(path, host);
+        let origin = Origin::DockerConfig {
+            path: path.to_owned(),
+            helper,
+        };
+        if let Some(c) = from_file(path, host, origin)? {
+            return Ok(c);
+        }
+    }
+    if let Some(path) = files.podman_auth.as_deref().filter(|p| p.is_file()) {
+        let origin = Origin::Podman {
+            path: path.to_owned(),
+        };
+        if let Some(c) = from_file(path, host, origin)? {
+            return Ok(c);
+        }
+    }
+    tracing::debug!(host, "no credentials configured, using anonymous access");
+    Ok(Credentials::Anonymous)
+}
+
+/// Whether `host` is Docker Hub under one of its names.
+fn is_docker_hub(host: &str) -> bool {
+    matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    )
+}
+
+/// The keys to look `host` up under, in order. Docker keys Docker Hub as
+/// `https://index.docker.io/v1/` (also for helpers); podman writes `docker.io`, which
+/// `docker_credential` matches when asked for `index.docker.io`.
+fn lookup_keys(host: &str) -> Vec<&str> {
+    if is_docker_hub(host) {
+        vec![DOCKER_HUB_KEY, "index.docker.io"]
+    } else {
+        vec![host]
+    }
+}
+
+/// Looks `host` up in one docker-format file. `Ok(None)` when it has nothing for the host.
+fn from_file(path: &Path, host: &str, origin: Origin) -> Result<Option<Credentials>, AuthError> {
+    for key in lookup_keys(host) {
+        let file = File::open(path).map_err(|e| AuthError::Config {
+            host: host.to_owned(),
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        match docker_credential::get_credential_from_reader(BufReader::new(file), key) {
+            Ok(DockerCredential::UsernamePassword(username, password)) => {
+                return Ok(Some(Credentials::Basic {
+                    username,
+                    password,
+                    origin,
+                }));
+            }
+            Ok(DockerCredential::IdentityToken(_)) => {
+                return Err(AuthError::IdentityToken {
+                    host: host.to_owned(),
+                    origin: origin.describe(),
+                });
+            }
+            Err(CredentialRetrievalError::NoCredentialConfigured) => continue,
+            Err(e) => {
+                let helper = configured_helper(path, host);
+                return lookup_error(e, path, host, helper).map(|()| None);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Turns a `docker_credential` error into ours. A helper answering "credentials not found"
+/// (what docker's helpers say for an unknown host) is not an error: `Ok(())`.
+fn lookup_error(
+    e: CredentialRetrievalError,
+    path: &Path,
+    host: &str,
+    helper: Option<String>,
+) -> Result<(), AuthError> {
+    let helper = helper.unwrap_or_else(|| "?".to_owned());
+    let helper_error = |detail: String| AuthError::Helper {
+        host: host.to_owned(),
+        helper: helper.clone(),
+        detail,
+    };
+    match e {
+        CredentialRetrievalError::HelperFailure { stdout, stderr, .. } => {
+            let said = if stderr.trim().is_empty() {
+                stdout
+            } else {
+                stderr
+            };
+            if said.to_ascii_lowercase().contains("credentials not found") {
+                tracing::debug!(host, "credential helper has no credentials for the host");
+                return Ok(());
+            }
+            Err(helper_error(first_line(&said)))
+        }
+        CredentialRetrievalError::HelperCommunicationError => Err(helper_error(format!(
+            "cannot run docker-credential-{helper} (is it on PATH?)"
+        ))),
+        CredentialRetrievalError::MalformedHelperResponse => Err(helper_error(
+            "its answer is not the expected JSON".to_owned(),
+        )),
+        other => Err(AuthError::Config {
+            host: host.to_owned(),
+            path: path.to_owned(),
+            detail: match other {
+                CredentialRetrievalError::ConfigReadError => "not valid JSON".to_owned(),
+                CredentialRetrievalError::CredentialDecodingError => {
+                    "its `auth` value is not base64 of user:password".to_owned()
+                }
+                CredentialRetrievalError::CredentialMismatchError => {
+                    "its `auth` value does not match its username and password".to_owned()
+                }
+                other => other.to_string(),
+            },
+        }),
+    }
+}
+
+/// The helper `config.json` delegates `host` to, if any (`credHelpers[host]`, else
+/// `credsStore`), read only to say where credentials came from.
+fn configured_helper(path: &Path, host: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Helpers {
+        #[serde(default)]
+        cred_helpers: std::collections::HashMap<String, String>,
+        creds_store: Option<String>,
+    }
+    let file = File::open(path).ok()?;
+    let helpers: Helpers = serde_json::from_reader(BufReader::new(file)).ok()?;
+    lookup_keys(host)
+        .into_iter()
+        .find_map(|k| helpers.cred_helpers.get(k).cloned())
+        .or(helpers.creds_store)
+        .filter(|h| !h.is_empty())
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.trim().lines().next().unwrap_or("").trim();
+    line.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,0 @@
-//! Remote registry store: placeholder, being written.

@@ -1,0 +1,250 @@
+//! Turns oci-client's errors into [`StoreError`]s that name the registry, the repository and
+//! the object, and never contain credentials (oci-client's errors carry URLs and response
+//! bodies, never the `Authorization` header).
+//!
+//! oci-client reports the same condition in several shapes: a 401 is `UnauthorizedError`
+//! from pulls, `ServerError { code: 401 }` from pushes, a reqwest status error from HEAD,
+//! `AuthenticationFailure` from a token endpoint. This module is the one place that knows.
+
+use oci_client::errors::{OciDistributionError, OciEnvelope, OciErrorCode};
+use reqwest::StatusCode;
+
+use crate::store::StoreError;
+
+/// What was being done when an error happened, for the message.
+pub(super) struct Context<'a> {
+    /// The registry host.
+    pub registry: &'a str,
+    /// `host/repository`.
+    pub location: String,
+    /// The object: `manifest sha256:…`, `tag 1.0`, `blob sha256:…`, `tag list`.
+    pub what: String,
+}
+
+/// The longest piece of a response body quoted in a message.
+const MAX_QUOTE: usize = 300;
+
+impl Context<'_> {
+    pub fn map(&self, err: OciDistributionError) -> StoreError {
+        use OciDistributionError as E;
+        match err {
+            E::UnauthorizedError { .. } | E::AuthenticationFailure(_) => self.unauthorized(401),
+            E::RegistryError { envelope, .. } => self.envelope(&envelope, None),
+            E::ServerError { code, message, .. } => self.status(code, &message),
+            E::RequestError(e) => self.request(e),
+            E::DigestError(e) => self.corrupt(e.to_string()),
+            E::IoError(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.corrupt(e.to_string())
+            }
+            other => self.registry(other.to_string()),
+        }
+    }
+
+    pub fn unauthorized(&self, status: u16) -> StoreError {
+        StoreError::Unauthorized {
+            registry: self.registry.to_owned(),
+            status,
+        }
+    }
+
+    pub fn not_found(&self) -> StoreError {
+        StoreError::NotFound {
+            what: self.what.clone(),
+            location: self.location.clone(),
+        }
+    }
+
+    pub fn corrupt(&self, detail: String) -> StoreError {
+        StoreError::Corrupt {
+            what: self.what.clone(),
+            location: self.location.clone(),
+            detail,
+        }
+    }
+
+    pub fn registry(&self, message: String) -> StoreError {
+        StoreError::Registry {
+            location: self.location.clone(),
+            message: format!("{}: {message}", self.what),
+        }
+    }
+
+    /// An HTTP status with a body that may hold an OCI error envelope.
+    fn status(&self, code: u16, body: &str) -> StoreError {
+        if let Ok(envelope) = serde_json::from_str::<OciEnvelope>(body) {
+            return self.envelope(&envelope, Some(code));
+        }
+        match code {
+            401 | 403 => self.unauthorized(code),
+            404 => self.not_found(),
+            _ => self.registry(format!("the registry answered HTTP {code}{}", quote(body))),
+        }
+    }
+
+    fn envelope(&self, envelope: &OciEnvelope, code: Option<u16>) -> StoreError {
+        let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+        if code == Some(401) || codes.contains(&&OciErrorCode::Unauthorized) {
+            return self.unauthorized(401);
+        }
+        if code == Some(403) || codes.contains(&&OciErrorCode::Denied) {
+            return self.unauthorized(403);
+        }
+        if codes.contains(&&OciErrorCode::DigestInvalid) {
+            return self.registry(
+                "refused: the uploaded bytes do not have this digest (DIGEST_INVALID)".to_owned(),
+            );
+        }
+        let missing = [
+            OciErrorCode::ManifestUnknown,
+            OciErrorCode::NameUnknown,
+            OciErrorCode::BlobUnknown,
+            OciErrorCode::NotFound,
+        ];
+        if !codes.is_empty() && codes.iter().all(|c| missing.contains(c)) {
+            return self.not_found();
+        }
+        let said: Vec<String> = envelope
+            .errors
+            .iter()
+            .map(|e| {
+                let code = serde_json::to_value(&e.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| format!("{:?}", e.code));
+                if e.message.is_empty() {
+                    code
+                } else {
+                    format!("{code} ({})", e.message)
+                }
+            })
+            .collect();
+        let status = code.map(|c| format!("HTTP {c}, ")).unwrap_or_default();
+        self.registry(format!("the registry answered {status}{}", said.join("; ")))
+    }
+
+    fn request(&self, e: reqwest::Error) -> StoreError {
+        match e.status() {
+            Some(StatusCode::UNAUTHORIZED) => return self.unauthorized(401),
+            Some(StatusCode::FORBIDDEN) => return self.unauthorized(403),
+            Some(StatusCode::NOT_FOUND) => return self.not_found(),
+            Some(s) => return self.registry(format!("the registry answered HTTP {s}")),
+            None => {}
+        }
+        if e.is_connect() || e.is_timeout() {
+            return StoreError::Unreachable {
+                registry: self.registry.to_owned(),
+                source: Box::new(e.without_url()),
+            };
+        }
+        // Upload URLs carry long session state that says nothing to a reader.
+        self.registry(chain(&e.without_url()))
+    }
+}
+
+/// An error and its causes on one line: `a: b: c`.
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let s_text = s.to_string();
+        if !out.contains(&s_text) {
+            out.push_str(": ");
+            out.push_str(&s_text);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+/// `: <body>` shortened, or nothing for an empty body.
+fn quote(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    let mut short: String = body.chars().take(MAX_QUOTE).collect();
+    if short.len() < body.len() {
+        short.push('…');
+    }
+    format!(": {short}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            registry: "r.example",
+            location: "r.example/pypi/six".to_owned(),
+            what: "blob sha256:abc".to_owned(),
+        }
+    }
+
+    fn server(code: u16, message: &str) -> OciDistributionError {
+        OciDistributionError::ServerError {
+            code,
+            url: "https://r.example/v2/pypi/six/blobs/uploads/x".to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn every_shape_of_401_is_unauthorized() {
+        let shapes = [
+            OciDistributionError::UnauthorizedError {
+                url: "https://r.example/v2/".to_owned(),
+            },
+            OciDistributionError::AuthenticationFailure("bad".to_owned()),
+            server(401, ""),
+            server(
+                401,
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+            ),
+        ];
+        for e in shapes {
+            assert!(
+                matches!(ctx().map(e), StoreError::Unauthorized { status: 401, .. }),
+                "not mapped to 401"
+            );
+        }
+        assert!(matches!(
+            ctx().map(server(403, "denied")),
+            StoreError::Unauthorized { status: 403, .. }
+        ));
+    }
+
+    #[test]
+    fn digest_invalid_names_the_blob() {
+        let e = ctx().map(server(
+            400,
+            r#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#,
+        ));
+        let msg = e.to_string();
+        assert!(msg.contains("blob sha256:abc"), "{msg}");
+        assert!(msg.contains("DIGEST_INVALID"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_manifest_or_repository_is_not_found() {
+        for code in ["MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"] {
+            let body = format!(r#"{{"errors":[{{"code":"{code}","message":"x"}}]}}"#);
+            assert!(matches!(
+                ctx().map(server(404, &body)),
+                StoreError::NotFound { .. }
+            ));
+        }
+        assert!(matches!(
+            ctx().map(server(404, "")),
+            StoreError::NotFound { .. }
+        ));
+    }
+
+    #[test]
+    fn other_codes_are_quoted_shortly() {
+        let e = ctx().map(server(500, &"x".repeat(5000)));
+        let msg = e.to_string();
+        assert!(msg.contains("HTTP 500"), "{msg}");
+        assert!(msg.len() < 500, "{msg}");
+    }
+}
