@@ -105,6 +105,26 @@ pub trait Store: Send + Sync {
         tag: Option<&str>,
     ) -> Result<()>;
 
+    /// Stores a manifest or index and points `tag` at it, but only if the tag still points
+    /// at `expected` (`None`: the tag must not exist yet). Returns `Ok(false)`, tag
+    /// unchanged, when another writer moved it: the caller merges again. This default
+    /// checks, then writes; registries offer no conditional write, so a narrow window
+    /// remains there. The local layout overrides it with a check under its lock.
+    async fn push_manifest_if(
+        &self,
+        repository: &str,
+        manifest: &RawManifest,
+        tag: &str,
+        expected: Option<&Digest>,
+    ) -> Result<bool> {
+        let current = self.resolve(repository, tag).await?.map(|m| m.digest);
+        if current.as_ref() != expected {
+            return Ok(false);
+        }
+        self.push_manifest(repository, manifest, Some(tag)).await?;
+        Ok(true)
+    }
+
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool>;
 
     /// A blob's bytes as a stream that fails at its end unless size and digest match.

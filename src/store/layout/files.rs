@@ -85,6 +85,19 @@ pub(super) fn read_index(dir: &Path) -> Result<Option<LayoutIndex>> {
 /// `index.json.lock`, so concurrent writers (threads or processes) never lose each
 /// other's tags. A missing index starts empty; an unreadable one is an error, not replaced.
 pub(super) fn update_index(dir: &Path, change: impl FnOnce(&mut LayoutIndex)) -> Result<()> {
+    update_index_if(dir, |index| {
+        change(index);
+        true
+    })
+    .map(|_| ())
+}
+
+/// As [`update_index`], but `change` may decline (return false): then nothing is written
+/// and this returns `Ok(false)`. The decision and the write happen under one lock.
+pub(super) fn update_index_if(
+    dir: &Path,
+    change: impl FnOnce(&mut LayoutIndex) -> bool,
+) -> Result<bool> {
     let lock_path = dir.join(INDEX_LOCK);
     let lock = OpenOptions::new()
         .create(true)
@@ -95,12 +108,14 @@ pub(super) fn update_index(dir: &Path, change: impl FnOnce(&mut LayoutIndex)) ->
     lock.lock().map_err(io_error("cannot lock", &lock_path))?;
     let result = read_index(dir).and_then(|index| {
         let mut index = index.unwrap_or_default();
-        change(&mut index);
-        replace_file(dir, INDEX_JSON, &index.to_bytes())
+        if !change(&mut index) {
+            return Ok(false);
+        }
+        replace_file(dir, INDEX_JSON, &index.to_bytes()).map(|()| true)
     });
     // Closing the file releases the lock too; unlocking first just says so.
     let unlocked = lock.unlock().map_err(io_error("cannot unlock", &lock_path));
-    result.and(unlocked)
+    result.and_then(|r| unlocked.map(|()| r))
 }
 
 /// Every layout under `root` whose repository name starts with `prefix`, as `/`-separated

@@ -74,6 +74,67 @@ impl LayoutStore {
     }
 
     /// Fails unless every blob and child manifest `body` names is stored, with its size.
+    /// Writes a manifest as a blob (after checking what it references), then, with a tag,
+    /// points the tag at it under the index lock. With `expected`, the tag moves only if it
+    /// still points at `expected` (`Some(None)`: the tag must not exist); otherwise nothing
+    /// changes and this returns false.
+    async fn store_manifest(
+        &self,
+        repository: &str,
+        manifest: &RawManifest,
+        tag: Option<&str>,
+        expected: Option<Option<Digest>>,
+    ) -> Result<bool> {
+        let dir = self.layout(repository)?;
+        let location = self.location(repository);
+        if let Some(tag) = tag {
+            name::check_tag(tag).map_err(|why| StoreError::Registry {
+                location: location.clone(),
+                message: format!("invalid tag `{tag}`: {why}"),
+            })?;
+        }
+        let body = ManifestBody::parse(&manifest.bytes).map_err(|e| StoreError::Corrupt {
+            what: format!("manifest {}", manifest.digest),
+            location: location.clone(),
+            detail: format!("not a JSON manifest or index: {e}"),
+        })?;
+        self.check_references(&dir, repository, &manifest.digest, &body)
+            .await?;
+        let size = manifest.bytes.len() as u64;
+        // Writing checks the bytes against `manifest.digest` as for any blob.
+        self.push_blob(
+            repository,
+            &manifest.digest,
+            size,
+            Box::pin(std::io::Cursor::new(manifest.bytes.clone())),
+        )
+        .await?;
+        let Some(tag) = tag else {
+            return Ok(true);
+        };
+        let summary = ManifestSummary {
+            media_type: manifest.media_type.clone(),
+            digest: manifest.digest.clone(),
+            size,
+            artifact_type: body.artifact_type,
+        };
+        let tag = tag.to_owned();
+        let owned = dir.clone();
+        self.blocking(&dir, move || {
+            files::update_index_if(&owned, |index| {
+                if let Some(expected) = &expected {
+                    let current = index.find_tag(&tag).map(|e| e.digest.as_str());
+                    if current != expected.as_ref().map(Digest::as_str) {
+                        return false;
+                    }
+                }
+                index.set_tag(&tag, &summary);
+                true
+            })
+        })
+        .await
+    }
+
     async fn check_references(
         &self,
         dir: &Path,
@@ -185,45 +246,20 @@ impl Store for LayoutStore {
         manifest: &RawManifest,
         tag: Option<&str>,
     ) -> Result<()> {
-        let dir = self.layout(repository)?;
-        let location = self.location(repository);
-        if let Some(tag) = tag {
-            name::check_tag(tag).map_err(|why| StoreError::Registry {
-                location: location.clone(),
-                message: format!("invalid tag `{tag}`: {why}"),
-            })?;
-        }
-        let body = ManifestBody::parse(&manifest.bytes).map_err(|e| StoreError::Corrupt {
-            what: format!("manifest {}", manifest.digest),
-            location: location.clone(),
-            detail: format!("not a JSON manifest or index: {e}"),
-        })?;
-        self.check_references(&dir, repository, &manifest.digest, &body)
-            .await?;
-        let size = manifest.bytes.len() as u64;
-        // Writing checks the bytes against `manifest.digest` as for any blob.
-        self.push_blob(
-            repository,
-            &manifest.digest,
-            size,
-            Box::pin(std::io::Cursor::new(manifest.bytes.clone())),
-        )
-        .await?;
-        let Some(tag) = tag else {
-            return Ok(());
-        };
-        let summary = ManifestSummary {
-            media_type: manifest.media_type.clone(),
-            digest: manifest.digest.clone(),
-            size,
-            artifact_type: body.artifact_type,
-        };
-        let tag = tag.to_owned();
-        let owned = dir.clone();
-        self.blocking(&dir, move || {
-            files::update_index(&owned, |index| index.set_tag(&tag, &summary))
-        })
-        .await
+        self.store_manifest(repository, manifest, tag, None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn push_manifest_if(
+        &self,
+        repository: &str,
+        manifest: &RawManifest,
+        tag: &str,
+        expected: Option<&Digest>,
+    ) -> Result<bool> {
+        self.store_manifest(repository, manifest, Some(tag), Some(expected.cloned()))
+            .await
     }
 
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
