@@ -1,0 +1,316 @@
+//! How a release is laid out in OCI: image indexes whose entries are one image manifest per
+//! distribution file (docs/formats.md). Pure: values in, serialized bytes out, and the merge
+//! of new files into an existing index. Moving the bytes is `store/`; reading files from disk
+//! is `ecosystem/`.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use oci_client::manifest::{
+    ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest, Platform,
+};
+use serde::Deserialize;
+
+use crate::digest::Digest;
+use crate::release::{Descriptor, DistFile};
+use crate::store::{OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, RawManifest};
+
+pub const TITLE: &str = "org.opencontainers.image.title";
+pub const CREATED: &str = "org.opencontainers.image.created";
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+pub const EMPTY_CONFIG: &[u8] = b"{}";
+
+/// The media and artifact types of one ecosystem's layout.
+#[derive(Debug, Clone, Copy)]
+pub struct Kinds {
+    /// `artifactType` of the version's index.
+    pub index_artifact_type: &'static str,
+    /// `artifactType` of each file manifest (and its index entry).
+    pub file_artifact_type: &'static str,
+    /// `mediaType` of the file layer.
+    pub layer_media_type: &'static str,
+    /// `mediaType` of a metadata config blob, when the ecosystem stores one.
+    pub metadata_media_type: Option<&'static str>,
+}
+
+/// PyPI, readable by PyOCI.
+pub const PYPI: Kinds = Kinds {
+    index_artifact_type: "application/pyoci.package.v1",
+    file_artifact_type: "application/pyoci.package.v1",
+    layer_media_type: "application/pyoci.package.v1",
+    metadata_media_type: Some("application/vnd.opp.pypi.metadata.v1"),
+};
+pub const PYOCI_SHA256: &str = "com.pyoci.sha256_digest";
+pub const PYPI_REQUIRES_PYTHON: &str = "io.opp.pypi.requires-python";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("{what} is not a valid OCI {kind}: {detail}")]
+    Invalid {
+        what: String,
+        kind: &'static str,
+        detail: String,
+    },
+    #[error("{what} has artifactType {found:?}, expected {expected}")]
+    WrongType {
+        what: String,
+        found: Option<String>,
+        expected: &'static str,
+    },
+    #[error(
+        "{file} is already stored with other content (stored {stored}, new {new}); pass --force to replace it"
+    )]
+    Conflict {
+        file: String,
+        stored: Digest,
+        new: Digest,
+    },
+}
+
+/// One file to lay out: its layer, its optional metadata config, its index entry details.
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    pub file_name: String,
+    pub layer: Descriptor,
+    /// Metadata stored as the manifest's config blob (wheel METADATA); `None` = empty config.
+    pub metadata: Option<Bytes>,
+    pub platform: (String, String),
+    pub entry_annotations: BTreeMap<String, String>,
+}
+
+/// The serialized pieces of one file's manifest.
+#[derive(Debug, Clone)]
+pub struct FileArtifact {
+    pub spec: FileSpec,
+    pub config: Descriptor,
+    pub config_bytes: Bytes,
+    pub manifest: RawManifest,
+}
+
+impl FileArtifact {
+    pub fn entry(&self, created: &str) -> ImageIndexEntry {
+        let mut annotations = self.spec.entry_annotations.clone();
+        annotations.insert(CREATED.to_owned(), created.to_owned());
+        ImageIndexEntry {
+            media_type: OCI_IMAGE_MANIFEST.to_owned(),
+            digest: self.manifest.digest.to_string(),
+            size: self.manifest.bytes.len() as i64,
+            platform: Some(platform(&self.spec.platform)),
+            annotations: Some(annotations),
+            // No artifactType on the entry: the manifest carries it, and skopeo 1.9 rewrites
+            // (and so re-digests) an index whose entries carry one.
+            artifact_type: None,
+        }
+    }
+}
+
+fn platform((os, arch): &(String, String)) -> Platform {
+    Platform {
+        architecture: arch.as_str().into(),
+        os: os.as_str().into(),
+        os_version: None,
+        os_features: None,
+        variant: None,
+        features: None,
+    }
+}
+
+fn descriptor(d: &Descriptor, annotations: Option<BTreeMap<String, String>>) -> OciDescriptor {
+    OciDescriptor {
+        media_type: d.media_type.clone(),
+        digest: d.digest.to_string(),
+        size: d.size as i64,
+        urls: None,
+        annotations,
+        artifact_type: None,
+    }
+}
+
+/// Builds the image manifest of one file: config = metadata or the empty descriptor, one
+/// layer = the file with its title.
+pub fn file_manifest(kinds: &Kinds, spec: FileSpec, created: &str) -> FileArtifact {
+    let (config_bytes, config_type) = match (&spec.metadata, kinds.metadata_media_type) {
+        (Some(m), Some(t)) => (m.clone(), t),
+        _ => (Bytes::from_static(EMPTY_CONFIG), EMPTY_MEDIA_TYPE),
+    };
+    let config = Descriptor {
+        media_type: config_type.to_owned(),
+        digest: Digest::of(&config_bytes),
+        size: config_bytes.len() as u64,
+    };
+    let manifest = OciImageManifest {
+        schema_version: 2,
+        media_type: Some(OCI_IMAGE_MANIFEST.to_owned()),
+        config: descriptor(&config, None),
+        layers: vec![descriptor(
+            &spec.layer,
+            Some(BTreeMap::from([(TITLE.to_owned(), spec.file_name.clone())])),
+        )],
+        subject: None,
+        artifact_type: Some(kinds.file_artifact_type.to_owned()),
+        annotations: Some(BTreeMap::from([(CREATED.to_owned(), created.to_owned())])),
+    };
+    let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
+    FileArtifact {
+        spec,
+        config,
+        config_bytes,
+        manifest: RawManifest::new(OCI_IMAGE_MANIFEST, bytes),
+    }
+}
+
+/// Serializes a version's index.
+pub fn index(kinds: &Kinds, entries: Vec<ImageIndexEntry>, created: &str) -> RawManifest {
+    let index = OciImageIndex {
+        schema_version: 2,
+        media_type: Some(OCI_IMAGE_INDEX.to_owned()),
+        manifests: entries,
+        artifact_type: Some(kinds.index_artifact_type.to_owned()),
+        annotations: Some(BTreeMap::from([(CREATED.to_owned(), created.to_owned())])),
+    };
+    RawManifest::new(
+        OCI_IMAGE_INDEX,
+        serde_json::to_vec(&index).expect("an index serializes"),
+    )
+}
+
+/// Parses a version's index and checks its artifact type.
+pub fn parse_index(
+    kinds: &Kinds,
+    what: &str,
+    raw: &RawManifest,
+) -> Result<OciImageIndex, ArtifactError> {
+    let index: OciImageIndex =
+        serde_json::from_slice(&raw.bytes).map_err(|e| ArtifactError::Invalid {
+            what: what.to_owned(),
+            kind: "image index",
+            detail: e.to_string(),
+        })?;
+    if index.artifact_type.as_deref() != Some(kinds.index_artifact_type) {
+        return Err(ArtifactError::WrongType {
+            what: what.to_owned(),
+            found: index.artifact_type,
+            expected: kinds.index_artifact_type,
+        });
+    }
+    Ok(index)
+}
+
+/// The parts of a file manifest opp reads (tolerant of what other tools wrote).
+#[derive(Debug, Deserialize)]
+struct ManifestView {
+    config: OciDescriptor,
+    layers: Vec<OciDescriptor>,
+}
+
+/// Reads a file manifest into a [`DistFile`]. `fallback_name` rebuilds the file name when the
+/// layer has no title (PyOCI pushes none).
+pub fn dist_file(
+    what: &str,
+    entry: &ImageIndexEntry,
+    raw: &RawManifest,
+    fallback_name: impl FnOnce(&(String, String)) -> String,
+) -> Result<DistFile, ArtifactError> {
+    let invalid = |detail: String| ArtifactError::Invalid {
+        what: what.to_owned(),
+        kind: "image manifest",
+        detail,
+    };
+    let m: ManifestView = serde_json::from_slice(&raw.bytes).map_err(|e| invalid(e.to_string()))?;
+    let [layer] = &m.layers[..] else {
+        return Err(invalid(format!(
+            "expected exactly one layer, found {}",
+            m.layers.len()
+        )));
+    };
+    let digest: Digest = layer
+        .digest
+        .parse()
+        .map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?;
+    let platform = entry
+        .platform
+        .as_ref()
+        .map(|p| (p.os.to_string(), p.architecture.to_string()));
+    let name = match layer.annotations.as_ref().and_then(|a| a.get(TITLE)) {
+        Some(t) => t.clone(),
+        None => fallback_name(platform.as_ref().unwrap_or(&(String::new(), String::new()))),
+    };
+    let metadata = if m.config.media_type != EMPTY_MEDIA_TYPE && m.config.size > 2 {
+        Some(Descriptor {
+            media_type: m.config.media_type.clone(),
+            digest: m
+                .config
+                .digest
+                .parse()
+                .map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?,
+            size: m.config.size.max(0) as u64,
+        })
+    } else {
+        None
+    };
+    Ok(DistFile {
+        name,
+        digest,
+        size: layer.size.max(0) as u64,
+        platform,
+        manifest: raw.digest.clone(),
+        metadata,
+        annotations: entry.annotations.clone().unwrap_or_default(),
+    })
+}
+
+/// What a merge did with each new file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merged {
+    Added(String),
+    Unchanged(String),
+    Replaced(String),
+}
+
+/// Merges new file entries into an existing index's entries. Files are keyed by platform
+/// (one file per platform per version, as PyOCI and OpenTofu key them). `existing` pairs each
+/// entry with the digest of the file it holds. Nothing already there is dropped unless
+/// `force` replaces it with other bytes of the same key.
+pub fn merge(
+    existing: Vec<(ImageIndexEntry, Digest)>,
+    new: Vec<(String, ImageIndexEntry, Digest)>,
+    force: bool,
+) -> Result<(Vec<ImageIndexEntry>, Vec<Merged>), ArtifactError> {
+    let key = |e: &ImageIndexEntry| {
+        e.platform
+            .as_ref()
+            .map(|p| (p.os.to_string(), p.architecture.to_string()))
+    };
+    let mut entries: Vec<(ImageIndexEntry, Digest)> = existing;
+    let mut outcome = Vec::new();
+    for (file, entry, digest) in new {
+        match entries.iter_mut().find(|(e, _)| key(e) == key(&entry)) {
+            Some((_, stored)) if *stored == digest => outcome.push(Merged::Unchanged(file)),
+            Some((slot, stored)) => {
+                if !force {
+                    return Err(ArtifactError::Conflict {
+                        file,
+                        stored: stored.clone(),
+                        new: digest,
+                    });
+                }
+                *slot = entry;
+                *stored = digest;
+                outcome.push(Merged::Replaced(file));
+            }
+            None => {
+                entries.push((entry, digest));
+                outcome.push(Merged::Added(file));
+            }
+        }
+    }
+    Ok((entries.into_iter().map(|(e, _)| e).collect(), outcome))
+}
+
+/// Now, as RFC 3339 in UTC with second precision.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}

@@ -1,0 +1,447 @@
+//! Releases in a store: read a version's index into a [`Release`], push files into a version
+//! (merge with what is there, upload, tag, read back), write a release's files to disk
+//! atomically. This is the I/O half of `artifact`, shared by the commands and the proxy; it
+//! knows the layout but not the terminal (progress bars are handed in).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use oci_client::manifest::ImageIndexEntry;
+use tokio::io::AsyncWriteExt;
+
+use crate::artifact::{self, ArtifactError, FileArtifact, FileSpec, Kinds, Merged};
+use crate::digest::{Digest, Hasher};
+use crate::mapper::{MapError, Mapper};
+use crate::output::{Output, ProgressReader};
+use crate::release::{Descriptor, DistFile, Ecosystem, Release};
+use crate::store::{Store, StoreError};
+
+/// How many blobs move at once.
+const CONCURRENCY: usize = 4;
+/// How often a push re-merges after another writer changed the index under it.
+const MERGE_ATTEMPTS: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error(transparent)]
+    Map(#[from] MapError),
+    #[error("{action} {path}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the index of {what} kept changing while opp merged into it; try again")]
+    Race { what: String },
+}
+
+type Result<T, E = PackageError> = std::result::Result<T, E>;
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PackageError {
+    let path = path.display().to_string();
+    move |source| PackageError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// A file on disk, ready to be laid out.
+#[derive(Debug, Clone)]
+pub struct LocalFile {
+    pub path: PathBuf,
+    pub spec: FileSpec,
+}
+
+/// Hashes a file by streaming it (memory stays flat whatever its size).
+pub async fn hash_file(path: &Path) -> Result<(Digest, u64)> {
+    let path_owned = path.to_owned();
+    tokio::task::spawn_blocking(move || -> std::io::Result<(Digest, u64)> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path_owned)?;
+        let mut h = Hasher::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let len = h.len();
+        Ok((h.finish(), len))
+    })
+    .await
+    .expect("hashing task does not panic")
+    .map_err(io("cannot read", path))
+}
+
+pub struct Packages<'a> {
+    pub store: &'a dyn Store,
+    pub mapper: &'a Mapper,
+    pub out: &'a Output,
+}
+
+impl Packages<'_> {
+    /// Every version of a package (tags that are not versions are skipped), unsorted.
+    pub async fn versions(&self, eco: Ecosystem, name: &str) -> Result<Vec<String>> {
+        let repo = self.mapper.repository(eco, name)?;
+        let tags = self.store.list_tags(&repo).await?;
+        Ok(tags
+            .iter()
+            .filter_map(|t| self.mapper.version(eco, t))
+            .collect())
+    }
+
+    /// Every package of an ecosystem in the store.
+    pub async fn packages(&self, eco: Ecosystem) -> Result<Vec<String>> {
+        let prefix = self.mapper.repository_prefix(eco);
+        let repos = self.store.list_repositories(&prefix).await?;
+        let mut names: Vec<String> = repos
+            .iter()
+            .filter_map(|r| self.mapper.package(eco, r))
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// One version as stored, or `None` when the version does not exist.
+    pub async fn release(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        fallback_name: &(dyn Fn(&(String, String)) -> String + Sync),
+    ) -> Result<Option<Release>> {
+        let repo = self.mapper.repository(eco, name)?;
+        let tag = self.mapper.tag(eco, version)?;
+        let Some(raw) = self.store.resolve(&repo, &tag).await? else {
+            return Ok(None);
+        };
+        let what = format!("{}:{tag}", self.store.location(&repo));
+        let index = artifact::parse_index(kinds, &what, &raw)?;
+        let files: Vec<DistFile> = stream::iter(index.manifests.iter())
+            .map(|entry| self.dist_file(&repo, &what, entry, fallback_name))
+            .buffered(CONCURRENCY * 2)
+            .try_collect()
+            .await?;
+        let created = index
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(artifact::CREATED))
+            .cloned();
+        Ok(Some(Release {
+            ecosystem: eco,
+            package: name.to_owned(),
+            version: version.to_owned(),
+            created,
+            files,
+        }))
+    }
+
+    async fn dist_file(
+        &self,
+        repo: &str,
+        what: &str,
+        entry: &ImageIndexEntry,
+        fallback_name: &(dyn Fn(&(String, String)) -> String + Sync),
+    ) -> Result<DistFile> {
+        let digest: Digest =
+            entry
+                .digest
+                .parse()
+                .map_err(
+                    |e: crate::digest::DigestParseError| ArtifactError::Invalid {
+                        what: what.to_owned(),
+                        kind: "image index",
+                        detail: e.to_string(),
+                    },
+                )?;
+        let raw = self.store.fetch_manifest(repo, &digest).await?;
+        Ok(artifact::dist_file(what, entry, &raw, fallback_name)?)
+    }
+
+    /// Pushes files into one version: uploads what is new, merges it into the version's index
+    /// and tags the result. Files already stored with the same bytes are left alone; other
+    /// bytes under the same file are an error unless `force`.
+    pub async fn push(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        files: Vec<LocalFile>,
+        force: bool,
+    ) -> Result<Vec<Merged>> {
+        let repo = self.mapper.repository(eco, name)?;
+        let tag = self.mapper.tag(eco, version)?;
+        let what = format!("{}:{tag}", self.store.location(&repo));
+        let created = artifact::now_rfc3339();
+        let built: Vec<(LocalFile, FileArtifact)> = files
+            .into_iter()
+            .map(|f| {
+                let a = artifact::file_manifest(kinds, f.spec.clone(), &created);
+                (f, a)
+            })
+            .collect();
+
+        for _ in 0..MERGE_ATTEMPTS {
+            let (current, existing) = self.existing_entries(kinds, &repo, &tag, &what).await?;
+            let new: Vec<(String, ImageIndexEntry, Digest)> = built
+                .iter()
+                .map(|(f, a)| {
+                    (
+                        f.spec.file_name.clone(),
+                        a.entry(&created),
+                        f.spec.layer.digest.clone(),
+                    )
+                })
+                .collect();
+            let (entries, outcome) = artifact::merge(existing, new, force)?;
+            if outcome.iter().all(|m| matches!(m, Merged::Unchanged(_))) {
+                return Ok(outcome);
+            }
+            // Upload what the merged index names and the store lacks: file blobs, configs,
+            // manifests; then the index under the tag.
+            let to_upload: Vec<&(LocalFile, FileArtifact)> = built
+                .iter()
+                .filter(|(f, _)| {
+                    outcome.iter().any(|m| match m {
+                        Merged::Added(n) | Merged::Replaced(n) => *n == f.spec.file_name,
+                        Merged::Unchanged(_) => false,
+                    })
+                })
+                .collect();
+            stream::iter(to_upload)
+                .map(|(f, a)| self.upload_file(&repo, f, a))
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await?;
+            let index = artifact::index(kinds, entries, &created);
+            // The tag moves only if nobody changed it since we read it; otherwise merge
+            // again with what the other writer stored.
+            if !self
+                .store
+                .push_manifest_if(&repo, &index, &tag, current.as_ref())
+                .await?
+            {
+                continue;
+            }
+            // Read back: on a registry another writer may still slip in between the check
+            // and the write. Done when what is tagged now is what we wrote.
+            let after = self.store.resolve(&repo, &tag).await?.map(|m| m.digest);
+            if after.as_ref() == Some(&index.digest) {
+                return Ok(outcome);
+            }
+        }
+        Err(PackageError::Race { what })
+    }
+
+    /// The entries of a version's index with the digest of the file each holds.
+    async fn existing_entries(
+        &self,
+        kinds: &Kinds,
+        repo: &str,
+        tag: &str,
+        what: &str,
+    ) -> Result<(Option<Digest>, Vec<(ImageIndexEntry, Digest)>)> {
+        let Some(raw) = self.store.resolve(repo, tag).await? else {
+            return Ok((None, Vec::new()));
+        };
+        let index = artifact::parse_index(kinds, what, &raw)?;
+        let mut out = Vec::with_capacity(index.manifests.len());
+        for entry in index.manifests {
+            let known = entry
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(artifact::PYOCI_SHA256))
+                .and_then(|h| Digest::from_hex(h).ok());
+            let digest = match known {
+                Some(d) => d,
+                None => {
+                    self.dist_file(repo, what, &entry, &|_| String::new())
+                        .await?
+                        .digest
+                }
+            };
+            out.push((entry, digest));
+        }
+        Ok((Some(raw.digest), out))
+    }
+
+    async fn upload_file(&self, repo: &str, f: &LocalFile, a: &FileArtifact) -> Result<()> {
+        let layer = &f.spec.layer;
+        if !self.store.blob_exists(repo, &layer.digest).await? {
+            let file = tokio::fs::File::open(&f.path)
+                .await
+                .map_err(io("cannot open", &f.path))?;
+            let bar = self.out.bar(&f.spec.file_name, layer.size);
+            let reader = ProgressReader::new(
+                tokio::io::BufReader::with_capacity(256 * 1024, file),
+                bar.clone(),
+            );
+            self.store
+                .push_blob(repo, &layer.digest, layer.size, Box::pin(reader))
+                .await?;
+            bar.finish_and_clear();
+        }
+        if !self.store.blob_exists(repo, &a.config.digest).await? {
+            let bytes = a.config_bytes.clone();
+            self.store
+                .push_blob(
+                    repo,
+                    &a.config.digest,
+                    a.config.size,
+                    Box::pin(std::io::Cursor::new(bytes)),
+                )
+                .await?;
+        }
+        self.store.push_manifest(repo, &a.manifest, None).await?;
+        Ok(())
+    }
+
+    /// Writes the chosen files of a release into `dir`: each streams into a temporary file
+    /// in `dir`, checked against its digest, and only when every file arrived intact are
+    /// they renamed into place. On any failure nothing new is left in `dir`.
+    pub async fn download(
+        &self,
+        eco: Ecosystem,
+        name: &str,
+        files: &[DistFile],
+        dir: &Path,
+    ) -> Result<Vec<PathBuf>> {
+        let repo = self.mapper.repository(eco, name)?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("cannot create", dir))?;
+        for f in files {
+            check_file_name(&f.name)?;
+        }
+        let results: Vec<Result<(PathBuf, PathBuf)>> = stream::iter(files)
+            .map(|f| self.download_one(&repo, f, dir))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut done = Vec::new();
+        let mut first_err = None;
+        for r in results {
+            match r {
+                Ok(pair) => done.push(pair),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            for (tmp, _) in &done {
+                let _ = tokio::fs::remove_file(tmp).await;
+            }
+            return Err(e);
+        }
+        let mut written = Vec::new();
+        for (tmp, dest) in done {
+            tokio::fs::rename(&tmp, &dest)
+                .await
+                .map_err(io("cannot write", &dest))?;
+            written.push(dest);
+        }
+        written.sort();
+        Ok(written)
+    }
+
+    async fn download_one(
+        &self,
+        repo: &str,
+        f: &DistFile,
+        dir: &Path,
+    ) -> Result<(PathBuf, PathBuf)> {
+        let dest = dir.join(&f.name);
+        let tmp = dir.join(format!(".{}.opp-partial-{}", f.name, std::process::id()));
+        let result = async {
+            let reader = self.store.fetch_blob(repo, &f.digest, f.size).await?;
+            let bar = self.out.bar(&f.name, f.size);
+            let mut reader = ProgressReader::new(reader, bar.clone());
+            let mut file = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(io("cannot create", &tmp))?;
+            let what = format!("{} from {}", f.name, self.store.location(repo));
+            tokio::io::copy(&mut reader, &mut file).await.map_err(|e| {
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    PackageError::Store(StoreError::Corrupt {
+                        what: f.name.clone(),
+                        location: self.store.location(repo),
+                        detail: e.to_string(),
+                    })
+                } else {
+                    PackageError::Io {
+                        action: "cannot download",
+                        path: what,
+                        source: e,
+                    }
+                }
+            })?;
+            file.flush().await.map_err(io("cannot write", &tmp))?;
+            file.sync_all().await.map_err(io("cannot write", &tmp))?;
+            bar.finish_and_clear();
+            Ok::<_, PackageError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => Ok((tmp, dest)),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A stored file name must be a plain name: never a path that could escape the output
+/// directory.
+fn check_file_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains('/')
+        || name.contains('\\')
+        || name.contains('\0');
+    if bad {
+        return Err(PackageError::Artifact(ArtifactError::Invalid {
+            what: format!("file name {name:?}"),
+            kind: "file title",
+            detail: "a stored file name must not be a path".into(),
+        }));
+    }
+    Ok(())
+}
+
+/// Builds the layer descriptor of a local file.
+pub fn layer(kinds: &Kinds, digest: Digest, size: u64) -> Descriptor {
+    Descriptor {
+        media_type: kinds.layer_media_type.to_owned(),
+        digest,
+        size,
+    }
+}
+
+/// Entry annotations of a PyPI file.
+pub fn pypi_annotations(
+    digest: &Digest,
+    requires_python: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([(artifact::PYOCI_SHA256.to_owned(), digest.hex().to_owned())]);
+    if let Some(r) = requires_python {
+        a.insert(artifact::PYPI_REQUIRES_PYTHON.to_owned(), r.to_owned());
+    }
+    a
+}
