@@ -5,9 +5,16 @@
 //! ecosystem (what a package is) -> mapper (where it lives) -> artifact (how it is laid out)
 //! -> store (how bytes move); see `docs/architecture.md`.
 
+pub mod artifact;
 pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod digest;
 pub mod ecosystem;
+pub mod error;
 pub mod mapper;
+pub mod output;
+pub mod packages;
 pub mod release;
 pub mod store;

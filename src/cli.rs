@@ -1,0 +1,212 @@
+//! The command-line interface: every command, argument and flag, with its help text. It is
+//! also the source of the shell completions in `completions/` and the man pages in `man/`
+//! (`opp completions SHELL`, `opp man DIR`). No behaviour lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::release::Ecosystem;
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  failure (bad input, registry error, I/O error ...)
+  2  usage error (unknown flag, missing argument)
+  3  not found (no such package, version or file)
+  4  authentication failed (the registry refused the credentials)
+
+Environment:
+  OPP_REGISTRY           registry to use, HOST[:PORT][/PREFIX] (as --registry)
+  OPP_STORE              local store directory (as --store)
+  OPP_REGISTRY_USERNAME  username for the registry
+  OPP_REGISTRY_PASSWORD  password or token for the registry
+  DOCKER_CONFIG          directory of docker's config.json (credentials, helpers)
+  NO_COLOR               disable colours";
+
+/// Publish and fetch language packages directly to and from OCI registries.
+///
+/// With no registry configured, opp keeps packages in a local OCI image layout store under
+/// the user's data directory, so every command works without a server.
+#[derive(Debug, Parser)]
+#[command(name = "opp", version, about, long_about = None, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses
+    /// the local store.
+    #[arg(
+        long,
+        global = true,
+        env = "OPP_REGISTRY",
+        value_name = "HOST[:PORT][/PREFIX]"
+    )]
+    pub registry: Option<String>,
+
+    /// Local store directory (default: opp/store in the user's data directory).
+    #[arg(long, global = true, env = "OPP_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Talk plain HTTP to the registry (loopback hosts always do).
+    #[arg(long, global = true)]
+    pub plain_http: bool,
+
+    /// Print nothing but errors and requested output; no progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Config file (default: opp/config.toml in the user's config directory).
+    #[arg(long, global = true, env = "OPP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Push distribution files into the store or registry.
+    #[command(subcommand)]
+    Push(PushCommand),
+    /// Pull a version's files out of the store or registry.
+    #[command(subcommand)]
+    Pull(PullCommand),
+    /// List packages, or the versions of one package.
+    List(ListArgs),
+    /// Show the files of one version.
+    Show(ShowArgs),
+    /// Copy a version, with every blob it references, between stores and registries.
+    Copy(CopyArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Write the man pages into a directory.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PushCommand {
+    /// Push Python wheels and sdists (files, or directories holding them).
+    Pypi(PushPypiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushPypiArgs {
+    /// Wheels, sdists, or directories holding them (e.g. ./dist).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushFlags {
+    /// Replace a stored file of the same name that has other bytes.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was pushed as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PullCommand {
+    /// Pull Python wheels and sdists.
+    Pypi(PullPypiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullPypiArgs {
+    /// NAME, NAME==VERSION or NAME with PEP 440 specifiers (e.g. 'attrs>=23,<24').
+    #[arg(value_name = "REQUIREMENT")]
+    pub requirement: String,
+    /// Directory to write the files into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Allow pre-release versions.
+    #[arg(long)]
+    pub pre: bool,
+    /// Keep only files installable on this Python version (e.g. 3.11).
+    #[arg(long, value_name = "X.Y")]
+    pub python_version: Option<String>,
+    /// Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Vec<String>,
+    /// Python implementation for the filter (cp, pp ...; default cp).
+    #[arg(long, value_name = "IMPL")]
+    pub implementation: Option<String>,
+    /// ABI for the filter (e.g. cp311, abi3); repeatable.
+    #[arg(long, value_name = "ABI")]
+    pub abi: Vec<String>,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Ecosystems whose push, pull and list are implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EcosystemArg {
+    /// Python wheels and sdists.
+    Pypi,
+}
+
+impl From<EcosystemArg> for Ecosystem {
+    fn from(e: EcosystemArg) -> Ecosystem {
+        match e {
+            EcosystemArg::Pypi => Ecosystem::Pypi,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    pub ecosystem: EcosystemArg,
+    /// A package name; without it, list the packages.
+    pub name: Option<String>,
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub ecosystem: EcosystemArg,
+    /// NAME==VERSION (or NAME@VERSION).
+    #[arg(value_name = "NAME==VERSION")]
+    pub package: String,
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    pub ecosystem: EcosystemArg,
+    /// NAME==VERSION (or NAME@VERSION).
+    #[arg(value_name = "NAME==VERSION")]
+    pub package: String,
+    /// Source: `local` (the local store), a store directory (starting with / or .), or a
+    /// registry HOST[:PORT][/PREFIX]. Default: the configured store or registry.
+    #[arg(long, value_name = "LOCATION")]
+    pub from: Option<String>,
+    /// Destination, in the same forms as --from.
+    #[arg(long, value_name = "LOCATION")]
+    pub to: String,
+    /// Print what was copied as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory to write opp.1 and one page per subcommand into.
+    pub dir: PathBuf,
+}

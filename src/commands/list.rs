@@ -1,0 +1,133 @@
+//! `opp list ECOSYSTEM [NAME]`: the packages of an ecosystem, or one package's versions
+//! newest first, as a table or JSON.
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde::Serialize;
+
+use crate::artifact;
+use crate::cli::ListArgs;
+use crate::config::Settings;
+use crate::ecosystem::pypi;
+use crate::mapper::Mapper;
+use crate::output::{Output, bytes};
+use crate::packages::{PackageError, Packages};
+use crate::release::{Ecosystem, Release};
+
+#[derive(Serialize)]
+struct VersionRow {
+    version: String,
+    files: usize,
+    size: u64,
+    created: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PackageRow {
+    package: String,
+    versions: usize,
+    latest: Option<String>,
+}
+
+pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::Result<()> {
+    let eco: Ecosystem = args.ecosystem.into();
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = Packages {
+        store: target.store.as_ref(),
+        mapper: &target.mapper,
+        out,
+    };
+    match args.name {
+        None => {
+            let names = pkgs.packages(eco).await?;
+            let rows: Vec<PackageRow> = stream::iter(names)
+                .map(|n| async {
+                    let mut versions = pkgs.versions(eco, &n).await?;
+                    pypi::sort_newest_first(&mut versions);
+                    Ok::<_, PackageError>(PackageRow {
+                        package: n,
+                        versions: versions.len(),
+                        latest: versions.first().cloned(),
+                    })
+                })
+                .buffered(8)
+                .try_collect()
+                .await?;
+            if args.json {
+                out.json(&rows);
+            } else if rows.is_empty() {
+                out.status(format!(
+                    "no {eco} packages in {}",
+                    target.location.describe()
+                ));
+            } else {
+                out.table(
+                    &["package", "versions", "latest"],
+                    rows.into_iter()
+                        .map(|r| {
+                            vec![
+                                r.package,
+                                r.versions.to_string(),
+                                r.latest.unwrap_or_default(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Some(name) => {
+            let name = Mapper::normalize_package(eco, &name)?;
+            let mut versions = pkgs.versions(eco, &name).await?;
+            if versions.is_empty() {
+                let repo = target.mapper.repository(eco, &name)?;
+                return Err(PackageError::NotFound(format!(
+                    "no package `{name}` in {}",
+                    target.store.location(&repo)
+                ))
+                .into());
+            }
+            pypi::sort_newest_first(&mut versions);
+            let releases: Vec<Option<Release>> = stream::iter(versions)
+                .map(|v| {
+                    let name = name.clone();
+                    let pkgs = &pkgs;
+                    async move {
+                        let fallback =
+                            |(_, arch): &(String, String)| pypi::file_name_for(&name, &v, arch);
+                        pkgs.release(eco, &artifact::PYPI, &name, &v, &fallback)
+                            .await
+                    }
+                })
+                .buffered(8)
+                .try_collect()
+                .await?;
+            let rows: Vec<VersionRow> = releases
+                .into_iter()
+                .flatten()
+                .map(|r| VersionRow {
+                    files: r.files.len(),
+                    size: r.total_size(),
+                    created: r.created.clone(),
+                    version: r.version,
+                })
+                .collect();
+            if args.json {
+                out.json(&rows);
+            } else {
+                out.table(
+                    &["version", "files", "size", "created"],
+                    rows.into_iter()
+                        .map(|r| {
+                            vec![
+                                r.version,
+                                r.files.to_string(),
+                                bytes(r.size),
+                                r.created.unwrap_or_default(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(())
+}

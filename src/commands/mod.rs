@@ -1,0 +1,96 @@
+//! One file per subcommand: glue between the command line, the library and the output.
+//! No logic of its own beyond choosing what to call and what to print.
+
+use std::sync::Arc;
+
+use crate::auth::{self, Credentials};
+use crate::cli::{Cli, Command, PullCommand, PushCommand};
+use crate::config::{self, Location, Settings};
+use crate::mapper::Mapper;
+use crate::output::Output;
+use crate::store::Store;
+use crate::store::layout::LayoutStore;
+use crate::store::registry::RegistryStore;
+
+pub mod completions;
+pub mod copy;
+pub mod list;
+pub mod pull;
+pub mod push;
+pub mod show;
+
+/// A store with the mapper that names repositories in it.
+pub struct Target {
+    pub store: Arc<dyn Store>,
+    pub mapper: Mapper,
+    pub location: Location,
+}
+
+/// Opens a store or registry. Credentials for a registry come from OPP_REGISTRY_USERNAME /
+/// OPP_REGISTRY_PASSWORD, then docker's config.json and helpers, else anonymous.
+pub fn open(location: &Location, settings: &Settings) -> anyhow::Result<Target> {
+    let (store, prefix): (Arc<dyn Store>, &str) = match location {
+        Location::Local(dir) => (Arc::new(LayoutStore::new(dir.clone())), ""),
+        Location::Registry {
+            host,
+            prefix,
+            plain_http,
+        } => {
+            let explicit = match (
+                std::env::var("OPP_REGISTRY_USERNAME")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+                std::env::var("OPP_REGISTRY_PASSWORD").ok(),
+            ) {
+                (Some(u), Some(p)) => Some((u, p)),
+                _ => None,
+            };
+            let creds: Credentials = auth::resolve(host, explicit)?;
+            (
+                Arc::new(RegistryStore::new(host, *plain_http, creds)?),
+                prefix.as_str(),
+            )
+        }
+    };
+    let mut mapper = Mapper::new(prefix)?;
+    for (eco, template) in &settings.templates {
+        mapper = mapper.with_template(*eco, template)?;
+    }
+    Ok(Target {
+        store,
+        mapper,
+        location: location.clone(),
+    })
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = config::load(&cli.global)?;
+    let out = Output::new(settings.quiet);
+    match cli.command {
+        Command::Push(PushCommand::Pypi(args)) => push::pypi(&settings, &out, args).await,
+        Command::Pull(PullCommand::Pypi(args)) => pull::pypi(&settings, &out, args).await,
+        Command::List(args) => list::run(&settings, &out, args).await,
+        Command::Show(args) => show::run(&settings, &out, args).await,
+        Command::Copy(args) => copy::run(&settings, &out, args).await,
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
+    }
+}
+
+/// Splits `NAME==VERSION` (or `NAME@VERSION`) and normalizes both as the ecosystem does.
+pub fn name_and_version(
+    eco: crate::release::Ecosystem,
+    spec: &str,
+) -> anyhow::Result<(String, String)> {
+    let (name, version) = spec
+        .split_once("==")
+        .or_else(|| spec.split_once('@'))
+        .ok_or_else(|| {
+            anyhow::anyhow!("`{spec}` names no version: write NAME==VERSION (or NAME@VERSION)")
+        })?;
+    Ok((
+        Mapper::normalize_package(eco, name.trim())?,
+        Mapper::normalize_version(eco, version.trim())?,
+    ))
+}

@@ -1,0 +1,123 @@
+//! `opp pull ECOSYSTEM ...`: choose the newest matching version, choose its files for the
+//! target, write them atomically.
+
+use serde::Serialize;
+
+use crate::artifact;
+use crate::cli::PullPypiArgs;
+use crate::config::Settings;
+use crate::ecosystem::pypi::{self, Target as PyTarget};
+use crate::mapper::Mapper;
+use crate::output::{Output, bytes};
+use crate::packages::{PackageError, Packages};
+use crate::release::Ecosystem;
+
+#[derive(Serialize)]
+struct Pulled {
+    package: String,
+    version: String,
+    file: String,
+    path: String,
+    sha256: String,
+    size: u64,
+}
+
+pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyhow::Result<()> {
+    let req = pypi::parse_requirement(&args.requirement)?;
+    let name = Mapper::normalize_package(Ecosystem::Pypi, &req.name)?;
+    let py_target = PyTarget {
+        python_version: args
+            .python_version
+            .as_deref()
+            .map(parse_python_version)
+            .transpose()?,
+        platforms: args.platform.clone(),
+        implementation: args.implementation.clone(),
+        abis: args.abi.clone(),
+    };
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = Packages {
+        store: target.store.as_ref(),
+        mapper: &target.mapper,
+        out,
+    };
+    let repo = target.mapper.repository(Ecosystem::Pypi, &name)?;
+    let versions = pkgs.versions(Ecosystem::Pypi, &name).await?;
+    if versions.is_empty() {
+        return Err(PackageError::NotFound(format!(
+            "no package `{name}` in {}",
+            target.store.location(&repo)
+        ))
+        .into());
+    }
+    let Some(version) = pypi::select_version(&versions, &req, args.pre) else {
+        let mut all = versions.clone();
+        pypi::sort_newest_first(&mut all);
+        let pre_hint = if args.pre {
+            ""
+        } else {
+            " (pre-releases need --pre)"
+        };
+        return Err(PackageError::NotFound(format!(
+            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
+            args.requirement,
+            all.join(", ")
+        ))
+        .into());
+    };
+    let release = pkgs
+        .release(
+            Ecosystem::Pypi,
+            &artifact::PYPI,
+            &name,
+            &version,
+            &|(_, arch): &(String, String)| pypi::file_name_for(&name, &version, arch),
+        )
+        .await?
+        .ok_or_else(|| {
+            PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
+        })?;
+    let files: Vec<_> = release
+        .files
+        .iter()
+        .filter(|f| pypi::is_compatible(&f.name, &py_target))
+        .cloned()
+        .collect();
+    if files.is_empty() {
+        let names: Vec<&str> = release.files.iter().map(|f| f.name.as_str()).collect();
+        return Err(PackageError::NotFound(format!(
+            "none of the files of `{name}` {version} installs on the chosen target; stored: {}",
+            names.join(", ")
+        ))
+        .into());
+    }
+    let written = pkgs
+        .download(Ecosystem::Pypi, &name, &files, &args.output)
+        .await?;
+    let mut report = Vec::new();
+    for f in &files {
+        let path = args.output.join(&f.name);
+        out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
+        report.push(Pulled {
+            package: name.clone(),
+            version: version.clone(),
+            file: f.name.clone(),
+            path: path.display().to_string(),
+            sha256: f.digest.hex().to_owned(),
+            size: f.size,
+        });
+    }
+    debug_assert_eq!(written.len(), files.len());
+    if args.json {
+        out.json(&report);
+    }
+    Ok(())
+}
+
+fn parse_python_version(s: &str) -> anyhow::Result<(u8, u8)> {
+    let parse = || -> Option<(u8, u8)> {
+        let (major, minor) = s.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    };
+    parse().ok_or_else(|| anyhow::anyhow!("--python-version `{s}` is not MAJOR.MINOR (e.g. 3.11)"))
+}

@@ -1,0 +1,110 @@
+//! `opp push ECOSYSTEM ...`: read the files' own metadata, then push each version.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::artifact::{self, FileSpec, Merged};
+use crate::cli::PushPypiArgs;
+use crate::config::Settings;
+use crate::ecosystem::pypi::{self, PythonDist};
+use crate::mapper::Mapper;
+use crate::output::{Output, bytes};
+use crate::packages::{self, LocalFile, Packages};
+use crate::release::Ecosystem;
+
+#[derive(Serialize)]
+struct Pushed {
+    package: String,
+    version: String,
+    file: String,
+    sha256: String,
+    size: u64,
+    status: &'static str,
+    location: String,
+}
+
+pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyhow::Result<()> {
+    // Read and check every file before anything is uploaded.
+    let dists: Vec<PythonDist> = tokio::task::spawn_blocking(move || {
+        let paths = pypi::discover(&args.paths)?;
+        paths
+            .iter()
+            .map(|p| pypi::describe(p))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await??;
+    let target = super::open(&settings.location, settings)?;
+    let mut groups: BTreeMap<(String, String), Vec<LocalFile>> = BTreeMap::new();
+    for d in dists {
+        let name = Mapper::normalize_package(Ecosystem::Pypi, &d.name)?;
+        let (digest, size) = packages::hash_file(&d.path).await?;
+        let spec = FileSpec {
+            file_name: d.file_name.clone(),
+            layer: packages::layer(&artifact::PYPI, digest.clone(), size),
+            metadata: d.metadata.map(Bytes::from),
+            platform: ("any".to_owned(), d.platform_arch.clone()),
+            entry_annotations: packages::pypi_annotations(&digest, d.requires_python.as_deref()),
+        };
+        groups
+            .entry((name, d.version))
+            .or_default()
+            .push(LocalFile { path: d.path, spec });
+    }
+    let pkgs = Packages {
+        store: target.store.as_ref(),
+        mapper: &target.mapper,
+        out,
+    };
+    let mut report = Vec::new();
+    for ((name, version), files) in groups {
+        let repo = target.mapper.repository(Ecosystem::Pypi, &name)?;
+        let location = format!(
+            "{}:{}",
+            target.store.location(&repo),
+            target.mapper.tag(Ecosystem::Pypi, &version)?
+        );
+        let by_name: BTreeMap<String, LocalFile> = files
+            .iter()
+            .map(|f| (f.spec.file_name.clone(), f.clone()))
+            .collect();
+        let outcome = pkgs
+            .push(
+                Ecosystem::Pypi,
+                &artifact::PYPI,
+                &name,
+                &version,
+                files,
+                args.push.force,
+            )
+            .await?;
+        for m in outcome {
+            let (file, status) = match m {
+                Merged::Added(f) => (f, "added"),
+                Merged::Replaced(f) => (f, "replaced"),
+                Merged::Unchanged(f) => (f, "unchanged"),
+            };
+            let lf = &by_name[&file];
+            let size = bytes(lf.spec.layer.size);
+            out.status(match status {
+                "added" => format!("pushed {file} ({size}) to {location}"),
+                "replaced" => format!("replaced {file} ({size}) in {location}"),
+                _ => format!("{file} is already in {location} with the same bytes; left as is"),
+            });
+            report.push(Pushed {
+                package: name.clone(),
+                version: version.clone(),
+                file,
+                sha256: lf.spec.layer.digest.hex().to_owned(),
+                size: lf.spec.layer.size,
+                status,
+                location: location.clone(),
+            });
+        }
+    }
+    if args.push.json {
+        out.json(&report);
+    }
+    Ok(())
+}

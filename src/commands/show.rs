@@ -1,0 +1,56 @@
+//! `opp show ECOSYSTEM NAME==VERSION`: the files of one version with digest and size.
+
+use crate::artifact;
+use crate::cli::ShowArgs;
+use crate::config::Settings;
+use crate::ecosystem::pypi;
+use crate::output::{Output, bytes};
+use crate::packages::{PackageError, Packages};
+use crate::release::Ecosystem;
+
+pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::Result<()> {
+    let eco: Ecosystem = args.ecosystem.into();
+    let (name, version) = super::name_and_version(eco, &args.package)?;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = Packages {
+        store: target.store.as_ref(),
+        mapper: &target.mapper,
+        out,
+    };
+    let fallback = |(_, arch): &(String, String)| pypi::file_name_for(&name, &version, arch);
+    let release = pkgs
+        .release(eco, &artifact::PYPI, &name, &version, &fallback)
+        .await?
+        .ok_or_else(|| {
+            let repo = target.mapper.repository(eco, &name).unwrap_or_default();
+            PackageError::NotFound(format!(
+                "no version {version} of `{name}` in {}",
+                target.store.location(&repo)
+            ))
+        })?;
+    if args.json {
+        out.json(&release);
+        return Ok(());
+    }
+    out.status(format!(
+        "{} {} ({} files, {}{})",
+        release.package,
+        release.version,
+        release.files.len(),
+        bytes(release.total_size()),
+        release
+            .created
+            .as_deref()
+            .map(|c| format!(", created {c}"))
+            .unwrap_or_default()
+    ));
+    out.table(
+        &["file", "size", "sha256"],
+        release
+            .files
+            .iter()
+            .map(|f| vec![f.name.clone(), bytes(f.size), f.digest.hex().to_owned()])
+            .collect(),
+    );
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Where opp's settings come from: defaults < config file (`opp/config.toml` in the user's
+//! config directory) < environment (`OPP_*`) < flags. Clap already merges flags over the
+//! environment; this module adds the file and the defaults, and parses store locations.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::GlobalArgs;
+use crate::release::Ecosystem;
+
+/// Where packages are kept: a local store directory or a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Local(PathBuf),
+    Registry {
+        host: String,
+        prefix: String,
+        plain_http: bool,
+    },
+}
+
+impl Location {
+    /// Parses `HOST[:PORT][/PREFIX]`.
+    pub fn registry(spec: &str, plain_http: bool) -> Result<Location, ConfigError> {
+        let spec = spec.trim_end_matches('/');
+        let spec = spec.strip_prefix("https://").unwrap_or(spec);
+        let (spec, plain_http) = match spec.strip_prefix("http://") {
+            Some(s) => (s, true),
+            None => (spec, plain_http),
+        };
+        let (host, prefix) = spec.split_once('/').unwrap_or((spec, ""));
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(ConfigError::BadRegistry(spec.to_owned()));
+        }
+        Ok(Location::Registry {
+            host: host.to_owned(),
+            prefix: prefix.to_owned(),
+            plain_http,
+        })
+    }
+
+    /// Parses a `--from`/`--to` value: `local`, a directory (`/...`, `./...`, `../...`,
+    /// `~/...`), or a registry.
+    pub fn parse(
+        spec: &str,
+        default_store: &Path,
+        plain_http: bool,
+    ) -> Result<Location, ConfigError> {
+        if spec == "local" {
+            return Ok(Location::Local(default_store.to_owned()));
+        }
+        if let Some(rest) = spec.strip_prefix("~/") {
+            let home = dirs::home_dir().ok_or(ConfigError::NoHome)?;
+            return Ok(Location::Local(home.join(rest)));
+        }
+        if spec.starts_with('/') || spec.starts_with("./") || spec.starts_with("../") || spec == "."
+        {
+            return Ok(Location::Local(PathBuf::from(spec)));
+        }
+        Location::registry(spec, plain_http)
+    }
+
+    /// For messages: the registry with its prefix, or the store directory.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Local(p) => p.display().to_string(),
+            Location::Registry { host, prefix, .. } if prefix.is_empty() => host.clone(),
+            Location::Registry { host, prefix, .. } => format!("{host}/{prefix}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("`{0}` is not a registry (expected HOST[:PORT][/PREFIX], e.g. ghcr.io/acme)")]
+    BadRegistry(String),
+    #[error("cannot read config file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {detail}")]
+    Parse { path: String, detail: String },
+    #[error("config file {path}: unknown ecosystem `{name}` in [templates]")]
+    UnknownEcosystem { path: String, name: String },
+    #[error("cannot find the home directory (set HOME, or pass --store)")]
+    NoHome,
+}
+
+/// The config file's contents.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    registry: Option<String>,
+    store: Option<PathBuf>,
+    #[serde(default)]
+    plain_http: bool,
+    /// Repository template per ecosystem, e.g. `terraform-provider = "acme/${namespace}/${type}"`.
+    #[serde(default)]
+    templates: BTreeMap<String, String>,
+}
+
+/// The settings every command runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub location: Location,
+    pub default_store: PathBuf,
+    pub plain_http: bool,
+    pub quiet: bool,
+    pub templates: BTreeMap<Ecosystem, String>,
+}
+
+/// The local store used when nothing else is configured.
+pub fn default_store() -> Result<PathBuf, ConfigError> {
+    let data = dirs::data_dir().or_else(|| dirs::home_dir().map(|h| h.join(".local/share")));
+    Ok(data.ok_or(ConfigError::NoHome)?.join("opp").join("store"))
+}
+
+fn default_config_file() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("opp").join("config.toml"))
+}
+
+/// Resolves the settings from the parsed global flags (which already hold the environment).
+pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
+    let (path, explicit) = match &global.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (default_config_file(), false),
+    };
+    let file = match path {
+        Some(path) => read_file(&path, explicit)?,
+        None => FileConfig::default(),
+    };
+    let path_str = global
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut templates = BTreeMap::new();
+    for (name, template) in file.templates {
+        let eco = Ecosystem::ALL
+            .into_iter()
+            .find(|e| e.as_str() == name)
+            .ok_or_else(|| ConfigError::UnknownEcosystem {
+                path: path_str.clone(),
+                name,
+            })?;
+        templates.insert(eco, template);
+    }
+    let default_store = match global.store.clone().or(file.store) {
+        Some(s) => s,
+        None => default_store()?,
+    };
+    let plain_http = global.plain_http || file.plain_http;
+    let location = match global.registry.as_deref().or(file.registry.as_deref()) {
+        Some(r) if !r.is_empty() => Location::registry(r, plain_http)?,
+        _ => Location::Local(default_store.clone()),
+    };
+    Ok(Settings {
+        location,
+        default_store,
+        plain_http,
+        quiet: global.quiet,
+        templates,
+    })
+}
+
+fn read_file(path: &Path, explicit: bool) -> Result<FileConfig, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            return Ok(FileConfig::default());
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_specs_split_host_and_prefix() {
+        assert_eq!(
+            Location::registry("ghcr.io/acme/pkgs", false).unwrap(),
+            Location::Registry {
+                host: "ghcr.io".into(),
+                prefix: "acme/pkgs".into(),
+                plain_http: false
+            }
+        );
+        assert_eq!(
+            Location::registry("http://10.0.0.1:5000", false).unwrap(),
+            Location::Registry {
+                host: "10.0.0.1:5000".into(),
+                prefix: "".into(),
+                plain_http: true
+            }
+        );
+        assert!(Location::registry("", false).is_err());
+    }
+
+    #[test]
+    fn copy_locations_tell_directories_from_registries() {
+        let d = Path::new("/data/store");
+        assert_eq!(
+            Location::parse("local", d, false).unwrap(),
+            Location::Local(d.into())
+        );
+        assert_eq!(
+            Location::parse("./s", d, false).unwrap(),
+            Location::Local("./s".into())
+        );
+        assert!(matches!(
+            Location::parse("127.0.0.1:5000/x", d, false).unwrap(),
+            Location::Registry { .. }
+        ));
+    }
+}

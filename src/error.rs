@@ -1,0 +1,77 @@
+//! Turning any error into what a person reads and the exit status a script checks: one line
+//! of what failed, the chain of causes, and one hint (as uv and cargo print them).
+
+use std::fmt::Write;
+
+use crate::packages::PackageError;
+use crate::store::StoreError;
+
+/// Exit statuses, documented in `opp --help`.
+pub mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const AUTH: u8 = 4;
+}
+
+/// The exit status and hint for an error, from the first cause that opp knows.
+pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
+    for cause in err.chain() {
+        let store_error = cause.downcast_ref::<StoreError>().or_else(|| {
+            match cause.downcast_ref::<PackageError>() {
+                Some(PackageError::Store(e)) => Some(e),
+                _ => None,
+            }
+        });
+        if let Some(e) = store_error {
+            return match e {
+                StoreError::Unauthorized { registry, .. } => (
+                    exit::AUTH,
+                    Some(format!(
+                        "set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD, or add credentials for {registry} to docker's config.json (`docker login {registry}`)"
+                    )),
+                ),
+                StoreError::Unreachable { registry, .. } => (
+                    exit::FAILURE,
+                    Some(format!("check that {registry} is the right address and the registry is running (--registry / OPP_REGISTRY)")),
+                ),
+                StoreError::NotFound { .. } => (exit::NOT_FOUND, None),
+                StoreError::Corrupt { .. } => (
+                    exit::FAILURE,
+                    Some("nothing was written; run the command again, and if it persists the stored copy is damaged".into()),
+                ),
+                _ => (exit::FAILURE, None),
+            };
+        }
+        if let Some(PackageError::NotFound(_)) = cause.downcast_ref::<PackageError>() {
+            return (
+                exit::NOT_FOUND,
+                Some("`opp list` shows what is stored".into()),
+            );
+        }
+    }
+    (exit::FAILURE, None)
+}
+
+/// Renders an error: `error: ...`, then `  caused by: ...` lines, then `  hint: ...`.
+pub fn render(err: &anyhow::Error, hint: Option<&str>, color: bool) -> String {
+    let (red, bold, reset) = if color {
+        ("\x1b[1;31m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    let mut out = format!("{red}error{reset}: {err}");
+    let mut last = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        // Transparent wrappers repeat their source's message: print it once.
+        if text != last && !last.ends_with(&text) {
+            let _ = write!(out, "\n  caused by: {text}");
+        }
+        last = text;
+    }
+    if let Some(h) = hint {
+        let _ = write!(out, "\n  {bold}hint{reset}: {h}");
+    }
+    out
+}
