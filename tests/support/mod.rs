@@ -11,9 +11,13 @@ use std::path::PathBuf;
 /// directory that `scripts/install-test-deps.sh` fills; a missing tool fails the test with
 /// the command that installs it.
 pub fn tool(name: &str) -> PathBuf {
-    let tools = std::env::var_os("OPP_TEST_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
-        dirs::cache_dir().unwrap_or_else(|| PathBuf::from(".cache")).join("opp-test-tools")
-    });
+    let tools = std::env::var_os("OPP_TEST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            dirs::cache_dir()
+                .unwrap_or_else(|| PathBuf::from(".cache"))
+                .join("opp-test-tools")
+        });
     let mut dirs_to_search = vec![tools.join("bin")];
     if let Some(path) = std::env::var_os("PATH") {
         dirs_to_search.extend(std::env::split_paths(&path));

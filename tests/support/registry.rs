@@ -78,14 +78,21 @@ impl Registry {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("docker-registry exited during start ({status}); log:\n{}", self.log());
+                panic!(
+                    "docker-registry exited during start ({status}); log:\n{}",
+                    self.log()
+                );
             }
             if std::net::TcpStream::connect(&self.host).is_ok() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("docker-registry did not listen on {} within 15 s; log:\n{}", self.host, self.log());
+        panic!(
+            "docker-registry did not listen on {} within 15 s; log:\n{}",
+            self.host,
+            self.log()
+        );
     }
 
     /// The registry's log so far, for assertion messages.

@@ -1,0 +1,177 @@
+//! Bad input gets one clear error naming the thing, a non-zero exit, and nothing written or
+//! tagged.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::cli::{Env, run_fail, run_ok, stderr};
+use support::fixtures::{self, SIX_WHEEL};
+
+/// Every repository directory in the store (empty when nothing was written).
+fn stored_repositories(store: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![store.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.join("oci-layout").is_file() {
+                found.push(p.strip_prefix(store).unwrap().display().to_string());
+            } else if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    found
+}
+
+fn assert_refused(env: &Env, path: &Path, expect: &[&str]) {
+    let out = run_fail(env.opp().args(["push", "pypi"]).arg(path));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let msg = stderr(&out);
+    assert!(msg.starts_with("error: "), "{msg}");
+    let name = path.file_name().unwrap().to_string_lossy();
+    assert!(
+        msg.contains(name.as_ref()),
+        "the error names the file: {msg}"
+    );
+    for e in expect {
+        assert!(
+            msg.to_lowercase().contains(&e.to_lowercase()),
+            "expected {e:?} in: {msg}"
+        );
+    }
+    assert!(
+        stored_repositories(&env.store()).is_empty(),
+        "something was stored"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_zip_is_refused() {
+    let env = Env::new();
+    assert_refused(&env, &fixtures::not_a_zip_wheel(env.root()), &["zip"]);
+}
+
+#[test]
+fn a_wheel_without_metadata_is_refused() {
+    let env = Env::new();
+    assert_refused(
+        &env,
+        &fixtures::wheel_without_metadata(env.root()),
+        &["METADATA"],
+    );
+}
+
+#[test]
+fn a_file_name_that_disagrees_with_its_metadata_is_refused() {
+    let env = Env::new();
+    assert_refused(
+        &env,
+        &fixtures::wheel_with_mismatched_name(env.root()),
+        &["1.0.0", "2.0.0"],
+    );
+}
+
+#[test]
+fn a_zip_with_parent_paths_is_refused() {
+    let env = Env::new();
+    assert_refused(
+        &env,
+        &fixtures::wheel_with_parent_paths(env.root()),
+        &[".."],
+    );
+}
+
+#[test]
+fn one_bad_file_among_good_ones_stores_nothing() {
+    let env = Env::new();
+    let bad = fixtures::not_a_zip_wheel(env.root());
+    let out = run_fail(
+        env.opp()
+            .args(["push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL))
+            .arg(&bad),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stored_repositories(&env.store()).is_empty());
+}
+
+#[test]
+fn a_path_that_does_not_exist_is_named() {
+    let env = Env::new();
+    let missing = env.root().join("no-such-dist");
+    let out = run_fail(env.opp().args(["push", "pypi"]).arg(&missing));
+    assert!(stderr(&out).contains("no-such-dist"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_version_that_cannot_map_to_a_tag_names_the_character() {
+    let env = Env::new();
+    let wheel = fixtures::make_wheel(env.root(), "epoch", "1!2.0", 0);
+    let out = run_fail(env.opp().args(["push", "pypi"]).arg(&wheel));
+    let msg = stderr(&out);
+    assert!(msg.contains('!') && msg.contains("1!2.0"), "{msg}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stored_repositories(&env.store()).is_empty());
+}
+
+#[test]
+fn a_corrupt_blob_in_the_store_is_caught_on_pull_and_nothing_is_written() {
+    let env = Env::new();
+    run_ok(
+        env.opp()
+            .args(["push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL)),
+    );
+    let blob = env.store().join(
+        "pypi/six/blobs/sha256/8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254",
+    );
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    let dest = env.root().join("out");
+    let out = run_fail(env.opp().args(["pull", "pypi", "six", "-o"]).arg(&dest));
+    assert!(stderr(&out).contains("digest mismatch"), "{}", stderr(&out));
+    let left: Vec<_> = std::fs::read_dir(&dest)
+        .map(|rd| rd.flatten().collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "pull left files behind: {left:?}");
+}
+
+#[test]
+fn a_registry_that_refuses_the_connection_fails_within_seconds() {
+    let env = Env::new();
+    let port = support::registry::free_port();
+    let started = Instant::now();
+    let out = run_fail(
+        env.opp()
+            .args(["--registry", &format!("127.0.0.1:{port}"), "push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL)),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("hint:"),
+        "{msg}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    let env = Env::new();
+    let out = run_fail(env.opp().args(["push", "pypi", "--no-such-flag"]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run_fail(env.opp().args(["show", "pypi", "six"]));
+    assert!(stderr(&out).contains("NAME==VERSION"), "{}", stderr(&out));
+}
