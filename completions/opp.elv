@@ -1,0 +1,199 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[opp] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'opp'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'opp'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand push 'Push distribution files into the store or registry'
+            cand pull 'Pull a version''s files out of the store or registry'
+            cand list 'List packages, or the versions of one package'
+            cand show 'Show the files of one version'
+            cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand completions 'Print a shell completion script'
+            cand man 'Write the man pages into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;push'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;push;pypi'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --force 'Replace a stored file of the same name that has other bytes'
+            cand --json 'Print what was pushed as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;push;help'= {
+            cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;push;help;pypi'= {
+        }
+        &'opp;push;help;help'= {
+        }
+        &'opp;pull'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand pypi 'Pull Python wheels and sdists'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;pull;pypi'= {
+            cand -o 'Directory to write the files into'
+            cand --output 'Directory to write the files into'
+            cand --python-version 'Keep only files installable on this Python version (e.g. 3.11)'
+            cand --platform 'Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable'
+            cand --implementation 'Python implementation for the filter (cp, pp ...; default cp)'
+            cand --abi 'ABI for the filter (e.g. cp311, abi3); repeatable'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --pre 'Allow pre-release versions'
+            cand --json 'Print what was written as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;pull;help'= {
+            cand pypi 'Pull Python wheels and sdists'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;pull;help;pypi'= {
+        }
+        &'opp;pull;help;help'= {
+        }
+        &'opp;list'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --json 'Print JSON on stdout instead of a table'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;show'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --json 'Print JSON on stdout instead of a table'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;copy'= {
+            cand --from 'Source: `local` (the local store), a store directory (starting with / or .), or a registry HOST[:PORT][/PREFIX]. Default: the configured store or registry'
+            cand --to 'Destination, in the same forms as --from'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --json 'Print what was copied as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;completions'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;man'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;help'= {
+            cand push 'Push distribution files into the store or registry'
+            cand pull 'Pull a version''s files out of the store or registry'
+            cand list 'List packages, or the versions of one package'
+            cand show 'Show the files of one version'
+            cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand completions 'Print a shell completion script'
+            cand man 'Write the man pages into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;help;push'= {
+            cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
+        }
+        &'opp;help;push;pypi'= {
+        }
+        &'opp;help;pull'= {
+            cand pypi 'Pull Python wheels and sdists'
+        }
+        &'opp;help;pull;pypi'= {
+        }
+        &'opp;help;list'= {
+        }
+        &'opp;help;show'= {
+        }
+        &'opp;help;copy'= {
+        }
+        &'opp;help;completions'= {
+        }
+        &'opp;help;man'= {
+        }
+        &'opp;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,127 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_opp_global_optspecs
+    string join \n registry= store= plain-http q/quiet config= h/help V/version
+end
+
+function __fish_opp_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_opp_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_opp_using_subcommand
+    set -l cmd (__fish_opp_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c opp -n "__fish_opp_needs_command" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_needs_command" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_needs_command" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_needs_command" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_needs_command" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_needs_command" -s V -l version -d 'Print version'
+complete -c opp -n "__fish_opp_needs_command" -f -a "push" -d 'Push distribution files into the store or registry'
+complete -c opp -n "__fish_opp_needs_command" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
+complete -c opp -n "__fish_opp_needs_command" -f -a "list" -d 'List packages, or the versions of one package'
+complete -c opp -n "__fish_opp_needs_command" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_needs_command" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c opp -n "__fish_opp_needs_command" -f -a "man" -d 'Write the man pages into a directory'
+complete -c opp -n "__fish_opp_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l force -d 'Replace a stored file of the same name that has other bytes'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was pushed as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -f -a "pypi" -d 'Pull Python wheels and sdists'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s o -l output -d 'Directory to write the files into' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l python-version -d 'Keep only files installable on this Python version (e.g. 3.11)' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l platform -d 'Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l implementation -d 'Python implementation for the filter (cp, pp ...; default cp)' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l abi -d 'ABI for the filter (e.g. cp311, abi3); repeatable' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l pre -d 'Allow pre-release versions'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was written as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Pull Python wheels and sdists'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand list" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand list" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand list" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand list" -l json -d 'Print JSON on stdout instead of a table'
+complete -c opp -n "__fish_opp_using_subcommand list" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand list" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand show" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand show" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand show" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand show" -l json -d 'Print JSON on stdout instead of a table'
+complete -c opp -n "__fish_opp_using_subcommand show" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand show" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand copy" -l from -d 'Source: `local` (the local store), a store directory (starting with / or .), or a registry HOST[:PORT][/PREFIX]. Default: the configured store or registry' -r
+complete -c opp -n "__fish_opp_using_subcommand copy" -l to -d 'Destination, in the same forms as --from' -r
+complete -c opp -n "__fish_opp_using_subcommand copy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand copy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand copy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand copy" -l json -d 'Print what was copied as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand copy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand completions" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand completions" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand completions" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand completions" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand man" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand man" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand man" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand man" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "list" -d 'List packages, or the versions of one package'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from pull" -f -a "pypi" -d 'Pull Python wheels and sdists'
