@@ -4,6 +4,7 @@
 //! is `ecosystem/`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use oci_client::manifest::{
@@ -25,12 +26,10 @@ pub const EMPTY_CONFIG: &[u8] = b"{}";
 pub struct Kinds {
     /// `artifactType` of the version's index.
     pub index_artifact_type: &'static str,
-    /// `artifactType` of each file manifest (and its index entry).
+    /// `artifactType` of each file manifest.
     pub file_artifact_type: &'static str,
     /// `mediaType` of the file layer.
     pub layer_media_type: &'static str,
-    /// `mediaType` of a metadata config blob, when the ecosystem stores one.
-    pub metadata_media_type: Option<&'static str>,
 }
 
 /// PyPI, readable by PyOCI.
@@ -38,8 +37,8 @@ pub const PYPI: Kinds = Kinds {
     index_artifact_type: "application/pyoci.package.v1",
     file_artifact_type: "application/pyoci.package.v1",
     layer_media_type: "application/pyoci.package.v1",
-    metadata_media_type: Some("application/vnd.opp.pypi.metadata.v1"),
 };
+pub const PYPI_METADATA: &str = "application/vnd.opp.pypi.metadata.v1";
 pub const PYOCI_SHA256: &str = "com.pyoci.sha256_digest";
 pub const PYPI_REQUIRES_PYTHON: &str = "io.opp.pypi.requires-python";
 
@@ -67,15 +66,52 @@ pub enum ArtifactError {
     },
 }
 
-/// One file to lay out: its layer, its optional metadata config, its index entry details.
+/// Where a layer's bytes come from when it is uploaded.
+#[derive(Debug, Clone)]
+pub enum LayerSource {
+    /// A distribution file on disk, streamed.
+    File(PathBuf),
+    /// A small blob built in memory (a nuspec, a SHA256SUMS file, a JSON summary).
+    Bytes(Bytes),
+}
+
+/// One layer of a file manifest.
+#[derive(Debug, Clone)]
+pub struct LayerSpec {
+    pub descriptor: Descriptor,
+    /// `org.opencontainers.image.title`, the original file name.
+    pub title: Option<String>,
+    pub source: LayerSource,
+}
+
+/// One index entry to lay out: its manifest's layers (the first is the distribution file
+/// itself, whose digest identifies the entry), its optional metadata config, its platform
+/// and annotations.
 #[derive(Debug, Clone)]
 pub struct FileSpec {
+    /// The name the entry is reported under (the distribution file's name).
     pub file_name: String,
-    pub layer: Descriptor,
-    /// Metadata stored as the manifest's config blob (wheel METADATA); `None` = empty config.
-    pub metadata: Option<Bytes>,
-    pub platform: (String, String),
+    /// `artifactType` of the manifest.
+    pub artifact_type: &'static str,
+    /// `artifactType` repeated on the index entry, where the layout wants it (OpenTofu).
+    pub entry_artifact_type: Option<&'static str>,
+    pub layers: Vec<LayerSpec>,
+    /// Metadata stored as the manifest's config blob (media type, bytes); `None` = the
+    /// empty config.
+    pub metadata: Option<(&'static str, Bytes)>,
+    pub platform: Option<(String, String)>,
     pub entry_annotations: BTreeMap<String, String>,
+}
+
+impl FileSpec {
+    /// The digest that identifies this entry: its first layer's.
+    pub fn digest(&self) -> &Digest {
+        &self.layers[0].descriptor.digest
+    }
+    /// The size of the distribution file (first layer).
+    pub fn size(&self) -> u64 {
+        self.layers[0].descriptor.size
+    }
 }
 
 /// The serialized pieces of one file's manifest.
@@ -95,11 +131,11 @@ impl FileArtifact {
             media_type: OCI_IMAGE_MANIFEST.to_owned(),
             digest: self.manifest.digest.to_string(),
             size: self.manifest.bytes.len() as i64,
-            platform: Some(platform(&self.spec.platform)),
+            platform: self.spec.platform.as_ref().map(platform),
             annotations: Some(annotations),
-            // No artifactType on the entry: the manifest carries it, and skopeo 1.9 rewrites
-            // (and so re-digests) an index whose entries carry one.
-            artifact_type: None,
+            // Only where the layout asks for it: skopeo 1.9 rewrites (and so re-digests) an
+            // index whose entries carry an artifactType.
+            artifact_type: self.spec.entry_artifact_type.map(str::to_owned),
         }
     }
 }
@@ -126,28 +162,36 @@ fn descriptor(d: &Descriptor, annotations: Option<BTreeMap<String, String>>) -> 
     }
 }
 
-/// Builds the image manifest of one file: config = metadata or the empty descriptor, one
-/// layer = the file with its title.
-pub fn file_manifest(kinds: &Kinds, spec: FileSpec, created: &str) -> FileArtifact {
-    let (config_bytes, config_type) = match (&spec.metadata, kinds.metadata_media_type) {
-        (Some(m), Some(t)) => (m.clone(), t),
-        _ => (Bytes::from_static(EMPTY_CONFIG), EMPTY_MEDIA_TYPE),
+/// Builds the image manifest of one entry: config = metadata or the empty descriptor,
+/// layers with their titles.
+pub fn file_manifest(spec: FileSpec, created: &str) -> FileArtifact {
+    let (config_bytes, config_type) = match &spec.metadata {
+        Some((t, m)) => (m.clone(), *t),
+        None => (Bytes::from_static(EMPTY_CONFIG), EMPTY_MEDIA_TYPE),
     };
     let config = Descriptor {
         media_type: config_type.to_owned(),
         digest: Digest::of(&config_bytes),
         size: config_bytes.len() as u64,
     };
+    let layers = spec
+        .layers
+        .iter()
+        .map(|l| {
+            let title = l
+                .title
+                .as_ref()
+                .map(|t| BTreeMap::from([(TITLE.to_owned(), t.clone())]));
+            descriptor(&l.descriptor, title)
+        })
+        .collect();
     let manifest = OciImageManifest {
         schema_version: 2,
         media_type: Some(OCI_IMAGE_MANIFEST.to_owned()),
         config: descriptor(&config, None),
-        layers: vec![descriptor(
-            &spec.layer,
-            Some(BTreeMap::from([(TITLE.to_owned(), spec.file_name.clone())])),
-        )],
+        layers,
         subject: None,
-        artifact_type: Some(kinds.file_artifact_type.to_owned()),
+        artifact_type: Some(spec.artifact_type.to_owned()),
         annotations: Some(BTreeMap::from([(CREATED.to_owned(), created.to_owned())])),
     };
     let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
@@ -217,11 +261,9 @@ pub fn dist_file(
         detail,
     };
     let m: ManifestView = serde_json::from_slice(&raw.bytes).map_err(|e| invalid(e.to_string()))?;
-    let [layer] = &m.layers[..] else {
-        return Err(invalid(format!(
-            "expected exactly one layer, found {}",
-            m.layers.len()
-        )));
+    // The first layer is the distribution file; others are metadata beside it.
+    let Some(layer) = m.layers.first() else {
+        return Err(invalid("it has no layers".to_owned()));
     };
     let digest: Digest = layer
         .digest

@@ -10,7 +10,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
 use tokio::io::AsyncWriteExt;
 
-use crate::artifact::{self, ArtifactError, FileArtifact, FileSpec, Kinds, Merged};
+use crate::artifact::{self, ArtifactError, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
 use crate::digest::{Digest, Hasher};
 use crate::mapper::{MapError, Mapper};
 use crate::output::{Output, ProgressReader};
@@ -54,13 +54,6 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Packa
     }
 }
 
-/// A file on disk, ready to be laid out.
-#[derive(Debug, Clone)]
-pub struct LocalFile {
-    pub path: PathBuf,
-    pub spec: FileSpec,
-}
-
 /// Hashes a file by streaming it (memory stays flat whatever its size).
 pub async fn hash_file(path: &Path) -> Result<(Digest, u64)> {
     let path_owned = path.to_owned();
@@ -82,6 +75,13 @@ pub async fn hash_file(path: &Path) -> Result<(Digest, u64)> {
     .await
     .expect("hashing task does not panic")
     .map_err(io("cannot read", path))
+}
+
+/// One blob to upload.
+struct Upload<'a> {
+    size: u64,
+    label: &'a str,
+    source: LayerSource,
 }
 
 pub struct Packages<'a> {
@@ -180,30 +180,27 @@ impl Packages<'_> {
         kinds: &Kinds,
         name: &str,
         version: &str,
-        files: Vec<LocalFile>,
+        files: Vec<FileSpec>,
         force: bool,
     ) -> Result<Vec<Merged>> {
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
         let what = format!("{}:{tag}", self.store.location(&repo));
         let created = artifact::now_rfc3339();
-        let built: Vec<(LocalFile, FileArtifact)> = files
+        let built: Vec<FileArtifact> = files
             .into_iter()
-            .map(|f| {
-                let a = artifact::file_manifest(kinds, f.spec.clone(), &created);
-                (f, a)
-            })
+            .map(|f| artifact::file_manifest(f, &created))
             .collect();
 
         for _ in 0..MERGE_ATTEMPTS {
             let (current, existing) = self.existing_entries(kinds, &repo, &tag, &what).await?;
             let new: Vec<(String, ImageIndexEntry, Digest)> = built
                 .iter()
-                .map(|(f, a)| {
+                .map(|a| {
                     (
-                        f.spec.file_name.clone(),
+                        a.spec.file_name.clone(),
                         a.entry(&created),
-                        f.spec.layer.digest.clone(),
+                        a.spec.digest().clone(),
                     )
                 })
                 .collect();
@@ -213,20 +210,16 @@ impl Packages<'_> {
             }
             // Upload what the merged index names and the store lacks: file blobs, configs,
             // manifests; then the index under the tag.
-            let to_upload: Vec<&(LocalFile, FileArtifact)> = built
+            let to_upload: Vec<&FileArtifact> = built
                 .iter()
-                .filter(|(f, _)| {
+                .filter(|a| {
                     outcome.iter().any(|m| match m {
-                        Merged::Added(n) | Merged::Replaced(n) => *n == f.spec.file_name,
+                        Merged::Added(n) | Merged::Replaced(n) => *n == a.spec.file_name,
                         Merged::Unchanged(_) => false,
                     })
                 })
                 .collect();
-            stream::iter(to_upload)
-                .map(|(f, a)| self.upload_file(&repo, f, a))
-                .buffer_unordered(CONCURRENCY)
-                .try_collect::<Vec<()>>()
-                .await?;
+            self.upload(&repo, &to_upload).await?;
             let index = artifact::index(kinds, entries, &created);
             // The tag moves only if nobody changed it since we read it; otherwise merge
             // again with what the other writer stored.
@@ -279,34 +272,66 @@ impl Packages<'_> {
         Ok((Some(raw.digest), out))
     }
 
-    async fn upload_file(&self, repo: &str, f: &LocalFile, a: &FileArtifact) -> Result<()> {
-        let layer = &f.spec.layer;
-        if !self.store.blob_exists(repo, &layer.digest).await? {
-            let file = tokio::fs::File::open(&f.path)
-                .await
-                .map_err(io("cannot open", &f.path))?;
-            let bar = self.out.bar(&f.spec.file_name, layer.size);
-            let reader = ProgressReader::new(
-                tokio::io::BufReader::with_capacity(256 * 1024, file),
-                bar.clone(),
-            );
-            self.store
-                .push_blob(repo, &layer.digest, layer.size, Box::pin(reader))
-                .await?;
-            bar.finish_and_clear();
+    /// Uploads what the given file manifests need and the store lacks, each blob once even
+    /// when several files share it (two wheels with one METADATA), then the manifests.
+    async fn upload(&self, repo: &str, files: &[&FileArtifact]) -> Result<()> {
+        let mut blobs: BTreeMap<Digest, Upload<'_>> = BTreeMap::new();
+        for a in files {
+            for layer in &a.spec.layers {
+                let label = layer.title.as_deref().unwrap_or(&a.spec.file_name);
+                blobs
+                    .entry(layer.descriptor.digest.clone())
+                    .or_insert(Upload {
+                        size: layer.descriptor.size,
+                        label,
+                        source: layer.source.clone(),
+                    });
+            }
+            blobs.entry(a.config.digest.clone()).or_insert(Upload {
+                size: a.config.size,
+                label: "config",
+                source: LayerSource::Bytes(a.config_bytes.clone()),
+            });
         }
-        if !self.store.blob_exists(repo, &a.config.digest).await? {
-            let bytes = a.config_bytes.clone();
-            self.store
-                .push_blob(
-                    repo,
-                    &a.config.digest,
-                    a.config.size,
-                    Box::pin(std::io::Cursor::new(bytes)),
-                )
-                .await?;
+        stream::iter(blobs)
+            .map(|(digest, up)| async move { self.upload_blob(repo, &digest, up).await })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        stream::iter(files)
+            .map(|a| self.store.push_manifest(repo, &a.manifest, None))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn upload_blob(&self, repo: &str, digest: &Digest, up: Upload<'_>) -> Result<()> {
+        if self.store.blob_exists(repo, digest).await? {
+            return Ok(());
         }
-        self.store.push_manifest(repo, &a.manifest, None).await?;
+        match up.source {
+            LayerSource::File(path) => {
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(io("cannot open", &path))?;
+                let bar = self.out.bar(up.label, up.size);
+                let reader = ProgressReader::new(
+                    tokio::io::BufReader::with_capacity(256 * 1024, file),
+                    bar.clone(),
+                );
+                self.store
+                    .push_blob(repo, digest, up.size, Box::pin(reader))
+                    .await?;
+                bar.finish_and_clear();
+            }
+            LayerSource::Bytes(bytes) => {
+                let reader = std::io::Cursor::new(bytes);
+                self.store
+                    .push_blob(repo, digest, up.size, Box::pin(reader))
+                    .await?;
+            }
+        }
         Ok(())
     }
 

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::artifact::{self, FileSpec, Merged};
+use crate::artifact::{self, FileSpec, LayerSource, LayerSpec, Merged};
 use crate::cli::PushPypiArgs;
 use crate::config::Settings;
 use crate::ecosystem::pypi::{self, PythonDist};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
-use crate::packages::{self, LocalFile, Packages};
+use crate::packages::{self, Packages};
 use crate::release::Ecosystem;
 
 #[derive(Serialize)]
@@ -36,21 +36,26 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
     })
     .await??;
     let target = super::open(&settings.location, settings)?;
-    let mut groups: BTreeMap<(String, String), Vec<LocalFile>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<FileSpec>> = BTreeMap::new();
     for d in dists {
         let name = Mapper::normalize_package(Ecosystem::Pypi, &d.name)?;
         let (digest, size) = packages::hash_file(&d.path).await?;
         let spec = FileSpec {
             file_name: d.file_name.clone(),
-            layer: packages::layer(&artifact::PYPI, digest.clone(), size),
-            metadata: d.metadata.map(Bytes::from),
-            platform: ("any".to_owned(), d.platform_arch.clone()),
+            artifact_type: artifact::PYPI.file_artifact_type,
+            entry_artifact_type: None,
+            layers: vec![LayerSpec {
+                descriptor: packages::layer(&artifact::PYPI, digest.clone(), size),
+                title: Some(d.file_name.clone()),
+                source: LayerSource::File(d.path.clone()),
+            }],
+            metadata: d
+                .metadata
+                .map(|m| (artifact::PYPI_METADATA, Bytes::from(m))),
+            platform: Some(("any".to_owned(), d.platform_arch.clone())),
             entry_annotations: packages::pypi_annotations(&digest, d.requires_python.as_deref()),
         };
-        groups
-            .entry((name, d.version))
-            .or_default()
-            .push(LocalFile { path: d.path, spec });
+        groups.entry((name, d.version)).or_default().push(spec);
     }
     let pkgs = Packages {
         store: target.store.as_ref(),
@@ -65,9 +70,9 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
             target.store.location(&repo),
             target.mapper.tag(Ecosystem::Pypi, &version)?
         );
-        let by_name: BTreeMap<String, LocalFile> = files
+        let by_name: BTreeMap<String, (String, u64)> = files
             .iter()
-            .map(|f| (f.spec.file_name.clone(), f.clone()))
+            .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
             .collect();
         let outcome = pkgs
             .push(
@@ -85,19 +90,19 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
                 Merged::Replaced(f) => (f, "replaced"),
                 Merged::Unchanged(f) => (f, "unchanged"),
             };
-            let lf = &by_name[&file];
-            let size = bytes(lf.spec.layer.size);
+            let (sha256, size) = by_name[&file].clone();
+            let shown = bytes(size);
             out.status(match status {
-                "added" => format!("pushed {file} ({size}) to {location}"),
-                "replaced" => format!("replaced {file} ({size}) in {location}"),
+                "added" => format!("pushed {file} ({shown}) to {location}"),
+                "replaced" => format!("replaced {file} ({shown}) in {location}"),
                 _ => format!("{file} is already in {location} with the same bytes; left as is"),
             });
             report.push(Pushed {
                 package: name.clone(),
                 version: version.clone(),
                 file,
-                sha256: lf.spec.layer.digest.hex().to_owned(),
-                size: lf.spec.layer.size,
+                sha256,
+                size,
                 status,
                 location: location.clone(),
             });

@@ -89,6 +89,22 @@ impl Context<'_> {
         if code == Some(403) || codes.contains(&&OciErrorCode::Denied) {
             return self.unauthorized(403);
         }
+        // A registry may report a missing blob together with other codes (distribution 2.8
+        // adds DIGEST_INVALID): the missing blob is the cause, so it goes first.
+        if let Some(e) = envelope
+            .errors
+            .iter()
+            .find(|e| e.code == OciErrorCode::ManifestBlobUnknown)
+        {
+            let blob = e
+                .detail
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| e.detail.to_string());
+            return self.registry(format!(
+                "refused: it names blob {blob}, which the registry does not have (MANIFEST_BLOB_UNKNOWN)"
+            ));
+        }
         if codes.contains(&&OciErrorCode::DigestInvalid) {
             return self.registry(
                 "refused: the uploaded bytes do not have this digest (DIGEST_INVALID)".to_owned(),
