@@ -2,3 +2,4 @@
 //! metadata, choosing files on pull. Parsing is pure; only reading the files touches disk.
 
 pub mod pypi;
+pub mod terraform_provider;
