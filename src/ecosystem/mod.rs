@@ -3,3 +3,4 @@
 
 pub mod pypi;
 pub mod terraform_module;
+pub mod terraform_provider;
