@@ -64,6 +64,16 @@ pub enum ArtifactError {
         stored: Digest,
         new: Digest,
     },
+    #[error(
+        "{what} is already stored with other files ({file}: stored {}, new {new}); pass --force to replace the version",
+        stored.as_ref().map(Digest::to_string).unwrap_or_else(|| "none".into())
+    )]
+    VersionConflict {
+        what: String,
+        file: String,
+        stored: Option<Digest>,
+        new: Digest,
+    },
 }
 
 /// Where a layer's bytes come from when it is uploaded.
@@ -205,12 +215,23 @@ pub fn file_manifest(spec: FileSpec, created: &str) -> FileArtifact {
 
 /// Serializes a version's index.
 pub fn index(kinds: &Kinds, entries: Vec<ImageIndexEntry>, created: &str) -> RawManifest {
+    index_with(kinds, entries, created, BTreeMap::new())
+}
+
+/// Serializes a version's index with extra index annotations.
+pub fn index_with(
+    kinds: &Kinds,
+    entries: Vec<ImageIndexEntry>,
+    created: &str,
+    mut annotations: BTreeMap<String, String>,
+) -> RawManifest {
+    annotations.insert(CREATED.to_owned(), created.to_owned());
     let index = OciImageIndex {
         schema_version: 2,
         media_type: Some(OCI_IMAGE_INDEX.to_owned()),
         manifests: entries,
         artifact_type: Some(kinds.index_artifact_type.to_owned()),
-        annotations: Some(BTreeMap::from([(CREATED.to_owned(), created.to_owned())])),
+        annotations: Some(annotations),
     };
     RawManifest::new(
         OCI_IMAGE_INDEX,

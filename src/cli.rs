@@ -91,6 +91,22 @@ pub enum Command {
 pub enum PushCommand {
     /// Push Python wheels and sdists (files, or directories holding them).
     Pypi(PushPypiArgs),
+    /// Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version.
+    TerraformModule(PushModuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushModuleArgs {
+    /// The module address, NAMESPACE/NAME/SYSTEM (e.g. acme/network/aws).
+    #[arg(value_name = "NAMESPACE/NAME/SYSTEM")]
+    pub module: String,
+    /// The version to publish (semver, e.g. 1.2.0).
+    pub version: String,
+    /// The module's root directory, or a zip of it.
+    #[arg(value_name = "DIR|ZIP")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub push: PushFlags,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +132,24 @@ pub struct PushFlags {
 pub enum PullCommand {
     /// Pull Python wheels and sdists.
     Pypi(PullPypiArgs),
+    /// Unpack a Terraform module version into a directory.
+    TerraformModule(PullModuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullModuleArgs {
+    /// NAMESPACE/NAME/SYSTEM, optionally @VERSION (default: the newest release).
+    #[arg(value_name = "NAMESPACE/NAME/SYSTEM[@VERSION]")]
+    pub module: String,
+    /// Directory to unpack the module into (created; must be empty unless --force).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,12 +185,15 @@ pub struct PullPypiArgs {
 pub enum EcosystemArg {
     /// Python wheels and sdists.
     Pypi,
+    /// Terraform modules (NAMESPACE/NAME/SYSTEM).
+    TerraformModule,
 }
 
 impl From<EcosystemArg> for Ecosystem {
     fn from(e: EcosystemArg) -> Ecosystem {
         match e {
             EcosystemArg::Pypi => Ecosystem::Pypi,
+            EcosystemArg::TerraformModule => Ecosystem::TerraformModule,
         }
     }
 }
@@ -174,8 +211,8 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     pub ecosystem: EcosystemArg,
-    /// NAME==VERSION (or NAME@VERSION).
-    #[arg(value_name = "NAME==VERSION")]
+    /// NAME==VERSION or NAME@VERSION.
+    #[arg(value_name = "NAME@VERSION")]
     pub package: String,
     /// Print JSON on stdout instead of a table.
     #[arg(long)]

@@ -4,10 +4,9 @@
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
-use crate::artifact;
 use crate::cli::ListArgs;
 use crate::config::Settings;
-use crate::ecosystem::pypi;
+use crate::ecosystem;
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
 use crate::packages::{PackageError, Packages};
@@ -42,7 +41,7 @@ pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::R
             let rows: Vec<PackageRow> = stream::iter(names)
                 .map(|n| async {
                     let mut versions = pkgs.versions(eco, &n).await?;
-                    pypi::sort_newest_first(&mut versions);
+                    ecosystem::sort_newest_first(eco, &mut versions);
                     Ok::<_, PackageError>(PackageRow {
                         package: n,
                         versions: versions.len(),
@@ -85,17 +84,12 @@ pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::R
                 ))
                 .into());
             }
-            pypi::sort_newest_first(&mut versions);
+            ecosystem::sort_newest_first(eco, &mut versions);
             let releases: Vec<Option<Release>> = stream::iter(versions)
                 .map(|v| {
                     let name = name.clone();
                     let pkgs = &pkgs;
-                    async move {
-                        let fallback =
-                            |(_, arch): &(String, String)| pypi::file_name_for(&name, &v, arch);
-                        pkgs.release(eco, &artifact::PYPI, &name, &v, &fallback)
-                            .await
-                    }
+                    async move { super::load_release(pkgs, eco, &name, &v).await }
                 })
                 .buffered(8)
                 .try_collect()

@@ -69,7 +69,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output::new(settings.quiet);
     match cli.command {
         Command::Push(PushCommand::Pypi(args)) => push::pypi(&settings, &out, args).await,
+        Command::Push(PushCommand::TerraformModule(args)) => push::terraform_module(&settings, &out, args).await,
         Command::Pull(PullCommand::Pypi(args)) => pull::pypi(&settings, &out, args).await,
+        Command::Pull(PullCommand::TerraformModule(args)) => pull::terraform_module(&settings, &out, args).await,
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
@@ -93,4 +95,21 @@ pub fn name_and_version(
         Mapper::normalize_package(eco, name.trim())?,
         Mapper::normalize_version(eco, version.trim())?,
     ))
+}
+
+/// One stored version, read in its ecosystem's layout.
+pub async fn load_release(
+    pkgs: &crate::packages::Packages<'_>,
+    eco: crate::release::Ecosystem,
+    name: &str,
+    version: &str,
+) -> Result<Option<crate::release::Release>, crate::packages::PackageError> {
+    use crate::release::Ecosystem;
+    match eco {
+        Ecosystem::TerraformModule => pkgs.module_release(name, version).await,
+        _ => {
+            let fallback = |(_, arch): &(String, String)| crate::ecosystem::pypi::file_name_for(name, version, arch);
+            pkgs.release(eco, &crate::artifact::PYPI, name, version, &fallback).await
+        }
+    }
 }

@@ -4,9 +4,10 @@
 use serde::Serialize;
 
 use crate::artifact;
-use crate::cli::PullPypiArgs;
+use crate::cli::{PullModuleArgs, PullPypiArgs};
 use crate::config::Settings;
 use crate::ecosystem::pypi::{self, Target as PyTarget};
+use crate::ecosystem::{self, terraform_module};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
 use crate::packages::{PackageError, Packages};
@@ -120,4 +121,57 @@ fn parse_python_version(s: &str) -> anyhow::Result<(u8, u8)> {
         Some((major.parse().ok()?, minor.parse().ok()?))
     };
     parse().ok_or_else(|| anyhow::anyhow!("--python-version `{s}` is not MAJOR.MINOR (e.g. 3.11)"))
+}
+
+/// `opp pull terraform-module NAMESPACE/NAME/SYSTEM[@VERSION] -o DIR`.
+pub async fn terraform_module(settings: &Settings, out: &Output, args: PullModuleArgs) -> anyhow::Result<()> {
+    let eco = Ecosystem::TerraformModule;
+    let (name, wanted) = match args.module.split_once('@') {
+        Some((n, v)) => (n, Some(Mapper::normalize_version(eco, v)?)),
+        None => (args.module.as_str(), None),
+    };
+    let name = Mapper::normalize_package(eco, name)?;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = Packages { store: target.store.as_ref(), mapper: &target.mapper, out };
+    let repo = target.mapper.repository(eco, &name)?;
+    let version = match wanted {
+        Some(v) => v,
+        None => {
+            let mut versions = pkgs.versions(eco, &name).await?;
+            ecosystem::sort_newest_first(eco, &mut versions);
+            let stable = versions.iter().find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
+            stable.or(versions.first()).cloned().ok_or_else(|| {
+                PackageError::NotFound(format!("no module `{name}` in {}", target.store.location(&repo)))
+            })?
+        }
+    };
+    let release = pkgs.module_release(&name, &version).await?.ok_or_else(|| {
+        PackageError::NotFound(format!("no version {version} of module `{name}` in {}", target.store.location(&repo)))
+    })?;
+    let file = &release.files[0];
+    let scratch = tempfile::tempdir()?;
+    let zip = pkgs.fetch_module_zip(&name, file, scratch.path()).await?;
+    let dest = args.output.clone();
+    let stats = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let f = std::fs::File::open(&zip)?;
+        Ok(terraform_module::unpack_zip(std::io::BufReader::new(f), &dest, args.force)?)
+    })
+    .await??;
+    out.status(format!(
+        "unpacked {name} {version} into {} ({} files, {})",
+        args.output.display(),
+        stats.files,
+        bytes(stats.bytes)
+    ));
+    if args.json {
+        out.json(&serde_json::json!({
+            "package": name,
+            "version": version,
+            "path": args.output.display().to_string(),
+            "sha256": file.digest.hex(),
+            "files": stats.files,
+            "size": stats.bytes,
+        }));
+    }
+    Ok(())
 }

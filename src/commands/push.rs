@@ -6,9 +6,10 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::artifact::{self, FileSpec, LayerSource, LayerSpec, Merged};
-use crate::cli::PushPypiArgs;
+use crate::cli::{PushModuleArgs, PushPypiArgs};
 use crate::config::Settings;
 use crate::ecosystem::pypi::{self, PythonDist};
+use crate::ecosystem::terraform_module::{self, ModuleSource};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
 use crate::packages::{self, Packages};
@@ -110,6 +111,64 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
     }
     if args.push.json {
         out.json(&report);
+    }
+    Ok(())
+}
+
+/// `opp push terraform-module NAMESPACE/NAME/SYSTEM VERSION DIR|ZIP`.
+pub async fn terraform_module(settings: &Settings, out: &Output, args: PushModuleArgs) -> anyhow::Result<()> {
+    let eco = Ecosystem::TerraformModule;
+    let name = Mapper::normalize_package(eco, &args.module)?;
+    let version = Mapper::normalize_version(eco, &args.version)?;
+    // Check or build the zip before anything is uploaded.
+    let scratch = tempfile::tempdir()?;
+    let zip = match terraform_module::source(&args.path)? {
+        ModuleSource::Zip(path) => {
+            let checked = path.clone();
+            tokio::task::spawn_blocking(move || terraform_module::check_zip(&checked)).await??;
+            path
+        }
+        ModuleSource::Dir(dir) => {
+            let zip = scratch.path().join("module.zip");
+            let target = zip.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let file = std::fs::File::create(&target)?;
+                terraform_module::zip_dir(&dir, std::io::BufWriter::new(file))?;
+                Ok(())
+            })
+            .await??;
+            zip
+        }
+    };
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = Packages { store: target.store.as_ref(), mapper: &target.mapper, out };
+    let repo = target.mapper.repository(eco, &name)?;
+    let location = format!("{}:{}", target.store.location(&repo), target.mapper.tag(eco, &version)?);
+    let (outcome, latest) = pkgs.push_module(&name, &version, &zip, args.push.force).await?;
+    let (digest, size) = packages::hash_file(&zip).await?;
+    let status = match &outcome {
+        Merged::Added(_) => "added",
+        Merged::Replaced(_) => "replaced",
+        Merged::Unchanged(_) => "unchanged",
+    };
+    out.status(match status {
+        "unchanged" => format!("{name} {version} is already in {location} with the same bytes; left as is"),
+        _ => format!(
+            "pushed {name} {version} ({}) to {location}{}",
+            bytes(size),
+            if latest { ", and moved `latest` to it" } else { "" }
+        ),
+    });
+    if args.push.json {
+        out.json(&[Pushed {
+            package: name.clone(),
+            version: version.clone(),
+            file: packages::module::zip_name(&name, &version),
+            sha256: digest.hex().to_owned(),
+            size,
+            status,
+            location,
+        }]);
     }
     Ok(())
 }

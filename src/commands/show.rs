@@ -1,9 +1,7 @@
 //! `opp show ECOSYSTEM NAME==VERSION`: the files of one version with digest and size.
 
-use crate::artifact;
 use crate::cli::ShowArgs;
 use crate::config::Settings;
-use crate::ecosystem::pypi;
 use crate::output::{Output, bytes};
 use crate::packages::{PackageError, Packages};
 use crate::release::Ecosystem;
@@ -17,9 +15,7 @@ pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::R
         mapper: &target.mapper,
         out,
     };
-    let fallback = |(_, arch): &(String, String)| pypi::file_name_for(&name, &version, arch);
-    let release = pkgs
-        .release(eco, &artifact::PYPI, &name, &version, &fallback)
+    let release = super::load_release(&pkgs, eco, &name, &version)
         .await?
         .ok_or_else(|| {
             let repo = target.mapper.repository(eco, &name).unwrap_or_default();

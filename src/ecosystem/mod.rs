@@ -4,3 +4,14 @@
 pub mod pypi;
 pub mod terraform_module;
 pub mod terraform_provider;
+
+use crate::release::Ecosystem;
+
+/// Sorts versions of an ecosystem newest first (PEP 440 for PyPI, semver for Terraform);
+/// strings that do not parse go last.
+pub fn sort_newest_first(eco: Ecosystem, versions: &mut [String]) {
+    match eco {
+        Ecosystem::Pypi => pypi::sort_newest_first(versions),
+        _ => terraform_provider::sort_newest_first(versions),
+    }
+}

@@ -18,7 +18,7 @@ use crate::release::{Descriptor, DistFile, Ecosystem, Release};
 use crate::store::{Store, StoreError};
 
 /// How many blobs move at once.
-const CONCURRENCY: usize = 4;
+pub(crate) const CONCURRENCY: usize = 4;
 /// How often a push re-merges after another writer changed the index under it.
 const MERGE_ATTEMPTS: usize = 10;
 
@@ -43,9 +43,12 @@ pub enum PackageError {
     Race { what: String },
 }
 
+pub mod module;
+pub mod provider;
+
 type Result<T, E = PackageError> = std::result::Result<T, E>;
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PackageError {
+pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PackageError {
     let path = path.display().to_string();
     move |source| PackageError::Io {
         action,
