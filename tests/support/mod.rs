@@ -3,7 +3,9 @@
 
 pub mod cli;
 pub mod fixtures;
+pub mod opentofu;
 pub mod registry;
+pub mod terraform;
 
 use std::path::PathBuf;
 
