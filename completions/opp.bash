@@ -28,6 +28,9 @@ _opp() {
             opp,list)
                 cmd="opp__subcmd__list"
                 ;;
+            opp,lock)
+                cmd="opp__subcmd__lock"
+                ;;
             opp,man)
                 cmd="opp__subcmd__man"
                 ;;
@@ -52,6 +55,9 @@ _opp() {
             opp__subcmd__help,list)
                 cmd="opp__subcmd__help__subcmd__list"
                 ;;
+            opp__subcmd__help,lock)
+                cmd="opp__subcmd__help__subcmd__lock"
+                ;;
             opp__subcmd__help,man)
                 cmd="opp__subcmd__help__subcmd__man"
                 ;;
@@ -64,11 +70,38 @@ _opp() {
             opp__subcmd__help,show)
                 cmd="opp__subcmd__help__subcmd__show"
                 ;;
+            opp__subcmd__help__subcmd__lock,terraform-provider)
+                cmd="opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider"
+                ;;
             opp__subcmd__help__subcmd__pull,pypi)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__pypi"
                 ;;
+            opp__subcmd__help__subcmd__pull,terraform-module)
+                cmd="opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__module"
+                ;;
+            opp__subcmd__help__subcmd__pull,terraform-provider)
+                cmd="opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__provider"
+                ;;
             opp__subcmd__help__subcmd__push,pypi)
                 cmd="opp__subcmd__help__subcmd__push__subcmd__pypi"
+                ;;
+            opp__subcmd__help__subcmd__push,terraform-module)
+                cmd="opp__subcmd__help__subcmd__push__subcmd__terraform__subcmd__module"
+                ;;
+            opp__subcmd__help__subcmd__push,terraform-provider)
+                cmd="opp__subcmd__help__subcmd__push__subcmd__terraform__subcmd__provider"
+                ;;
+            opp__subcmd__lock,help)
+                cmd="opp__subcmd__lock__subcmd__help"
+                ;;
+            opp__subcmd__lock,terraform-provider)
+                cmd="opp__subcmd__lock__subcmd__terraform__subcmd__provider"
+                ;;
+            opp__subcmd__lock__subcmd__help,help)
+                cmd="opp__subcmd__lock__subcmd__help__subcmd__help"
+                ;;
+            opp__subcmd__lock__subcmd__help,terraform-provider)
+                cmd="opp__subcmd__lock__subcmd__help__subcmd__terraform__subcmd__provider"
                 ;;
             opp__subcmd__pull,help)
                 cmd="opp__subcmd__pull__subcmd__help"
@@ -76,11 +109,23 @@ _opp() {
             opp__subcmd__pull,pypi)
                 cmd="opp__subcmd__pull__subcmd__pypi"
                 ;;
+            opp__subcmd__pull,terraform-module)
+                cmd="opp__subcmd__pull__subcmd__terraform__subcmd__module"
+                ;;
+            opp__subcmd__pull,terraform-provider)
+                cmd="opp__subcmd__pull__subcmd__terraform__subcmd__provider"
+                ;;
             opp__subcmd__pull__subcmd__help,help)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__help"
                 ;;
             opp__subcmd__pull__subcmd__help,pypi)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__pull__subcmd__help,terraform-module)
+                cmd="opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__module"
+                ;;
+            opp__subcmd__pull__subcmd__help,terraform-provider)
+                cmd="opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__provider"
                 ;;
             opp__subcmd__push,help)
                 cmd="opp__subcmd__push__subcmd__help"
@@ -88,11 +133,23 @@ _opp() {
             opp__subcmd__push,pypi)
                 cmd="opp__subcmd__push__subcmd__pypi"
                 ;;
+            opp__subcmd__push,terraform-module)
+                cmd="opp__subcmd__push__subcmd__terraform__subcmd__module"
+                ;;
+            opp__subcmd__push,terraform-provider)
+                cmd="opp__subcmd__push__subcmd__terraform__subcmd__provider"
+                ;;
             opp__subcmd__push__subcmd__help,help)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__help"
                 ;;
             opp__subcmd__push__subcmd__help,pypi)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__push__subcmd__help,terraform-module)
+                cmd="opp__subcmd__push__subcmd__help__subcmd__terraform__subcmd__module"
+                ;;
+            opp__subcmd__push__subcmd__help,terraform-provider)
+                cmd="opp__subcmd__push__subcmd__help__subcmd__terraform__subcmd__provider"
                 ;;
             *)
                 ;;
@@ -101,7 +158,7 @@ _opp() {
 
     case "${cmd}" in
         opp)
-            opts="-q -h -V --registry --store --plain-http --quiet --config --help --version push pull list show copy completions man help"
+            opts="-q -h -V --registry --store --plain-http --quiet --config --help --version push pull list show lock copy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -153,7 +210,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -h --from --to --json --registry --store --plain-http --quiet --config --help pypi"
+            opts="-q -h --from --to --json --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,7 +244,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help)
-            opts="push pull list show copy completions man help"
+            opts="push pull list show lock copy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +313,34 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__help__subcmd__lock)
+            opts="terraform-provider"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -271,7 +356,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__pull)
-            opts="pypi"
+            opts="pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,8 +383,36 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__module)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__provider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__help__subcmd__push)
-            opts="pypi"
+            opts="pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,6 +426,34 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__push__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__push__subcmd__terraform__subcmd__module)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__push__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -341,12 +482,114 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -h --json --registry --store --plain-http --quiet --config --help pypi"
+            opts="-q -h --json --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__lock)
+            opts="-q -h --registry --store --plain-http --quiet --config --help terraform-provider help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__lock__subcmd__help)
+            opts="terraform-provider help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__lock__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__lock__subcmd__help__subcmd__terraform__subcmd__provider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__lock__subcmd__terraform__subcmd__provider)
+            opts="-q -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hostname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -393,7 +636,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -h --registry --store --plain-http --quiet --config --help pypi help"
+            opts="-q -h --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -419,7 +662,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help)
-            opts="pypi help"
+            opts="pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +690,34 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__module)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -510,8 +781,84 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__pull__subcmd__terraform__subcmd__module)
+            opts="-o -q -h --output --force --json --registry --store --plain-http --quiet --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__terraform__subcmd__provider)
+            opts="-o -q -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hostname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__push)
-            opts="-q -h --registry --store --plain-http --quiet --config --help pypi help"
+            opts="-q -h --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,7 +884,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help)
-            opts="pypi help"
+            opts="pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,6 +925,34 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__push__subcmd__help__subcmd__terraform__subcmd__module)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__help__subcmd__terraform__subcmd__provider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__push__subcmd__pypi)
             opts="-q -h --force --json --registry --store --plain-http --quiet --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -604,8 +979,60 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__push__subcmd__terraform__subcmd__module)
+            opts="-q -h --force --json --registry --store --plain-http --quiet --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__terraform__subcmd__provider)
+            opts="-q -h --force --json --registry --store --plain-http --quiet --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__show)
-            opts="-q -h --json --registry --store --plain-http --quiet --config --help pypi"
+            opts="-q -h --json --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

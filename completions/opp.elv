@@ -32,6 +32,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pull 'Pull a version''s files out of the store or registry'
             cand list 'List packages, or the versions of one package'
             cand show 'Show the files of one version'
+            cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages into a directory'
@@ -47,6 +48,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
+            cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
+            cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;pypi'= {
@@ -61,11 +64,41 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;push;terraform-provider'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --force 'Replace a stored file of the same name that has other bytes'
+            cand --json 'Print what was pushed as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;push;terraform-module'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --force 'Replace a stored file of the same name that has other bytes'
+            cand --json 'Print what was pushed as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;push;help'= {
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
+            cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
+            cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;help;pypi'= {
+        }
+        &'opp;push;help;terraform-provider'= {
+        }
+        &'opp;push;help;terraform-module'= {
         }
         &'opp;push;help;help'= {
         }
@@ -79,6 +112,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Pull Python wheels and sdists'
+            cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
+            cand terraform-module 'Unpack a Terraform module version into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;pypi'= {
@@ -99,11 +134,48 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;pull;terraform-provider'= {
+            cand -o 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
+            cand --output 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
+            cand --platform 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine''s'
+            cand --hostname 'Registry hostname of the provider address the mirror serves'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --all-platforms 'Fetch every stored platform'
+            cand --unpacked 'Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips'
+            cand --json 'Print what was written as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;pull;terraform-module'= {
+            cand -o 'Directory to unpack the module into (created; must be empty unless --force)'
+            cand --output 'Directory to unpack the module into (created; must be empty unless --force)'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --force 'Replace the contents of a non-empty output directory'
+            cand --json 'Print what was written as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;pull;help'= {
             cand pypi 'Pull Python wheels and sdists'
+            cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
+            cand terraform-module 'Unpack a Terraform module version into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;help;pypi'= {
+        }
+        &'opp;pull;help;terraform-provider'= {
+        }
+        &'opp;pull;help;terraform-module'= {
         }
         &'opp;pull;help;help'= {
         }
@@ -128,6 +200,39 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;lock'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand terraform-provider 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;lock;terraform-provider'= {
+            cand --lock-file 'The lock file to write or update'
+            cand --hostname 'Registry hostname of the provider address in the lock file'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --json 'Print the locked version and hashes as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;lock;help'= {
+            cand terraform-provider 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;lock;help;terraform-provider'= {
+        }
+        &'opp;lock;help;help'= {
         }
         &'opp;copy'= {
             cand --from 'Source: `local` (the local store), a store directory (starting with / or .), or a registry HOST[:PORT][/PREFIX]. Default: the configured store or registry'
@@ -167,6 +272,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pull 'Pull a version''s files out of the store or registry'
             cand list 'List packages, or the versions of one package'
             cand show 'Show the files of one version'
+            cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages into a directory'
@@ -174,17 +280,34 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;push'= {
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
+            cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
+            cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
         }
         &'opp;help;push;pypi'= {
         }
+        &'opp;help;push;terraform-provider'= {
+        }
+        &'opp;help;push;terraform-module'= {
+        }
         &'opp;help;pull'= {
             cand pypi 'Pull Python wheels and sdists'
+            cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
+            cand terraform-module 'Unpack a Terraform module version into a directory'
         }
         &'opp;help;pull;pypi'= {
+        }
+        &'opp;help;pull;terraform-provider'= {
+        }
+        &'opp;help;pull;terraform-module'= {
         }
         &'opp;help;list'= {
         }
         &'opp;help;show'= {
+        }
+        &'opp;help;lock'= {
+            cand terraform-provider 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
+        }
+        &'opp;help;lock;terraform-provider'= {
         }
         &'opp;help;copy'= {
         }

@@ -35,18 +35,21 @@ complete -c opp -n "__fish_opp_needs_command" -f -a "push" -d 'Push distribution
 complete -c opp -n "__fish_opp_needs_command" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
 complete -c opp -n "__fish_opp_needs_command" -f -a "list" -d 'List packages, or the versions of one package'
 complete -c opp -n "__fish_opp_needs_command" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_needs_command" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
 complete -c opp -n "__fish_opp_needs_command" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
 complete -c opp -n "__fish_opp_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c opp -n "__fish_opp_needs_command" -f -a "man" -d 'Write the man pages into a directory'
 complete -c opp -n "__fish_opp_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -s h -l help -d 'Print help'
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
-complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "terraform-module" -d 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
@@ -55,16 +58,36 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l force -d 'Replace a stored file of the same name that has other bytes'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was pushed as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l force -d 'Replace a stored file of the same name that has other bytes'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was pushed as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "terraform-module" -d 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -s h -l help -d 'Print help'
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -f -a "pypi" -d 'Pull Python wheels and sdists'
-complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "pypi" -d 'Pull Python wheels and sdists'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "terraform-provider" -d 'Write a Terraform provider version into a filesystem mirror directory'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "terraform-module" -d 'Unpack a Terraform module version into a directory'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s o -l output -d 'Directory to write the files into' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l python-version -d 'Keep only files installable on this Python version (e.g. 3.11)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l platform -d 'Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable' -r
@@ -78,7 +101,30 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s o -l output -d 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l platform -d 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine\'s' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l hostname -d 'Registry hostname of the provider address the mirror serves' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l all-platforms -d 'Fetch every stored platform'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l unpacked -d 'Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was written as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s o -l output -d 'Directory to unpack the module into (created; must be empty unless --force)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l force -d 'Replace the contents of a non-empty output directory'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was written as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Pull Python wheels and sdists'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Write a Terraform provider version into a filesystem mirror directory'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "terraform-module" -d 'Unpack a Terraform module version into a directory'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand list" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand list" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
@@ -94,6 +140,25 @@ complete -c opp -n "__fish_opp_using_subcommand show" -l json -d 'Print JSON on 
 complete -c opp -n "__fish_opp_using_subcommand show" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand show" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -f -a "terraform-provider" -d 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l lock-file -d 'The lock file to write or update' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l hostname -d 'Registry hostname of the provider address in the lock file' -r
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print the locked version and hashes as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -s h -l help -d 'Print help'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand copy" -l from -d 'Source: `local` (the local store), a store directory (starting with / or .), or a registry HOST[:PORT][/PREFIX]. Default: the configured store or registry' -r
 complete -c opp -n "__fish_opp_using_subcommand copy" -l to -d 'Destination, in the same forms as --from' -r
 complete -c opp -n "__fish_opp_using_subcommand copy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
@@ -115,13 +180,19 @@ complete -c opp -n "__fish_opp_using_subcommand man" -l config -d 'Config file (
 complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand man" -s h -l help -d 'Print help'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "list" -d 'List packages, or the versions of one package'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "show" -d 'Show the files of one version'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "man" -d 'Write the man pages into a directory'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show copy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "list" -d 'List packages, or the versions of one package'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-module" -d 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from pull" -f -a "pypi" -d 'Pull Python wheels and sdists'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from pull" -f -a "terraform-provider" -d 'Write a Terraform provider version into a filesystem mirror directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from pull" -f -a "terraform-module" -d 'Unpack a Terraform module version into a directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "terraform-provider" -d 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'

@@ -78,6 +78,9 @@ pub enum Command {
     List(ListArgs),
     /// Show the files of one version.
     Show(ShowArgs),
+    /// Write a provider's hashes for every stored platform into .terraform.lock.hcl.
+    #[command(subcommand)]
+    Lock(LockCommand),
     /// Copy a version, with every blob it references, between stores and registries.
     Copy(CopyArgs),
     /// Print a shell completion script.
@@ -91,8 +94,23 @@ pub enum Command {
 pub enum PushCommand {
     /// Push Python wheels and sdists (files, or directories holding them).
     Pypi(PushPypiArgs),
+    /// Push a Terraform provider release directory (goreleaser layout) as one version.
+    TerraformProvider(PushProviderArgs),
     /// Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version.
     TerraformModule(PushModuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushProviderArgs {
+    /// The provider, NAMESPACE/TYPE (e.g. acme/hello).
+    #[arg(value_name = "NAMESPACE/TYPE")]
+    pub provider: String,
+    /// The release directory: terraform-provider-TYPE_VERSION_OS_ARCH.zip per platform,
+    /// terraform-provider-TYPE_VERSION_SHA256SUMS, optionally its .sig and _manifest.json.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub push: PushFlags,
 }
 
 #[derive(Debug, Args)]
@@ -129,11 +147,62 @@ pub struct PushFlags {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Lock a Terraform provider version with the zh: and h1: hashes of all its platforms.
+    TerraformProvider(LockProviderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockProviderArgs {
+    /// NAMESPACE/TYPE, optionally @VERSION or @CONSTRAINT; default: the newest release.
+    #[arg(value_name = "NAMESPACE/TYPE[@CONSTRAINT]")]
+    pub provider: String,
+    /// The lock file to write or update.
+    #[arg(long, default_value = ".terraform.lock.hcl", value_name = "FILE")]
+    pub lock_file: PathBuf,
+    /// Registry hostname of the provider address in the lock file.
+    #[arg(long, default_value = "registry.terraform.io")]
+    pub hostname: String,
+    /// Print the locked version and hashes as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PullCommand {
     /// Pull Python wheels and sdists.
     Pypi(PullPypiArgs),
+    /// Write a Terraform provider version into a filesystem mirror directory.
+    TerraformProvider(PullProviderArgs),
     /// Unpack a Terraform module version into a directory.
     TerraformModule(PullModuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullProviderArgs {
+    /// NAMESPACE/TYPE, optionally @VERSION or @CONSTRAINT (Terraform syntax, e.g.
+    /// 'acme/hello@~> 1.2'); default: the newest release.
+    #[arg(value_name = "NAMESPACE/TYPE[@CONSTRAINT]")]
+    pub provider: String,
+    /// The mirror directory. The default, terraform.d/plugins, is one terraform searches by
+    /// itself; otherwise pass it to `terraform init -plugin-dir DIR`.
+    #[arg(long, short, default_value = "terraform.d/plugins", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine's.
+    #[arg(long, value_name = "OS_ARCH", conflicts_with = "all_platforms")]
+    pub platform: Vec<String>,
+    /// Fetch every stored platform.
+    #[arg(long)]
+    pub all_platforms: bool,
+    /// Registry hostname of the provider address the mirror serves.
+    #[arg(long, default_value = "registry.terraform.io")]
+    pub hostname: String,
+    /// Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips.
+    #[arg(long)]
+    pub unpacked: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +254,8 @@ pub struct PullPypiArgs {
 pub enum EcosystemArg {
     /// Python wheels and sdists.
     Pypi,
+    /// Terraform providers (NAMESPACE/TYPE).
+    TerraformProvider,
     /// Terraform modules (NAMESPACE/NAME/SYSTEM).
     TerraformModule,
 }
@@ -193,6 +264,7 @@ impl From<EcosystemArg> for Ecosystem {
     fn from(e: EcosystemArg) -> Ecosystem {
         match e {
             EcosystemArg::Pypi => Ecosystem::Pypi,
+            EcosystemArg::TerraformProvider => Ecosystem::TerraformProvider,
             EcosystemArg::TerraformModule => Ecosystem::TerraformModule,
         }
     }

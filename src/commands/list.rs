@@ -18,6 +18,8 @@ struct VersionRow {
     files: usize,
     size: u64,
     created: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    platforms: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -101,22 +103,32 @@ pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::R
                     files: r.files.len(),
                     size: r.total_size(),
                     created: r.created.clone(),
+                    platforms: platforms(eco, &r),
                     version: r.version,
                 })
                 .collect();
             if args.json {
                 out.json(&rows);
             } else {
+                let with_platforms = eco == Ecosystem::TerraformProvider;
+                let mut headers = vec!["version", "files", "size", "created"];
+                if with_platforms {
+                    headers.push("platforms");
+                }
                 out.table(
-                    &["version", "files", "size", "created"],
+                    &headers,
                     rows.into_iter()
                         .map(|r| {
-                            vec![
+                            let mut row = vec![
                                 r.version,
                                 r.files.to_string(),
                                 bytes(r.size),
                                 r.created.unwrap_or_default(),
-                            ]
+                            ];
+                            if with_platforms {
+                                row.push(r.platforms.join(" "));
+                            }
+                            row
                         })
                         .collect(),
                 );
@@ -124,4 +136,16 @@ pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// `os_arch` of every file of a release, for ecosystems whose files are per platform.
+fn platforms(eco: Ecosystem, r: &Release) -> Vec<String> {
+    if eco != Ecosystem::TerraformProvider {
+        return Vec::new();
+    }
+    r.files
+        .iter()
+        .filter_map(|f| f.platform.as_ref())
+        .map(|(os, arch)| format!("{os}_{arch}"))
+        .collect()
 }

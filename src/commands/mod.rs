@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::{self, Credentials};
-use crate::cli::{Cli, Command, PullCommand, PushCommand};
+use crate::cli::{Cli, Command, LockCommand, PullCommand, PushCommand};
 use crate::config::{self, Location, Settings};
 use crate::mapper::Mapper;
 use crate::output::Output;
@@ -15,6 +15,8 @@ use crate::store::registry::RegistryStore;
 pub mod completions;
 pub mod copy;
 pub mod list;
+pub mod lock;
+pub mod provider;
 pub mod pull;
 pub mod push;
 pub mod show;
@@ -69,9 +71,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output::new(settings.quiet);
     match cli.command {
         Command::Push(PushCommand::Pypi(args)) => push::pypi(&settings, &out, args).await,
-        Command::Push(PushCommand::TerraformModule(args)) => push::terraform_module(&settings, &out, args).await,
+        Command::Push(PushCommand::TerraformProvider(args)) => {
+            provider::push(&settings, &out, args).await
+        }
+        Command::Push(PushCommand::TerraformModule(args)) => {
+            push::terraform_module(&settings, &out, args).await
+        }
         Command::Pull(PullCommand::Pypi(args)) => pull::pypi(&settings, &out, args).await,
-        Command::Pull(PullCommand::TerraformModule(args)) => pull::terraform_module(&settings, &out, args).await,
+        Command::Pull(PullCommand::TerraformProvider(args)) => {
+            provider::pull(&settings, &out, args).await
+        }
+        Command::Lock(LockCommand::TerraformProvider(args)) => {
+            lock::terraform_provider(&settings, &out, args).await
+        }
+        Command::Pull(PullCommand::TerraformModule(args)) => {
+            pull::terraform_module(&settings, &out, args).await
+        }
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
@@ -107,9 +122,16 @@ pub async fn load_release(
     use crate::release::Ecosystem;
     match eco {
         Ecosystem::TerraformModule => pkgs.module_release(name, version).await,
+        Ecosystem::TerraformProvider => Ok(pkgs
+            .provider_version(name, version)
+            .await?
+            .map(|v| v.release)),
         _ => {
-            let fallback = |(_, arch): &(String, String)| crate::ecosystem::pypi::file_name_for(name, version, arch);
-            pkgs.release(eco, &crate::artifact::PYPI, name, version, &fallback).await
+            let fallback = |(_, arch): &(String, String)| {
+                crate::ecosystem::pypi::file_name_for(name, version, arch)
+            };
+            pkgs.release(eco, &crate::artifact::PYPI, name, version, &fallback)
+                .await
         }
     }
 }

@@ -124,7 +124,11 @@ fn parse_python_version(s: &str) -> anyhow::Result<(u8, u8)> {
 }
 
 /// `opp pull terraform-module NAMESPACE/NAME/SYSTEM[@VERSION] -o DIR`.
-pub async fn terraform_module(settings: &Settings, out: &Output, args: PullModuleArgs) -> anyhow::Result<()> {
+pub async fn terraform_module(
+    settings: &Settings,
+    out: &Output,
+    args: PullModuleArgs,
+) -> anyhow::Result<()> {
     let eco = Ecosystem::TerraformModule;
     let (name, wanted) = match args.module.split_once('@') {
         Some((n, v)) => (n, Some(Mapper::normalize_version(eco, v)?)),
@@ -132,29 +136,52 @@ pub async fn terraform_module(settings: &Settings, out: &Output, args: PullModul
     };
     let name = Mapper::normalize_package(eco, name)?;
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages { store: target.store.as_ref(), mapper: &target.mapper, out };
+    let pkgs = Packages {
+        store: target.store.as_ref(),
+        mapper: &target.mapper,
+        out,
+    };
     let repo = target.mapper.repository(eco, &name)?;
     let version = match wanted {
         Some(v) => v,
         None => {
             let mut versions = pkgs.versions(eco, &name).await?;
             ecosystem::sort_newest_first(eco, &mut versions);
-            let stable = versions.iter().find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
+            let stable = versions
+                .iter()
+                .find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
             stable.or(versions.first()).cloned().ok_or_else(|| {
-                PackageError::NotFound(format!("no module `{name}` in {}", target.store.location(&repo)))
+                PackageError::NotFound(format!(
+                    "no module `{name}` in {}",
+                    target.store.location(&repo)
+                ))
             })?
         }
     };
     let release = pkgs.module_release(&name, &version).await?.ok_or_else(|| {
-        PackageError::NotFound(format!("no version {version} of module `{name}` in {}", target.store.location(&repo)))
+        PackageError::NotFound(format!(
+            "no version {version} of module `{name}` in {}",
+            target.store.location(&repo)
+        ))
     })?;
     let file = &release.files[0];
+    let occupied = std::fs::read_dir(&args.output).is_ok_and(|mut d| d.next().is_some());
+    if occupied && !args.force {
+        anyhow::bail!(
+            "{} is not empty; pull into a new or empty directory, or pass --force to replace its contents",
+            args.output.display()
+        );
+    }
     let scratch = tempfile::tempdir()?;
     let zip = pkgs.fetch_module_zip(&name, file, scratch.path()).await?;
     let dest = args.output.clone();
     let stats = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let f = std::fs::File::open(&zip)?;
-        Ok(terraform_module::unpack_zip(std::io::BufReader::new(f), &dest, args.force)?)
+        Ok(terraform_module::unpack_zip(
+            std::io::BufReader::new(f),
+            &dest,
+            args.force,
+        )?)
     })
     .await??;
     out.status(format!(

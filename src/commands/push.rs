@@ -116,7 +116,11 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
 }
 
 /// `opp push terraform-module NAMESPACE/NAME/SYSTEM VERSION DIR|ZIP`.
-pub async fn terraform_module(settings: &Settings, out: &Output, args: PushModuleArgs) -> anyhow::Result<()> {
+pub async fn terraform_module(
+    settings: &Settings,
+    out: &Output,
+    args: PushModuleArgs,
+) -> anyhow::Result<()> {
     let eco = Ecosystem::TerraformModule;
     let name = Mapper::normalize_package(eco, &args.module)?;
     let version = Mapper::normalize_version(eco, &args.version)?;
@@ -141,10 +145,20 @@ pub async fn terraform_module(settings: &Settings, out: &Output, args: PushModul
         }
     };
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages { store: target.store.as_ref(), mapper: &target.mapper, out };
+    let pkgs = Packages {
+        store: target.store.as_ref(),
+        mapper: &target.mapper,
+        out,
+    };
     let repo = target.mapper.repository(eco, &name)?;
-    let location = format!("{}:{}", target.store.location(&repo), target.mapper.tag(eco, &version)?);
-    let (outcome, latest) = pkgs.push_module(&name, &version, &zip, args.push.force).await?;
+    let location = format!(
+        "{}:{}",
+        target.store.location(&repo),
+        target.mapper.tag(eco, &version)?
+    );
+    let (outcome, latest) = pkgs
+        .push_module(&name, &version, &zip, args.push.force)
+        .await?;
     let (digest, size) = packages::hash_file(&zip).await?;
     let status = match &outcome {
         Merged::Added(_) => "added",
@@ -152,11 +166,17 @@ pub async fn terraform_module(settings: &Settings, out: &Output, args: PushModul
         Merged::Unchanged(_) => "unchanged",
     };
     out.status(match status {
-        "unchanged" => format!("{name} {version} is already in {location} with the same bytes; left as is"),
+        "unchanged" => {
+            format!("{name} {version} is already in {location} with the same bytes; left as is")
+        }
         _ => format!(
             "pushed {name} {version} ({}) to {location}{}",
             bytes(size),
-            if latest { ", and moved `latest` to it" } else { "" }
+            if latest {
+                ", and moved `latest` to it"
+            } else {
+                ""
+            }
         ),
     });
     if args.push.json {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Packages, PackageError, Result, io};
+use super::{PackageError, Packages, Result, io};
 use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec, Merged};
 use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
@@ -63,11 +63,22 @@ impl Packages<'_> {
             }
             .into());
         }
-        let zips: Vec<&LayerView> = m.layers.iter().filter(|l| l.media_type == ZIP_MEDIA_TYPE).collect();
+        let zips: Vec<&LayerView> = m
+            .layers
+            .iter()
+            .filter(|l| l.media_type == ZIP_MEDIA_TYPE)
+            .collect();
         let [layer] = zips[..] else {
-            return Err(invalid(format!("expected one {ZIP_MEDIA_TYPE} layer, found {}", zips.len())).into());
+            return Err(invalid(format!(
+                "expected one {ZIP_MEDIA_TYPE} layer, found {}",
+                zips.len()
+            ))
+            .into());
         };
-        let digest: Digest = layer.digest.parse().map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?;
+        let digest: Digest = layer
+            .digest
+            .parse()
+            .map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?;
         let file = DistFile {
             name: zip_name(name, version),
             digest,
@@ -88,7 +99,13 @@ impl Packages<'_> {
 
     /// Pushes a module zip as one version; moves `latest` when it is the highest release.
     /// The same zip again is a no-op; another zip under a stored version needs `force`.
-    pub async fn push_module(&self, name: &str, version: &str, zip: &Path, force: bool) -> Result<(Merged, bool)> {
+    pub async fn push_module(
+        &self,
+        name: &str,
+        version: &str,
+        zip: &Path,
+        force: bool,
+    ) -> Result<(Merged, bool)> {
         let eco = Ecosystem::TerraformModule;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
@@ -97,11 +114,19 @@ impl Packages<'_> {
         let current = self.store.resolve(&repo, &tag).await?;
         let mut outcome = Merged::Added(file_name.clone());
         if current.is_some() {
-            let stored = self.module_release(name, version).await?.map(|r| r.files[0].digest.clone());
+            let stored = self
+                .module_release(name, version)
+                .await?
+                .map(|r| r.files[0].digest.clone());
             match stored {
                 Some(d) if d == digest => return Ok((Merged::Unchanged(file_name), false)),
                 Some(d) if !force => {
-                    return Err(ArtifactError::Conflict { file: file_name, stored: d, new: digest }.into());
+                    return Err(ArtifactError::Conflict {
+                        file: file_name,
+                        stored: d,
+                        new: digest,
+                    }
+                    .into());
                 }
                 _ => outcome = Merged::Replaced(file_name.clone()),
             }
@@ -111,7 +136,11 @@ impl Packages<'_> {
             artifact_type: MODULE_ARTIFACT_TYPE,
             entry_artifact_type: None,
             layers: vec![LayerSpec {
-                descriptor: Descriptor { media_type: ZIP_MEDIA_TYPE.to_owned(), digest, size },
+                descriptor: Descriptor {
+                    media_type: ZIP_MEDIA_TYPE.to_owned(),
+                    digest,
+                    size,
+                },
                 title: Some(file_name.clone()),
                 source: LayerSource::File(zip.to_owned()),
             }],
@@ -122,8 +151,14 @@ impl Packages<'_> {
         let a = artifact::file_manifest(spec, &artifact::now_rfc3339());
         self.upload(&repo, &[&a]).await?;
         let expected = current.map(|m| m.digest);
-        if !self.store.push_manifest_if(&repo, &a.manifest, &tag, expected.as_ref()).await? {
-            return Err(PackageError::Race { what: format!("{}:{tag}", self.store.location(&repo)) });
+        if !self
+            .store
+            .push_manifest_if(&repo, &a.manifest, &tag, expected.as_ref())
+            .await?
+        {
+            return Err(PackageError::Race {
+                what: format!("{}:{tag}", self.store.location(&repo)),
+            });
         }
         // `latest` follows the highest release (pre-releases never move it).
         let parsed = semver::Version::parse(version).ok();
@@ -137,7 +172,9 @@ impl Packages<'_> {
                 .filter(|x| x.pre.is_empty())
                 .max();
             if highest.as_ref().is_none_or(|h| *h <= v) {
-                self.store.push_manifest(&repo, &a.manifest, Some(LATEST)).await?;
+                self.store
+                    .push_manifest(&repo, &a.manifest, Some(LATEST))
+                    .await?;
                 moved = true;
             }
         }
@@ -146,11 +183,21 @@ impl Packages<'_> {
 
     /// Downloads a module version's zip into a temporary file in `scratch` (checked against
     /// its digest) and returns its path.
-    pub async fn fetch_module_zip(&self, name: &str, file: &DistFile, scratch: &Path) -> Result<std::path::PathBuf> {
+    pub async fn fetch_module_zip(
+        &self,
+        name: &str,
+        file: &DistFile,
+        scratch: &Path,
+    ) -> Result<std::path::PathBuf> {
         let repo = self.mapper.repository(Ecosystem::TerraformModule, name)?;
         let path = scratch.join(&file.name);
-        let mut reader = self.store.fetch_blob(&repo, &file.digest, file.size).await?;
-        let mut out = tokio::fs::File::create(&path).await.map_err(io("cannot create", &path))?;
+        let mut reader = self
+            .store
+            .fetch_blob(&repo, &file.digest, file.size)
+            .await?;
+        let mut out = tokio::fs::File::create(&path)
+            .await
+            .map_err(io("cannot create", &path))?;
         tokio::io::copy(&mut reader, &mut out).await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::InvalidData {
                 PackageError::Store(StoreError::Corrupt {
@@ -159,7 +206,11 @@ impl Packages<'_> {
                     detail: e.to_string(),
                 })
             } else {
-                PackageError::Io { action: "cannot download", path: file.name.clone(), source: e }
+                PackageError::Io {
+                    action: "cannot download",
+                    path: file.name.clone(),
+                    source: e,
+                }
             }
         })?;
         Ok(path)

@@ -42,13 +42,21 @@ impl ProviderVersion {
 }
 
 async fn read_small(path: &std::path::Path) -> Result<Bytes> {
-    tokio::fs::read(path).await.map(Bytes::from).map_err(super::io("cannot read", path))
+    tokio::fs::read(path)
+        .await
+        .map(Bytes::from)
+        .map_err(super::io("cannot read", path))
 }
 
 impl Packages<'_> {
     /// Pushes a checked provider release as one version. Pushing the same zips again is a
     /// no-op; other zips under a stored version need `force`, which replaces the version.
-    pub async fn push_provider(&self, name: &str, rel: &ProviderRelease, force: bool) -> Result<Vec<Merged>> {
+    pub async fn push_provider(
+        &self,
+        name: &str,
+        rel: &ProviderRelease,
+        force: bool,
+    ) -> Result<Vec<Merged>> {
         let eco = Ecosystem::TerraformProvider;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, &rel.version)?;
@@ -56,15 +64,30 @@ impl Packages<'_> {
         if current.is_some() {
             let stored = self.provider_version(name, &rel.version).await?;
             let stored: BTreeMap<String, Digest> = stored
-                .map(|v| v.release.files.into_iter().map(|f| (f.name, f.digest)).collect())
+                .map(|v| {
+                    v.release
+                        .files
+                        .into_iter()
+                        .map(|f| (f.name, f.digest))
+                        .collect()
+                })
                 .unwrap_or_default();
             let new: BTreeMap<String, Digest> = rel
                 .platforms
                 .iter()
-                .map(|p| (p.file_name.clone(), Digest::from_hex(&p.sha256_hex).expect("sha256 hex from SHA256SUMS")))
+                .map(|p| {
+                    (
+                        p.file_name.clone(),
+                        Digest::from_hex(&p.sha256_hex).expect("sha256 hex from SHA256SUMS"),
+                    )
+                })
                 .collect();
             if stored == new {
-                return Ok(rel.platforms.iter().map(|p| Merged::Unchanged(p.file_name.clone())).collect());
+                return Ok(rel
+                    .platforms
+                    .iter()
+                    .map(|p| Merged::Unchanged(p.file_name.clone()))
+                    .collect());
             }
             if !force {
                 let (file, stored_d, new_d) = new
@@ -72,7 +95,10 @@ impl Packages<'_> {
                     .find(|(f, d)| stored.get(*f) != Some(d))
                     .map(|(f, d)| (f.clone(), stored.get(f).cloned(), d.clone()))
                     .unwrap_or_else(|| {
-                        let (f, d) = stored.iter().next().expect("stored differs so is not empty");
+                        let (f, d) = stored
+                            .iter()
+                            .next()
+                            .expect("stored differs so is not empty");
                         (f.clone(), Some(d.clone()), d.clone())
                     });
                 return Err(ArtifactError::VersionConflict {
@@ -93,7 +119,11 @@ impl Packages<'_> {
                 artifact_type: PROVIDER.file_artifact_type,
                 entry_artifact_type: Some(PROVIDER.file_artifact_type),
                 layers: vec![LayerSpec {
-                    descriptor: Descriptor { media_type: PROVIDER.layer_media_type.to_owned(), digest, size: p.size },
+                    descriptor: Descriptor {
+                        media_type: PROVIDER.layer_media_type.to_owned(),
+                        digest,
+                        size: p.size,
+                    },
                     title: Some(p.file_name.clone()),
                     source: LayerSource::File(p.path.clone()),
                 }],
@@ -118,7 +148,10 @@ impl Packages<'_> {
             platform: None,
             entry_annotations: BTreeMap::new(),
         });
-        let built: Vec<artifact::FileArtifact> = specs.into_iter().map(|s| artifact::file_manifest(s, &created)).collect();
+        let built: Vec<artifact::FileArtifact> = specs
+            .into_iter()
+            .map(|s| artifact::file_manifest(s, &created))
+            .collect();
         let refs: Vec<&artifact::FileArtifact> = built.iter().collect();
         self.upload(&repo, &refs).await?;
         let entries = built.iter().map(|a| a.entry(&created)).collect();
@@ -128,15 +161,33 @@ impl Packages<'_> {
         }
         let index = artifact::index_with(&PROVIDER, entries, &created, annotations);
         let expected = current.map(|m| m.digest);
-        if !self.store.push_manifest_if(&repo, &index, &tag, expected.as_ref()).await? {
-            return Err(PackageError::Race { what: format!("{}:{tag}", self.store.location(&repo)) });
+        if !self
+            .store
+            .push_manifest_if(&repo, &index, &tag, expected.as_ref())
+            .await?
+        {
+            return Err(PackageError::Race {
+                what: format!("{}:{tag}", self.store.location(&repo)),
+            });
         }
-        let verb = if expected.is_some() { Merged::Replaced } else { Merged::Added };
-        Ok(rel.platforms.iter().map(|p| verb(p.file_name.clone())).collect())
+        let verb = if expected.is_some() {
+            Merged::Replaced
+        } else {
+            Merged::Added
+        };
+        Ok(rel
+            .platforms
+            .iter()
+            .map(|p| verb(p.file_name.clone()))
+            .collect())
     }
 
     /// One stored provider version, or `None` when it does not exist.
-    pub async fn provider_version(&self, name: &str, version: &str) -> Result<Option<ProviderVersion>> {
+    pub async fn provider_version(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<ProviderVersion>> {
         let eco = Ecosystem::TerraformProvider;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
@@ -146,33 +197,51 @@ impl Packages<'_> {
         let what = format!("{}:{tag}", self.store.location(&repo));
         let index = artifact::parse_index(&PROVIDER, &what, &raw)?;
         let provider_type = name.rsplit('/').next().unwrap_or(name).to_owned();
-        let files: Vec<(bool, DistFile)> = stream::iter(index.manifests.iter())
-            .map(|entry| {
-                let (repo, what, provider_type) = (&repo, &what, &provider_type);
-                async move {
-                    let is_target = entry.artifact_type.as_deref() == Some(PROVIDER.file_artifact_type);
-                    let is_sums = entry.artifact_type.as_deref() == Some(CHECKSUMS_ARTIFACT_TYPE);
-                    if !is_target && !is_sums {
-                        return Ok(None);
+        let files: Vec<(bool, DistFile)> =
+            stream::iter(index.manifests.iter())
+                .map(|entry| {
+                    let (repo, what, provider_type) = (&repo, &what, &provider_type);
+                    async move {
+                        let is_target =
+                            entry.artifact_type.as_deref() == Some(PROVIDER.file_artifact_type);
+                        let is_sums =
+                            entry.artifact_type.as_deref() == Some(CHECKSUMS_ARTIFACT_TYPE);
+                        if !is_target && !is_sums {
+                            return Ok(None);
+                        }
+                        let digest: Digest = entry.digest.parse().map_err(
+                            |e: crate::digest::DigestParseError| ArtifactError::Invalid {
+                                what: what.clone(),
+                                kind: "image index",
+                                detail: e.to_string(),
+                            },
+                        )?;
+                        let m = self.store.fetch_manifest(repo, &digest).await?;
+                        let file = artifact::dist_file(what, entry, &m, |(os, arch)| {
+                            crate::ecosystem::terraform_provider::zip_file_name(
+                                provider_type,
+                                version,
+                                os,
+                                arch,
+                            )
+                        })?;
+                        Ok::<_, PackageError>(Some((is_target, file)))
                     }
-                    let digest: Digest = entry.digest.parse().map_err(|e: crate::digest::DigestParseError| {
-                        ArtifactError::Invalid { what: what.clone(), kind: "image index", detail: e.to_string() }
-                    })?;
-                    let m = self.store.fetch_manifest(repo, &digest).await?;
-                    let file = artifact::dist_file(what, entry, &m, |(os, arch)| {
-                        crate::ecosystem::terraform_provider::zip_file_name(provider_type, version, os, arch)
-                    })?;
-                    Ok::<_, PackageError>(Some((is_target, file)))
-                }
-            })
-            .buffered(CONCURRENCY * 2)
-            .try_filter_map(|x| async move { Ok(x) })
-            .try_collect()
-            .await?;
+                })
+                .buffered(CONCURRENCY * 2)
+                .try_filter_map(|x| async move { Ok(x) })
+                .try_collect()
+                .await?;
         let annotations = index.annotations.unwrap_or_default();
         let protocols = annotations
             .get(PROTOCOLS)
-            .map(|p| p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|p| {
+                p.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         let mut shasums = None;
         let mut platforms = Vec::new();
@@ -199,12 +268,18 @@ impl Packages<'_> {
 }
 
 fn file_name_of(path: &std::path::Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn small_layer(path: &std::path::Path, media_type: &str, bytes: Bytes) -> LayerSpec {
     LayerSpec {
-        descriptor: Descriptor { media_type: media_type.to_owned(), digest: Digest::of(&bytes), size: bytes.len() as u64 },
+        descriptor: Descriptor {
+            media_type: media_type.to_owned(),
+            digest: Digest::of(&bytes),
+            size: bytes.len() as u64,
+        },
         title: Some(file_name_of(path)),
         source: LayerSource::Bytes(bytes),
     }
