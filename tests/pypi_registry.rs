@@ -370,3 +370,43 @@ fn a_registry_that_wants_a_password_says_how_to_give_one_and_never_prints_it() {
     );
     same_bytes(&wheel, &dest.join(SIX_WHEEL));
 }
+
+#[test]
+fn the_config_file_selects_the_registry_and_flags_override_it() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let config = env.config_home().join("opp");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("registry = \"{}/from-config\"\n", reg.host),
+    )
+    .unwrap();
+    run_ok(
+        env.opp()
+            .args(["push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL)),
+    );
+    assert!(
+        !env.store().join("pypi").exists(),
+        "the config file's registry was not used"
+    );
+    let listed = stdout(&run_ok(env.opp().args([
+        "--registry",
+        &format!("{}/from-config", reg.host),
+        "list",
+        "pypi",
+    ])));
+    assert!(listed.contains("six"), "{listed}");
+    // A flag wins over the file: an empty --registry means the local store.
+    run_ok(
+        env.opp()
+            .args(["--registry", "", "push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL)),
+    );
+    assert!(env.store().join("pypi/six").exists());
+
+    std::fs::write(config.join("config.toml"), "registry = 42\n").unwrap();
+    let bad = run_fail(env.opp().args(["list", "pypi"]));
+    assert!(stderr(&bad).contains("config.toml"), "{}", stderr(&bad));
+}
