@@ -403,7 +403,7 @@ impl Packages<'_> {
                 .await
                 .map_err(io("cannot create", &tmp))?;
             let what = format!("{} from {}", f.name, self.store.location(repo));
-            tokio::io::copy(&mut reader, &mut file).await.map_err(|e| {
+            copy_blob(&mut reader, &mut file).await.map_err(|e| {
                 if e.kind() == std::io::ErrorKind::InvalidData {
                     PackageError::Store(StoreError::Corrupt {
                         what: f.name.clone(),
@@ -472,4 +472,19 @@ pub fn pypi_annotations(
         a.insert(artifact::PYPI_REQUIRES_PYTHON.to_owned(), r.to_owned());
     }
     a
+}
+
+/// Copies a blob stream into a file in large pieces: tokio runs each file write on its
+/// blocking pool, so 8 KiB writes (what `tokio::io::copy` does) cost a thread hop each.
+pub(crate) async fn copy_blob<R, W>(reader: &mut R, file: &mut W) -> std::io::Result<u64>
+where
+    R: tokio::io::AsyncRead + Unpin + ?Sized,
+    W: tokio::io::AsyncWrite + Unpin + ?Sized,
+{
+    const PIECE: usize = 256 * 1024;
+    let mut reader = tokio::io::BufReader::with_capacity(PIECE, reader);
+    let mut writer = tokio::io::BufWriter::with_capacity(PIECE, file);
+    let n = tokio::io::copy_buf(&mut reader, &mut writer).await?;
+    writer.flush().await?;
+    Ok(n)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{PackageError, Packages, Result, io};
+use super::{PackageError, Packages, Result, copy_blob, io};
 use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec, Merged};
 use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
@@ -198,7 +198,7 @@ impl Packages<'_> {
         let mut out = tokio::fs::File::create(&path)
             .await
             .map_err(io("cannot create", &path))?;
-        tokio::io::copy(&mut reader, &mut out).await.map_err(|e| {
+        copy_blob(&mut reader, &mut out).await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::InvalidData {
                 PackageError::Store(StoreError::Corrupt {
                     what: file.name.clone(),

@@ -120,7 +120,12 @@ pub(super) async fn open(
 ) -> Result<BlobReader> {
     let path = path(layout, digest);
     match tokio::fs::File::open(&path).await {
-        Ok(file) => Ok(Box::pin(VerifyingReader::new(file, digest.clone(), size))),
+        // Large reads: tokio runs each file read on its blocking pool.
+        Ok(file) => Ok(Box::pin(VerifyingReader::new(
+            tokio::io::BufReader::with_capacity(COPY_BUFFER, file),
+            digest.clone(),
+            size,
+        ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound {
             what: format!("blob {digest}"),
             location: location.to_owned(),
