@@ -16,5 +16,6 @@ pub mod error;
 pub mod mapper;
 pub mod output;
 pub mod packages;
+pub mod proxy;
 pub mod release;
 pub mod store;

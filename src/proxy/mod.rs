@@ -1,0 +1,71 @@
+//! `opp proxy`: an ephemeral local frontend that speaks each ecosystem's native protocol over
+//! the configured store, so pip, uv, twine and terraform use packages stored in OCI.
+//!
+//! This module owns the shared state every frontend serves from ([`ProxyState`]) and the
+//! [`Frontend`] interface: a frontend contributes routes under its own path prefix, the
+//! environment variables and config files that point its clients at the proxy, and the
+//! snippet printed when the proxy runs without a command. Binding, TLS and running the child
+//! live in `server.rs`, `tls.rs` and `child.rs`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::mapper::Mapper;
+use crate::output::Output;
+use crate::packages::Packages;
+use crate::store::Store;
+
+/// What every frontend serves from.
+pub struct ProxyState {
+    pub store: Arc<dyn Store>,
+    pub mapper: Mapper,
+    /// Hidden output (no progress bars, no status lines) for the library calls.
+    pub out: Output,
+    /// The proxy's own base URL, without a trailing slash: `http://127.0.0.1:PORT` or
+    /// `https://localhost:PORT`.
+    pub base_url: String,
+    /// `--upstream` index for PyPI names the store does not have.
+    pub pypi_upstream: Option<String>,
+    /// The hostname module sources use to reach the proxy (`--module-host`).
+    pub module_host: String,
+}
+
+impl ProxyState {
+    /// The library's view of the store, for one request.
+    pub fn packages(&self) -> Packages<'_> {
+        Packages {
+            store: self.store.as_ref(),
+            mapper: &self.mapper,
+            out: &self.out,
+        }
+    }
+}
+
+pub type SharedState = Arc<ProxyState>;
+
+/// Where a child process's configuration goes: a private temporary directory removed when
+/// the proxy exits, and the CA bundle when the proxy serves HTTPS.
+pub struct ChildContext {
+    pub temp_dir: PathBuf,
+    /// PEM bundle: the system roots plus the proxy's throwaway CA (HTTPS only).
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// One native protocol served by the proxy.
+#[async_trait::async_trait]
+pub trait Frontend: Send + Sync {
+    /// The ecosystem name used by `--ecosystems` (`pypi`, `terraform`).
+    fn name(&self) -> &'static str;
+    /// Routes, mounted at the root of the proxy; every path starts with `/{name}/`.
+    fn router(&self) -> axum::Router<SharedState>;
+    /// Environment for a child process (and any config files written into
+    /// `ctx.temp_dir`), pointing its clients at `base_url`.
+    /// May read the store (e.g. which providers it holds).
+    async fn child_env(
+        &self,
+        state: &ProxyState,
+        ctx: &ChildContext,
+    ) -> anyhow::Result<Vec<(String, String)>>;
+    /// What to print, per tool, when the proxy serves without a command.
+    fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String;
+}
