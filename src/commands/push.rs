@@ -1,30 +1,15 @@
 //! `opp push ECOSYSTEM ...`: read the files' own metadata, then push each version.
 
-use std::collections::BTreeMap;
-
-use bytes::Bytes;
-use serde::Serialize;
-
-use crate::artifact::{self, FileSpec, LayerSource, LayerSpec, Merged};
+use crate::artifact::Merged;
 use crate::cli::{PushModuleArgs, PushPypiArgs};
 use crate::config::Settings;
 use crate::ecosystem::pypi::{self, PythonDist};
 use crate::ecosystem::terraform_module::{self, ModuleSource};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
+use crate::packages::pypi::Pushed;
 use crate::packages::{self, Packages};
 use crate::release::Ecosystem;
-
-#[derive(Serialize)]
-struct Pushed {
-    package: String,
-    version: String,
-    file: String,
-    sha256: String,
-    size: u64,
-    status: &'static str,
-    location: String,
-}
 
 pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyhow::Result<()> {
     // Read and check every file before anything is uploaded.
@@ -37,77 +22,19 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
     })
     .await??;
     let target = super::open(&settings.location, settings)?;
-    let mut groups: BTreeMap<(String, String), Vec<FileSpec>> = BTreeMap::new();
-    for d in dists {
-        let name = Mapper::normalize_package(Ecosystem::Pypi, &d.name)?;
-        let (digest, size) = packages::hash_file(&d.path).await?;
-        let spec = FileSpec {
-            file_name: d.file_name.clone(),
-            artifact_type: artifact::PYPI.file_artifact_type,
-            entry_artifact_type: None,
-            layers: vec![LayerSpec {
-                descriptor: packages::layer(&artifact::PYPI, digest.clone(), size),
-                title: Some(d.file_name.clone()),
-                source: LayerSource::File(d.path.clone()),
-            }],
-            metadata: d
-                .metadata
-                .map(|m| (artifact::PYPI_METADATA, Bytes::from(m))),
-            platform: Some(("any".to_owned(), d.platform_arch.clone())),
-            entry_annotations: packages::pypi_annotations(&digest, d.requires_python.as_deref()),
-        };
-        groups.entry((name, d.version)).or_default().push(spec);
-    }
     let pkgs = Packages {
         store: target.store.as_ref(),
         mapper: &target.mapper,
         out,
     };
-    let mut report = Vec::new();
-    for ((name, version), files) in groups {
-        let repo = target.mapper.repository(Ecosystem::Pypi, &name)?;
-        let location = format!(
-            "{}:{}",
-            target.store.location(&repo),
-            target.mapper.tag(Ecosystem::Pypi, &version)?
-        );
-        let by_name: BTreeMap<String, (String, u64)> = files
-            .iter()
-            .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
-            .collect();
-        let outcome = pkgs
-            .push(
-                Ecosystem::Pypi,
-                &artifact::PYPI,
-                &name,
-                &version,
-                files,
-                args.push.force,
-            )
-            .await?;
-        for m in outcome {
-            let (file, status) = match m {
-                Merged::Added(f) => (f, "added"),
-                Merged::Replaced(f) => (f, "replaced"),
-                Merged::Unchanged(f) => (f, "unchanged"),
-            };
-            let (sha256, size) = by_name[&file].clone();
-            let shown = bytes(size);
-            out.status(match status {
-                "added" => format!("pushed {file} ({shown}) to {location}"),
-                "replaced" => format!("replaced {file} ({shown}) in {location}"),
-                _ => format!("{file} is already in {location} with the same bytes; left as is"),
-            });
-            report.push(Pushed {
-                package: name.clone(),
-                version: version.clone(),
-                file,
-                sha256,
-                size,
-                status,
-                location: location.clone(),
-            });
-        }
+    let report = pkgs.push_pypi(dists, args.push.force).await?;
+    for p in &report {
+        let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
+        out.status(match p.status {
+            "added" => format!("pushed {file} ({shown}) to {location}"),
+            "replaced" => format!("replaced {file} ({shown}) in {location}"),
+            _ => format!("{file} is already in {location} with the same bytes; left as is"),
+        });
     }
     if args.push.json {
         out.json(&report);

@@ -45,6 +45,7 @@ pub enum PackageError {
 
 pub mod module;
 pub mod provider;
+pub mod pypi;
 
 type Result<T, E = PackageError> = std::result::Result<T, E>;
 
