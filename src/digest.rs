@@ -117,7 +117,10 @@ pub struct VerifyingReader<R> {
     inner: R,
     expected: Digest,
     expected_size: u64,
-    hasher: Option<Hasher>,
+    /// Bytes seen so far.
+    seen: u64,
+    /// `None` once the end was checked; hashing is skipped in size-only mode.
+    state: Option<Option<Hasher>>,
 }
 
 impl<R> VerifyingReader<R> {
@@ -126,7 +129,21 @@ impl<R> VerifyingReader<R> {
             inner,
             expected,
             expected_size,
-            hasher: Some(Hasher::new()),
+            seen: 0,
+            state: Some(Some(Hasher::new())),
+        }
+    }
+
+    /// Checks only the size, for a stream whose digest another layer already verifies (a
+    /// registry checks what is uploaded; oci-client checks what is downloaded), so the bytes
+    /// are not hashed twice.
+    pub fn size_only(inner: R, expected: Digest, expected_size: u64) -> Self {
+        VerifyingReader {
+            inner,
+            expected,
+            expected_size,
+            seen: 0,
+            state: Some(None),
         }
     }
 }
@@ -142,23 +159,23 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let new = &buf.filled()[before..];
-                let Some(hasher) = this.hasher.as_mut() else {
+                let Some(hasher) = this.state.as_mut() else {
                     return Poll::Ready(Ok(())); // already verified; stay at EOF
                 };
                 if new.is_empty() {
-                    let hasher = this.hasher.take().expect("hasher present");
-                    let got_size = hasher.len();
-                    let got = hasher.finish();
-                    if got_size != this.expected_size {
+                    let hasher = this.state.take().expect("state present");
+                    if this.seen != this.expected_size {
                         return Poll::Ready(Err(io::Error::new(
                             io::ErrorKind::InvalidData,
                             format!(
                                 "size mismatch for {}: expected {} bytes, got {}",
-                                this.expected, this.expected_size, got_size
+                                this.expected, this.expected_size, this.seen
                             ),
                         )));
                     }
-                    if got != this.expected {
+                    if let Some(got) = hasher.map(Hasher::finish)
+                        && got != this.expected
+                    {
                         return Poll::Ready(Err(io::Error::new(
                             io::ErrorKind::InvalidData,
                             format!("digest mismatch: expected {}, got {}", this.expected, got),
@@ -166,8 +183,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
                     }
                     return Poll::Ready(Ok(()));
                 }
-                hasher.update(new);
-                if hasher.len() > this.expected_size {
+                this.seen += new.len() as u64;
+                if let Some(h) = hasher.as_mut() {
+                    h.update(new);
+                }
+                if this.seen > this.expected_size {
                     // An error must not report bytes as read.
                     buf.set_filled(before);
                     return Poll::Ready(Err(io::Error::new(
@@ -231,6 +251,21 @@ mod tests {
         assert!(err.to_string().contains("digest mismatch"), "{err}");
 
         let err = VerifyingReader::new(&b"hello world!"[..], d, 11)
+            .read_to_end(&mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("size mismatch"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn size_only_mode_checks_the_size_but_not_the_digest() {
+        let d = Digest::of(b"hello world");
+        let mut out = Vec::new();
+        VerifyingReader::size_only(&b"hello worle"[..], d.clone(), 11)
+            .read_to_end(&mut out)
+            .await
+            .unwrap();
+        let err = VerifyingReader::size_only(&b"hello"[..], d, 11)
             .read_to_end(&mut Vec::new())
             .await
             .unwrap_err();

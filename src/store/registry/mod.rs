@@ -3,7 +3,8 @@
 //! Manifests move as exact bytes (`pull_manifest_raw`/`push_manifest_raw`, never
 //! re-serialized), so a digest computed locally is the digest the registry serves. Blobs
 //! stream both ways: up as one streamed PUT after a HEAD that skips blobs the registry
-//! already has, down through a [`VerifyingReader`]. Tag and repository lists are paged by
+//! already has, down through a [`VerifyingReader`] that checks the size (oci-client checks
+//! the digest of what it downloads, the registry the digest of what it receives). Tag and repository lists are paged by
 //! [`paging`], which stops on registries that ignore `n`/`last`.
 //!
 //! This module does not know where credentials come from ([`crate::auth`] does), nor what the
@@ -262,7 +263,11 @@ impl Store for RegistryStore {
             None => e,
         });
         let reader = StreamReader::new(stream);
-        Ok(Box::pin(VerifyingReader::new(reader, digest.clone(), size)))
+        Ok(Box::pin(VerifyingReader::size_only(
+            reader,
+            digest.clone(),
+            size,
+        )))
     }
 
     async fn push_blob(

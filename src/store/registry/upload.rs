@@ -42,7 +42,7 @@ pub(super) async fn stream_blob(
 ) -> Result<(), UploadError> {
     let sent = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&sent);
-    let verified = VerifyingReader::new(data, digest.clone(), size);
+    let verified = VerifyingReader::size_only(data, digest.clone(), size);
     let stream = ReaderStream::with_capacity(verified, CHUNK)
         .inspect_ok(move |chunk| {
             counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
