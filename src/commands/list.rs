@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::ecosystem;
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
-use crate::packages::{PackageError, Packages};
+use crate::packages::PackageError;
 use crate::release::{Ecosystem, Release};
 
 #[derive(Serialize)]
@@ -32,11 +32,7 @@ struct PackageRow {
 pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::Result<()> {
     let eco: Ecosystem = args.ecosystem.into();
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     match args.name {
         None => {
             let names = pkgs.packages(eco).await?;

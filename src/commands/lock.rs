@@ -6,8 +6,8 @@ use crate::cli::LockProviderArgs;
 use crate::config::Settings;
 use crate::ecosystem::terraform_provider::{self as tfp, LockEntry, ProviderAddress};
 use crate::output::Output;
+use crate::packages::PackageError;
 use crate::packages::provider::ProviderVersion;
-use crate::packages::{PackageError, Packages};
 use crate::release::Ecosystem;
 
 pub async fn terraform_provider(
@@ -19,11 +19,7 @@ pub async fn terraform_provider(
     let (name, constraint) = super::provider::split_spec(&args.provider)?;
     let address = ProviderAddress::parse(&name)?.with_hostname(&args.hostname);
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let repo = target.mapper.repository(eco, &name)?;
     let location = target.store.location(&repo);
     let version =

@@ -28,6 +28,17 @@ pub struct Target {
     pub location: Location,
 }
 
+impl Target {
+    /// The library's view of this store, reporting through `out`.
+    pub fn packages<'a>(&'a self, out: &'a Output) -> crate::packages::Packages<'a> {
+        crate::packages::Packages {
+            store: self.store.as_ref(),
+            mapper: &self.mapper,
+            out,
+        }
+    }
+}
+
 /// Opens a store or registry. Credentials for a registry come from OPP_REGISTRY_USERNAME /
 /// OPP_REGISTRY_PASSWORD, then docker's config.json and helpers, else anonymous.
 pub fn open(location: &Location, settings: &Settings) -> anyhow::Result<Target> {

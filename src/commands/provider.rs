@@ -67,11 +67,7 @@ pub async fn push(settings: &Settings, out: &Output, args: PushProviderArgs) -> 
     let (dir, ty) = (args.dir.clone(), address.provider_type.clone());
     let release = tokio::task::spawn_blocking(move || tfp::read_release(&dir, &ty)).await??;
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let repo = target.mapper.repository(ECO, &name)?;
     let location = format!(
         "{}:{}",
@@ -132,11 +128,7 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
             .collect::<Result<_, _>>()?
     };
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let repo = target.mapper.repository(ECO, &name)?;
     let location = target.store.location(&repo);
     let version = choose_version(&pkgs, &location, &name, constraint.as_deref()).await?;

@@ -10,7 +10,7 @@ use crate::ecosystem::pypi::{self, Target as PyTarget};
 use crate::ecosystem::{self, terraform_module};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
-use crate::packages::{PackageError, Packages};
+use crate::packages::PackageError;
 use crate::release::Ecosystem;
 
 #[derive(Serialize)]
@@ -37,11 +37,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyh
         abis: args.abi.clone(),
     };
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let repo = target.mapper.repository(Ecosystem::Pypi, &name)?;
     let versions = pkgs.versions(Ecosystem::Pypi, &name).await?;
     if versions.is_empty() {
@@ -136,11 +132,7 @@ pub async fn terraform_module(
     };
     let name = Mapper::normalize_package(eco, name)?;
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let repo = target.mapper.repository(eco, &name)?;
     let version = match wanted {
         Some(v) => v,

@@ -7,8 +7,8 @@ use crate::ecosystem::pypi::{self, PythonDist};
 use crate::ecosystem::terraform_module::{self, ModuleSource};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
+use crate::packages;
 use crate::packages::pypi::Pushed;
-use crate::packages::{self, Packages};
 use crate::release::Ecosystem;
 
 pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyhow::Result<()> {
@@ -22,11 +22,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
     })
     .await??;
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let report = pkgs.push_pypi(dists, args.push.force).await?;
     for p in &report {
         let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
@@ -72,11 +68,7 @@ pub async fn terraform_module(
         }
     };
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let repo = target.mapper.repository(eco, &name)?;
     let location = format!(
         "{}:{}",

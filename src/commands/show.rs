@@ -3,18 +3,14 @@
 use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{Output, bytes};
-use crate::packages::{PackageError, Packages};
+use crate::packages::PackageError;
 use crate::release::Ecosystem;
 
 pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::Result<()> {
     let eco: Ecosystem = args.ecosystem.into();
     let (name, version) = super::name_and_version(eco, &args.package)?;
     let target = super::open(&settings.location, settings)?;
-    let pkgs = Packages {
-        store: target.store.as_ref(),
-        mapper: &target.mapper,
-        out,
-    };
+    let pkgs = target.packages(out);
     let release = super::load_release(&pkgs, eco, &name, &version)
         .await?
         .ok_or_else(|| {
