@@ -134,8 +134,10 @@ impl Packages<'_> {
         };
         let what = format!("{}:{tag}", self.store.location(&repo));
         let index = artifact::parse_index(kinds, &what, &raw)?;
-        let files: Vec<DistFile> = stream::iter(index.manifests.iter())
-            .map(|entry| self.dist_file(&repo, &what, entry, fallback_name))
+        // Owned entries: a closure over borrowed ones makes the future not `Send` for every
+        // lifetime (rust-lang/rust#102211), which axum handlers need.
+        let files: Vec<DistFile> = stream::iter(index.manifests.iter().cloned())
+            .map(|entry| self.dist_file_owned(&repo, &what, entry, fallback_name))
             .buffered(CONCURRENCY * 2)
             .try_collect()
             .await?;
@@ -151,6 +153,16 @@ impl Packages<'_> {
             created,
             files,
         }))
+    }
+
+    async fn dist_file_owned(
+        &self,
+        repo: &str,
+        what: &str,
+        entry: ImageIndexEntry,
+        fallback_name: &(dyn Fn(&(String, String)) -> String + Sync),
+    ) -> Result<DistFile> {
+        self.dist_file(repo, what, &entry, fallback_name).await
     }
 
     async fn dist_file(
@@ -488,4 +500,19 @@ where
     let n = tokio::io::copy_buf(&mut reader, &mut writer).await?;
     writer.flush().await?;
     Ok(n)
+}
+
+/// The proxy awaits these inside axum handlers, which need `Send` futures for every lifetime;
+/// closures capturing references in a stream can break that (rust-lang/rust#102211).
+#[allow(dead_code)]
+fn futures_are_send(
+    p: &Packages<'_>,
+    fallback: &'static (dyn Fn(&(String, String)) -> String + Sync),
+) {
+    fn send<T: Send>(_: T) {}
+    send(p.provider_version("a/b", "1.0.0"));
+    send(p.module_release("a/b/c", "1.0.0"));
+    send(p.versions(Ecosystem::Pypi, "a"));
+    send(p.packages(Ecosystem::Pypi));
+    send(p.release(Ecosystem::Pypi, &artifact::PYPI, "a", "1.0", fallback));
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
+use oci_client::manifest::ImageIndexEntry;
 
 use super::{CONCURRENCY, PackageError, Packages, Result};
 use crate::artifact::{self, ArtifactError, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
@@ -197,41 +198,13 @@ impl Packages<'_> {
         let what = format!("{}:{tag}", self.store.location(&repo));
         let index = artifact::parse_index(&PROVIDER, &what, &raw)?;
         let provider_type = name.rsplit('/').next().unwrap_or(name).to_owned();
-        let files: Vec<(bool, DistFile)> =
-            stream::iter(index.manifests.iter())
-                .map(|entry| {
-                    let (repo, what, provider_type) = (&repo, &what, &provider_type);
-                    async move {
-                        let is_target =
-                            entry.artifact_type.as_deref() == Some(PROVIDER.file_artifact_type);
-                        let is_sums =
-                            entry.artifact_type.as_deref() == Some(CHECKSUMS_ARTIFACT_TYPE);
-                        if !is_target && !is_sums {
-                            return Ok(None);
-                        }
-                        let digest: Digest = entry.digest.parse().map_err(
-                            |e: crate::digest::DigestParseError| ArtifactError::Invalid {
-                                what: what.clone(),
-                                kind: "image index",
-                                detail: e.to_string(),
-                            },
-                        )?;
-                        let m = self.store.fetch_manifest(repo, &digest).await?;
-                        let file = artifact::dist_file(what, entry, &m, |(os, arch)| {
-                            crate::ecosystem::terraform_provider::zip_file_name(
-                                provider_type,
-                                version,
-                                os,
-                                arch,
-                            )
-                        })?;
-                        Ok::<_, PackageError>(Some((is_target, file)))
-                    }
-                })
-                .buffered(CONCURRENCY * 2)
-                .try_filter_map(|x| async move { Ok(x) })
-                .try_collect()
-                .await?;
+        let provider_type = provider_type.as_str();
+        let entries: Vec<Option<(bool, DistFile)>> = stream::iter(index.manifests.iter().cloned())
+            .map(|entry| self.provider_entry(&repo, &what, entry, provider_type, version))
+            .buffered(CONCURRENCY * 2)
+            .try_collect()
+            .await?;
+        let files: Vec<(bool, DistFile)> = entries.into_iter().flatten().collect();
         let annotations = index.annotations.unwrap_or_default();
         let protocols = annotations
             .get(PROTOCOLS)
@@ -264,6 +237,41 @@ impl Packages<'_> {
             protocols,
             shasums,
         }))
+    }
+}
+
+impl Packages<'_> {
+    /// One entry of a provider index: `(is a platform zip, the file)`, or `None` for entries
+    /// opp does not know (other tools may add some).
+    async fn provider_entry(
+        &self,
+        repo: &str,
+        what: &str,
+        entry: ImageIndexEntry,
+        provider_type: &str,
+        version: &str,
+    ) -> Result<Option<(bool, DistFile)>> {
+        let is_target = entry.artifact_type.as_deref() == Some(PROVIDER.file_artifact_type);
+        let is_sums = entry.artifact_type.as_deref() == Some(CHECKSUMS_ARTIFACT_TYPE);
+        if !is_target && !is_sums {
+            return Ok(None);
+        }
+        let digest: Digest =
+            entry
+                .digest
+                .parse()
+                .map_err(
+                    |e: crate::digest::DigestParseError| ArtifactError::Invalid {
+                        what: what.to_owned(),
+                        kind: "image index",
+                        detail: e.to_string(),
+                    },
+                )?;
+        let m = self.store.fetch_manifest(repo, &digest).await?;
+        let file = artifact::dist_file(what, &entry, &m, |(os, arch)| {
+            crate::ecosystem::terraform_provider::zip_file_name(provider_type, version, os, arch)
+        })?;
+        Ok(Some((is_target, file)))
     }
 }
 
