@@ -309,20 +309,29 @@ impl Packages<'_> {
                 source: LayerSource::Bytes(a.config_bytes.clone()),
             });
         }
-        stream::iter(blobs)
-            .map(|(digest, up)| async move { self.upload_blob(repo, &digest, up).await })
+        // Futures are built first and then streamed: a stream holding a closure over borrowed
+        // items is not `Send` for every lifetime (rust-lang/rust#102211).
+        let uploads: Vec<_> = blobs
+            .into_iter()
+            .map(|(digest, up)| self.upload_blob(repo, digest, up))
+            .collect();
+        stream::iter(uploads)
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
-        stream::iter(files)
+        let manifests: Vec<_> = files
+            .iter()
             .map(|a| self.store.push_manifest(repo, &a.manifest, None))
+            .collect();
+        stream::iter(manifests)
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
         Ok(())
     }
 
-    async fn upload_blob(&self, repo: &str, digest: &Digest, up: Upload<'_>) -> Result<()> {
+    async fn upload_blob(&self, repo: &str, digest: Digest, up: Upload<'_>) -> Result<()> {
+        let digest = &digest;
         if self.store.blob_exists(repo, digest).await? {
             return Ok(());
         }
@@ -368,8 +377,11 @@ impl Packages<'_> {
         for f in files {
             check_file_name(&f.name)?;
         }
-        let results: Vec<Result<(PathBuf, PathBuf)>> = stream::iter(files)
+        let downloads: Vec<_> = files
+            .iter()
             .map(|f| self.download_one(&repo, f, dir))
+            .collect();
+        let results: Vec<Result<(PathBuf, PathBuf)>> = stream::iter(downloads)
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -515,4 +527,6 @@ fn futures_are_send(
     send(p.versions(Ecosystem::Pypi, "a"));
     send(p.packages(Ecosystem::Pypi));
     send(p.release(Ecosystem::Pypi, &artifact::PYPI, "a", "1.0", fallback));
+    send(p.push_pypi(Vec::new(), false));
+    send(p.download(Ecosystem::Pypi, "a", &[], std::path::Path::new(".")));
 }
