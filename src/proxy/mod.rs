@@ -7,6 +7,8 @@
 //! snippet printed when the proxy runs without a command. Binding, TLS and running the child
 //! live in `server.rs`, `tls.rs` and `child.rs`.
 
+pub mod terraform;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

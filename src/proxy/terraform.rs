@@ -1,0 +1,191 @@
+//! The Terraform / OpenTofu frontend of `opp proxy`: the provider network mirror protocol
+//! (`/terraform/providers/`) and the module registry protocol (`/terraform/modules/v1/`) over
+//! the store, and the CLI configuration that points `terraform` and `tofu` at them.
+//!
+//! Submodules: `mirror` (provider index, version and zip routes), `modules` (module
+//! versions, download and zip routes), `cli_config` (the generated CLI config file and how a
+//! user's own config is carried into it). What a provider or module is in OCI is
+//! `packages::provider` and `packages::module`; binding, TLS and the child process are the
+//! proxy's server, not this module.
+
+mod cli_config;
+mod mirror;
+mod modules;
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{ChildContext, Frontend, ProxyState, SharedState};
+use crate::packages::PackageError;
+use crate::release::Ecosystem;
+
+pub use cli_config::{CONFIG_FILE_NAME, CliConfig, user_config_path};
+
+/// The path prefix of every route of this frontend.
+const PREFIX: &str = "/terraform";
+
+/// Serves providers and modules of the store to Terraform and OpenTofu.
+pub struct TerraformFrontend;
+
+#[async_trait::async_trait]
+impl Frontend for TerraformFrontend {
+    fn name(&self) -> &'static str {
+        "terraform"
+    }
+
+    fn router(&self) -> axum::Router<SharedState> {
+        mirror::routes().merge(modules::routes())
+    }
+
+    async fn child_env(
+        &self,
+        state: &ProxyState,
+        ctx: &ChildContext,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let user = user_config_path(|k| std::env::var_os(k), dirs::home_dir());
+        let path = write_cli_config(state, ctx, user.as_deref()).await?;
+        let mut env = vec![("TF_CLI_CONFIG_FILE".to_owned(), path_text(&path))];
+        if let Some(bundle) = &ctx.ca_bundle {
+            env.push(("SSL_CERT_FILE".to_owned(), path_text(bundle)));
+        }
+        Ok(env)
+    }
+
+    fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String {
+        let path = ctx.temp_dir.join(CONFIG_FILE_NAME);
+        // The file lists the providers the store holds; it exists once `child_env` ran.
+        let config = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            CliConfig {
+                base_url: &state.base_url,
+                module_host: &state.module_host,
+                providers: &[],
+                user: None,
+            }
+            .render()
+        });
+        let mut text = format!(
+            "Terraform / OpenTofu: export TF_CLI_CONFIG_FILE={}\n",
+            path.display()
+        );
+        if let Some(bundle) = &ctx.ca_bundle {
+            text.push_str(&format!("  and SSL_CERT_FILE={}\n", bundle.display()));
+        }
+        text.push_str(&format!(
+            "  modules: source = \"{}/NAMESPACE/NAME/SYSTEM\"\n  the CLI configuration:\n",
+            state.module_host
+        ));
+        for line in config.lines() {
+            text.push_str("    ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// Writes the CLI configuration for a child into `ctx.temp_dir` (`opp.tfrc`): the providers
+/// the store holds through the network mirror, every other provider `direct`, the module
+/// host, and what `user_config` (the user's own CLI config file, when any) holds besides
+/// those. Returns the file's path.
+pub async fn write_cli_config(
+    state: &ProxyState,
+    ctx: &ChildContext,
+    user_config: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let providers = state
+        .packages()
+        .packages(Ecosystem::TerraformProvider)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("cannot list the providers in the store"))?;
+    let user = match user_config {
+        Some(path) => cli_config::read_user_config(path).await?,
+        None => None,
+    };
+    let text = CliConfig {
+        base_url: &state.base_url,
+        module_host: &state.module_host,
+        providers: &providers,
+        user: user.as_ref(),
+    }
+    .render();
+    let path = ctx.temp_dir.join(CONFIG_FILE_NAME);
+    tokio::fs::write(&path, text)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())))?;
+    Ok(path)
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Why a request failed, as Terraform reads it: a status and `{"errors": [...]}`.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    /// The provider, module, version or file is not in the store (or cannot be: the name is
+    /// not one the mapper accepts).
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::NotFound(_) | ApiError::Package(PackageError::Map(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Package(PackageError::Store(_)) => StatusCode::BAD_GATEWAY,
+            ApiError::Package(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = serde_json::json!({ "errors": [error_chain(&self)] });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A 200 reply streaming one blob of the store, with its size as `Content-Length`.
+async fn blob_response(
+    state: &ProxyState,
+    repository: &str,
+    file: &crate::release::DistFile,
+) -> Result<Response, ApiError> {
+    use axum::http::header;
+    let reader = state
+        .store
+        .fetch_blob(repository, &file.digest, file.size)
+        .await
+        .map_err(PackageError::from)?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+        reader,
+        256 * 1024,
+    ));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (header::CONTENT_LENGTH, file.size.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
