@@ -43,6 +43,8 @@ impl ProxyState {
     }
 }
 
+pub mod pypi;
+
 pub type SharedState = Arc<ProxyState>;
 
 /// Where a child process's configuration goes: a private temporary directory removed when

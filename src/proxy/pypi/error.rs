@@ -1,0 +1,98 @@
+//! What a failed PyPI request answers: one typed error per outcome a client can act on, each
+//! rendered as a status code and a one-line `text/plain` reason (twine and uv print it).
+//! Store and layout failures are logged here, once, as they leave the frontend.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::artifact::ArtifactError;
+use crate::packages::PackageError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("none of the formats in the Accept header is served here: {0}")]
+    NotAcceptable(String),
+    #[error("the upstream index {url}: {detail}")]
+    Upstream { url: String, detail: String },
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProxyError {
+    pub fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> ProxyError {
+        let action = action.into();
+        move |source| ProxyError::Io { action, source }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
+            ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Conflict(_) => StatusCode::CONFLICT,
+            ProxyError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            ProxyError::Package(e) => package_status(e),
+            ProxyError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// A name or version that cannot be mapped is not in the store; a conflicting file is the
+/// client's to resolve; a store that cannot be reached is a bad gateway.
+fn package_status(e: &PackageError) -> StatusCode {
+    match e {
+        PackageError::Map(_) | PackageError::NotFound(_) => StatusCode::NOT_FOUND,
+        PackageError::Artifact(ArtifactError::Conflict { .. }) => StatusCode::CONFLICT,
+        PackageError::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
+        PackageError::Store(StoreError::Unreachable { .. } | StoreError::Unauthorized { .. })
+        | PackageError::Store(StoreError::Registry { .. }) => StatusCode::BAD_GATEWAY,
+        PackageError::Race { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let text = chain(&self);
+        if status.is_server_error() {
+            tracing::warn!("pypi proxy: {text}");
+        } else {
+            tracing::debug!("pypi proxy: {status}: {text}");
+        }
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{text}\n"),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,232 @@
+//! `GET`/`HEAD /pypi/files/{project}/{version}/{file}`: a stored distribution file streamed
+//! from the store (checked against its digest as it goes), with `Content-Length`,
+//! `Accept-Ranges` and single `Range: bytes=` requests (206, or 416 when out of bounds); and
+//! `{file}.metadata`, the wheel's stored METADATA (PEP 658). Nothing is buffered whole.
+//!
+//! The store has no ranged read, so a range is served by reading and discarding the bytes
+//! before it; the digest is then not checked (the file is not read to its end).
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::io::AsyncReadExt;
+use tokio_util::io::ReaderStream;
+
+use super::error::ProxyError;
+use super::page::served_metadata;
+use super::project::{Shared, release};
+use crate::digest::Digest;
+use crate::mapper::Mapper;
+use crate::packages::PackageError;
+use crate::proxy::SharedState;
+use crate::release::Ecosystem;
+
+const METADATA_SUFFIX: &str = ".metadata";
+/// Bytes per body chunk.
+const PIECE: usize = 256 * 1024;
+
+/// What a `Range` header asks of a file of known size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    Whole,
+    /// Inclusive byte positions.
+    Part {
+        first: u64,
+        last: u64,
+    },
+    Unsatisfiable,
+}
+
+/// Reads a `Range` header. Anything but one well-formed `bytes=` range is ignored (the
+/// whole file is served, as RFC 9110 allows).
+fn wanted(range: Option<&str>, size: u64) -> Wanted {
+    let Some(spec) = range.and_then(|r| r.trim().strip_prefix("bytes=")) else {
+        return Wanted::Whole;
+    };
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Wanted::Whole;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let parse = |s: &str| s.parse::<u64>().ok();
+    let (first, last) = match (a.is_empty(), b.is_empty()) {
+        // bytes=-N: the last N bytes.
+        (true, false) => match parse(b) {
+            Some(0) => return Wanted::Unsatisfiable,
+            Some(n) => (size.saturating_sub(n), size.saturating_sub(1)),
+            None => return Wanted::Whole,
+        },
+        (false, true) => match parse(a) {
+            Some(first) => (first, size.saturating_sub(1)),
+            None => return Wanted::Whole,
+        },
+        (false, false) => match (parse(a), parse(b)) {
+            (Some(first), Some(last)) if first <= last => (first, last.min(size.saturating_sub(1))),
+            _ => return Wanted::Whole,
+        },
+        (true, true) => return Wanted::Whole,
+    };
+    if size == 0 || first >= size {
+        return Wanted::Unsatisfiable;
+    }
+    Wanted::Part { first, last }
+}
+
+/// The blob to serve: a distribution file or its METADATA.
+struct Target {
+    repo: String,
+    digest: Digest,
+    size: u64,
+    content_type: &'static str,
+}
+
+pub async fn file(
+    State(state): State<SharedState>,
+    Extension(shared): Extension<Arc<Shared>>,
+    Path((project, version, file)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ProxyError> {
+    let missing = || ProxyError::NotFound(format!("no file {file} in {project} {version}"));
+    let name = Mapper::normalize_package(Ecosystem::Pypi, &project).map_err(|_| missing())?;
+    let Some(release) = release(&state, &shared, &name, &version).await? else {
+        return Err(missing());
+    };
+    let repo = state
+        .mapper
+        .repository(Ecosystem::Pypi, &name)
+        .map_err(PackageError::from)?;
+    let target = if let Some(f) = release.files.iter().find(|f| f.name == file) {
+        Target {
+            repo,
+            digest: f.digest.clone(),
+            size: f.size,
+            content_type: "application/octet-stream",
+        }
+    } else {
+        let meta = file
+            .strip_suffix(METADATA_SUFFIX)
+            .and_then(|base| release.files.iter().find(|f| f.name == base))
+            .and_then(served_metadata)
+            .ok_or_else(missing)?;
+        Target {
+            repo,
+            digest: meta.digest.clone(),
+            size: meta.size,
+            content_type: "text/plain; charset=utf-8",
+        }
+    };
+    serve(&state, target, &method, &headers).await
+}
+
+async fn serve(
+    state: &crate::proxy::ProxyState,
+    t: Target,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ProxyError> {
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let wanted = wanted(range, t.size);
+    let mut builder = Response::builder()
+        .header(header::CONTENT_TYPE, t.content_type)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, format!("\"{}\"", t.digest.hex()));
+    let (status, skip, length) = match wanted {
+        Wanted::Whole => (StatusCode::OK, 0, t.size),
+        Wanted::Part { first, last } => {
+            builder = builder.header(
+                header::CONTENT_RANGE,
+                format!("bytes {first}-{last}/{}", t.size),
+            );
+            (StatusCode::PARTIAL_CONTENT, first, last - first + 1)
+        }
+        Wanted::Unsatisfiable => {
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(
+                    header::CONTENT_RANGE,
+                    HeaderValue::try_from(format!("bytes */{}", t.size))
+                        .unwrap_or(HeaderValue::from_static("bytes */*")),
+                )],
+            )
+                .into_response());
+        }
+    };
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, length);
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        let mut reader = state
+            .store
+            .fetch_blob(&t.repo, &t.digest, t.size)
+            .await
+            .map_err(PackageError::from)?;
+        if skip > 0 {
+            tokio::io::copy(&mut (&mut reader).take(skip), &mut tokio::io::sink())
+                .await
+                .map_err(ProxyError::io(format!("cannot read {}", t.digest)))?;
+        }
+        if wanted == Wanted::Whole {
+            Body::from_stream(ReaderStream::with_capacity(reader, PIECE))
+        } else {
+            Body::from_stream(ReaderStream::with_capacity(reader.take(length), PIECE))
+        }
+    };
+    builder.body(body).map_err(|e| ProxyError::Io {
+        action: "cannot build the response".into(),
+        source: std::io::Error::other(e),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_read_as_rfc_9110_says() {
+        assert_eq!(wanted(None, 100), Wanted::Whole);
+        assert_eq!(
+            wanted(Some("bytes=0-9"), 100),
+            Wanted::Part { first: 0, last: 9 }
+        );
+        assert_eq!(
+            wanted(Some("bytes=90-"), 100),
+            Wanted::Part {
+                first: 90,
+                last: 99
+            }
+        );
+        assert_eq!(
+            wanted(Some("bytes=-10"), 100),
+            Wanted::Part {
+                first: 90,
+                last: 99
+            }
+        );
+        assert_eq!(
+            wanted(Some("bytes=-1000"), 100),
+            Wanted::Part { first: 0, last: 99 }
+        );
+        assert_eq!(
+            wanted(Some("bytes=50-1000"), 100),
+            Wanted::Part {
+                first: 50,
+                last: 99
+            }
+        );
+        assert_eq!(wanted(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=-0"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=0-1,5-6"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=9-1"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("items=0-1"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=x-1"), 100), Wanted::Whole);
+    }
+}

@@ -1,0 +1,313 @@
+//! The Simple API routes: the root listing and project pages read from the store, and the
+//! `--upstream` fallback for names the store does not have. A project is one index per
+//! version and one manifest per file; versions are read concurrently and each version's
+//! files are kept in a small cache keyed by its index digest, so a page that was served once
+//! costs one tag lookup per version.
+//!
+//! A name the store has is answered from the store only, never mixed with upstream files: an
+//! upstream package cannot shadow or extend a stored one (dependency confusion).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde::Deserialize;
+
+use super::detached;
+use super::error::ProxyError;
+use super::negotiate::{self, Format};
+use super::page::{self, PageFile, ProjectPage};
+use crate::artifact;
+use crate::digest::Digest;
+use crate::ecosystem::pypi::{file_name_for, sort_newest_first};
+use crate::mapper::Mapper;
+use crate::packages::PackageError;
+use crate::proxy::SharedState;
+use crate::release::{Ecosystem, Release};
+
+const ECO: Ecosystem = Ecosystem::Pypi;
+/// How many versions of a project are read at once.
+const VERSION_CONCURRENCY: usize = 8;
+/// Cached releases before the cache starts over.
+const CACHE_ENTRIES: usize = 1024;
+
+/// What the routes share besides the proxy state: the release cache and the HTTP client for
+/// the upstream index.
+pub struct Shared {
+    /// `(repository, index digest)` -> the release that index holds.
+    releases: Mutex<HashMap<(String, Digest), Arc<Release>>>,
+    upstream: Result<reqwest::Client, String>,
+}
+
+impl Shared {
+    pub fn new() -> Shared {
+        // reqwest is built without a default crypto provider; opp uses ring everywhere.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let upstream = reqwest::Client::builder()
+            .user_agent(concat!("opp/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("cannot set up an HTTP client: {e}"));
+        Shared {
+            releases: Mutex::new(HashMap::new()),
+            upstream,
+        }
+    }
+
+    fn cached(&self, key: &(String, Digest)) -> Option<Arc<Release>> {
+        self.releases.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: (String, Digest), release: Arc<Release>) {
+        if let Ok(mut map) = self.releases.lock() {
+            if map.len() >= CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, release);
+        }
+    }
+}
+
+/// `?format=` (PEP 691's optional override of the Accept header).
+#[derive(Deserialize)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+fn chosen(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, ProxyError> {
+    let accept = accept(headers);
+    negotiate::choose(accept, query.format.as_deref())
+        .ok_or_else(|| ProxyError::NotAcceptable(accept.unwrap_or_default().to_owned()))
+}
+
+fn page_response(format: Format, body: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (header::VARY, HeaderValue::from_static("Accept")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// 301 to a path of this proxy, as PyPI redirects names that are not normalized.
+fn redirect(path: &str) -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, path)]).into_response()
+}
+
+pub async fn redirect_root() -> Response {
+    redirect("/pypi/simple/")
+}
+
+pub async fn redirect_project(Path(project): Path<String>) -> Result<Response, ProxyError> {
+    let name = normalized(&project)?;
+    Ok(redirect(&format!(
+        "/pypi/simple/{}/",
+        page::path_segment(&name)
+    )))
+}
+
+fn normalized(project: &str) -> Result<String, ProxyError> {
+    Mapper::normalize_package(ECO, project)
+        .map_err(|e| ProxyError::NotFound(format!("no such project: {e}")))
+}
+
+/// `GET /pypi/simple/`: every project in the store.
+pub async fn root(
+    State(state): State<SharedState>,
+    Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ProxyError> {
+    let format = chosen(&headers, &query)?;
+    let names = state.packages().packages(ECO).await?;
+    let body = match format {
+        Format::Json => page::root_json(&names),
+        Format::Html { .. } => page::root_html(&names),
+    };
+    Ok(page_response(format, body))
+}
+
+/// `GET /pypi/simple/{project}/`: the store's files of a project; else the upstream index's
+/// page when `--upstream` is set; else 404.
+pub async fn project(
+    State(state): State<SharedState>,
+    Extension(shared): Extension<Arc<Shared>>,
+    Path(project): Path<String>,
+    Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ProxyError> {
+    let name = normalized(&project)?;
+    if name != project {
+        return Ok(redirect(&format!(
+            "/pypi/simple/{}/",
+            page::path_segment(&name)
+        )));
+    }
+    let format = chosen(&headers, &query)?;
+    if let Some(page) = project_page(&state, &shared, &name).await? {
+        let body = match format {
+            Format::Json => page::project_json(&page),
+            Format::Html { .. } => page::project_html(&page),
+        };
+        return Ok(page_response(format, body));
+    }
+    match &state.pypi_upstream {
+        Some(upstream) => from_upstream(&shared, upstream, &name, accept(&headers)).await,
+        None => Err(ProxyError::NotFound(format!(
+            "no project {name} in {}",
+            state.store.location(
+                &state
+                    .mapper
+                    .repository(ECO, &name)
+                    .map_err(PackageError::from)?
+            )
+        ))),
+    }
+}
+
+/// Every stored version of a project with its files, or `None` when the store has none.
+async fn project_page(
+    state: &SharedState,
+    shared: &Shared,
+    name: &str,
+) -> Result<Option<ProjectPage>, ProxyError> {
+    let mut versions = state.packages().versions(ECO, name).await?;
+    if versions.is_empty() {
+        return Ok(None);
+    }
+    sort_newest_first(&mut versions);
+    versions.reverse();
+    // The futures are made before they become a stream: a stream that maps with a closure
+    // over borrowed items is not provably `Send` (see `detached`).
+    let reads: Vec<_> = versions
+        .iter()
+        .map(|v| release(state, shared, name, v))
+        .collect();
+    let releases: Vec<Option<Arc<Release>>> = stream::iter(reads)
+        .buffered(VERSION_CONCURRENCY)
+        .try_collect()
+        .await?;
+    // A tag removed while we read is a version no more.
+    let releases: Vec<Arc<Release>> = releases.into_iter().flatten().collect();
+    if releases.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ProjectPage {
+        name: name.to_owned(),
+        versions: releases.iter().map(|r| r.version.clone()).collect(),
+        files: releases
+            .iter()
+            .flat_map(|r| r.files.iter().map(|f| PageFile::new(r, f)))
+            .collect(),
+    }))
+}
+
+/// One stored version, from the cache when its index has not changed.
+pub async fn release(
+    state: &SharedState,
+    shared: &Shared,
+    name: &str,
+    version: &str,
+) -> Result<Option<Arc<Release>>, ProxyError> {
+    let repo = state
+        .mapper
+        .repository(ECO, name)
+        .map_err(PackageError::from)?;
+    let tag = state.mapper.tag(ECO, version).map_err(PackageError::from)?;
+    let Some(index) = state
+        .store
+        .resolve(&repo, &tag)
+        .await
+        .map_err(PackageError::from)?
+    else {
+        return Ok(None);
+    };
+    let key = (repo, index.digest);
+    if let Some(hit) = shared.cached(&key) {
+        return Ok(Some(hit));
+    }
+    let (owned, name_owned, version_owned) = (state.clone(), name.to_owned(), version.to_owned());
+    let read = detached::run(
+        format!("cannot read {name} {version}"),
+        move || async move {
+            let fallback =
+                |(_, arch): &(String, String)| file_name_for(&name_owned, &version_owned, arch);
+            let packages = owned.packages();
+            let release = packages
+                .release(ECO, &artifact::PYPI, &name_owned, &version_owned, &fallback)
+                .await?;
+            Ok(release)
+        },
+    );
+    let Some(release) = read.await? else {
+        return Ok(None);
+    };
+    // `release` reads the tag again; should it have moved in between, the entry is stored
+    // under an index digest the tag never points at again (every index carries its creation
+    // time), so it is never served.
+    let release = Arc::new(release);
+    shared.remember(key, release.clone());
+    Ok(Some(release))
+}
+
+/// The upstream index's page of a project, passed through unchanged (its file URLs keep
+/// pointing where upstream says).
+async fn from_upstream(
+    shared: &Shared,
+    upstream: &str,
+    name: &str,
+    accept: Option<&str>,
+) -> Result<Response, ProxyError> {
+    let url = format!("{}/{}/", upstream.trim_end_matches('/'), name);
+    let failed = |detail: String| ProxyError::Upstream {
+        url: url.clone(),
+        detail,
+    };
+    let client = shared.upstream.as_ref().map_err(|e| failed(e.clone()))?;
+    let mut request = client.get(&url);
+    if let Some(accept) = accept {
+        request = request.header(header::ACCEPT, accept);
+    }
+    let response = request.send().await.map_err(|e| {
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        failed(detail)
+    })?;
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        return Err(ProxyError::NotFound(format!(
+            "no project {name} in the store or in the upstream index {upstream}"
+        )));
+    }
+    if !status.is_success() {
+        return Err(failed(format!("answered {status}")));
+    }
+    let mut builder = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::VARY, "Accept");
+    if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
+        builder = builder.header(header::CONTENT_TYPE, ct.clone());
+    }
+    builder
+        .body(Body::from_stream(response.bytes_stream()))
+        .map_err(|e| failed(e.to_string()))
+}
