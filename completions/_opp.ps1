@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the files of one version')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy a version, with every blob it references, between stores and registries')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -277,6 +278,22 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'opp;proxy' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one)')
+            [CompletionResult]::new('--ecosystems', '--ecosystems', [CompletionResultType]::ParameterName, 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)')
+            [CompletionResult]::new('--module-host', '--module-host', [CompletionResultType]::ParameterName, 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--http', '--http', [CompletionResultType]::ParameterName, 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not)')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'opp;completions' {
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
@@ -306,6 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the files of one version')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy a version, with every blob it references, between stores and registries')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -355,6 +373,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;help;copy' {
+            break
+        }
+        'opp;help;proxy' {
             break
         }
         'opp;help;completions' {

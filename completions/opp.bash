@@ -34,6 +34,9 @@ _opp() {
             opp,man)
                 cmd="opp__subcmd__man"
                 ;;
+            opp,proxy)
+                cmd="opp__subcmd__proxy"
+                ;;
             opp,pull)
                 cmd="opp__subcmd__pull"
                 ;;
@@ -60,6 +63,9 @@ _opp() {
                 ;;
             opp__subcmd__help,man)
                 cmd="opp__subcmd__help__subcmd__man"
+                ;;
+            opp__subcmd__help,proxy)
+                cmd="opp__subcmd__help__subcmd__proxy"
                 ;;
             opp__subcmd__help,pull)
                 cmd="opp__subcmd__help__subcmd__pull"
@@ -158,7 +164,7 @@ _opp() {
 
     case "${cmd}" in
         opp)
-            opts="-q -h -V --registry --store --plain-http --quiet --config --help --version push pull list show lock copy completions man help"
+            opts="-q -h -V --registry --store --plain-http --quiet --config --help --version push pull list show lock copy proxy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,7 +250,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help)
-            opts="push pull list show lock copy completions man help"
+            opts="push pull list show lock copy proxy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +348,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__proxy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -616,6 +636,48 @@ _opp() {
                 return 0
             fi
             case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__proxy)
+            opts="-q -h --port --http --ecosystems --upstream --module-host --registry --store --plain-http --quiet --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ecosystems)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --module-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

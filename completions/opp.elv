@@ -34,6 +34,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand proxy 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -247,6 +248,21 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;proxy'= {
+            cand --port 'Port to listen on (default: a free one)'
+            cand --ecosystems 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them'
+            cand --upstream 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)'
+            cand --module-host 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --http 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'opp;completions'= {
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
@@ -274,6 +290,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand proxy 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
             cand completions 'Print a shell completion script'
             cand man 'Write the man pages into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -310,6 +327,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help;lock;terraform-provider'= {
         }
         &'opp;help;copy'= {
+        }
+        &'opp;help;proxy'= {
         }
         &'opp;help;completions'= {
         }

@@ -37,6 +37,7 @@ complete -c opp -n "__fish_opp_needs_command" -f -a "list" -d 'List packages, or
 complete -c opp -n "__fish_opp_needs_command" -f -a "show" -d 'Show the files of one version'
 complete -c opp -n "__fish_opp_needs_command" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
 complete -c opp -n "__fish_opp_needs_command" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_needs_command" -f -a "proxy" -d 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
 complete -c opp -n "__fish_opp_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c opp -n "__fish_opp_needs_command" -f -a "man" -d 'Write the man pages into a directory'
 complete -c opp -n "__fish_opp_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -168,6 +169,17 @@ complete -c opp -n "__fish_opp_using_subcommand copy" -l json -d 'Print what was
 complete -c opp -n "__fish_opp_using_subcommand copy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l port -d 'Port to listen on (default: a free one)' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l ecosystems -d 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l upstream -d 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l module-host -d 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy\'s certificate covers it)' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l http -d 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not)'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand completions" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand completions" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
@@ -180,15 +192,16 @@ complete -c opp -n "__fish_opp_using_subcommand man" -l config -d 'Config file (
 complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand man" -s h -l help -d 'Print help'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "list" -d 'List packages, or the versions of one package'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "show" -d 'Show the files of one version'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "man" -d 'Write the man pages into a directory'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "list" -d 'List packages, or the versions of one package'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "proxy" -d 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-module" -d 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'

@@ -2,6 +2,7 @@
 //! also the source of the shell completions in `completions/` and the man pages in `man/`
 //! (`opp completions SHELL`, `opp man DIR`). No behaviour lives here.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -83,6 +84,18 @@ pub enum Command {
     Lock(LockCommand),
     /// Copy a version, with every blob it references, between stores and registries.
     Copy(CopyArgs),
+    /// Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1,
+    /// and run a command pointed at it.
+    ///
+    /// `opp proxy -- COMMAND ARGS...` runs the command with its tools pointed at the proxy
+    /// (environment variables, temporary config files, and a CA bundle of the system roots
+    /// plus the proxy's throwaway CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and
+    /// OPP_PROXY_CA_BUNDLE), passes Ctrl-C and SIGTERM on to it, and exits with its status.
+    /// The command also sees OPP_PROXY_URL and OPP_PROXY_<ECOSYSTEM>_URL (e.g.
+    /// OPP_PROXY_PYPI_URL), to point any other tool at the proxy by hand. Without a command,
+    /// opp serves until Ctrl-C and prints how to point each tool at it. Temporary files are
+    /// removed when opp exits.
+    Proxy(ProxyArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Write the man pages into a directory.
@@ -308,6 +321,40 @@ pub struct CopyArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = PROXY_EXAMPLES, after_long_help = PROXY_EXAMPLES)]
+pub struct ProxyArgs {
+    /// Port to listen on (default: a free one).
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
+    pub port: u16,
+    /// Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT
+    /// (pip, uv and twine accept it; terraform does not).
+    #[arg(long)]
+    pub http: bool,
+    /// Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them.
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub ecosystems: Vec<String>,
+    /// Package index to fall back to for PyPI names the store does not have
+    /// (e.g. https://pypi.org/simple/).
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Hostname Terraform module sources use to reach the proxy (it must resolve to
+    /// 127.0.0.1; the proxy's certificate covers it).
+    #[arg(long, default_value = "opp.localhost", value_name = "HOST")]
+    pub module_host: String,
+    /// The command to run against the proxy, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+const PROXY_EXAMPLES: &str = "\
+Examples:
+  opp proxy -- terraform init
+  opp proxy -- pip install mypkg
+  opp proxy -- uv sync
+  opp proxy -- twine upload dist/*
+  opp proxy --port 8080          # serve until Ctrl-C, printing how to point each tool at it";
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

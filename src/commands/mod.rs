@@ -17,6 +17,7 @@ pub mod copy;
 pub mod list;
 pub mod lock;
 pub mod provider;
+pub mod proxy;
 pub mod pull;
 pub mod push;
 pub mod show;
@@ -101,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
+        Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }

@@ -12,6 +12,11 @@ pub mod terraform;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod child;
+pub mod frontends;
+pub mod server;
+pub mod tls;
+
 use crate::mapper::Mapper;
 use crate::output::Output;
 use crate::packages::Packages;

@@ -1,0 +1,340 @@
+//! `opp proxy [-- COMMAND ARGS...]`: serve the configured store to native clients on
+//! 127.0.0.1, then either run COMMAND pointed at the proxy and exit with its status, or print
+//! how to point each tool at it and serve until Ctrl-C or SIGTERM.
+//!
+//! Glue only: serving is `proxy::server`, the certificate `proxy::tls`, the child
+//! `proxy::child`, and what each ecosystem serves and exports its `Frontend`. This file owns
+//! the private temporary directory and removes it on every way out but SIGKILL.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::ProxyArgs;
+use crate::config::{Location, Settings};
+use crate::output::Output;
+use crate::proxy::child::{self, ChildError, Signals};
+use crate::proxy::tls::{self, Bundle};
+use crate::proxy::{ChildContext, Frontend, ProxyState, frontends, server};
+
+/// Hosts a child must reach directly, never through an HTTP proxy from its environment.
+const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+pub async fn run(settings: &Settings, out: &Output, args: ProxyArgs) -> anyhow::Result<()> {
+    // First, so that a signal while starting is held for the child (or ends the serving)
+    // instead of killing opp and leaving the temporary directory behind.
+    let mut signals = Signals::new()?;
+    check_host(&args.module_host)?;
+    let selected = select(frontends::all(), &args.ecosystems)?;
+    let temp = tempfile::Builder::new()
+        .prefix("opp-proxy.")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .context("cannot create the proxy's temporary directory")?;
+    let result = serve(settings, out, &args, &selected, temp.path(), &mut signals).await;
+    let temp_path = temp.path().to_owned();
+    if let Err(e) = temp.close() {
+        out.warn(format!("cannot remove {}: {e}", temp_path.display()));
+    }
+    let err = match result {
+        Ok(0) => return Ok(()),
+        // Everything is shut down and removed: only the status is left to give.
+        Ok(status) => std::process::exit(i32::from(status)),
+        Err(err) => err,
+    };
+    match err
+        .downcast_ref::<ChildError>()
+        .map(ChildError::exit_status)
+    {
+        Some(status) if status != crate::error::exit::FAILURE => {
+            eprintln!("{}", crate::error::render(&err, None, out.color()));
+            std::process::exit(i32::from(status))
+        }
+        _ => Err(err),
+    }
+}
+
+/// Starts the server, runs the command or waits for a signal, stops the server. Returns the
+/// status to exit with.
+async fn serve(
+    settings: &Settings,
+    out: &Output,
+    args: &ProxyArgs,
+    frontends: &[Box<dyn Frontend>],
+    temp: &Path,
+    signals: &mut Signals,
+) -> anyhow::Result<u8> {
+    let target = super::open(&settings.location, settings)?;
+    let https = !args.http;
+    let listener = server::bind(args.port)?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the proxy's address")?;
+    let base_url = server::base_url(addr, https);
+
+    let (tls_config, bundle) = if https {
+        crate::store::registry::install_crypto_provider();
+        let mut names = LOOPBACK.to_vec();
+        names.push(&args.module_host);
+        let identity = tls::generate(&names)?;
+        let bundle = identity.write_bundle(temp)?;
+        if bundle.system_roots.is_none() {
+            out.warn(
+                "no system CA bundle found (SSL_CERT_FILE, /etc/ssl/certs/ca-certificates.crt, \
+                 ...): the command trusts only the proxy",
+            );
+        }
+        (Some(identity.rustls_config().await?), Some(bundle))
+    } else {
+        (None, None)
+    };
+
+    let state = Arc::new(ProxyState {
+        store: target.store,
+        mapper: target.mapper,
+        out: Output::new(true),
+        base_url,
+        pypi_upstream: args.upstream.clone(),
+        module_host: args.module_host.clone(),
+    });
+    let ctx = ChildContext {
+        temp_dir: temp.to_owned(),
+        ca_bundle: bundle.as_ref().map(|b| b.bundle.clone()),
+    };
+    let common = common_env(&state, frontends, temp, bundle.as_ref(), &args.module_host);
+    let mut env = common.clone();
+    for frontend in frontends {
+        let vars = frontend
+            .child_env(&state, &ctx)
+            .await
+            .with_context(|| format!("cannot prepare the {} clients' settings", frontend.name()))?;
+        env.extend(vars);
+    }
+
+    let page = index_page(&state.base_url, frontends, &target.location);
+    let app = server::router(state.clone(), frontends, page);
+    let running = server::start(listener, app, tls_config)?;
+    tracing::debug!("proxy listening on {addr}, base URL {}", state.base_url);
+
+    let result = if args.command.is_empty() {
+        println!(
+            "{}",
+            instructions(&state, frontends, &ctx, &common, &target.location)
+        );
+        let received = signals.recv().await;
+        tracing::debug!("{received:?}: stopping");
+        Ok(0)
+    } else {
+        child::run(&args.command, &env, signals)
+            .await
+            .map_err(anyhow::Error::from)
+    };
+    running.shutdown().await;
+    result
+}
+
+/// `--module-host` goes into a certificate and into module source addresses: a plain
+/// hostname only.
+fn check_host(host: &str) -> anyhow::Result<()> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if host.len() > 253 || !host.split('.').all(label_ok) {
+        anyhow::bail!("--module-host `{host}` is not a hostname (letters, digits, `-` and `.`)");
+    }
+    Ok(())
+}
+
+/// The frontends named by `--ecosystems`, in their own order; all of them when none is named.
+fn select(
+    all: Vec<Box<dyn Frontend>>,
+    wanted: &[String],
+) -> anyhow::Result<Vec<Box<dyn Frontend>>> {
+    let wanted: Vec<&str> = wanted
+        .iter()
+        .map(|w| w.trim())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let Some(unknown) = wanted.iter().find(|w| !all.iter().any(|f| f.name() == **w)) {
+        let known: Vec<&str> = all.iter().map(|f| f.name()).collect();
+        anyhow::bail!(
+            "`{unknown}` is not an ecosystem the proxy serves (it serves: {})",
+            if known.is_empty() {
+                "none yet".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    Ok(all
+        .into_iter()
+        .filter(|f| wanted.is_empty() || wanted.contains(&f.name()))
+        .collect())
+}
+
+/// Variables every child gets, whatever the frontends add: the URLs, the temporary
+/// directory, the CA bundle under the names common clients read, and loopback off any proxy.
+fn common_env(
+    state: &ProxyState,
+    frontends: &[Box<dyn Frontend>],
+    temp: &Path,
+    bundle: Option<&Bundle>,
+    module_host: &str,
+) -> Vec<(String, String)> {
+    let mut env = vec![("OPP_PROXY_URL".to_owned(), state.base_url.clone())];
+    for f in frontends {
+        env.push((url_var(f.name()), frontend_url(&state.base_url, f.name())));
+    }
+    env.push(("OPP_PROXY_TMP".to_owned(), temp.display().to_string()));
+    if let Some(b) = bundle {
+        let bundle_path = b.bundle.display().to_string();
+        env.push((
+            "OPP_PROXY_CA_CERT".to_owned(),
+            b.ca_cert.display().to_string(),
+        ));
+        for var in [
+            "OPP_PROXY_CA_BUNDLE",
+            "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+        ] {
+            env.push((var.to_owned(), bundle_path.clone()));
+        }
+    }
+    let mut direct: Vec<&str> = LOOPBACK.to_vec();
+    direct.push(module_host);
+    for var in ["NO_PROXY", "no_proxy"] {
+        let mut value = direct.join(",");
+        if let Some(outer) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+            value.push(',');
+            value.push_str(&outer);
+        }
+        env.push((var.to_owned(), value));
+    }
+    env
+}
+
+/// `OPP_PROXY_PYPI_URL` for `pypi`, `OPP_PROXY_TERRAFORM_URL` for `terraform`.
+fn url_var(name: &str) -> String {
+    format!(
+        "OPP_PROXY_{}_URL",
+        name.to_ascii_uppercase().replace(['-', '.'], "_")
+    )
+}
+
+fn frontend_url(base_url: &str, name: &str) -> String {
+    format!("{base_url}/{name}/")
+}
+
+fn describe(location: &Location) -> String {
+    match location {
+        Location::Local(dir) => format!("the local store {}", dir.display()),
+        Location::Registry { host, prefix, .. } if prefix.is_empty() => {
+            format!("the registry {host}")
+        }
+        Location::Registry { host, prefix, .. } => format!("the registry {host}/{prefix}"),
+    }
+}
+
+/// What `GET /` answers: what is served, and where.
+fn index_page(base_url: &str, frontends: &[Box<dyn Frontend>], location: &Location) -> String {
+    let mut page = format!(
+        "opp proxy {}: serving {}\n\n",
+        env!("CARGO_PKG_VERSION"),
+        describe(location)
+    );
+    if frontends.is_empty() {
+        page.push_str("no ecosystems are served\n");
+    }
+    for f in frontends {
+        page.push_str(&format!(
+            "{:<12}{}\n",
+            f.name(),
+            frontend_url(base_url, f.name())
+        ));
+    }
+    page
+}
+
+/// What `opp proxy` without a command prints: the common variables as shell exports, then
+/// each frontend's own snippet.
+fn instructions(
+    state: &ProxyState,
+    frontends: &[Box<dyn Frontend>],
+    ctx: &ChildContext,
+    common: &[(String, String)],
+    location: &Location,
+) -> String {
+    let mut text = format!(
+        "opp proxy: serving {} on {} (Ctrl-C to stop)\n\n\
+         Point any tool at it from a POSIX shell:\n",
+        describe(location),
+        state.base_url
+    );
+    for (key, value) in common {
+        text.push_str(&format!("  export {key}={}\n", sh_quote(value)));
+    }
+    for f in frontends {
+        text.push('\n');
+        text.push_str(f.instructions(state, ctx).trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// `value` as one POSIX shell word.
+fn sh_quote(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-:,=+@%".contains(c);
+    if !value.is_empty() && value.chars().all(plain) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_variables_are_named_after_the_frontend() {
+        assert_eq!(url_var("pypi"), "OPP_PROXY_PYPI_URL");
+        assert_eq!(url_var("terraform"), "OPP_PROXY_TERRAFORM_URL");
+        assert_eq!(
+            frontend_url("https://localhost:1", "pypi"),
+            "https://localhost:1/pypi/"
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(
+            sh_quote("/tmp/opp-proxy.x/ca.pem"),
+            "/tmp/opp-proxy.x/ca.pem"
+        );
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn module_hosts_are_plain_hostnames() {
+        assert!(check_host("opp.localhost").is_ok());
+        assert!(check_host("localhost").is_ok());
+        for bad in ["bad host", "", "a..b", "-a.b", "a/b", "h\u{e9}.x"] {
+            assert!(check_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_ecosystem_is_refused() {
+        let err = select(Vec::new(), &["nuget".to_owned()])
+            .err()
+            .expect("unknown ecosystem");
+        assert!(err.to_string().contains("`nuget`"), "{err}");
+        assert!(select(Vec::new(), &[]).expect("none asked").is_empty());
+    }
+}

@@ -1,0 +1,10 @@
+//! The frontends `opp proxy` can serve, in the order their routes and instructions appear.
+//! Selecting among them (`--ecosystems`) is `commands/proxy.rs`'s job.
+
+use super::Frontend;
+
+/// Every frontend, one per ecosystem name.
+pub fn all() -> Vec<Box<dyn Frontend>> {
+    // pypi::PypiFrontend and terraform::TerraformFrontend are added here
+    Vec::new()
+}
