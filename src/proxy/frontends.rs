@@ -5,6 +5,8 @@ use super::Frontend;
 
 /// Every frontend, one per ecosystem name.
 pub fn all() -> Vec<Box<dyn Frontend>> {
-    // pypi::PypiFrontend and terraform::TerraformFrontend are added here
-    Vec::new()
+    vec![
+        Box::new(super::pypi::PypiFrontend),
+        Box::new(super::terraform::TerraformFrontend),
+    ]
 }

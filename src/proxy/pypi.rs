@@ -13,7 +13,6 @@
 //! legacy upload), `error` (what a failed request answers), `detached` (running library
 //! futures that rustc cannot prove `Send`).
 
-mod detached;
 mod error;
 mod files;
 mod negotiate;

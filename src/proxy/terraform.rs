@@ -131,8 +131,6 @@ enum ApiError {
     NotFound(String),
     #[error(transparent)]
     Package(#[from] PackageError),
-    #[error("{0}")]
-    Internal(String),
 }
 
 impl IntoResponse for ApiError {
@@ -142,7 +140,7 @@ impl IntoResponse for ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Package(PackageError::Store(_)) => StatusCode::BAD_GATEWAY,
-            ApiError::Package(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Package(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let body = serde_json::json!({ "errors": [error_chain(&self)] });
         (status, Json(body)).into_response()

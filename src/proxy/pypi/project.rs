@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 
-use super::detached;
 use super::error::ProxyError;
 use super::negotiate::{self, Format};
 use super::page::{self, PageFile, ProjectPage};
@@ -241,20 +240,12 @@ pub async fn release(
     if let Some(hit) = shared.cached(&key) {
         return Ok(Some(hit));
     }
-    let (owned, name_owned, version_owned) = (state.clone(), name.to_owned(), version.to_owned());
-    let read = detached::run(
-        format!("cannot read {name} {version}"),
-        move || async move {
-            let fallback =
-                |(_, arch): &(String, String)| file_name_for(&name_owned, &version_owned, arch);
-            let packages = owned.packages();
-            let release = packages
-                .release(ECO, &artifact::PYPI, &name_owned, &version_owned, &fallback)
-                .await?;
-            Ok(release)
-        },
-    );
-    let Some(release) = read.await? else {
+    let fallback = |(_, arch): &(String, String)| file_name_for(name, version, arch);
+    let read = state
+        .packages()
+        .release(ECO, &artifact::PYPI, name, version, &fallback)
+        .await?;
+    let Some(release) = read else {
         return Ok(None);
     };
     // `release` reads the tag again; should it have moved in between, the entry is stored

@@ -15,14 +15,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncWriteExt;
 
-use super::detached;
 use super::error::ProxyError;
 use crate::artifact::ArtifactError;
 use crate::digest::{Digest, Hasher};
 use crate::ecosystem::pypi::{self, PythonDist};
 use crate::mapper::Mapper;
 use crate::packages::PackageError;
-use crate::packages::pypi::Pushed;
 use crate::proxy::SharedState;
 use crate::release::Ecosystem;
 
@@ -80,13 +78,7 @@ pub async fn upload(
     check_field("version", form.version.as_deref(), &dist.version, |v| {
         Mapper::normalize_version(Ecosystem::Pypi, v).ok()
     })?;
-    let owned = state.clone();
-    let pushing = detached::run(format!("cannot push {file_name}"), move || async move {
-        let packages = owned.packages();
-        let pushed: Result<Vec<Pushed>, PackageError> = packages.push_pypi(vec![dist], false).await;
-        Ok(pushed)
-    });
-    let pushed = pushing.await?.map_err(|e| match e {
+    let pushed = state.packages().push_pypi(vec![dist], false).await.map_err(|e| match e {
         PackageError::Artifact(ArtifactError::Conflict { stored, new, .. }) => {
             ProxyError::Conflict(format!(
                 "{file_name} already exists with other content (stored {stored}, uploaded {new})"

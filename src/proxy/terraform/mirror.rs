@@ -148,26 +148,13 @@ async fn find_version(
     )))
 }
 
-/// [`Packages::provider_version`](crate::packages::Packages::provider_version), run to
-/// completion on a blocking-pool thread. Its future cannot be proven `Send` (the closures
-/// it streams entries through hit rust-lang/rust#102211), and an axum handler's future must
-/// be; a future created and driven on one thread needs no `Send`.
+/// A stored provider version.
 async fn provider_version(
     state: &SharedState,
     name: &str,
     version: &str,
 ) -> Result<Option<ProviderVersion>, ApiError> {
-    let (state, name, version) = (state.clone(), name.to_owned(), version.to_owned());
-    let runtime = tokio::runtime::Handle::current();
-    let read = tokio::task::spawn_blocking(move || {
-        runtime.block_on(async { state.packages().provider_version(&name, &version).await })
-    });
-    match read.await {
-        Ok(result) => Ok(result?),
-        Err(e) => Err(ApiError::Internal(format!(
-            "reading the provider version stopped: {e}"
-        ))),
-    }
+    Ok(state.packages().provider_version(name, version).await?)
 }
 
 #[derive(Serialize)]
