@@ -1,0 +1,207 @@
+//! `opp proxy -- CLIENT ...` end to end, the way a user runs it: the proxy points the real
+//! client at itself through the child's environment (HTTPS with a throwaway CA by default),
+//! the client installs or uploads, and the exit status is the client's.
+
+#[path = "proxy_pypi/harness.rs"]
+mod harness;
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::cli::{Env, run_fail, run_ok, stderr, stdout};
+use support::terraform::{self, Terraform};
+
+/// `opp proxy [flags] -- PROGRAM ARGS...` with the env's isolation; pip and twine config from
+/// the machine (/etc/pip.conf, CA variables) is kept out so only what opp exports counts.
+fn proxy(env: &Env, flags: &[&str], program: &Path, args: &[&str]) -> Command {
+    let mut cmd = env.opp();
+    cmd.arg("proxy")
+        .args(flags)
+        .arg("--")
+        .arg(program)
+        .args(args);
+    for var in [
+        "PIP_INDEX_URL",
+        "PIP_CERT",
+        "PIP_FIND_LINKS",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "TWINE_CERT",
+        "TF_CLI_CONFIG_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    cmd
+}
+
+fn push_app_and_lib(env: &Env) {
+    let dir = env.root().join("dist");
+    harness::wheel(&dir, "opp-demo-lib", "2.0", &[], "");
+    harness::wheel(
+        &dir,
+        "opp-demo-app",
+        "1.0",
+        &["opp-demo-lib>=2"],
+        "import opp_demo_lib",
+    );
+    run_ok(env.opp().args(["push", "pypi"]).arg(&dir));
+}
+
+fn imports(env: &Env, site: &Path) {
+    let out = run_ok(
+        env.python()
+            .arg("-c")
+            .arg("import opp_demo_app, opp_demo_lib; print(opp_demo_app.VERSION, opp_demo_lib.VERSION)")
+            .env("PYTHONPATH", site),
+    );
+    assert_eq!(stdout(&out).trim(), "1.0 2.0");
+}
+
+#[test]
+fn pip_installs_a_package_and_its_dependency_through_opp_proxy_over_https() {
+    let env = Env::new();
+    push_app_and_lib(&env);
+    let site = env.root().join("site");
+    let site_s = site.to_str().unwrap();
+    run_ok(&mut proxy(
+        &env,
+        &[],
+        &support::tool("pip"),
+        &[
+            "install",
+            "--no-cache-dir",
+            "--target",
+            site_s,
+            "opp-demo-app",
+        ],
+    ));
+    imports(&env, &site);
+}
+
+#[test]
+fn uv_installs_through_opp_proxy_over_plain_http_and_https() {
+    let env = Env::new();
+    push_app_and_lib(&env);
+    for (flags, dir) in [(&["--http"][..], "site-http"), (&[][..], "site-https")] {
+        let site = env.root().join(dir);
+        let mut cmd = proxy(
+            &env,
+            flags,
+            &support::tool("uv"),
+            &[
+                "pip",
+                "install",
+                "--no-cache",
+                "--target",
+                site.to_str().unwrap(),
+                "opp-demo-app",
+            ],
+        );
+        cmd.env("UV_PYTHON_DOWNLOADS", "never");
+        run_ok(&mut cmd);
+        imports(&env, &site);
+    }
+}
+
+#[test]
+fn twine_uploads_through_opp_proxy_and_other_bytes_get_a_conflict() {
+    let env = Env::new();
+    let first = harness::wheel(&env.root().join("a"), "opp-upload", "1.0", &[], "");
+    let second = harness::wheel(&env.root().join("b"), "opp-upload", "1.0", &[], "X = 1");
+    let twine = support::tool("twine");
+    run_ok(&mut proxy(
+        &env,
+        &[],
+        &twine,
+        &["upload", "--non-interactive", first.to_str().unwrap()],
+    ));
+    let dest = env.root().join("pulled");
+    run_ok(
+        env.opp()
+            .args(["pull", "pypi", "opp-upload", "-o"])
+            .arg(&dest),
+    );
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(dest.join("opp_upload-1.0-py3-none-any.whl")).unwrap()
+    );
+    let conflict = run_fail(&mut proxy(
+        &env,
+        &[],
+        &twine,
+        &["upload", "--non-interactive", second.to_str().unwrap()],
+    ));
+    let text = format!("{}{}", stdout(&conflict), stderr(&conflict));
+    assert!(text.contains("409"), "{text}");
+}
+
+#[test]
+fn the_proxy_exits_with_the_childs_status() {
+    let env = Env::new();
+    let out = run_fail(&mut proxy(
+        &env,
+        &[],
+        Path::new("/bin/sh"),
+        &["-c", "exit 5"],
+    ));
+    assert_eq!(out.status.code(), Some(5));
+}
+
+fn terraform_init_through_the_proxy(tf: &Terraform<'_>, env: &Env, work: &Path) -> String {
+    let program = std::path::PathBuf::from(tf.command(work).get_program());
+    let mut cmd = proxy(env, &[], &program, &["init", "-input=false"]);
+    cmd.current_dir(work)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "terraform init through the proxy failed:\n{}",
+        terraform::explain(&out)
+    );
+    terraform::lock_file(work)
+}
+
+#[test]
+fn terraform_init_installs_a_pushed_provider_and_module_through_opp_proxy() {
+    let env = Env::new();
+    let platforms = [("linux", "amd64"), ("darwin", "arm64")];
+    let rel = terraform::provider_release(&env.root().join("rel"), "demo", "1.2.3", &platforms);
+    run_ok(
+        env.opp()
+            .args(["push", "terraform-provider", "opp/demo"])
+            .arg(&rel),
+    );
+    run_ok(
+        env.opp()
+            .args(["push", "terraform-module", "acme/greet/null", "1.0.0"])
+            .arg(terraform::module_dir(&env.root().join("m"))),
+    );
+    let zip = rel.join(terraform::zip_name("demo", "1.2.3", "linux", "amd64"));
+    let h1 = terraform::h1_of_zip(&zip);
+    for (which, tf) in [
+        ("1.0.3", Terraform::new(&env)),
+        ("1.15", Terraform::latest(&env)),
+    ] {
+        let work = env.root().join(format!("work-{which}"));
+        terraform::config_for_provider(&work, "registry.terraform.io", "opp", "demo", "1.2.3");
+        let mut main = std::fs::read_to_string(work.join("main.tf")).unwrap();
+        main.push_str("\nmodule \"greet\" {\n  source  = \"opp.localhost/acme/greet/null\"\n  version = \"1.0.0\"\n}\n");
+        std::fs::write(work.join("main.tf"), main).unwrap();
+        let lock = terraform_init_through_the_proxy(&tf, &env, &work);
+        let hashes = terraform::lock_hashes(&lock, "opp/demo");
+        assert!(
+            hashes.contains(&h1),
+            "terraform {which} locked {hashes:?}, opp computed {h1}"
+        );
+        assert!(
+            work.join(".terraform/modules/greet/main.tf").is_file(),
+            "module not installed by terraform {which}"
+        );
+    }
+}
