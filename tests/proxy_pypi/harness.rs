@@ -3,6 +3,8 @@
 //! rustls with a throwaway CA for HTTPS), plain HTTP requests to it, test wheels with
 //! dependencies, multipart upload bodies, the real uv and twine, and a stand-in upstream index.
 
+#![allow(dead_code)] // shared by several test crates, each using a part
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
