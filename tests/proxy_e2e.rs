@@ -205,3 +205,81 @@ fn terraform_init_installs_a_pushed_provider_and_module_through_opp_proxy() {
         );
     }
 }
+
+/// Starts `opp proxy --http --port P` in serve mode and waits until it answers.
+fn serve(env: &Env, port: u16) -> std::process::Child {
+    let mut cmd = env.opp();
+    cmd.args(["proxy", "--http", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proxy did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+fn http_get(port: u16, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer")
+        + 4;
+    let status: u16 = String::from_utf8_lossy(&buf[9..12]).parse().unwrap();
+    (status, buf[head_end..].to_vec())
+}
+
+#[test]
+fn a_client_that_hangs_up_mid_download_leaves_the_proxy_serving_others() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let dir = env.root().join("big");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wheel = support::fixtures::make_wheel(&dir, "bigwheel", "1.0", 24 * 1024 * 1024);
+    run_ok(env.opp().args(["push", "pypi"]).arg(&wheel));
+    let port = support::registry::free_port();
+    let mut proxy = serve(&env, port);
+    let name = wheel.file_name().unwrap().to_str().unwrap().to_owned();
+    let path = format!("/pypi/files/bigwheel/1.0/{name}");
+    // Five clients read a little of the big file and hang up.
+    for _ in 0..5 {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut some = [0u8; 64 * 1024];
+        s.read_exact(&mut some).unwrap();
+        drop(s);
+    }
+    let (status, page) = http_get(port, "/pypi/simple/bigwheel/");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&page));
+    let (status, body) = http_get(port, &path);
+    assert_eq!(status, 200);
+    assert!(
+        body == std::fs::read(&wheel).unwrap(),
+        "the full download differs from the pushed file"
+    );
+    let (status, _) = http_get(port, "/pypi/simple/no-such-project/");
+    assert_eq!(status, 404);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(proxy.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    assert!(
+        proxy.wait().unwrap().success(),
+        "serve mode ends with status 0 on Ctrl-C"
+    );
+}
