@@ -256,7 +256,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
-            cand --http 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not)'
+            cand --http 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'

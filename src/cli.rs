@@ -329,7 +329,8 @@ pub struct ProxyArgs {
     #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub port: u16,
     /// Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT
-    /// (pip, uv and twine accept it; terraform does not).
+    /// (pip, uv and twine accept it; terraform does not). The global --plain-http does the
+    /// same for `opp proxy`, besides talking plain HTTP to the registry.
     #[arg(long)]
     pub http: bool,
     /// Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them.

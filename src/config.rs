@@ -109,6 +109,9 @@ pub struct Settings {
     pub location: Location,
     pub default_store: PathBuf,
     pub plain_http: bool,
+    /// `--plain-http` was given on the command line (for `opp proxy` it also means: serve
+    /// plain HTTP).
+    pub plain_http_flag: bool,
     pub quiet: bool,
     pub templates: BTreeMap<Ecosystem, String>,
 }
@@ -162,6 +165,7 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
         location,
         default_store,
         plain_http,
+        plain_http_flag: global.plain_http,
         quiet: global.quiet,
         templates,
     })

@@ -283,3 +283,32 @@ fn a_client_that_hangs_up_mid_download_leaves_the_proxy_serving_others() {
         "serve mode ends with status 0 on Ctrl-C"
     );
 }
+
+#[test]
+fn plain_http_makes_the_proxy_serve_http() {
+    let env = Env::new();
+    for flag in ["--plain-http", "--http"] {
+        let out = run_ok(&mut proxy(
+            &env,
+            &[flag],
+            Path::new("/bin/sh"),
+            &["-c", "echo $OPP_PROXY_URL"],
+        ));
+        assert!(
+            stdout(&out).trim().starts_with("http://127.0.0.1:"),
+            "{flag}: {}",
+            stdout(&out)
+        );
+    }
+    let out = run_ok(&mut proxy(
+        &env,
+        &[],
+        Path::new("/bin/sh"),
+        &["-c", "echo $OPP_PROXY_URL"],
+    ));
+    assert!(
+        stdout(&out).trim().starts_with("https://localhost:"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -66,7 +66,7 @@ async fn serve(
     signals: &mut Signals,
 ) -> anyhow::Result<u8> {
     let target = super::open(&settings.location, settings)?;
-    let https = !args.http;
+    let https = !(args.http || settings.plain_http_flag);
     let listener = server::bind(args.port)?;
     let addr = listener
         .local_addr()
