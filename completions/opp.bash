@@ -164,7 +164,7 @@ _opp() {
 
     case "${cmd}" in
         opp)
-            opts="-q -h -V --registry --store --plain-http --quiet --config --help --version push pull list show lock copy proxy completions man help"
+            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --help --version push pull list show lock copy proxy completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,7 +190,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__completions)
-            opts="-q -h --registry --store --plain-http --quiet --config --help bash elvish fish powershell zsh"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +216,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -h --from --to --json --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,7 +502,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -h --json --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,7 +528,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__lock)
-            opts="-q -h --registry --store --plain-http --quiet --config --help terraform-provider help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -596,7 +596,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__lock__subcmd__terraform__subcmd__provider)
-            opts="-q -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --help"
+            opts="-q -v -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,7 +630,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__man)
-            opts="-q -h --registry --store --plain-http --quiet --config --help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,7 +656,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__proxy)
-            opts="-q -h --port --http --ecosystems --upstream --module-host --registry --store --plain-http --quiet --config --help"
+            opts="-q -v -h --port --http --ecosystems --upstream --module-host --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,7 +698,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -h --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -794,7 +794,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__pypi)
-            opts="-o -q -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --help"
+            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -844,7 +844,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__module)
-            opts="-o -q -h --output --force --json --registry --store --plain-http --quiet --config --help"
+            opts="-o -q -v -h --output --force --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -878,7 +878,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__provider)
-            opts="-o -q -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --help"
+            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -920,7 +920,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push)
-            opts="-q -h --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,7 +1016,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__pypi)
-            opts="-q -h --force --json --registry --store --plain-http --quiet --config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,7 +1042,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__terraform__subcmd__module)
-            opts="-q -h --force --json --registry --store --plain-http --quiet --config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1068,7 +1068,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__terraform__subcmd__provider)
-            opts="-q -h --force --json --registry --store --plain-http --quiet --config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1094,7 +1094,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__show)
-            opts="-q -h --json --registry --store --plain-http --quiet --config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -24,6 +24,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -46,6 +48,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
@@ -62,6 +66,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -74,6 +80,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -86,6 +94,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -110,6 +120,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Pull Python wheels and sdists'
@@ -132,6 +144,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -149,6 +163,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -163,6 +179,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -188,6 +206,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -199,6 +219,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -209,6 +231,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
             cand terraform-provider 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
@@ -224,6 +248,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -245,6 +271,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -260,6 +288,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -270,6 +300,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -280,6 +312,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
             cand -h 'Print help'
             cand --help 'Print help'
         }

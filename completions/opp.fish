@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_opp_global_optspecs
-    string join \n registry= store= plain-http q/quiet config= h/help V/version
+    string join \n registry= store= plain-http q/quiet config= v/verbose h/help V/version
 end
 
 function __fish_opp_needs_command
@@ -29,6 +29,7 @@ complete -c opp -n "__fish_opp_needs_command" -l store -d 'Local store directory
 complete -c opp -n "__fish_opp_needs_command" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_needs_command" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_needs_command" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_needs_command" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_needs_command" -s V -l version -d 'Print version'
 complete -c opp -n "__fish_opp_needs_command" -f -a "push" -d 'Push distribution files into the store or registry'
@@ -46,6 +47,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcom
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
@@ -58,6 +60,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was pushed as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
@@ -66,6 +69,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was pushed as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
@@ -74,6 +78,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was pushed as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
@@ -84,6 +89,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcom
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "pypi" -d 'Pull Python wheels and sdists'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -f -a "terraform-provider" -d 'Write a Terraform provider version into a filesystem mirror directory'
@@ -101,6 +107,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was written as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s o -l output -d 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l platform -d 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine\'s' -r
@@ -113,6 +120,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was written as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s o -l output -d 'Directory to unpack the module into (created; must be empty unless --force)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
@@ -122,6 +130,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was written as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Pull Python wheels and sdists'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Write a Terraform provider version into a filesystem mirror directory'
@@ -133,6 +142,7 @@ complete -c opp -n "__fish_opp_using_subcommand list" -l config -d 'Config file 
 complete -c opp -n "__fish_opp_using_subcommand list" -l json -d 'Print JSON on stdout instead of a table'
 complete -c opp -n "__fish_opp_using_subcommand list" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand list" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand list" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand show" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand show" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
@@ -140,12 +150,14 @@ complete -c opp -n "__fish_opp_using_subcommand show" -l config -d 'Config file 
 complete -c opp -n "__fish_opp_using_subcommand show" -l json -d 'Print JSON on stdout instead of a table'
 complete -c opp -n "__fish_opp_using_subcommand show" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand show" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand show" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -f -a "terraform-provider" -d 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -157,6 +169,7 @@ complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print the locked version and hashes as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Lock a Terraform provider version with the zh: and h1: hashes of all its platforms'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -168,6 +181,7 @@ complete -c opp -n "__fish_opp_using_subcommand copy" -l config -d 'Config file 
 complete -c opp -n "__fish_opp_using_subcommand copy" -l json -d 'Print what was copied as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand copy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand copy" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l port -d 'Port to listen on (default: a free one)' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l ecosystems -d 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them' -r
@@ -179,18 +193,21 @@ complete -c opp -n "__fish_opp_using_subcommand proxy" -l config -d 'Config file
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l http -d 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand completions" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand completions" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand completions" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand man" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand man" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand man" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand man" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand man" -s h -l help -d 'Print help'
 complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
 complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'

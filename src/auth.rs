@@ -8,10 +8,9 @@
 //! process, so [`resolve`] is blocking: call it before the async work starts or inside
 //! `tokio::task::spawn_blocking`.
 //!
-//! Docker identity tokens (`identitytoken`, or a helper answering with user `<token>`) need an
-//! OAuth2 refresh-token exchange that oci-client does not implement: they are reported as
-//! [`AuthError::IdentityToken`] rather than silently replaced by anonymous access, so a push
-//! does not fail later with a puzzling 401.
+//! Docker identity tokens (`identitytoken`, or a helper answering with user `<token>`) are
+//! returned as [`Credentials::IdentityToken`]; the registry store exchanges them for access
+//! tokens (docker's OAuth2 refresh-token flow).
 
 use std::fmt;
 use std::fs::File;
@@ -34,6 +33,12 @@ pub enum Credentials {
     Basic {
         username: String,
         password: String,
+        origin: Origin,
+    },
+    /// A docker identity token (an OAuth2 refresh token), exchanged at the registry's token
+    /// realm for access tokens.
+    IdentityToken {
+        token: String,
         origin: Origin,
     },
 }
@@ -90,13 +95,15 @@ impl Credentials {
     pub fn describe(&self) -> String {
         match self {
             Credentials::Anonymous => "anonymous".to_owned(),
-            Credentials::Basic { origin, .. } => origin.describe(),
+            Credentials::Basic { origin, .. } | Credentials::IdentityToken { origin, .. } => {
+                origin.describe()
+            }
         }
     }
 
     pub fn username(&self) -> Option<&str> {
         match self {
-            Credentials::Anonymous => None,
+            Credentials::Anonymous | Credentials::IdentityToken { .. } => None,
             Credentials::Basic { username, .. } => Some(username),
         }
     }
@@ -112,6 +119,11 @@ impl fmt::Debug for Credentials {
                 .debug_struct("Basic")
                 .field("username", username)
                 .field("password", &"<redacted>")
+                .field("origin", origin)
+                .finish(),
+            Credentials::IdentityToken { origin, .. } => f
+                .debug_struct("IdentityToken")
+                .field("token", &"<redacted>")
                 .field("origin", origin)
                 .finish(),
         }
@@ -271,11 +283,8 @@ fn from_file(path: &Path, host: &str, origin: Origin) -> Result<Option<Credentia
                     origin,
                 }));
             }
-            Ok(DockerCredential::IdentityToken(_)) => {
-                return Err(AuthError::IdentityToken {
-                    host: host.to_owned(),
-                    origin: origin.describe(),
-                });
+            Ok(DockerCredential::IdentityToken(token)) => {
+                return Ok(Some(Credentials::IdentityToken { token, origin }));
             }
             Err(CredentialRetrievalError::NoCredentialConfigured) => continue,
             Err(e) => {

@@ -65,6 +65,11 @@ pub struct GlobalArgs {
     /// Config file (default: opp/config.toml in the user's config directory).
     #[arg(long, global = true, env = "OPP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Log what opp does (requests, token exchanges) to stderr; credentials are never
+    /// logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,10 +25,20 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
         });
         if let Some(e) = store_error {
             return match e {
+                StoreError::Unauthorized {
+                    registry,
+                    status: 403,
+                    ..
+                } => (
+                    exit::AUTH,
+                    Some(format!(
+                        "check the package name and the registry prefix (`opp list` shows what {registry} holds); if they are right, these credentials lack access (on ghcr.io the token needs read:packages, or write:packages to push)"
+                    )),
+                ),
                 StoreError::Unauthorized { registry, .. } => (
                     exit::AUTH,
                     Some(format!(
-                        "set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD, or add credentials for {registry} to docker's config.json (`docker login {registry}`)"
+                        "set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD, or log in with `docker login {registry}`; if you did, the password or token is wrong or expired"
                     )),
                 ),
                 StoreError::Unreachable { registry, .. } => (

@@ -18,8 +18,16 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // -v: opp's and oci-client's debug lines; below them (reqwest, hyper) only on OPP_LOG.
+    let filter = match std::env::var("OPP_LOG") {
+        Ok(directives) if !directives.is_empty() => tracing_subscriber::EnvFilter::new(directives),
+        _ if cli.global.verbose => {
+            tracing_subscriber::EnvFilter::new("warn,opp=debug,oci_client=debug")
+        }
+        _ => tracing_subscriber::EnvFilter::from_env("OPP_LOG"),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("OPP_LOG"))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();

@@ -55,8 +55,15 @@ impl RawManifest {
 pub enum StoreError {
     #[error("{what} not found in {location}")]
     NotFound { what: String, location: String },
-    #[error("{registry} refused the credentials (HTTP {status})")]
-    Unauthorized { registry: String, status: u16 },
+    /// 401: the credentials are missing or wrong. 403: they are valid but do not reach
+    /// `location`, or the repository does not exist (ghcr.io answers 403 for both).
+    #[error("{}", unauthorized_message(location, *status))]
+    Unauthorized {
+        registry: String,
+        /// `host/repository`, or the host for registry-wide calls.
+        location: String,
+        status: u16,
+    },
     #[error("cannot reach {registry}")]
     Unreachable {
         registry: String,
@@ -78,6 +85,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn unauthorized_message(location: &str, status: u16) -> String {
+    if status == 403 {
+        format!(
+            "{location}: access denied (HTTP 403): the repository may not exist, or the credentials do not allow this"
+        )
+    } else {
+        format!("{location}: authentication failed (HTTP {status}): credentials missing or refused")
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

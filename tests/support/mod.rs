@@ -6,6 +6,7 @@ pub mod fixtures;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;
+pub mod token_server;
 
 use std::path::PathBuf;
 

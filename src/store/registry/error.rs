@@ -9,6 +9,7 @@
 use oci_client::errors::{OciDistributionError, OciEnvelope, OciErrorCode};
 use reqwest::StatusCode;
 
+use super::token::TokenError;
 use crate::store::StoreError;
 
 /// What was being done when an error happened, for the message.
@@ -43,6 +44,7 @@ impl Context<'_> {
     pub fn unauthorized(&self, status: u16) -> StoreError {
         StoreError::Unauthorized {
             registry: self.registry.to_owned(),
+            location: self.location.clone(),
             status,
         }
     }
@@ -138,6 +140,20 @@ impl Context<'_> {
         self.registry(format!("the registry answered {status}{}", said.join("; ")))
     }
 
+    /// A bearer token that could not be had. The token server's answer is not quoted: it
+    /// could echo what it was sent.
+    pub fn token(&self, e: TokenError) -> StoreError {
+        match e {
+            TokenError::Request(e) => self.request(e),
+            TokenError::Refused(s) if s == StatusCode::FORBIDDEN => self.unauthorized(403),
+            TokenError::Refused(s) if s.is_client_error() => self.unauthorized(401),
+            TokenError::Refused(s) => self.registry(format!("the token server answered HTTP {s}")),
+            TokenError::NoToken => {
+                self.registry("the token server answered without a token".to_owned())
+            }
+        }
+    }
+
     fn request(&self, e: reqwest::Error) -> StoreError {
         match e.status() {
             Some(StatusCode::UNAUTHORIZED) => return self.unauthorized(401),
@@ -228,6 +244,20 @@ mod tests {
             ctx().map(server(403, "denied")),
             StoreError::Unauthorized { status: 403, .. }
         ));
+    }
+
+    #[test]
+    fn a_403_names_the_repository_and_does_not_blame_the_password() {
+        let msg = ctx().map(server(403, "")).to_string();
+        assert!(msg.contains("r.example/pypi/six"), "{msg}");
+        assert!(msg.contains("may not exist"), "{msg}");
+        assert!(
+            !msg.contains("password") && !msg.contains("refused"),
+            "{msg}"
+        );
+        let msg = ctx().map(server(401, "")).to_string();
+        assert!(msg.contains("r.example/pypi/six"), "{msg}");
+        assert!(msg.contains("authentication failed"), "{msg}");
     }
 
     #[test]

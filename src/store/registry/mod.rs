@@ -7,35 +7,42 @@
 //! the digest of what it downloads, the registry the digest of what it receives). Tag and repository lists are paged by
 //! [`paging`], which stops on registries that ignore `n`/`last`.
 //!
+//! oci-client does the bearer-token dance for usernames, passwords and anonymous access;
+//! [`token`] adds docker identity tokens and the catalog scope. Its clients share one token
+//! cache, so each token serves every request of its repository and operation while it lasts.
+//!
 //! This module does not know where credentials come from ([`crate::auth`] does), nor what the
 //! repositories hold. Loopback hosts are spoken to over plain HTTP; every other host over
 //! HTTPS unless the caller forces plain HTTP.
 
+mod connect;
 mod error;
 mod paging;
+mod token;
 mod upload;
 
 use std::io;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::DigestError;
 use oci_client::manifest::{IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::token_cache::{RegistryToken, RegistryTokenType};
+use oci_client::{Client, Reference, RegistryOperation};
 use reqwest::header::HeaderValue;
 use tokio_util::io::StreamReader;
 
+use self::connect::{check_host, client, is_loopback, token_client};
 use self::error::Context;
 use super::{
     BlobReader, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, RawManifest, Result, Store, StoreError,
 };
 use crate::auth::Credentials;
 use crate::digest::{Digest, VerifyingReader};
+use token::{Grant, TokenSource};
 use upload::UploadError;
 
 /// Names asked per page of a tag or repository list. Docker Hub caps pages at 100, and a
@@ -84,7 +91,10 @@ pub struct RegistryStore {
     /// Blob uploads only: no read timeout, which would bound the whole upload; watched by
     /// [`upload`] instead.
     uploader: Client,
+    /// What oci-client is given; anonymous for identity tokens, which [`token`] exchanges.
     auth: RegistryAuth,
+    /// Bearer tokens oci-client cannot get: for identity tokens and the catalog scope.
+    tokens: TokenSource,
     idle: Duration,
     page_size: usize,
 }
@@ -110,17 +120,33 @@ impl RegistryStore {
         install_crypto_provider();
         check_host(host)?;
         let http = plain_http || is_loopback(host);
-        let auth = match credentials {
-            Credentials::Anonymous => RegistryAuth::Anonymous,
+        let (auth, grant) = match credentials {
+            Credentials::Anonymous => (RegistryAuth::Anonymous, Grant::Anonymous),
             Credentials::Basic {
                 username, password, ..
-            } => RegistryAuth::Basic(username, password),
+            } => (
+                RegistryAuth::Basic(username.clone(), password.clone()),
+                Grant::Basic { username, password },
+            ),
+            Credentials::IdentityToken { token, .. } => {
+                (RegistryAuth::Anonymous, Grant::Refresh(token))
+            }
         };
+        let scheme = if http { "http" } else { "https" };
+        let client = client(host, http, timeouts.connect, Some(timeouts.idle))?;
+        let mut uploader = self::client(host, http, timeouts.connect, None)?;
+        // One token cache for both, so an upload reuses the token a HEAD or push got.
+        uploader.tokens = client.tokens.clone();
         Ok(RegistryStore {
             host: host.to_owned(),
-            client: client(host, http, timeouts.connect, Some(timeouts.idle))?,
-            uploader: client(host, http, timeouts.connect, None)?,
+            client,
+            uploader,
             auth,
+            tokens: TokenSource::new(
+                token_client(host, timeouts)?,
+                format!("{scheme}://{host}"),
+                grant,
+            ),
             idle: timeouts.idle,
             page_size: DEFAULT_PAGE_SIZE,
         })
@@ -154,17 +180,67 @@ impl RegistryStore {
 
     /// Hands the credentials to oci-client for calls that take none (blob and manifest push,
     /// blob pull, HEAD); it then fetches and caches a token per repository as needed.
-    async fn authorize(&self, reference: &Reference) {
+    async fn authorize(
+        &self,
+        reference: &Reference,
+        op: RegistryOperation,
+        cx: &Context<'_>,
+    ) -> Result<()> {
         let registry = reference.resolve_registry();
         self.client.store_auth_if_needed(registry, &self.auth).await;
         self.uploader
             .store_auth_if_needed(registry, &self.auth)
             .await;
+        self.prime(reference, op, cx).await
+    }
+
+    /// With an identity token, exchanges it for an access token for `reference`'s repository
+    /// and `op` (push needs `pull,push`) and hands that to oci-client's token cache, so
+    /// oci-client never starts its own token dance. Nothing to do for other credentials.
+    async fn prime(
+        &self,
+        reference: &Reference,
+        op: RegistryOperation,
+        cx: &Context<'_>,
+    ) -> Result<()> {
+        if !matches!(self.tokens.grant(), Grant::Refresh(_)) {
+            return Ok(());
+        }
+        let actions = match op {
+            RegistryOperation::Pull => "pull",
+            RegistryOperation::Push => "pull,push",
+        };
+        let scope = format!("repository:{}:{actions}", reference.repository());
+        self.install_token(reference, op, &scope, cx).await
+    }
+
+    /// Puts the token for `scope`, if the registry uses bearer tokens, in oci-client's cache
+    /// for `reference` and `op`.
+    async fn install_token(
+        &self,
+        reference: &Reference,
+        op: RegistryOperation,
+        scope: &str,
+        cx: &Context<'_>,
+    ) -> Result<()> {
+        let Some(token) = self.tokens.token(scope).await.map_err(|e| cx.token(e))? else {
+            return Ok(());
+        };
+        // The uploader shares this cache.
+        let token = RegistryToken::AccessToken {
+            access_token: token,
+        };
+        self.client
+            .tokens
+            .insert(reference, op, RegistryTokenType::Bearer(token))
+            .await;
+        Ok(())
     }
 
     /// Pulls a manifest raw, with the bytes checked against `reference`'s digest if it has
     /// one and against the registry's `Docker-Content-Digest`.
     async fn pull_manifest(&self, reference: &Reference, cx: &Context<'_>) -> Result<RawManifest> {
+        self.prime(reference, RegistryOperation::Pull, cx).await?;
         let (bytes, _) = self
             .client
             .pull_manifest_raw(reference, &self.auth, ACCEPT)
@@ -224,7 +300,8 @@ impl Store for RegistryStore {
             Some(t) => self.by_tag(repository, t),
             None => self.by_digest(repository, &manifest.digest),
         };
-        self.authorize(&reference).await;
+        self.authorize(&reference, RegistryOperation::Push, &cx)
+            .await?;
         self.client
             .push_manifest_raw(&reference, manifest.bytes.clone(), content_type)
             .await
@@ -233,18 +310,21 @@ impl Store for RegistryStore {
     }
 
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
+        let cx = self.context(repository, format!("blob {digest}"));
         let reference = self.by_digest(repository, digest);
-        self.authorize(&reference).await;
+        self.authorize(&reference, RegistryOperation::Pull, &cx)
+            .await?;
         self.client
             .blob_exists(&reference, digest.as_str())
             .await
-            .map_err(|e| self.context(repository, format!("blob {digest}")).map(e))
+            .map_err(|e| cx.map(e))
     }
 
     async fn fetch_blob(&self, repository: &str, digest: &Digest, size: u64) -> Result<BlobReader> {
         let cx = self.context(repository, format!("blob {digest}"));
         let reference = self.by_digest(repository, digest);
-        self.authorize(&reference).await;
+        self.authorize(&reference, RegistryOperation::Pull, &cx)
+            .await?;
         let body = self
             .client
             .pull_blob_stream(&reference, digest.as_str())
@@ -283,7 +363,8 @@ impl Store for RegistryStore {
         }
         let cx = self.context(repository, format!("blob {digest}"));
         let reference = self.by_digest(repository, digest);
-        self.authorize(&reference).await;
+        self.authorize(&reference, RegistryOperation::Push, &cx)
+            .await?;
         upload::stream_blob(&self.uploader, &reference, data, digest, size, self.idle)
             .await
             .map_err(|e| match e {
@@ -302,6 +383,7 @@ impl Store for RegistryStore {
     async fn list_tags(&self, repository: &str) -> Result<Vec<String>> {
         let cx = self.context(repository, "tag list");
         let reference = self.by_tag(repository, "latest");
+        self.prime(&reference, RegistryOperation::Pull, &cx).await?;
         let pages = paging::collect(self.page_size, |last| {
             let reference = &reference;
             async move {
@@ -326,6 +408,15 @@ impl Store for RegistryStore {
         };
         // Only the registry part of this reference is used.
         let reference = self.by_tag("_catalog", "latest");
+        // oci-client would ask for a `repository:_catalog:pull` token, which token servers
+        // do not grant for the catalog.
+        self.install_token(
+            &reference,
+            RegistryOperation::Pull,
+            "registry:catalog:*",
+            &cx,
+        )
+        .await?;
         let pages = paging::collect(self.page_size, |last| {
             let reference = &reference;
             async move {
@@ -343,32 +434,6 @@ impl Store for RegistryStore {
         })?;
         Ok(all.into_iter().filter(|r| r.starts_with(prefix)).collect())
     }
-}
-
-/// An oci-client for `host` over HTTP or HTTPS; `read` bounds every wait for the registry.
-fn client(
-    host: &str,
-    http: bool,
-    connect: Duration,
-    read: Option<Duration>,
-) -> Result<Client, StoreError> {
-    let config = ClientConfig {
-        protocol: if http {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        },
-        use_monolithic_push: true,
-        connect_timeout: Some(connect),
-        read_timeout: read,
-        platform_resolver: None,
-        user_agent: USER_AGENT,
-        ..ClientConfig::default()
-    };
-    Client::try_from(config).map_err(|e| StoreError::Registry {
-        location: host.to_owned(),
-        message: format!("cannot set up an HTTP client: {}", error::chain(&e)),
-    })
 }
 
 /// The digest mismatch inside an error of oci-client's verifying stream, if that is what it is.
@@ -406,73 +471,9 @@ fn media_type_of(bytes: &Bytes) -> Option<String> {
     }
 }
 
-/// Refuses what is not a bare `host[:port]` (a scheme, a path, spaces).
-fn check_host(host: &str) -> Result<()> {
-    let bad = host.is_empty()
-        || host.contains("://")
-        || host.contains('/')
-        || host.chars().any(char::is_whitespace);
-    if bad {
-        return Err(StoreError::Registry {
-            location: host.to_owned(),
-            message: "not a registry host: expected host[:port], such as ghcr.io or \
-                      127.0.0.1:5000"
-                .to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// Whether `host` (`host`, `host:port`, `[v6]:port`) names this machine.
-fn is_loopback(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or_default()
-    } else if host.parse::<IpAddr>().is_ok() {
-        host
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-            _ => host,
-        }
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_hosts_are_recognised() {
-        for h in [
-            "127.0.0.1:5000",
-            "127.1.2.3",
-            "localhost",
-            "LOCALHOST:8080",
-            "[::1]:5000",
-            "[::1]",
-            "::1",
-        ] {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in [
-            "ghcr.io",
-            "10.0.0.1:5000",
-            "localhost.example.com",
-            "[fe80::1]:5000",
-        ] {
-            assert!(!is_loopback(h), "{h}");
-        }
-    }
-
-    #[test]
-    fn hosts_with_a_scheme_or_path_are_refused() {
-        for h in ["", "https://ghcr.io", "ghcr.io/acme", "a b"] {
-            assert!(check_host(h).is_err(), "{h}");
-        }
-        assert!(check_host("ghcr.io").is_ok());
-    }
 
     #[test]
     fn media_type_comes_from_the_field_or_the_shape() {
