@@ -31,6 +31,12 @@ _opp() {
             opp,lock)
                 cmd="opp__subcmd__lock"
                 ;;
+            opp,login)
+                cmd="opp__subcmd__login"
+                ;;
+            opp,logout)
+                cmd="opp__subcmd__logout"
+                ;;
             opp,man)
                 cmd="opp__subcmd__man"
                 ;;
@@ -60,6 +66,12 @@ _opp() {
                 ;;
             opp__subcmd__help,lock)
                 cmd="opp__subcmd__help__subcmd__lock"
+                ;;
+            opp__subcmd__help,login)
+                cmd="opp__subcmd__help__subcmd__login"
+                ;;
+            opp__subcmd__help,logout)
+                cmd="opp__subcmd__help__subcmd__logout"
                 ;;
             opp__subcmd__help,man)
                 cmd="opp__subcmd__help__subcmd__man"
@@ -164,7 +176,7 @@ _opp() {
 
     case "${cmd}" in
         opp)
-            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --help --version push pull list show lock copy proxy completions man help"
+            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --registry-config --help --version push pull list show lock copy proxy login logout completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +194,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -190,7 +206,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__completions)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help bash elvish fish powershell zsh"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +224,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -216,7 +236,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -242,6 +262,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -250,7 +274,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help)
-            opts="push pull list show lock copy proxy completions man help"
+            opts="push pull list show lock copy proxy login logout completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +360,34 @@ _opp() {
         opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -502,7 +554,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,6 +569,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -528,7 +584,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__lock)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help terraform-provider help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -543,6 +599,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -596,7 +656,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__lock__subcmd__terraform__subcmd__provider)
-            opts="-q -v -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-q -v -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -622,6 +682,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -629,8 +693,46 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opp__subcmd__man)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help"
+        opp__subcmd__login)
+            opts="-u -q -v -h --username --password-stdin --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__logout)
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -648,6 +750,40 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__man)
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -656,7 +792,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__proxy)
-            opts="-q -v -h --port --http --ecosystems --upstream --module-host --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-q -v -h --port --http --ecosystems --upstream --module-host --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -690,6 +826,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -698,7 +838,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,6 +853,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -794,7 +938,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__pypi)
-            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -836,6 +980,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -844,7 +992,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__module)
-            opts="-o -q -v -h --output --force --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-o -q -v -h --output --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -870,6 +1018,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -878,7 +1030,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__provider)
-            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +1064,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -920,7 +1076,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -935,6 +1091,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1016,7 +1176,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__pypi)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1031,6 +1191,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1042,7 +1206,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__terraform__subcmd__module)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1057,6 +1221,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1068,7 +1236,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__terraform__subcmd__provider)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1086,6 +1254,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1094,7 +1266,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__show)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1109,6 +1281,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

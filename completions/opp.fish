@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_opp_global_optspecs
-    string join \n registry= store= plain-http q/quiet config= v/verbose h/help V/version
+    string join \n registry= store= plain-http q/quiet config= v/verbose registry-config= h/help V/version
 end
 
 function __fish_opp_needs_command
@@ -27,6 +27,7 @@ end
 complete -c opp -n "__fish_opp_needs_command" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_needs_command" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_needs_command" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_needs_command" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_needs_command" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_needs_command" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_needs_command" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
@@ -39,12 +40,15 @@ complete -c opp -n "__fish_opp_needs_command" -f -a "show" -d 'Show the files of
 complete -c opp -n "__fish_opp_needs_command" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
 complete -c opp -n "__fish_opp_needs_command" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
 complete -c opp -n "__fish_opp_needs_command" -f -a "proxy" -d 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
+complete -c opp -n "__fish_opp_needs_command" -f -a "login" -d 'Log in to a registry: check a username and password with it, then save them'
+complete -c opp -n "__fish_opp_needs_command" -f -a "logout" -d 'Remove the saved credentials for a registry'
 complete -c opp -n "__fish_opp_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c opp -n "__fish_opp_needs_command" -f -a "man" -d 'Write the man pages into a directory'
 complete -c opp -n "__fish_opp_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
@@ -56,6 +60,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcom
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was pushed as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -65,6 +70,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was pushed as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -74,6 +80,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was pushed as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -87,6 +94,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module help" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
@@ -103,6 +111,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l pre -d 'Allow pre-release versions'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was written as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -115,6 +124,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l all-platforms -d 'Fetch every stored platform'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l unpacked -d 'Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was written as JSON on stdout'
@@ -126,6 +136,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l force -d 'Replace the contents of a non-empty output directory'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was written as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -139,6 +150,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand list" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand list" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand list" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand list" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand list" -l json -d 'Print JSON on stdout instead of a table'
 complete -c opp -n "__fish_opp_using_subcommand list" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand list" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -147,6 +159,7 @@ complete -c opp -n "__fish_opp_using_subcommand list" -s h -l help -d 'Print hel
 complete -c opp -n "__fish_opp_using_subcommand show" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand show" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand show" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand show" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand show" -l json -d 'Print JSON on stdout instead of a table'
 complete -c opp -n "__fish_opp_using_subcommand show" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand show" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -155,6 +168,7 @@ complete -c opp -n "__fish_opp_using_subcommand show" -s h -l help -d 'Print hel
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
@@ -166,6 +180,7 @@ complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print the locked version and hashes as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -178,6 +193,7 @@ complete -c opp -n "__fish_opp_using_subcommand copy" -l to -d 'Destination, in 
 complete -c opp -n "__fish_opp_using_subcommand copy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand copy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand copy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand copy" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand copy" -l json -d 'Print what was copied as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand copy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -190,14 +206,34 @@ complete -c opp -n "__fish_opp_using_subcommand proxy" -l module-host -d 'Hostna
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l http -d 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand login" -s u -l username -d 'The username (asked for when not given)' -r
+complete -c opp -n "__fish_opp_using_subcommand login" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand login" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand login" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand login" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand login" -l password-stdin -d 'Read the password (or token) from standard input, for scripts and CI'
+complete -c opp -n "__fish_opp_using_subcommand login" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand login" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand login" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+complete -c opp -n "__fish_opp_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand logout" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand logout" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand logout" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand logout" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand logout" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand logout" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand logout" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+complete -c opp -n "__fish_opp_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand completions" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand completions" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand completions" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand completions" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
@@ -205,20 +241,23 @@ complete -c opp -n "__fish_opp_using_subcommand completions" -s h -l help -d 'Pr
 complete -c opp -n "__fish_opp_using_subcommand man" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand man" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand man" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand man" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand man" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand man" -s h -l help -d 'Print help'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "list" -d 'List packages, or the versions of one package'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "show" -d 'Show the files of one version'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "proxy" -d 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "man" -d 'Write the man pages into a directory'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "list" -d 'List packages, or the versions of one package'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "proxy" -d 'Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1, and run a command pointed at it'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "login" -d 'Log in to a registry: check a username and password with it, then save them'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "logout" -d 'Remove the saved credentials for a registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy proxy login logout completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-module" -d 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'

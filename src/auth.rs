@@ -1,12 +1,13 @@
 //! Where the credentials for a registry host come from, in this order: explicit values (the
 //! caller reads `OPP_REGISTRY_USERNAME`/`OPP_REGISTRY_PASSWORD` or flags and passes them in),
-//! docker's `config.json` (`credHelpers`, `credsStore`, `auths`, through the
-//! `docker_credential` crate), podman's `auth.json`, else anonymous.
+//! the `--registry-config` file, the credential helper docker's `config.json` names for the
+//! host (`credHelpers`, `credsStore`), the OS keyring ([`keyring`]), the file's `auths`
+//! (through the `docker_credential` crate), podman's `auth.json`, else anonymous.
 //!
-//! This module only finds credentials; it does not talk to registries, and it does not write
-//! credentials (`opp login` does). Looking them up may run a `docker-credential-*` helper
-//! process, so [`resolve`] is blocking: call it before the async work starts or inside
-//! `tokio::task::spawn_blocking`.
+//! This module finds credentials; [`save`] writes and removes them for `opp login`/`logout`,
+//! and [`check`] asks a registry whether it takes them. Looking them up may run a
+//! `docker-credential-*` helper process or wait for the keyring, so [`resolve`] is blocking:
+//! call it before the async work starts or inside `tokio::task::spawn_blocking`.
 //!
 //! Docker identity tokens (`identitytoken`, or a helper answering with user `<token>`) are
 //! returned as [`Credentials::IdentityToken`]; the registry store exchanges them for access
@@ -16,12 +17,20 @@ use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use docker_credential::{CredentialRetrievalError, DockerCredential};
 
 /// The environment variables the caller reads for explicit credentials.
 pub const USERNAME_VAR: &str = "OPP_REGISTRY_USERNAME";
 pub const PASSWORD_VAR: &str = "OPP_REGISTRY_PASSWORD";
+
+pub mod check;
+pub mod keyring;
+pub mod save;
+
+/// The `--registry-config` file, read before docker's own (set once, at start-up).
+static REGISTRY_CONFIG: OnceLock<PathBuf> = OnceLock::new();
 
 /// The key docker uses for Docker Hub in `config.json` and with credential helpers.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -55,6 +64,8 @@ pub enum Origin {
     },
     /// Podman's `auth.json`.
     Podman { path: PathBuf },
+    /// The OS keyring, where `opp login` saves credentials when no helper is configured.
+    Keyring,
 }
 
 impl Credentials {
@@ -145,6 +156,7 @@ impl Origin {
                 path.display()
             ),
             Origin::Podman { path } => format!("podman auth.json ({})", path.display()),
+            Origin::Keyring => format!("the OS keyring (service `{}`)", keyring::SERVICE),
         }
     }
 }
@@ -174,6 +186,14 @@ pub enum AuthError {
          username and password, or set {USERNAME_VAR} and {PASSWORD_VAR}"
     )]
     IdentityToken { host: String, origin: String },
+    #[error("cannot save credentials for {host} in {}: {detail}", path.display())]
+    Save {
+        host: String,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("--registry-config {}: {detail}", path.display())]
+    RegistryConfig { path: PathBuf, detail: String },
 }
 
 /// The credential files to look in. [`CredentialFiles::from_env`] finds them as docker and
@@ -211,10 +231,61 @@ impl CredentialFiles {
     }
 }
 
-/// The credentials for `host` (`ghcr.io`, `127.0.0.1:5000`): `explicit` if given, else docker's
-/// config, else podman's, else anonymous. Blocking (may run a credential helper).
+/// Makes `path`, a docker-format `config.json`, the first place [`resolve`] looks after
+/// explicit credentials (`--registry-config`). Call it once, at start-up.
+pub fn set_registry_config(path: &Path) -> Result<(), AuthError> {
+    if !path.is_file() {
+        return Err(AuthError::RegistryConfig {
+            path: path.to_owned(),
+            detail: "no such file".into(),
+        });
+    }
+    // A second call (tests running commands in one process) keeps the first file.
+    let _ = REGISTRY_CONFIG.set(path.to_owned());
+    Ok(())
+}
+
+/// The credentials for `host` (`ghcr.io`, `127.0.0.1:5000`): `explicit` if given, else the
+/// `--registry-config` file, else the credential helper docker's config names for the host,
+/// else the OS keyring, else the rest of docker's config, else podman's, else anonymous.
+/// Blocking (may run a credential helper, and waits up to [`keyring::TIMEOUT`] for the
+/// keyring).
 pub fn resolve(host: &str, explicit: Option<(String, String)>) -> Result<Credentials, AuthError> {
-    resolve_with(host, explicit, &CredentialFiles::from_env())
+    if explicit.is_some() {
+        return resolve_with(host, explicit, &CredentialFiles::from_env());
+    }
+    if let Some(path) = REGISTRY_CONFIG.get() {
+        let only = CredentialFiles {
+            docker_config: Some(path.clone()),
+            podman_auth: None,
+        };
+        let found = resolve_with(host, None, &only)?;
+        if found != Credentials::Anonymous {
+            return Ok(found);
+        }
+    }
+    let files = CredentialFiles::from_env();
+    let helper = files
+        .docker_config
+        .as_deref()
+        .filter(|p| p.is_file())
+        .and_then(|p| configured_helper(p, host));
+    if helper.is_none() {
+        match keyring::get(host) {
+            keyring::Keyring::Answered(Some((username, password))) => {
+                return Ok(Credentials::Basic {
+                    username,
+                    password,
+                    origin: Origin::Keyring,
+                });
+            }
+            keyring::Keyring::Answered(None) => {}
+            keyring::Keyring::Unavailable(why) => {
+                tracing::debug!(host, "OS keyring not used: {why}");
+            }
+        }
+    }
+    resolve_with(host, None, &files)
 }
 
 /// [`resolve`] with the credential files given.

@@ -22,6 +22,7 @@ Environment:
   OPP_STORE              local store directory (as --store)
   OPP_REGISTRY_USERNAME  username for the registry
   OPP_REGISTRY_PASSWORD  password or token for the registry
+  OPP_REGISTRY_CONFIG    a docker-format config.json to read credentials from first
   DOCKER_CONFIG          directory of docker's config.json (credentials, helpers)
   NO_COLOR               disable colours";
 
@@ -70,6 +71,11 @@ pub struct GlobalArgs {
     /// logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+
+    /// A docker-format config.json to read registry credentials from before docker's own
+    /// (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD).
+    #[arg(long, global = true, env = "OPP_REGISTRY_CONFIG", value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +107,14 @@ pub enum Command {
     /// opp serves until Ctrl-C and prints how to point each tool at it. Temporary files are
     /// removed when opp exits.
     Proxy(ProxyArgs),
+    /// Log in to a registry: check a username and password with it, then save them.
+    #[command(long_about = LOGIN_ABOUT)]
+    Login(LoginArgs),
+    /// Remove the saved credentials for a registry.
+    ///
+    /// Removes them from the credential helper docker's config.json names for the registry,
+    /// or else from the OS keyring and from config.json `auths`.
+    Logout(LogoutArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Write the man pages into a directory.
@@ -371,4 +385,53 @@ pub struct CompletionsArgs {
 pub struct ManArgs {
     /// Directory to write opp.1 and one page per subcommand into.
     pub dir: PathBuf,
+}
+
+const LOGIN_ABOUT: &str = "\
+Log in to a registry: check a username and password with it, then save them.
+
+Without --username and --password-stdin, opp asks for both (the password is not echoed).
+The registry is asked first (GET /v2/, with basic auth or a bearer token from its token
+service); nothing is saved unless it accepts them.
+
+Where the credentials are saved, the first that applies:
+  1. the docker credential helper that $DOCKER_CONFIG/config.json (else
+     ~/.docker/config.json) names for the registry (credHelpers, else credsStore)
+  2. the OS keyring (Secret Service, macOS Keychain, Windows Credential Manager), when one
+     answers within a few seconds
+  3. config.json `auths`, only base64-encoded (not encrypted), with a warning, as docker does
+
+Where credentials are read from, by every command, the first that has them:
+  1. OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD
+  2. the --registry-config file (OPP_REGISTRY_CONFIG)
+  3. the credential helper config.json names for the registry
+  4. the OS keyring
+  5. config.json `auths`, then podman's auth.json
+  6. none (anonymous)";
+
+#[derive(Debug, Args)]
+#[command(after_help = LOGIN_EXAMPLES, after_long_help = LOGIN_EXAMPLES)]
+pub struct LoginArgs {
+    /// The registry, HOST[:PORT] (default: the configured registry, --registry/OPP_REGISTRY).
+    #[arg(value_name = "REGISTRY")]
+    pub server: Option<String>,
+    /// The username (asked for when not given).
+    #[arg(long, short)]
+    pub username: Option<String>,
+    /// Read the password (or token) from standard input, for scripts and CI.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+}
+
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  opp login ghcr.io
+  echo \"$TOKEN\" | opp login ghcr.io --username me --password-stdin
+  opp logout ghcr.io";
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry, HOST[:PORT] (default: the configured registry, --registry/OPP_REGISTRY).
+    #[arg(value_name = "REGISTRY")]
+    pub server: Option<String>,
 }

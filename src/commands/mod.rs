@@ -16,6 +16,7 @@ pub mod completions;
 pub mod copy;
 pub mod list;
 pub mod lock;
+pub mod login;
 pub mod provider;
 pub mod proxy;
 pub mod pull;
@@ -80,6 +81,9 @@ pub fn open(location: &Location, settings: &Settings) -> anyhow::Result<Target> 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = config::load(&cli.global)?;
+    if let Some(path) = &cli.global.registry_config {
+        auth::set_registry_config(path)?;
+    }
     let out = Output::new(settings.quiet);
     match cli.command {
         Command::Push(PushCommand::Pypi(args)) => push::pypi(&settings, &out, args).await,
@@ -103,6 +107,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
+        Command::Login(args) => login::login(&settings, &out, args).await,
+        Command::Logout(args) => login::logout(&settings, &out, args).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
     }
