@@ -324,6 +324,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         }
         'opp;proxy' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address')
             [CompletionResult]::new('--ecosystems', '--ecosystems', [CompletionResultType]::ParameterName, 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)')
             [CompletionResult]::new('--module-host', '--module-host', [CompletionResultType]::ParameterName, 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)')

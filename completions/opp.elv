@@ -294,6 +294,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;proxy'= {
             cand --port 'Port to listen on (default: a free one)'
+            cand --bind 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address'
             cand --ecosystems 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them'
             cand --upstream 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)'
             cand --module-host 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)'

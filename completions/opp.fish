@@ -200,6 +200,7 @@ complete -c opp -n "__fish_opp_using_subcommand copy" -s q -l quiet -d 'Print no
 complete -c opp -n "__fish_opp_using_subcommand copy" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l port -d 'Port to listen on (default: a free one)' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l bind -d 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l ecosystems -d 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l upstream -d 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l module-host -d 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy\'s certificate covers it)' -r

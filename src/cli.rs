@@ -106,6 +106,11 @@ pub enum Command {
     /// OPP_PROXY_PYPI_URL), to point any other tool at the proxy by hand. Without a command,
     /// opp serves until Ctrl-C and prints how to point each tool at it. Temporary files are
     /// removed when opp exits.
+    ///
+    /// The proxy serves one user: every request must carry a secret drawn at start, as a
+    /// Basic auth password (any user name) or a Bearer token; terraform's archive downloads
+    /// get signed links valid for 15 minutes instead. The command's tools get the secret
+    /// through their configuration (and OPP_PROXY_TOKEN); without a command opp prints it.
     Proxy(ProxyArgs),
     /// Log in to a registry: check a username and password with it, then save them.
     #[command(long_about = LOGIN_ABOUT)]
@@ -347,6 +352,10 @@ pub struct ProxyArgs {
     /// Port to listen on (default: a free one).
     #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub port: u16,
+    /// Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS:
+    /// --http and --plain-http are refused with it. The certificate covers the address.
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<std::net::IpAddr>,
     /// Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT
     /// (pip, uv and twine accept it; terraform does not). The global --plain-http does the
     /// same for `opp proxy`, besides talking plain HTTP to the registry.

@@ -101,8 +101,9 @@ fn the_child_reaches_the_proxy_over_https_with_the_bundle_it_is_given() {
         echo "same=$([ "$SSL_CERT_FILE" = "$OPP_PROXY_CA_BUNDLE" ] && [ "$REQUESTS_CA_BUNDLE" = "$OPP_PROXY_CA_BUNDLE" ] && echo yes)"
         echo "certs=$(grep -c 'BEGIN CERTIFICATE' "$OPP_PROXY_CA_BUNDLE")"
         echo "keys=$(grep -rl 'PRIVATE KEY' "$OPP_PROXY_TMP" | wc -l)"
-        echo "curl=$(curl -sS --fail "$OPP_PROXY_URL/" | head -n 1)"
-        echo "python=$(python3 -c 'import os, urllib.request; print(urllib.request.urlopen(os.environ["OPP_PROXY_URL"] + "/").status)')"
+        echo "curl=$(curl -sS --fail -u "opp:$OPP_PROXY_TOKEN" "$OPP_PROXY_URL/" | head -n 1)"
+        echo "anonymous=$(curl -sS -o /dev/null -w '%{http_code}' "$OPP_PROXY_URL/")"
+        echo "python=$(python3 -c 'import os, urllib.request; print(urllib.request.urlopen(urllib.request.Request(os.environ["OPP_PROXY_URL"] + "/", headers={"Authorization": "Bearer " + os.environ["OPP_PROXY_TOKEN"]})).status)')"
         "#,
     ));
     let text = stdout(&out);
@@ -119,6 +120,7 @@ fn the_child_reaches_the_proxy_over_https_with_the_bundle_it_is_given() {
         "curl got:\n{text}"
     );
     assert_eq!(field(&text, "python"), "200");
+    assert_eq!(field(&text, "anonymous"), "401");
     let tmp = PathBuf::from(field(&text, "tmp"));
     assert!(!tmp.exists(), "{} is left behind", tmp.display());
     assert_nothing_left(&env);
@@ -157,7 +159,7 @@ fn plain_http_serves_http_on_127_0_0_1_without_a_bundle() {
         r#"
         echo "url=$OPP_PROXY_URL"
         echo "bundle=${OPP_PROXY_CA_BUNDLE-unset}"
-        echo "curl=$(curl -sS --fail "$OPP_PROXY_URL/" | head -n 1)"
+        echo "curl=$(curl -sS --fail -H "Authorization: Bearer $OPP_PROXY_TOKEN" "$OPP_PROXY_URL/" | head -n 1)"
         "#,
     ));
     let text = stdout(&out);
@@ -283,7 +285,7 @@ fn terraform_trusts_the_proxy_certificate_through_the_childs_environment() {
     .expect("write main.tf");
     let script = format!(
         r#"
-        printf 'provider_installation {{\n  network_mirror {{ url = "%s/terraform/providers/" }}\n}}\n' "$OPP_PROXY_URL" > "$OPP_PROXY_TMP/tf.rc"
+        printf 'provider_installation {{\n  network_mirror {{ url = "%s/terraform/providers/" }}\n}}\ncredentials "%s" {{\n  token = "%s"\n}}\n' "$OPP_PROXY_URL" "${{OPP_PROXY_URL#https://}}" "$OPP_PROXY_TOKEN" > "$OPP_PROXY_TMP/tf.rc"
         TF_CLI_CONFIG_FILE="$OPP_PROXY_TMP/tf.rc" {terraform} init -no-color -input=false 2>&1
         exit 0
         "#,
@@ -307,6 +309,7 @@ struct Served {
     opp: Child,
     url: String,
     ca_pem: Vec<u8>,
+    token: String,
     tmp: PathBuf,
 }
 
@@ -317,9 +320,9 @@ fn serve(env: &Env) -> (Served, Instant) {
         .spawn()
         .expect("start opp proxy");
     let mut lines = BufReader::new(opp.stdout.take().expect("opp's stdout"));
-    let (mut url, mut ca, mut tmp) = (None, None, None);
+    let (mut url, mut ca, mut tmp, mut token) = (None, None, None, None);
     let mut printed = String::new();
-    while url.is_none() || ca.is_none() || tmp.is_none() {
+    while url.is_none() || ca.is_none() || tmp.is_none() || token.is_none() {
         let mut line = String::new();
         if lines.read_line(&mut line).expect("read opp's output") == 0 {
             panic!("opp proxy ended its output early:\n{printed}");
@@ -333,6 +336,7 @@ fn serve(env: &Env) -> (Served, Instant) {
         url = url.or(value("OPP_PROXY_URL"));
         ca = ca.or(value("OPP_PROXY_CA_CERT"));
         tmp = tmp.or(value("OPP_PROXY_TMP"));
+        token = token.or(value("OPP_PROXY_TOKEN"));
     }
     // Keep reading so opp never blocks on a full pipe.
     std::thread::spawn(move || {
@@ -344,14 +348,22 @@ fn serve(env: &Env) -> (Served, Instant) {
         opp,
         url: url.expect("url"),
         ca_pem,
+        token: token.expect("token"),
         tmp: PathBuf::from(tmp.expect("tmp")),
     };
     (served, started)
 }
 
-fn client(ca_pem: &[u8]) -> reqwest::Client {
+/// A client trusting the proxy's CA and sending its secret.
+fn client(ca_pem: &[u8], token: &str) -> reqwest::Client {
     opp::store::registry::install_crypto_provider();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header value"),
+    );
     reqwest::Client::builder()
+        .default_headers(headers)
         .tls_certs_merge([reqwest::Certificate::from_pem(ca_pem).expect("CA PEM")])
         .http1_only()
         .no_proxy()
@@ -366,7 +378,7 @@ fn served_without_a_command_it_answers_many_clients_at_once_and_stops_on_ctrl_c(
     let (mut served, started) = serve(&env);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {
-        let http = client(&served.ca_pem);
+        let http = client(&served.ca_pem, &served.token);
         let first = http
             .get(format!("{}/", served.url))
             .send()

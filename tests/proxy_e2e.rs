@@ -206,13 +206,27 @@ fn terraform_init_installs_a_pushed_provider_and_module_through_opp_proxy() {
     }
 }
 
-/// Starts `opp proxy --http --port P` in serve mode and waits until it answers.
-fn serve(env: &Env, port: u16) -> std::process::Child {
+/// Starts `opp proxy --http --port P` in serve mode and waits until it answers; returns it
+/// with the secret it printed.
+fn serve(env: &Env, port: u16) -> (std::process::Child, String) {
+    use std::io::BufRead;
     let mut cmd = env.opp();
     cmd.args(["proxy", "--http", "--port", &port.to_string()])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
-    let child = cmd.spawn().unwrap();
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let token = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("export OPP_PROXY_TOKEN=")
+                .map(str::to_owned)
+        })
+        .expect("serve mode prints the secret");
+    // Keep reading so opp never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -221,15 +235,16 @@ fn serve(env: &Env, port: u16) -> std::process::Child {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    child
+    (child, token)
 }
 
-fn http_get(port: u16, path: &str) -> (u16, Vec<u8>) {
+fn http_get(port: u16, token: &str, path: &str) -> (u16, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut buf = Vec::new();
@@ -252,26 +267,30 @@ fn a_client_that_hangs_up_mid_download_leaves_the_proxy_serving_others() {
     let wheel = support::fixtures::make_wheel(&dir, "bigwheel", "1.0", 24 * 1024 * 1024);
     run_ok(env.opp().args(["push", "pypi"]).arg(&wheel));
     let port = support::registry::free_port();
-    let mut proxy = serve(&env, port);
+    let (mut proxy, token) = serve(&env, port);
     let name = wheel.file_name().unwrap().to_str().unwrap().to_owned();
     let path = format!("/pypi/files/bigwheel/1.0/{name}");
     // Five clients read a little of the big file and hang up.
     for _ in 0..5 {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
         let mut some = [0u8; 64 * 1024];
         s.read_exact(&mut some).unwrap();
         drop(s);
     }
-    let (status, page) = http_get(port, "/pypi/simple/bigwheel/");
+    let (status, page) = http_get(port, &token, "/pypi/simple/bigwheel/");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&page));
-    let (status, body) = http_get(port, &path);
+    let (status, body) = http_get(port, &token, &path);
     assert_eq!(status, 200);
     assert!(
         body == std::fs::read(&wheel).unwrap(),
         "the full download differs from the pushed file"
     );
-    let (status, _) = http_get(port, "/pypi/simple/no-such-project/");
+    let (status, _) = http_get(port, &token, "/pypi/simple/no-such-project/");
     assert_eq!(status, 404);
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(proxy.id() as i32).unwrap(),

@@ -470,16 +470,23 @@ fn instructions_name_each_client() {
     let env = Env::new();
     let proxy = Proxy::http(&env, None);
     let text = PypiFrontend.instructions(&proxy.state, &proxy.ctx);
-    let index = PypiFrontend::index_url(&proxy.state.base_url);
+    let base = proxy.state.base_url.trim_start_matches("http://");
+    // The secret is referred to, not printed: the caller exports it once.
     assert!(
-        text.contains(&format!("pip install --index-url {index}")),
+        text.contains(&format!(
+            "pip install --index-url \"http://opp:$OPP_PROXY_TOKEN@{base}/pypi/simple/\""
+        )),
         "{text}"
     );
     assert!(text.contains("twine upload --repository-url") && text.contains("uv publish"));
+    assert!(!text.contains("s3cret"), "{text}");
     let vars = proxy.child_env();
     let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let index = format!("http://opp:s3cret@{base}/pypi/simple/");
     assert_eq!(get("PIP_INDEX_URL"), Some(index.as_str()));
     assert_eq!(get("UV_DEFAULT_INDEX"), Some(index.as_str()));
     assert_eq!(get("TWINE_REPOSITORY_URL"), get("UV_PUBLISH_URL"));
+    assert_eq!(get("TWINE_PASSWORD"), Some("s3cret"));
+    assert_eq!(get("UV_PUBLISH_PASSWORD"), Some("s3cret"));
     assert_eq!(get("SSL_CERT_FILE"), None);
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use opp::mapper::Mapper;
 use opp::output::Output;
+use opp::proxy::access::{Access, Verdict};
 use opp::proxy::terraform::TerraformFrontend;
 use opp::proxy::{ChildContext, Frontend, ProxyState};
 use opp::store::layout::LayoutStore;
@@ -111,6 +112,7 @@ impl Proxy {
             base_url: format!("https://localhost:{port}"),
             pypi_upstream: None,
             module_host: MODULE_HOST.to_owned(),
+            access: Access::with_secret("s3cret"),
         });
         let tls = runtime
             .block_on(axum_server::tls_rustls::RustlsConfig::from_pem(
@@ -378,10 +380,24 @@ fn the_cli_config_mirrors_stored_providers_and_sends_the_rest_direct() {
         )),
         "{config}"
     );
+    // The secret is the token for the mirror's host and the module host.
+    let port = proxy.state.base_url.rsplit(':').next().expect("a port");
+    for host in [format!("localhost:{port}"), MODULE_HOST.to_owned()] {
+        assert!(
+            config.contains(&format!(
+                "credentials \"{host}\" {{\n  token = \"s3cret\"\n}}"
+            )),
+            "{config}"
+        );
+    }
     let help = TerraformFrontend.instructions(&proxy.state, &proxy.ctx);
     assert!(
         help.contains(&format!("TF_CLI_CONFIG_FILE={}", config_file.display())),
         "{help}"
+    );
+    assert!(
+        !help.contains("s3cret"),
+        "the instructions print the secret:\n{help}"
     );
     assert!(help.contains("network_mirror"), "{help}");
 }
@@ -401,16 +417,23 @@ fn the_mirror_serves_versions_hashes_and_zips_under_any_registry_hostname() {
 
         let (status, doc) = proxy.get_json(&format!("{base}/1.2.3.json"));
         assert_eq!(status, 200);
+        let archive = &doc["archives"][format!("{os}_{arch}")];
         assert_eq!(
-            doc["archives"][format!("{os}_{arch}")],
-            json!({
-                "url": zip_name,
-                "hashes": [terraform::h1_of_zip(&zip), terraform::zh_of_file(&zip)]
-            })
+            archive["hashes"],
+            json!([terraform::h1_of_zip(&zip), terraform::zh_of_file(&zip)])
         );
         assert_eq!(doc["archives"].as_object().map(|a| a.len()), Some(3));
+        // The zip beside the document, signed for the path terraform will ask for.
+        let url = archive["url"].as_str().expect("a url");
+        assert!(url.starts_with(&format!("{zip_name}?expires=")), "{url}");
+        let signed: axum::http::Uri = format!("{base}/{url}").parse().expect("a URI");
+        assert_eq!(
+            proxy.state.access.check(&signed, &Default::default()),
+            Verdict::Allowed,
+            "{url}"
+        );
 
-        let (status, headers, body, _) = proxy.get(&format!("{base}/{zip_name}"));
+        let (status, headers, body, _) = proxy.get(&format!("{base}/{url}"));
         assert_eq!(status, 200);
         let bytes = std::fs::read(&zip).expect("read the zip");
         assert_eq!(
@@ -442,9 +465,18 @@ fn the_module_registry_lists_versions_and_points_download_at_the_zip() {
         .and_then(|v| v.to_str().ok())
         .expect("X-Terraform-Get")
         .to_owned();
+    let (path, query) = location
+        .strip_prefix(&proxy.state.base_url)
+        .and_then(|rest| rest.split_once('?'))
+        .unwrap_or_else(|| panic!("{location}"));
     assert!(
-        location.starts_with(&proxy.state.base_url) && location.ends_with(".zip"),
+        path.ends_with(".zip") && query.contains("sig="),
         "{location}"
+    );
+    let signed: axum::http::Uri = format!("{path}?{query}").parse().expect("a URI");
+    assert_eq!(
+        proxy.state.access.check(&signed, &Default::default()),
+        Verdict::Allowed
     );
     let (status, _, zip, _) = proxy.get(&location);
     assert_eq!(status, 200);

@@ -1,11 +1,14 @@
 //! `opp proxy [-- COMMAND ARGS...]`: serve the configured store to native clients on
-//! 127.0.0.1, then either run COMMAND pointed at the proxy and exit with its status, or print
-//! how to point each tool at it and serve until Ctrl-C or SIGTERM.
+//! 127.0.0.1 (or `--bind`, HTTPS only), then either run COMMAND pointed at the proxy and exit
+//! with its status, or print how to point each tool at it and serve until Ctrl-C or SIGTERM.
+//! Either way a fresh secret guards the proxy: the command gets it in its configuration,
+//! serve mode prints it once.
 //!
 //! Glue only: serving is `proxy::server`, the certificate `proxy::tls`, the child
 //! `proxy::child`, and what each ecosystem serves and exports its `Frontend`. This file owns
 //! the private temporary directory and removes it on every way out but SIGKILL.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ use anyhow::Context;
 use crate::cli::ProxyArgs;
 use crate::config::{Location, Settings};
 use crate::output::Output;
+use crate::proxy::access::Access;
 use crate::proxy::child::{self, ChildError, Signals};
 use crate::proxy::tls::{self, Bundle};
 use crate::proxy::{ChildContext, Frontend, ProxyState, frontends, server};
@@ -67,7 +71,10 @@ async fn serve(
 ) -> anyhow::Result<u8> {
     let target = super::open(&settings.location, settings)?;
     let https = !(args.http || settings.plain_http_flag);
-    let listener = server::bind(args.port)?;
+    let bind_ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    check_bind(bind_ip, https)?;
+    let access = Access::generate()?;
+    let listener = server::bind(bind_ip, args.port)?;
     let addr = listener
         .local_addr()
         .context("cannot read the proxy's address")?;
@@ -75,8 +82,12 @@ async fn serve(
 
     let (tls_config, bundle) = if https {
         crate::store::registry::install_crypto_provider();
+        let bind_name = bind_ip.to_string();
         let mut names = LOOPBACK.to_vec();
         names.push(&args.module_host);
+        if !bind_ip.is_unspecified() {
+            names.push(&bind_name);
+        }
         let identity = tls::generate(&names)?;
         let bundle = identity.write_bundle(temp)?;
         if bundle.system_roots.is_none() {
@@ -97,12 +108,17 @@ async fn serve(
         base_url,
         pypi_upstream: args.upstream.clone(),
         module_host: args.module_host.clone(),
+        access,
     });
     let ctx = ChildContext {
         temp_dir: temp.to_owned(),
         ca_bundle: bundle.as_ref().map(|b| b.bundle.clone()),
     };
-    let common = common_env(&state, frontends, temp, bundle.as_ref(), &args.module_host);
+    let mut direct = vec![args.module_host.clone()];
+    if !bind_ip.is_unspecified() {
+        direct.push(bind_ip.to_string());
+    }
+    let common = common_env(&state, frontends, temp, bundle.as_ref(), &direct);
     let mut env = common.clone();
     for frontend in frontends {
         let vars = frontend
@@ -132,6 +148,18 @@ async fn serve(
     };
     running.shutdown().await;
     result
+}
+
+/// Anything but loopback is reachable by others: only over HTTPS, so that the secret does
+/// not cross the network in clear.
+fn check_bind(ip: IpAddr, https: bool) -> anyhow::Result<()> {
+    if !https && !ip.is_loopback() {
+        anyhow::bail!(
+            "--bind {ip} needs HTTPS: the proxy's secret would cross the network in clear \
+             (drop --http / --plain-http, or bind a loopback address)"
+        );
+    }
+    Ok(())
 }
 
 /// `--module-host` goes into a certificate and into module source addresses: a plain
@@ -176,16 +204,23 @@ fn select(
         .collect())
 }
 
-/// Variables every child gets, whatever the frontends add: the URLs, the temporary
-/// directory, the CA bundle under the names common clients read, and loopback off any proxy.
+/// Variables every child gets, whatever the frontends add: the URLs, the secret, the
+/// temporary directory, the CA bundle under the names common clients read, and loopback (and
+/// `direct`: the module host, a bound address) off any proxy.
 fn common_env(
     state: &ProxyState,
     frontends: &[Box<dyn Frontend>],
     temp: &Path,
     bundle: Option<&Bundle>,
-    module_host: &str,
+    direct: &[String],
 ) -> Vec<(String, String)> {
-    let mut env = vec![("OPP_PROXY_URL".to_owned(), state.base_url.clone())];
+    let mut env = vec![
+        ("OPP_PROXY_URL".to_owned(), state.base_url.clone()),
+        (
+            "OPP_PROXY_TOKEN".to_owned(),
+            state.access.secret().to_owned(),
+        ),
+    ];
     for f in frontends {
         env.push((url_var(f.name()), frontend_url(&state.base_url, f.name())));
     }
@@ -205,10 +240,10 @@ fn common_env(
             env.push((var.to_owned(), bundle_path.clone()));
         }
     }
-    let mut direct: Vec<&str> = LOOPBACK.to_vec();
-    direct.push(module_host);
+    let mut hosts: Vec<&str> = LOOPBACK.to_vec();
+    hosts.extend(direct.iter().map(String::as_str));
     for var in ["NO_PROXY", "no_proxy"] {
-        let mut value = direct.join(",");
+        let mut value = hosts.join(",");
         if let Some(outer) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
             value.push(',');
             value.push_str(&outer);
@@ -271,6 +306,8 @@ fn instructions(
 ) -> String {
     let mut text = format!(
         "opp proxy: serving {} on {} (Ctrl-C to stop)\n\n\
+         Every request needs the secret OPP_PROXY_TOKEN (as a Basic auth password with any\n\
+         user name, or a Bearer token); keep it to yourself.\n\n\
          Point any tool at it from a POSIX shell:\n",
         describe(location),
         state.base_url
@@ -327,6 +364,17 @@ mod tests {
         for bad in ["bad host", "", "a..b", "-a.b", "a/b", "h\u{e9}.x"] {
             assert!(check_host(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_loopback_may_serve_plain_http() {
+        let ip = |text: &str| text.parse::<IpAddr>().expect("address");
+        assert!(check_bind(ip("127.0.0.1"), false).is_ok());
+        assert!(check_bind(ip("::1"), false).is_ok());
+        assert!(check_bind(ip("0.0.0.0"), true).is_ok());
+        let err = check_bind(ip("0.0.0.0"), false).expect_err("plain HTTP on every address");
+        assert!(err.to_string().contains("needs HTTPS"), "{err}");
+        assert!(check_bind(ip("192.0.2.7"), false).is_err());
     }
 
     #[test]

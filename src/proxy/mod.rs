@@ -4,14 +4,15 @@
 //! This module owns the shared state every frontend serves from ([`ProxyState`]) and the
 //! [`Frontend`] interface: a frontend contributes routes under its own path prefix, the
 //! environment variables and config files that point its clients at the proxy, and the
-//! snippet printed when the proxy runs without a command. Binding, TLS and running the child
-//! live in `server.rs`, `tls.rs` and `child.rs`.
+//! snippet printed when the proxy runs without a command. Binding, TLS, running the child and
+//! who may use the proxy live in `server.rs`, `tls.rs`, `child.rs` and `access.rs`.
 
 pub mod terraform;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod access;
 pub mod child;
 pub mod frontends;
 pub mod server;
@@ -35,6 +36,8 @@ pub struct ProxyState {
     pub pypi_upstream: Option<String>,
     /// The hostname module sources use to reach the proxy (`--module-host`).
     pub module_host: String,
+    /// The per-run secret every request must carry, and the key signing download URLs.
+    pub access: access::Access,
 }
 
 impl ProxyState {

@@ -26,14 +26,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+use super::access::url_with_password;
 use super::{ChildContext, Frontend, ProxyState, SharedState};
 
 /// The path every route of this frontend starts with.
 const PREFIX: &str = "/pypi";
-/// Credentials handed to twine and uv publish so that they do not prompt. The proxy does not
-/// check upload credentials yet.
-const DUMMY_USER: &str = "opp";
-const DUMMY_PASSWORD: &str = "opp";
+/// The user name handed to pip, uv and twine beside the proxy's secret.
+const USER: &str = super::access::USER;
 
 /// The PyPI frontend: `/pypi/simple/` to install from, `/pypi/` to upload to.
 pub struct PypiFrontend;
@@ -77,8 +76,13 @@ impl Frontend for PypiFrontend {
         state: &ProxyState,
         ctx: &ChildContext,
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let index = Self::index_url(&state.base_url);
+        // pip and uv send the index URL's credentials to every URL of the same host, the
+        // files included; twine and uv publish take them apart.
+        let index = state
+            .access
+            .url_with_credentials(&Self::index_url(&state.base_url));
         let upload = Self::upload_url(&state.base_url);
+        let secret = state.access.secret().to_owned();
         let mut env: Vec<(&str, String)> = vec![
             ("PIP_INDEX_URL", index.clone()),
             ("PIP_DISABLE_PIP_VERSION_CHECK", "1".into()),
@@ -86,12 +90,12 @@ impl Frontend for PypiFrontend {
             // uv before 0.4.23 knows only the older name.
             ("UV_INDEX_URL", index),
             ("TWINE_REPOSITORY_URL", upload.clone()),
-            ("TWINE_USERNAME", DUMMY_USER.into()),
-            ("TWINE_PASSWORD", DUMMY_PASSWORD.into()),
+            ("TWINE_USERNAME", USER.into()),
+            ("TWINE_PASSWORD", secret.clone()),
             ("TWINE_NON_INTERACTIVE", "1".into()),
             ("UV_PUBLISH_URL", upload),
-            ("UV_PUBLISH_USERNAME", DUMMY_USER.into()),
-            ("UV_PUBLISH_PASSWORD", DUMMY_PASSWORD.into()),
+            ("UV_PUBLISH_USERNAME", USER.into()),
+            ("UV_PUBLISH_PASSWORD", secret),
         ];
         if let Some(ca) = &ctx.ca_bundle {
             let ca = ca.display().to_string();
@@ -108,8 +112,13 @@ impl Frontend for PypiFrontend {
         Ok(env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
+    /// Refers to the secret as `$OPP_PROXY_TOKEN` (exported just above), so that it is
+    /// printed once.
     fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String {
-        let index = Self::index_url(&state.base_url);
+        let index = format!(
+            "\"{}\"",
+            url_with_password(&Self::index_url(&state.base_url), "$OPP_PROXY_TOKEN")
+        );
         let upload = Self::upload_url(&state.base_url);
         let (cert, ssl) = match &ctx.ca_bundle {
             Some(ca) => (
@@ -121,8 +130,8 @@ impl Frontend for PypiFrontend {
         format!(
             "pip:        pip install --index-url {index}{cert} PACKAGE\n\
              uv:         {ssl}uv pip install --default-index {index} PACKAGE\n\
-             twine:      twine upload --repository-url {upload}{cert} -u {DUMMY_USER} -p {DUMMY_PASSWORD} dist/*\n\
-             uv publish: {ssl}uv publish --publish-url {upload} -u {DUMMY_USER} -p {DUMMY_PASSWORD} dist/*\n"
+             twine:      twine upload --repository-url {upload}{cert} -u {USER} -p \"$OPP_PROXY_TOKEN\" dist/*\n\
+             uv publish: {ssl}uv publish --publish-url {upload} -u {USER} -p \"$OPP_PROXY_TOKEN\" dist/*\n"
         )
     }
 }

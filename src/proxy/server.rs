@@ -1,18 +1,22 @@
-//! The proxy's HTTP(S) server: binds 127.0.0.1, mounts every selected frontend's routes
-//! beside a small index page at `/` and a 404 for everything else, and serves them with
-//! axum over plain HTTP or rustls until told to stop.
+//! The proxy's HTTP(S) server: binds 127.0.0.1 (or the `--bind` address), mounts every
+//! selected frontend's routes beside a small index page at `/` and a 404 for everything else,
+//! and serves them with axum over plain HTTP or rustls until told to stop. Every request,
+//! the index page included, must carry the proxy's secret or a signed URL ([`require_access`]);
+//! others get `401` (`403` for a bad or expired signature).
 //!
 //! Nothing here hangs a client: slow or silent connections are closed after
 //! [`HEADER_TIMEOUT`], and a handler that has not answered within [`RESPONSE_DEADLINE`] is
-//! answered `504` for it. Requests are logged at debug level only (`OPP_LOG=opp=debug`).
+//! answered `504` for it. Requests are logged at debug level only (`OPP_LOG=opp=debug`), by
+//! path: never the query (signatures) or headers (the secret).
 //! What each route does belongs to the frontends; the certificate to `tls.rs`.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{StatusCode, Uri};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +25,7 @@ use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::task::JoinHandle;
 
+use super::access::{CHALLENGE, Verdict};
 use super::{Frontend, SharedState};
 
 /// How long a client may take to send a request's headers (and a new connection its first
@@ -51,13 +56,17 @@ pub enum ServerError {
     },
 }
 
-/// Binds `127.0.0.1:port` (`0`: a free port chosen by the system). The listener queues
+/// Binds `ip:port` (`0`: a free port chosen by the system). The listener queues
 /// connections from then on, so a child started right after reaches the proxy even before
 /// [`start`] accepts them.
-pub fn bind(port: u16) -> Result<std::net::TcpListener, ServerError> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+pub fn bind(ip: IpAddr, port: u16) -> Result<std::net::TcpListener, ServerError> {
+    let addr = SocketAddr::from((ip, port));
     let err = |source| ServerError::Bind { addr, source };
-    let socket = tokio::net::TcpSocket::new_v4().map_err(err)?;
+    let socket = match ip {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .map_err(err)?;
     socket.set_reuseaddr(true).map_err(err)?;
     socket.bind(addr).map_err(err)?;
     let listener = socket.listen(BACKLOG).map_err(err)?;
@@ -65,12 +74,16 @@ pub fn bind(port: u16) -> Result<std::net::TcpListener, ServerError> {
 }
 
 /// The base URL clients use, without a trailing slash: `https://localhost:PORT` (a name, as
-/// every client matches certificates by name) or `http://127.0.0.1:PORT`.
+/// every client matches certificates by name) or `http://127.0.0.1:PORT` when listening on
+/// 127.0.0.1 or every address; `https://ADDR:PORT` when bound to one other address.
 pub fn base_url(addr: SocketAddr, https: bool) -> String {
-    if https {
-        format!("https://localhost:{}", addr.port())
-    } else {
-        format!("http://{}:{}", addr.ip(), addr.port())
+    let ip = addr.ip();
+    let local = ip == IpAddr::V4(Ipv4Addr::LOCALHOST) || ip.is_unspecified();
+    match (https, local) {
+        (true, true) => format!("https://localhost:{}", addr.port()),
+        (false, true) => format!("http://127.0.0.1:{}", addr.port()),
+        (true, false) => format!("https://{addr}"),
+        (false, false) => format!("http://{addr}"),
     }
 }
 
@@ -88,6 +101,10 @@ pub fn router(state: SharedState, frontends: &[Box<dyn Frontend>], index_page: S
         app = app.merge(frontend.router());
     }
     app.fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_access,
+        ))
         .layer(middleware::from_fn(deadline))
         .with_state(state)
 }
@@ -163,6 +180,39 @@ async fn not_found(uri: Uri) -> (StatusCode, String) {
     )
 }
 
+/// Lets through requests that carry the secret or a valid signed URL; answers the rest
+/// `401` with a `WWW-Authenticate` challenge (`403` for a bad or expired signature).
+pub async fn require_access(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (status, text) = match state.access.check(req.uri(), req.headers()) {
+        Verdict::Allowed => return next.run(req).await,
+        Verdict::Unauthorized => (
+            StatusCode::UNAUTHORIZED,
+            "this proxy serves only the command it runs: send its secret (the token or \
+             password `opp proxy` handed out)",
+        ),
+        Verdict::BadSignature => (
+            StatusCode::FORBIDDEN,
+            "the signature of this download link does not match it",
+        ),
+        Verdict::Expired => (
+            StatusCode::FORBIDDEN,
+            "this download link has expired: ask the proxy again",
+        ),
+    };
+    let mut response = (status, format!("opp proxy: {text}\n")).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(CHALLENGE),
+        );
+    }
+    response
+}
+
 /// Answers `504` for a handler that takes too long, and logs every request at debug level.
 async fn deadline(req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -226,10 +276,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn frontend_routes_the_index_and_a_404_are_served_over_tls() {
+    async fn frontend_routes_the_index_and_a_404_are_served_over_tls_to_the_secret_only() {
         crate::store::registry::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temp dir");
-        let listener = bind(0).expect("bind");
+        let listener = bind(Ipv4Addr::LOCALHOST.into(), 0).expect("bind");
         let addr = listener.local_addr().expect("address");
         let base = base_url(addr, true);
         let state = Arc::new(ProxyState {
@@ -239,6 +289,7 @@ mod tests {
             base_url: base.clone(),
             pypi_upstream: None,
             module_host: "opp.localhost".into(),
+            access: crate::proxy::access::Access::with_secret("s3cret"),
         });
         let frontends: Vec<Box<dyn Frontend>> = vec![Box::new(Echo)];
         let app = router(state, &frontends, "index\n".into());
@@ -252,7 +303,27 @@ mod tests {
             .no_proxy()
             .build()
             .expect("client");
-        let get = |path: &str| http.get(format!("{base}{path}")).send();
+        let get = |path: &str| {
+            http.get(format!("{base}{path}"))
+                .bearer_auth("s3cret")
+                .send()
+        };
+        let anonymous = http.get(format!("{base}/")).send().await.expect("GET /");
+        assert_eq!(anonymous.status(), 401);
+        assert_eq!(
+            anonymous
+                .headers()
+                .get("www-authenticate")
+                .expect("challenge"),
+            "Basic realm=\"opp proxy\""
+        );
+        let basic = http
+            .get(format!("{base}/echo/base"))
+            .basic_auth("anyone", Some("s3cret"))
+            .send()
+            .await
+            .expect("GET with basic auth");
+        assert_eq!(basic.status(), 200);
         let echo = get("/echo/base").await.expect("GET /echo/base");
         assert_eq!(echo.status(), 200);
         assert_eq!(echo.text().await.expect("body"), base);

@@ -1,6 +1,8 @@
 //! The Terraform / OpenTofu frontend of `opp proxy`: the provider network mirror protocol
 //! (`/terraform/providers/`) and the module registry protocol (`/terraform/modules/v1/`) over
-//! the store, and the CLI configuration that points `terraform` and `tofu` at them.
+//! the store, and the CLI configuration that points `terraform` and `tofu` at them, with the
+//! proxy's secret as their `credentials` token. The archives (provider and module zips) are
+//! handed out as signed short-lived URLs, as terraform fetches them without its token.
 //!
 //! Submodules: `mirror` (provider index, version and zip routes), `modules` (module
 //! versions, download and zip routes), `cli_config` (the generated CLI config file and how a
@@ -63,9 +65,12 @@ impl Frontend for TerraformFrontend {
                 module_host: &state.module_host,
                 providers: &[],
                 user: None,
+                token: Some(state.access.secret()),
             }
             .render()
         });
+        // The secret is printed once, as OPP_PROXY_TOKEN, by the caller.
+        let config = config.replace(state.access.secret(), "$OPP_PROXY_TOKEN");
         let mut text = format!(
             "Terraform / OpenTofu: export TF_CLI_CONFIG_FILE={}\n",
             path.display()
@@ -74,7 +79,8 @@ impl Frontend for TerraformFrontend {
             text.push_str(&format!("  and SSL_CERT_FILE={}\n", bundle.display()));
         }
         text.push_str(&format!(
-            "  modules: source = \"{}/NAMESPACE/NAME/SYSTEM\"\n  the CLI configuration:\n",
+            "  modules: source = \"{}/NAMESPACE/NAME/SYSTEM\"\n  \
+             the CLI configuration (the file holds the token itself):\n",
             state.module_host
         ));
         for line in config.lines() {
@@ -109,6 +115,7 @@ pub async fn write_cli_config(
         module_host: &state.module_host,
         providers: &providers,
         user: user.as_ref(),
+        token: Some(state.access.secret()),
     }
     .render();
     let path = ctx.temp_dir.join(CONFIG_FILE_NAME);

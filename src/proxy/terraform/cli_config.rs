@@ -7,7 +7,9 @@
 //! `TERRAFORM_CONFIG` or `~/.terraformrc`) from the child, so its content is carried over:
 //! every top-level item is copied as written except its `provider_installation` block (only
 //! one may exist; ours replaces it when the store has providers) and a `host` block for the
-//! module host. Only the text is touched here: the file is read and written by the caller.
+//! module host, and its `credentials` blocks for the proxy's hosts (ours carry the proxy's
+//! secret as the token terraform sends to the mirror and the module registry). Only the text
+//! is touched here: the file is read and written by the caller.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,9 @@ pub struct CliConfig<'a> {
     /// `hostname/namespace/type` for another registry's).
     pub providers: &'a [String],
     pub user: Option<&'a UserConfig>,
+    /// The proxy's secret: the `credentials` token for the proxy's host (the mirror) and the
+    /// module host (the module registry). `None` writes no credentials.
+    pub token: Option<&'a str>,
 }
 
 impl CliConfig<'_> {
@@ -70,16 +75,56 @@ impl CliConfig<'_> {
             quote(&modules_url),
             host = self.module_host,
         ));
+        let credential_hosts = self.credential_hosts();
+        if let Some(token) = self.token {
+            text.push_str(
+                "\n# The proxy's secret for this run, sent as a Bearer token to the mirror and the\n\
+                 # module registry.\n",
+            );
+            for host in &credential_hosts {
+                text.push_str(&format!(
+                    "credentials {} {{\n  token = {}\n}}\n",
+                    quote(host),
+                    quote(token)
+                ));
+            }
+        }
         if let Some(user) = self.user {
+            let replaced = if self.token.is_some() {
+                credential_hosts.as_slice()
+            } else {
+                &[]
+            };
             text.push('\n');
-            text.push_str(&carry_over(user, self.module_host, mirror));
+            text.push_str(&carry_over(user, self.module_host, mirror, replaced));
         }
         text
+    }
+
+    /// The hosts terraform sends the token to: the proxy's `host:port` (the mirror's URL)
+    /// and the module host (module sources name it).
+    pub fn credential_hosts(&self) -> Vec<String> {
+        let authority = self
+            .base_url
+            .split_once("://")
+            .map_or(self.base_url, |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        let mut hosts = vec![authority.to_ascii_lowercase()];
+        let module_host = self.module_host.to_ascii_lowercase();
+        if !hosts.contains(&module_host) {
+            hosts.push(module_host);
+        }
+        hosts
     }
 }
 
 /// What the user's config contributes: its items but the ones ours replaces.
-fn carry_over(user: &UserConfig, module_host: &str, replace_installation: bool) -> String {
+fn carry_over(
+    user: &UserConfig,
+    module_host: &str,
+    replace_installation: bool,
+    credential_hosts: &[String],
+) -> String {
     let path = user.path.display();
     if user.text.trim_start().starts_with('{') {
         return format!(
@@ -92,12 +137,10 @@ fn carry_over(user: &UserConfig, module_host: &str, replace_installation: bool) 
     let mut dropped = Vec::new();
     let mut last = 0;
     for item in top_level_items(&user.text) {
+        let label = item.labels.first().map(|l| l.to_ascii_lowercase());
         let replaced = (replace_installation && item.name == "provider_installation")
-            || (item.name == "host"
-                && item
-                    .labels
-                    .first()
-                    .is_some_and(|l| l.to_ascii_lowercase() == module_host));
+            || (item.name == "host" && label.as_deref() == Some(module_host.as_str()))
+            || (item.name == "credentials" && label.is_some_and(|l| credential_hosts.contains(&l)));
         if replaced {
             kept.push_str(&user.text[last..item.start]);
             last = item.end;

@@ -8,6 +8,7 @@ fn config(providers: &[String], user: Option<&UserConfig>) -> String {
         module_host: "opp.localhost",
         providers,
         user,
+        token: Some("s3cret"),
     }
     .render()
 }
@@ -57,9 +58,11 @@ fn a_plain_http_proxy_gets_no_network_mirror() {
         module_host: "opp.localhost",
         providers: &["acme/hello".to_owned()],
         user: None,
+        token: None,
     }
     .render();
     assert!(!text.contains("network_mirror"), "{text}");
+    assert!(!text.contains("credentials"), "{text}");
     assert!(
         text.contains("\"modules.v1\" = \"http://127.0.0.1:8080/terraform/modules/v1/\""),
         "{text}"
@@ -176,4 +179,23 @@ fn the_users_config_file_is_found_as_terraform_finds_it() {
             Some(PathBuf::from("/home/me/.terraformrc"))
         );
     }
+}
+
+#[test]
+fn the_token_goes_to_the_proxy_host_and_the_module_host_replacing_the_users() {
+    let mine = user(
+        "credentials \"opp.localhost\" {\n  token = \"old\"\n}\n\
+         credentials \"app.terraform.io\" {\n  token = \"cloud\"\n}\n",
+    );
+    let text = config(&[], Some(&mine));
+    for host in ["localhost:8443", "opp.localhost"] {
+        assert!(
+            text.contains(&format!(
+                "credentials \"{host}\" {{\n  token = \"s3cret\"\n}}\n"
+            )),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("\"old\""), "{text}");
+    assert!(text.contains("credentials \"app.terraform.io\""), "{text}");
 }

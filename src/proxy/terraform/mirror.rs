@@ -1,7 +1,9 @@
 //! The provider network mirror protocol under `/terraform/providers/`:
 //! `{hostname}/{namespace}/{type}/index.json` (the versions), `.../{version}.json` (one
 //! archive per platform with its `h1:` and `zh:` hashes) and the zips themselves, at
-//! `.../terraform-provider-{type}_{version}_{os}_{arch}.zip` beside the version document.
+//! `.../terraform-provider-{type}_{version}_{os}_{arch}.zip` beside the version document,
+//! linked with a signed query (`?expires=..&sig=..`) as terraform downloads it without its
+//! token.
 //!
 //! The store keys providers by `namespace/type` (a provider of another registry by
 //! `hostname/namespace/type`, when the repository template holds the hostname), so every
@@ -12,6 +14,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -88,14 +91,17 @@ fn candidates(state: &ProxyState, hostname: &str, namespace: &str, kind: &str) -
 
 async fn provider_file(
     State(state): State<SharedState>,
+    uri: Uri,
     Path((hostname, namespace, kind, file)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
+    // The directory as the client wrote it: the zips are signed for the paths it will ask.
+    let dir = uri.path().rsplit_once('/').map_or("", |(dir, _)| dir);
     let address = format!("{hostname}/{namespace}/{kind}");
     let kind = kind.to_ascii_lowercase();
     let names = candidates(&state, &hostname, &namespace, &kind);
     match parse_file(&kind, &file) {
         Some(Request::Index) => index(&state, &address, &names).await,
-        Some(Request::Version(version)) => version_document(&state, &address, &names, version)
+        Some(Request::Version(version)) => version_document(&state, &address, &names, version, dir)
             .await
             .map(IntoResponse::into_response),
         Some(Request::Zip { version, os, arch }) => {
@@ -173,14 +179,17 @@ async fn version_document(
     address: &str,
     names: &[String],
     version: &str,
+    dir: &str,
 ) -> Result<Json<VersionDocument>, ApiError> {
     let (name, found) = find_version(state, address, names, version).await?;
-    Ok(Json(archives(&name, &found)))
+    let sign = |zip: &str| state.access.sign_query(&format!("{dir}/{zip}"));
+    Ok(Json(archives(&name, &found, sign)))
 }
 
-/// One archive per platform: the zip name beside the version document, the `h1:` opp
-/// recorded at push time (when it did) and the `zh:` of the stored bytes.
-fn archives(name: &str, found: &ProviderVersion) -> VersionDocument {
+/// One archive per platform: the zip name beside the version document with the query
+/// `sign` gives for it, the `h1:` opp recorded at push time (when it did) and the `zh:` of
+/// the stored bytes.
+fn archives(name: &str, found: &ProviderVersion, sign: impl Fn(&str) -> String) -> VersionDocument {
     let kind = name.rsplit('/').next().unwrap_or(name);
     let version = &found.release.version;
     let archives = found
@@ -194,13 +203,9 @@ fn archives(name: &str, found: &ProviderVersion) -> VersionDocument {
                 .into_iter()
                 .collect();
             hashes.push(format!("zh:{}", f.digest.hex()));
-            Some((
-                format!("{os}_{arch}"),
-                Archive {
-                    url: zip_file_name(kind, version, os, arch),
-                    hashes,
-                },
-            ))
+            let zip = zip_file_name(kind, version, os, arch);
+            let url = format!("{zip}?{}", sign(&zip));
+            Some((format!("{os}_{arch}"), Archive { url, hashes }))
         })
         .collect();
     VersionDocument { archives }

@@ -1,7 +1,8 @@
 //! The module registry protocol (`modules.v1`) under `/terraform/modules/v1/`:
 //! `{namespace}/{name}/{system}/versions`, `.../{version}/download` (204 with
-//! `X-Terraform-Get` naming the zip by an absolute URL ending in `.zip`, so go-getter unpacks
-//! it as a zip), and the zip itself under `/terraform/modules/archive/`, streamed from the
+//! `X-Terraform-Get` naming the zip by an absolute URL whose path ends in `.zip`, so
+//! go-getter unpacks it as a zip, signed in its query as go-getter sends no token), and the
+//! zip itself under `/terraform/modules/archive/`, streamed from the
 //! module's `archive/zip` layer. Terraform reaches the base URL through a `host` block of
 //! the CLI config (`cli_config`), so no discovery document is served.
 
@@ -119,10 +120,11 @@ async fn download(
 ) -> Result<Response, ApiError> {
     let address = module_address(&namespace, &name, &system)?;
     let found = release(&state, &address, &version).await?;
+    let path = archive_path(&found.package, &found.version);
     let location = format!(
-        "{}{}",
+        "{}{path}?{}",
         state.base_url,
-        archive_path(&found.package, &found.version)
+        state.access.sign_query(&path)
     );
     Ok((StatusCode::NO_CONTENT, [(X_TERRAFORM_GET, location)]).into_response())
 }
