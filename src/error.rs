@@ -17,6 +17,17 @@ pub mod exit {
 /// The exit status and hint for an error, from the first cause that opp knows.
 pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<crate::commands::login::LoginRefused>()
+            && matches!(e.source, StoreError::Unauthorized { .. })
+        {
+            return (
+                exit::AUTH,
+                Some(format!(
+                    "check the username and the password (or the token and its scopes), then run `opp login {}` again",
+                    e.host
+                )),
+            );
+        }
         let store_error = cause.downcast_ref::<StoreError>().or_else(|| {
             match cause.downcast_ref::<PackageError>() {
                 Some(PackageError::Store(e)) => Some(e),

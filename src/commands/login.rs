@@ -48,11 +48,10 @@ pub async fn login(settings: &Settings, out: &Output, args: LoginArgs) -> anyhow
 
     match check::check(&host, plain_http, &username, &password)
         .await
-        .with_context(|| {
-            format!(
-                "cannot log in to {host} as `{username}`; nothing was saved (check the \
-                 username and password, or the token's scopes)"
-            )
+        .map_err(|source| LoginRefused {
+            host: host.clone(),
+            username: username.clone(),
+            source,
         })? {
         Verdict::Accepted => {}
         Verdict::NotRequired => out.warn(format!(
@@ -143,4 +142,14 @@ fn read_password_stdin() -> anyhow::Result<String> {
         .context("cannot read the password from standard input")?;
     let trimmed = text.strip_suffix('\n').unwrap_or(&text);
     Ok(trimmed.strip_suffix('\r').unwrap_or(trimmed).to_owned())
+}
+
+/// The registry refused the credentials given to `opp login`; nothing was saved.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot log in to {host} as `{username}`; nothing was saved")]
+pub struct LoginRefused {
+    pub host: String,
+    pub username: String,
+    #[source]
+    pub source: crate::store::StoreError,
 }
