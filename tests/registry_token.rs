@@ -313,3 +313,61 @@ fn the_cli_pushes_and_pulls_through_a_token_server_without_printing_a_secret() {
     assert!(stderr.contains("pypi/six"), "{stderr}");
     assert!(stderr.contains("OPP_REGISTRY_USERNAME"), "{stderr}");
 }
+
+/// `opp login` with `--password-stdin`, as CI runs it.
+fn login(env: &Env, host: &str, password: &str) -> Output {
+    use std::io::Write;
+    let mut child = env
+        .opp()
+        .env("XDG_RUNTIME_DIR", env.root())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .args(["login", host, "--username", USER, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn login_checks_credentials_with_the_token_server_and_push_then_works() {
+    let reg = TokenRegistry::start();
+    let env = Env::new();
+    let refused = login(&env, &reg.host, "not-the-password");
+    assert_eq!(
+        refused.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        !env.docker_config().join("config.json").exists(),
+        "a refused login saved something"
+    );
+    let ok = login(&env, &reg.host, PASSWORD);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(!all.contains(PASSWORD), "the password was printed: {all}");
+    run_ok(
+        env.opp()
+            .env("XDG_RUNTIME_DIR", env.root())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .args(["--registry", &reg.host, "push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL)),
+    );
+}
