@@ -7,7 +7,7 @@
 //! does that for pushes and pulls). Errors are [`StoreError`]s, so a refusal exits with the
 //! authentication status; no error or log line carries the password.
 
-use std::net::IpAddr;
+use crate::store::registry::is_loopback;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -164,23 +164,6 @@ fn auth_params(s: &str) -> Vec<(String, String)> {
         rest = next.trim_start().trim_start_matches(',');
     }
     out
-}
-
-/// Whether `host` (`host`, `host:port`, `[v6]:port`) names this machine (as the registry
-/// store decides plain HTTP).
-fn is_loopback(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or_default()
-    } else if host.parse::<IpAddr>().is_ok() {
-        host
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-            _ => host,
-        }
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -67,8 +67,9 @@ pub(super) fn check_host(host: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `host` (`host`, `host:port`, `[v6]:port`) names this machine.
-pub(super) fn is_loopback(host: &str) -> bool {
+/// Whether `host` (`host`, `host:port`, `[v6]:port`) names this machine: loopback registries
+/// are spoken to over plain HTTP.
+pub fn is_loopback(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or_default()
     } else if host.parse::<IpAddr>().is_ok() {

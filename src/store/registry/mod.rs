@@ -16,6 +16,7 @@
 //! HTTPS unless the caller forces plain HTTP.
 
 mod connect;
+pub use connect::is_loopback;
 mod error;
 mod paging;
 mod token;
@@ -35,7 +36,7 @@ use oci_client::{Client, Reference, RegistryOperation};
 use reqwest::header::HeaderValue;
 use tokio_util::io::StreamReader;
 
-use self::connect::{check_host, client, is_loopback, token_client};
+use self::connect::{check_host, client, token_client};
 use self::error::Context;
 use super::{
     BlobReader, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, RawManifest, Result, Store, StoreError,
