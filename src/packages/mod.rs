@@ -165,7 +165,8 @@ impl Packages<'_> {
         self.dist_file(repo, what, &entry, fallback_name).await
     }
 
-    async fn dist_file(
+    /// Reads the file manifest an index entry names.
+    pub(crate) async fn dist_file(
         &self,
         repo: &str,
         what: &str,

@@ -256,21 +256,10 @@ impl Packages<'_> {
         if !is_target && !is_sums {
             return Ok(None);
         }
-        let digest: Digest =
-            entry
-                .digest
-                .parse()
-                .map_err(
-                    |e: crate::digest::DigestParseError| ArtifactError::Invalid {
-                        what: what.to_owned(),
-                        kind: "image index",
-                        detail: e.to_string(),
-                    },
-                )?;
-        let m = self.store.fetch_manifest(repo, &digest).await?;
-        let file = artifact::dist_file(what, &entry, &m, |(os, arch)| {
+        let fallback = |(os, arch): &(String, String)| {
             crate::ecosystem::terraform_provider::zip_file_name(provider_type, version, os, arch)
-        })?;
+        };
+        let file = self.dist_file(repo, what, &entry, &fallback).await?;
         Ok(Some((is_target, file)))
     }
 }
