@@ -62,22 +62,7 @@ fn pushed_wheel_and_sdist_come_back_byte_for_byte_and_pip_installs_them() {
     same_bytes(&wheel, &dest.join(SIX_WHEEL));
     same_bytes(&sdist, &dest.join(SIX_SDIST));
 
-    let site = env.root().join("site");
-    run_ok(
-        env.pip()
-            .args(["install", "--no-index", "--find-links"])
-            .arg(&dest)
-            .arg("--target")
-            .arg(&site)
-            .arg("six"),
-    );
-    let imported = run_ok(
-        env.python()
-            .arg("-c")
-            .arg("import six; print(six.__version__)")
-            .env("PYTHONPATH", &site),
-    );
-    assert_eq!(stdout(&imported).trim(), "1.16.0");
+    assert_eq!(env.pip_install_and_import(&dest, "six", "six"), "1.16.0");
 }
 
 #[test]

@@ -86,6 +86,28 @@ impl Env {
         cmd
     }
 
+    /// Installs `project` with the real pip from the files in `dir` alone (`--no-index
+    /// --find-links`) into a fresh target, then imports `module` there and returns its
+    /// `__version__`.
+    pub fn pip_install_and_import(&self, dir: &Path, project: &str, module: &str) -> String {
+        let site = self.root().join(format!("site-{project}"));
+        run_ok(
+            self.pip()
+                .args(["install", "--no-index", "--find-links"])
+                .arg(dir)
+                .arg("--target")
+                .arg(&site)
+                .arg(project),
+        );
+        let imported = run_ok(
+            self.python()
+                .arg("-c")
+                .arg(format!("import {module}; print({module}.__version__)"))
+                .env("PYTHONPATH", &site),
+        );
+        stdout(&imported).trim().to_owned()
+    }
+
     /// The test venv's python with this environment and no outer PYTHON* variables.
     pub fn python(&self) -> Command {
         let mut cmd = Command::new(super::tool("python"));
