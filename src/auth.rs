@@ -25,7 +25,6 @@ use docker_credential::{CredentialRetrievalError, DockerCredential};
 pub const USERNAME_VAR: &str = "OPP_REGISTRY_USERNAME";
 pub const PASSWORD_VAR: &str = "OPP_REGISTRY_PASSWORD";
 
-pub mod check;
 pub mod keyring;
 pub mod save;
 

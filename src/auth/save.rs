@@ -3,7 +3,7 @@
 //! (`credHelpers`, else `credsStore`), else the OS keyring when it answers, else the file's
 //! `auths` (base64 only, as docker writes it without a helper).
 //!
-//! It does not check credentials against a registry (`auth::check` does) and does not read
+//! It does not check credentials against a registry (`store::registry::check` does: only `store/` talks to registries) and does not read
 //! them back (`auth::resolve`). Blocking: it runs helper processes and waits for the keyring.
 
 use std::io::Write;

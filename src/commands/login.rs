@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::auth::check::{self, Verdict};
 use crate::auth::save::{self, Outcome, Place};
 use crate::auth::{CredentialFiles, PASSWORD_VAR, USERNAME_VAR};
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::config::{Location, Settings};
 use crate::output::Output;
+use crate::store::registry::check::{self, Verdict};
 
 pub async fn login(settings: &Settings, out: &Output, args: LoginArgs) -> anyhow::Result<()> {
     let (host, plain_http) = registry(args.server.as_deref(), settings)?;

@@ -15,6 +15,7 @@
 //! repositories hold. Loopback hosts are spoken to over plain HTTP; every other host over
 //! HTTPS unless the caller forces plain HTTP.
 
+pub mod check;
 mod connect;
 pub use connect::is_loopback;
 mod error;

@@ -7,14 +7,13 @@
 //! does that for pushes and pulls). Errors are [`StoreError`]s, so a refusal exits with the
 //! authentication status; no error or log line carries the password.
 
-use crate::store::registry::is_loopback;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 
+use super::{install_crypto_provider, is_loopback};
 use crate::store::StoreError;
-use crate::store::registry::install_crypto_provider;
 
 /// How long the registry may take to answer each request.
 const TIMEOUT: Duration = Duration::from_secs(30);
