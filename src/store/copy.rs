@@ -3,10 +3,14 @@
 //! before parents and the tag goes last, so the destination never shows a tag pointing at
 //! something missing. Blobs the destination already has are not sent again.
 
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 
 use super::{RawManifest, Result, Store, StoreError};
 use crate::digest::Digest;
+
+/// How many blobs move at once.
+const CONCURRENCY: usize = 4;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,17 +83,25 @@ async fn copy_node(
         location: location.clone(),
         detail: e.to_string(),
     })?;
+    // Blobs move concurrently; each returns the bytes it copied, or None when the target had it.
+    let mut blobs = Vec::new();
     for blob in parsed.config.iter().chain(parsed.layers.iter()) {
         let digest = parse_digest(&blob.digest, &location)?;
-        if to.blob_exists(to_repo, &digest).await? {
-            stats.blobs_skipped += 1;
-            continue;
-        }
         let size = blob.size.max(0) as u64;
-        let reader = from.fetch_blob(from_repo, &digest, size).await?;
-        to.push_blob(to_repo, &digest, size, reader).await?;
-        stats.blobs_copied += 1;
-        stats.bytes_copied += size;
+        blobs.push(copy_blob(from, from_repo, to, to_repo, digest, size));
+    }
+    let copied: Vec<Option<u64>> = stream::iter(blobs)
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    for c in copied {
+        match c {
+            Some(size) => {
+                stats.blobs_copied += 1;
+                stats.bytes_copied += size;
+            }
+            None => stats.blobs_skipped += 1,
+        }
     }
     for child in &parsed.manifests {
         let digest = parse_digest(&child.digest, &location)?;
@@ -99,4 +111,21 @@ async fn copy_node(
         stats.manifests += 1;
     }
     Ok(())
+}
+
+/// Copies one blob unless the target has it; `Some(size)` when it was copied.
+async fn copy_blob(
+    from: &dyn Store,
+    from_repo: &str,
+    to: &dyn Store,
+    to_repo: &str,
+    digest: Digest,
+    size: u64,
+) -> Result<Option<u64>> {
+    if to.blob_exists(to_repo, &digest).await? {
+        return Ok(None);
+    }
+    let reader = from.fetch_blob(from_repo, &digest, size).await?;
+    to.push_blob(to_repo, &digest, size, reader).await?;
+    Ok(Some(size))
 }
