@@ -14,7 +14,7 @@ use crate::artifact::{self, ArtifactError, FileArtifact, FileSpec, Kinds, LayerS
 use crate::digest::{Digest, Hasher};
 use crate::mapper::{MapError, Mapper};
 use crate::output::{Output, ProgressReader};
-use crate::release::{Descriptor, DistFile, Ecosystem, Release};
+use crate::release::{DistFile, Ecosystem, Release};
 use crate::store::{Store, StoreError};
 
 /// How many blobs move at once.
@@ -477,27 +477,6 @@ fn check_file_name(name: &str) -> Result<()> {
         }));
     }
     Ok(())
-}
-
-/// Builds the layer descriptor of a local file.
-pub fn layer(kinds: &Kinds, digest: Digest, size: u64) -> Descriptor {
-    Descriptor {
-        media_type: kinds.layer_media_type.to_owned(),
-        digest,
-        size,
-    }
-}
-
-/// Entry annotations of a PyPI file.
-pub fn pypi_annotations(
-    digest: &Digest,
-    requires_python: Option<&str>,
-) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([(artifact::PYOCI_SHA256.to_owned(), digest.hex().to_owned())]);
-    if let Some(r) = requires_python {
-        a.insert(artifact::PYPI_REQUIRES_PYTHON.to_owned(), r.to_owned());
-    }
-    a
 }
 
 /// Copies a blob stream into a file in large pieces: tokio runs each file write on its

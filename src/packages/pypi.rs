@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{Packages, Result, hash_file, layer, pypi_annotations};
-use crate::artifact::{self, FileSpec, LayerSource, LayerSpec, Merged};
+use super::{Packages, Result, hash_file};
+use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
+use crate::digest::Digest;
 use crate::ecosystem::pypi::PythonDist;
 use crate::mapper::Mapper;
-use crate::release::Ecosystem;
+use crate::release::{Descriptor, Ecosystem};
 
 /// What happened to one pushed file.
 #[derive(Debug, Clone, Serialize)]
@@ -86,4 +87,22 @@ impl Packages<'_> {
         }
         Ok(report)
     }
+}
+
+/// Builds the layer descriptor of a local file.
+fn layer(kinds: &Kinds, digest: Digest, size: u64) -> Descriptor {
+    Descriptor {
+        media_type: kinds.layer_media_type.to_owned(),
+        digest,
+        size,
+    }
+}
+
+/// Entry annotations of a PyPI file.
+fn pypi_annotations(digest: &Digest, requires_python: Option<&str>) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([(artifact::PYOCI_SHA256.to_owned(), digest.hex().to_owned())]);
+    if let Some(r) = requires_python {
+        a.insert(artifact::PYPI_REQUIRES_PYTHON.to_owned(), r.to_owned());
+    }
+    a
 }
