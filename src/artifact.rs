@@ -42,6 +42,32 @@ pub const PYPI_METADATA: &str = "application/vnd.opp.pypi.metadata.v1";
 pub const PYOCI_SHA256: &str = "com.pyoci.sha256_digest";
 pub const PYPI_REQUIRES_PYTHON: &str = "io.opp.pypi.requires-python";
 
+/// NuGet (opp's own layout): the `.nupkg` entries. Each entry repeats its manifest's
+/// artifactType, which keeps a nupkg and its snupkg apart in the index.
+pub const NUGET: Kinds = Kinds {
+    index_artifact_type: "application/vnd.opp.nuget.package.v1",
+    file_artifact_type: "application/vnd.opp.nuget.nupkg.v1",
+    layer_media_type: "application/vnd.opp.nuget.nupkg.v1+zip",
+};
+/// The `.snupkg` symbols package of a version, beside its nupkg.
+pub const NUGET_SNUPKG: Kinds = Kinds {
+    index_artifact_type: NUGET.index_artifact_type,
+    file_artifact_type: "application/vnd.opp.nuget.snupkg.v1",
+    layer_media_type: "application/vnd.opp.nuget.snupkg.v1+zip",
+};
+/// The `.nuspec`, second layer of the nupkg manifest.
+pub const NUGET_NUSPEC: &str = "application/vnd.opp.nuget.nuspec.v1+xml";
+
+/// RubyGems (opp's own layout): one entry per platform gem, told apart by the
+/// [`RUBYGEMS_PLATFORM`] entry annotation.
+pub const RUBYGEMS: Kinds = Kinds {
+    index_artifact_type: "application/vnd.opp.rubygems.gem.v1",
+    file_artifact_type: "application/vnd.opp.rubygems.gem.v1",
+    layer_media_type: "application/vnd.opp.rubygems.gem.v1+tar",
+};
+/// The JSON layer beside each gem: what the compact index needs.
+pub const RUBYGEMS_INFO: &str = "application/vnd.opp.rubygems.info.v1+json";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("{what} is not a valid OCI {kind}: {detail}")]
@@ -298,6 +324,19 @@ pub fn dist_file(
         Some(t) => t.clone(),
         None => fallback_name(platform.as_ref().unwrap_or(&(String::new(), String::new()))),
     };
+    let extra_layers = m.layers[1..]
+        .iter()
+        .map(|l| {
+            Ok(Descriptor {
+                media_type: l.media_type.clone(),
+                digest: l
+                    .digest
+                    .parse()
+                    .map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?,
+                size: l.size.max(0) as u64,
+            })
+        })
+        .collect::<Result<Vec<_>, ArtifactError>>()?;
     let metadata = if m.config.media_type != EMPTY_MEDIA_TYPE && m.config.size > 2 {
         Some(Descriptor {
             media_type: m.config.media_type.clone(),
@@ -318,6 +357,7 @@ pub fn dist_file(
         platform,
         manifest: raw.digest.clone(),
         metadata,
+        extra_layers,
         annotations: entry.annotations.clone().unwrap_or_default(),
     })
 }
@@ -330,8 +370,13 @@ pub enum Merged {
     Replaced(String),
 }
 
+/// The annotation that tells platform-less entries of one version apart (RubyGems).
+pub const RUBYGEMS_PLATFORM: &str = "io.opp.rubygems.platform";
+
 /// Merges new file entries into an existing index's entries. Files are keyed by platform
-/// (one file per platform per version, as PyOCI and OpenTofu key them). `existing` pairs each
+/// (one file per platform per version, as PyOCI and OpenTofu key them); entries without an
+/// OCI platform by their `artifactType` and `io.opp.rubygems.platform` annotation (a NuGet
+/// nupkg and its snupkg, one gem per Ruby platform). `existing` pairs each
 /// entry with the digest of the file it holds. Nothing already there is dropped unless
 /// `force` replaces it with other bytes of the same key.
 pub fn merge(
@@ -339,10 +384,20 @@ pub fn merge(
     new: Vec<(String, ImageIndexEntry, Digest)>,
     force: bool,
 ) -> Result<(Vec<ImageIndexEntry>, Vec<Merged>), ArtifactError> {
-    let key = |e: &ImageIndexEntry| {
-        e.platform
-            .as_ref()
-            .map(|p| (p.os.to_string(), p.architecture.to_string()))
+    let key = |e: &ImageIndexEntry| match &e.platform {
+        Some(p) => (
+            Some((p.os.to_string(), p.architecture.to_string())),
+            None,
+            None,
+        ),
+        None => (
+            None,
+            e.artifact_type.clone(),
+            e.annotations
+                .as_ref()
+                .and_then(|a| a.get(RUBYGEMS_PLATFORM))
+                .cloned(),
+        ),
     };
     let mut entries: Vec<(ImageIndexEntry, Digest)> = existing;
     let mut outcome = Vec::new();
@@ -377,3 +432,6 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_else(|_| jiff::Timestamp::now())
         .to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,6 +87,9 @@ pub struct DistFile {
     /// The ecosystem's metadata blob stored beside the file (wheel METADATA), if any.
     #[serde(skip)]
     pub metadata: Option<Descriptor>,
+    /// The manifest's layers after the file itself (a NuGet nuspec, a gem's info JSON).
+    #[serde(skip)]
+    pub extra_layers: Vec<Descriptor>,
     /// Index entry annotations (e.g. `io.opp.pypi.requires-python`).
     pub annotations: BTreeMap<String, String>,
 }

@@ -86,6 +86,7 @@ impl Packages<'_> {
             platform: None,
             manifest: raw.digest,
             metadata: None,
+            extra_layers: Vec::new(),
             annotations: Default::default(),
         };
         Ok(Some(Release {
