@@ -328,6 +328,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--ecosystems', '--ecosystems', [CompletionResultType]::ParameterName, 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)')
             [CompletionResult]::new('--module-host', '--module-host', [CompletionResultType]::ParameterName, 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)')
+            [CompletionResult]::new('--max-upload-size', '--max-upload-size', [CompletionResultType]::ParameterName, 'Largest package the proxy accepts in one upload (twine, gem push, nuget push), e.g. 512MiB or 2GB; a larger body is refused with HTTP 413 and nothing is stored')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')

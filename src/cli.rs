@@ -372,6 +372,10 @@ pub struct ProxyArgs {
     /// 127.0.0.1; the proxy's certificate covers it).
     #[arg(long, default_value = "opp.localhost", value_name = "HOST")]
     pub module_host: String,
+    /// Largest package the proxy accepts in one upload (twine, gem push, nuget push), e.g.
+    /// 512MiB or 2GB; a larger body is refused with HTTP 413 and nothing is stored.
+    #[arg(long, default_value = "1GiB", value_name = "SIZE")]
+    pub max_upload_size: bytesize::ByteSize,
     /// The command to run against the proxy, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

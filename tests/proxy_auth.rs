@@ -40,6 +40,7 @@ fn serve(env: &Env) -> Served {
         base_url: base.clone(),
         pypi_upstream: None,
         module_host: "opp.localhost".into(),
+        max_upload: 1 << 30,
         access: Access::with_secret(SECRET),
     });
     let app = server::router(state.clone(), &frontends::all(), "index\n".into());

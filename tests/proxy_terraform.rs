@@ -112,6 +112,7 @@ impl Proxy {
             base_url: format!("https://localhost:{port}"),
             pypi_upstream: None,
             module_host: MODULE_HOST.to_owned(),
+            max_upload: 1 << 30,
             access: Access::with_secret("s3cret"),
         });
         let tls = runtime

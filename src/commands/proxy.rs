@@ -108,6 +108,7 @@ async fn serve(
         base_url,
         pypi_upstream: args.upstream.clone(),
         module_host: args.module_host.clone(),
+        max_upload: args.max_upload_size.as_u64(),
         access,
     });
     let ctx = ChildContext {

@@ -36,6 +36,8 @@ pub struct ProxyState {
     pub pypi_upstream: Option<String>,
     /// The hostname module sources use to reach the proxy (`--module-host`).
     pub module_host: String,
+    /// The largest upload body accepted (`--max-upload-size`), in bytes.
+    pub max_upload: u64,
     /// The per-run secret every request must carry, and the key signing download URLs.
     pub access: access::Access,
 }

@@ -289,6 +289,7 @@ mod tests {
             base_url: base.clone(),
             pypi_upstream: None,
             module_host: "opp.localhost".into(),
+            max_upload: 1 << 30,
             access: crate::proxy::access::Access::with_secret("s3cret"),
         });
         let frontends: Vec<Box<dyn Frontend>> = vec![Box::new(Echo)];

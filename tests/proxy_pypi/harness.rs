@@ -179,6 +179,7 @@ pub fn state(env: &Env, base_url: String, upstream: Option<String>) -> Arc<Proxy
         base_url,
         pypi_upstream: upstream,
         module_host: "localhost".into(),
+        max_upload: 1 << 30,
         access: opp::proxy::access::Access::with_secret("s3cret"),
     })
 }
