@@ -141,6 +141,32 @@ fn twine_uploads_through_opp_proxy_and_other_bytes_get_a_conflict() {
 }
 
 #[test]
+fn an_upload_over_max_upload_size_gets_413_and_stores_nothing() {
+    let env = Env::new();
+    // Hex of a hash chain: deflate cannot shrink it below the 16 KiB limit.
+    let mut noise = String::new();
+    let mut seed = b"opp".to_vec();
+    while noise.len() < 64 * 1024 {
+        let d = opp::digest::Digest::of(&seed);
+        noise.push_str(d.hex());
+        seed = d.hex().as_bytes().to_vec();
+    }
+    let big = format!("X = '{noise}'");
+    let wheel = harness::wheel(&env.root().join("a"), "opp-big", "1.0", &[], &big);
+    assert!(std::fs::metadata(&wheel).unwrap().len() > 16 * 1024);
+    let refused = run_fail(&mut proxy(
+        &env,
+        &["--max-upload-size", "16KiB"],
+        &support::tool("twine"),
+        &["upload", "--non-interactive", wheel.to_str().unwrap()],
+    ));
+    let text = format!("{}{}", stdout(&refused), stderr(&refused));
+    assert!(text.contains("413"), "{text}");
+    let listed = run_fail(env.opp().args(["list", "pypi", "opp-big"]));
+    assert!(stderr(&listed).contains("opp-big"), "{}", stderr(&listed));
+}
+
+#[test]
 fn the_proxy_exits_with_the_childs_status() {
     let env = Env::new();
     let out = run_fail(&mut proxy(

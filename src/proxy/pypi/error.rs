@@ -17,6 +17,8 @@ pub enum ProxyError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("none of the formats in the Accept header is served here: {0}")]
     NotAcceptable(String),
     #[error("the upstream index {url}: {detail}")]
@@ -42,6 +44,7 @@ impl ProxyError {
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ProxyError::Conflict(_) => StatusCode::CONFLICT,
+            ProxyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Package(e) => package_status(e),

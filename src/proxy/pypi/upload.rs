@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use axum::extract::multipart::Field;
 use axum::extract::{Multipart, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncWriteExt;
 
@@ -44,15 +44,23 @@ fn bad(text: impl Into<String>) -> ProxyError {
 
 pub async fn upload(
     State(state): State<SharedState>,
+    headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, ProxyError> {
+    let limit = state.max_upload;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Some(length) = declared.filter(|l| *l > limit) {
+        return Err(too_large(&format!("the upload ({length} bytes)"), limit));
+    }
     let dir = tempfile::Builder::new()
         .prefix("opp-upload.")
         .tempdir()
         .map_err(ProxyError::io(
             "cannot create a temporary directory for an upload",
         ))?;
-    let form = read_form(&mut multipart, dir.path()).await?;
+    let form = read_form(&mut multipart, dir.path(), limit).await?;
     if form.action.as_deref() != Some("file_upload") {
         return Err(bad(format!(
             ":action is {:?}; only file_upload is supported",
@@ -98,7 +106,7 @@ pub async fn upload(
 
 /// Reads every part: the file to disk, the few fields that matter into memory, the rest
 /// skipped.
-async fn read_form(multipart: &mut Multipart, dir: &Path) -> Result<Form, ProxyError> {
+async fn read_form(multipart: &mut Multipart, dir: &Path, limit: u64) -> Result<Form, ProxyError> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
         bad(format!("the upload is not a readable multipart form: {e}"))
     };
@@ -110,7 +118,7 @@ async fn read_form(multipart: &mut Multipart, dir: &Path) -> Result<Form, ProxyE
                 if form.content.is_some() {
                     return Err(bad("the upload has more than one `content` part"));
                 }
-                form.content = Some(store_file(&mut field, dir).await?);
+                form.content = Some(store_file(&mut field, dir, limit).await?);
                 continue;
             }
             ":action" => &mut form.action,
@@ -142,6 +150,7 @@ async fn read_form(multipart: &mut Multipart, dir: &Path) -> Result<Form, ProxyE
 async fn store_file(
     field: &mut Field<'_>,
     dir: &Path,
+    limit: u64,
 ) -> Result<(String, PathBuf, Digest, u64), ProxyError> {
     let file_name = field
         .file_name()
@@ -168,6 +177,9 @@ async fn store_file(
         .map_err(|e| bad(format!("{file_name}: the upload broke off: {e}")))?
     {
         hasher.update(&chunk);
+        if hasher.len() > limit {
+            return Err(too_large(&file_name, limit));
+        }
         out.write_all(&chunk)
             .await
             .map_err(ProxyError::io(action.clone()))?;
@@ -175,6 +187,15 @@ async fn store_file(
     out.flush().await.map_err(ProxyError::io(action))?;
     let size = hasher.len();
     Ok((file_name, path, hasher.finish(), size))
+}
+
+/// The answer to an upload over `opp proxy --max-upload-size`.
+fn too_large(what: &str, limit: u64) -> ProxyError {
+    ProxyError::TooLarge(format!(
+        "{what} is larger than the proxy's upload limit of {}; restart `opp proxy` with a larger \
+         --max-upload-size",
+        bytesize::ByteSize::b(limit).display().iec()
+    ))
 }
 
 /// Describes the uploaded file from its own metadata; errors name the file, not the
