@@ -1,0 +1,1 @@
+//! Tests of [`super::describe_reader`] on packages built in memory.
