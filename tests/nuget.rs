@@ -75,7 +75,7 @@ fn packages_round_trip_through_a_registry_with_the_nuspec_beside_them() {
     );
     let location = format!("{}/team/nuget/acme.widgets:1.2.0", reg.host);
     assert!(
-        stderr(&out).contains(&format!("pushed Acme.Widgets.1.2.0.nupkg")),
+        stderr(&out).contains("pushed Acme.Widgets.1.2.0.nupkg"),
         "{}",
         stderr(&out)
     );
