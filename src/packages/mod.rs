@@ -44,6 +44,7 @@ pub enum PackageError {
 }
 
 pub mod module;
+pub mod nuget;
 pub mod provider;
 pub mod pypi;
 
