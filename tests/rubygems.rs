@@ -34,7 +34,7 @@ struct Gems {
 
 impl Gems {
     fn build(env: &Env) -> Gems {
-        let foo = |version, platform| {
+        let foo_bar = |version, platform| {
             gems::build(
                 env,
                 &GemSpec {
@@ -47,10 +47,10 @@ impl Gems {
             )
         };
         Gems {
-            plain: foo("1.2.0", None),
-            linux: foo("1.2.0", Some(LINUX)),
-            patch: foo("1.2.5", None),
-            major: foo("2.0.0", None),
+            plain: foo_bar("1.2.0", None),
+            linux: foo_bar("1.2.0", Some(LINUX)),
+            patch: foo_bar("1.2.5", None),
+            major: foo_bar("2.0.0", None),
             needs: gems::build(
                 env,
                 &GemSpec {
@@ -172,8 +172,8 @@ fn pulls_choose_as_gem_would(env: &Env, global: &[&str], g: &Gems) {
 
 /// The stored layout of `Foo_Bar` 1.2.0 and `needs_foo` 0.1.0 in an OCI layout at `store`.
 fn layout_is_as_documented(store: &Path, g: &Gems) {
-    let foo = Layout::new(store, "rubygems/foo_bar");
-    let index = foo.index("1.2.0");
+    let stored = Layout::new(store, "rubygems/foo_bar");
+    let index = stored.index("1.2.0");
     assert_eq!(
         index["mediaType"],
         "application/vnd.oci.image.index.v1+json"
@@ -181,7 +181,7 @@ fn layout_is_as_documented(store: &Path, g: &Gems) {
     assert_eq!(index["artifactType"], "application/vnd.opp.rubygems.gem.v1");
     assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
     for (platform, file) in [("ruby", &g.plain), (LINUX, &g.linux)] {
-        let (entry, manifest) = foo.entry("1.2.0", platform);
+        let (entry, manifest) = stored.entry("1.2.0", platform);
         assert_eq!(entry["artifactType"], "application/vnd.opp.rubygems.gem.v1");
         assert!(entry.get("platform").is_none(), "{entry}");
         assert_eq!(
@@ -205,14 +205,14 @@ fn layout_is_as_documented(store: &Path, g: &Gems) {
         );
         assert_eq!(layers[0]["digest"], format!("sha256:{}", sha256_hex(file)));
         assert_eq!(
-            foo.blob(layers[0]["digest"].as_str().unwrap()),
+            stored.blob(layers[0]["digest"].as_str().unwrap()),
             std::fs::read(file).unwrap()
         );
         assert_eq!(
             layers[1]["mediaType"],
             "application/vnd.opp.rubygems.info.v1+json"
         );
-        let info = foo.json(layers[1]["digest"].as_str().unwrap());
+        let info = stored.json(layers[1]["digest"].as_str().unwrap());
         assert_eq!(info["name"], "Foo_Bar");
         assert_eq!(info["version"], "1.2.0");
         assert_eq!(info["platform"], platform);
