@@ -97,6 +97,9 @@ _opp() {
             opp__subcmd__help__subcmd__pull,pypi)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__pypi"
                 ;;
+            opp__subcmd__help__subcmd__pull,rubygems)
+                cmd="opp__subcmd__help__subcmd__pull__subcmd__rubygems"
+                ;;
             opp__subcmd__help__subcmd__pull,terraform-module)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__module"
                 ;;
@@ -108,6 +111,9 @@ _opp() {
                 ;;
             opp__subcmd__help__subcmd__push,pypi)
                 cmd="opp__subcmd__help__subcmd__push__subcmd__pypi"
+                ;;
+            opp__subcmd__help__subcmd__push,rubygems)
+                cmd="opp__subcmd__help__subcmd__push__subcmd__rubygems"
                 ;;
             opp__subcmd__help__subcmd__push,terraform-module)
                 cmd="opp__subcmd__help__subcmd__push__subcmd__terraform__subcmd__module"
@@ -136,6 +142,9 @@ _opp() {
             opp__subcmd__pull,pypi)
                 cmd="opp__subcmd__pull__subcmd__pypi"
                 ;;
+            opp__subcmd__pull,rubygems)
+                cmd="opp__subcmd__pull__subcmd__rubygems"
+                ;;
             opp__subcmd__pull,terraform-module)
                 cmd="opp__subcmd__pull__subcmd__terraform__subcmd__module"
                 ;;
@@ -150,6 +159,9 @@ _opp() {
                 ;;
             opp__subcmd__pull__subcmd__help,pypi)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__pull__subcmd__help,rubygems)
+                cmd="opp__subcmd__pull__subcmd__help__subcmd__rubygems"
                 ;;
             opp__subcmd__pull__subcmd__help,terraform-module)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__module"
@@ -166,6 +178,9 @@ _opp() {
             opp__subcmd__push,pypi)
                 cmd="opp__subcmd__push__subcmd__pypi"
                 ;;
+            opp__subcmd__push,rubygems)
+                cmd="opp__subcmd__push__subcmd__rubygems"
+                ;;
             opp__subcmd__push,terraform-module)
                 cmd="opp__subcmd__push__subcmd__terraform__subcmd__module"
                 ;;
@@ -180,6 +195,9 @@ _opp() {
                 ;;
             opp__subcmd__push__subcmd__help,pypi)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__push__subcmd__help,rubygems)
+                cmd="opp__subcmd__push__subcmd__help__subcmd__rubygems"
                 ;;
             opp__subcmd__push__subcmd__help,terraform-module)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__terraform__subcmd__module"
@@ -254,7 +272,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget"
+            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,7 +464,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__pull)
-            opts="pypi terraform-provider terraform-module nuget"
+            opts="pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +492,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__pull__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__pull__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -516,7 +548,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__push)
-            opts="pypi terraform-provider terraform-module nuget"
+            opts="pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,6 +576,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__push__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__push__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -600,7 +646,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -892,7 +938,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -922,7 +968,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help)
-            opts="pypi terraform-provider terraform-module nuget help"
+            opts="pypi terraform-provider terraform-module nuget rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -977,6 +1023,20 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__pull__subcmd__help__subcmd__rubygems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__module)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1006,7 +1066,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__nuget)
-            opts="-o -q -v -h --output --prerelease --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-o -q -v -h --output --pre --prerelease --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1071,6 +1131,48 @@ _opp() {
                     return 0
                     ;;
                 --abi)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__rubygems)
+            opts="-o -q -v -h --output --platform --prerelease --pre --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1182,7 +1284,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1212,7 +1314,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help)
-            opts="pypi terraform-provider terraform-module nuget help"
+            opts="pypi terraform-provider terraform-module nuget rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1254,6 +1356,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__help__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1355,6 +1471,36 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__push__subcmd__rubygems)
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__push__subcmd__terraform__subcmd__module)
             opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1416,7 +1562,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__show)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

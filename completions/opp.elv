@@ -60,6 +60,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
             cand nuget 'Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories)'
+            cand rubygems 'Push Ruby gems (.gem files, or directories holding them)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;pypi'= {
@@ -122,11 +123,27 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;push;rubygems'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --force 'Replace a stored file of the same name that has other bytes'
+            cand --json 'Print what was pushed as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;push;help'= {
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
             cand nuget 'Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories)'
+            cand rubygems 'Push Ruby gems (.gem files, or directories holding them)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;help;pypi'= {
@@ -136,6 +153,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;push;help;terraform-module'= {
         }
         &'opp;push;help;nuget'= {
+        }
+        &'opp;push;help;rubygems'= {
         }
         &'opp;push;help;help'= {
         }
@@ -155,6 +174,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
             cand nuget 'Pull a NuGet package (.nupkg)'
+            cand rubygems 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;pypi'= {
@@ -222,7 +242,27 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
             cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
-            cand --prerelease 'Allow pre-release versions'
+            cand --prerelease 'Allow pre-release versions (also --pre)'
+            cand --pre 'Allow pre-release versions (also --pre)'
+            cand --json 'Print what was written as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'opp;pull;rubygems'= {
+            cand -o 'Directory to write the gem into'
+            cand --output 'Directory to write the gem into'
+            cand --platform 'The gem platform to pull (e.g. x86_64-linux, java); default: the plain `ruby` gem'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --pre 'Allow pre-release versions (also --prerelease)'
+            cand --prerelease 'Allow pre-release versions (also --prerelease)'
             cand --json 'Print what was written as JSON on stdout'
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
@@ -237,6 +277,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
             cand nuget 'Pull a NuGet package (.nupkg)'
+            cand rubygems 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;help;pypi'= {
@@ -246,6 +287,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;pull;help;terraform-module'= {
         }
         &'opp;pull;help;nuget'= {
+        }
+        &'opp;pull;help;rubygems'= {
         }
         &'opp;pull;help;help'= {
         }
@@ -426,6 +469,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
             cand nuget 'Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories)'
+            cand rubygems 'Push Ruby gems (.gem files, or directories holding them)'
         }
         &'opp;help;push;pypi'= {
         }
@@ -435,11 +479,14 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;push;nuget'= {
         }
+        &'opp;help;push;rubygems'= {
+        }
         &'opp;help;pull'= {
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
             cand nuget 'Pull a NuGet package (.nupkg)'
+            cand rubygems 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
         }
         &'opp;help;pull;pypi'= {
         }
@@ -448,6 +495,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help;pull;terraform-module'= {
         }
         &'opp;help;pull;nuget'= {
+        }
+        &'opp;help;pull;rubygems'= {
         }
         &'opp;help;list'= {
         }

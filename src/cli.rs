@@ -137,6 +137,8 @@ pub enum PushCommand {
     TerraformModule(PushModuleArgs),
     /// Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories).
     Nuget(PushNugetArgs),
+    /// Push Ruby gems (.gem files, or directories holding them).
+    Rubygems(PushRubygemsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +187,15 @@ pub struct PushNugetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PushRubygemsArgs {
+    /// Gems, or directories holding them (e.g. ./pkg).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
 pub struct PushFlags {
     /// Replace a stored file of the same name that has other bytes.
     #[arg(long)]
@@ -226,6 +237,8 @@ pub enum PullCommand {
     TerraformModule(PullModuleArgs),
     /// Pull a NuGet package (.nupkg).
     Nuget(PullNugetArgs),
+    /// Pull a Ruby gem (the plain `ruby` gem, or the one for --platform).
+    Rubygems(PullRubygemsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -308,9 +321,29 @@ pub struct PullNugetArgs {
     /// Directory to write the .nupkg into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,
-    /// Allow pre-release versions.
-    #[arg(long)]
+    /// Allow pre-release versions (also --pre).
+    #[arg(long, visible_alias = "pre")]
     pub prerelease: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullRubygemsArgs {
+    /// NAME, NAME@VERSION or NAME@REQUIREMENT (RubyGems syntax, e.g. 'rack@~> 3.0' or
+    /// 'rack@>= 2, < 4'); default: the newest release.
+    #[arg(value_name = "NAME[@REQUIREMENT]")]
+    pub gem: String,
+    /// Directory to write the gem into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// The gem platform to pull (e.g. x86_64-linux, java); default: the plain `ruby` gem.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Allow pre-release versions (also --prerelease).
+    #[arg(long, visible_alias = "prerelease")]
+    pub pre: bool,
     /// Print what was written as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -327,6 +360,8 @@ pub enum EcosystemArg {
     TerraformModule,
     /// NuGet packages (ID).
     Nuget,
+    /// Ruby gems.
+    Rubygems,
 }
 
 impl From<EcosystemArg> for Ecosystem {
@@ -336,6 +371,7 @@ impl From<EcosystemArg> for Ecosystem {
             EcosystemArg::TerraformProvider => Ecosystem::TerraformProvider,
             EcosystemArg::TerraformModule => Ecosystem::TerraformModule,
             EcosystemArg::Nuget => Ecosystem::Nuget,
+            EcosystemArg::Rubygems => Ecosystem::Rubygems,
         }
     }
 }

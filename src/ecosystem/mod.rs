@@ -3,6 +3,7 @@
 
 pub mod nuget;
 pub mod pypi;
+pub mod rubygems;
 pub mod terraform_module;
 pub mod terraform_provider;
 
@@ -14,6 +15,7 @@ pub fn sort_newest_first(eco: Ecosystem, versions: &mut [String]) {
     match eco {
         Ecosystem::Pypi => pypi::sort_newest_first(versions),
         Ecosystem::Nuget => nuget::sort_newest_first(versions),
+        Ecosystem::Rubygems => rubygems::sort_newest_first(versions),
         _ => terraform_provider::sort_newest_first(versions),
     }
 }

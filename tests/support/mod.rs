@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod fixtures;
 pub mod nuget;
+pub mod gems;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;
