@@ -1,30 +1,38 @@
 //! `opp push ECOSYSTEM ...`: read the files' own metadata, then push each version.
 
+use std::path::{Path, PathBuf};
+
 use crate::artifact::Merged;
 use crate::cli::{PushModuleArgs, PushPypiArgs};
 use crate::config::Settings;
-use crate::ecosystem::pypi::{self, PythonDist};
+use crate::ecosystem::{nuget, pypi, rubygems};
 use crate::ecosystem::terraform_module::{self, ModuleSource};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
 use crate::packages;
-use crate::packages::pypi::Pushed;
+use crate::packages::Pushed;
 use crate::release::Ecosystem;
 
-pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyhow::Result<()> {
-    // Read and check every file before anything is uploaded.
-    let dists: Vec<PythonDist> = tokio::task::spawn_blocking(move || {
-        let paths = pypi::discover(&args.paths)?;
-        paths
+/// Reads and checks every file (off the async runtime: it is blocking file I/O) before
+/// anything is uploaded.
+async fn described<T: Send + 'static, E: std::error::Error + Send + Sync + 'static>(
+    paths: Vec<PathBuf>,
+    discover: fn(&[PathBuf]) -> Result<Vec<PathBuf>, E>,
+    describe: fn(&Path) -> Result<T, E>,
+) -> anyhow::Result<Vec<T>> {
+    let found = tokio::task::spawn_blocking(move || {
+        discover(&paths)?
             .iter()
-            .map(|p| pypi::describe(p))
-            .collect::<Result<Vec<_>, _>>()
+            .map(|p| describe(p))
+            .collect::<Result<Vec<_>, E>>()
     })
     .await??;
-    let target = super::open(&settings.location, settings)?;
-    let pkgs = target.packages(out);
-    let report = pkgs.push_pypi(dists, args.push.force).await?;
-    for p in &report {
+    Ok(found)
+}
+
+/// One line per pushed file on stderr, and the JSON report on stdout with --json.
+fn print_report(out: &Output, report: &[Pushed], json: bool) {
+    for p in report {
         let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
         out.status(match p.status {
             "added" => format!("pushed {file} ({shown}) to {location}"),
@@ -32,9 +40,18 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyh
             _ => format!("{file} is already in {location} with the same bytes; left as is"),
         });
     }
-    if args.push.json {
+    if json {
         out.json(&report);
     }
+}
+
+/// `opp push pypi PATH...`: every wheel and sdist, one index per version.
+pub async fn pypi(settings: &Settings, out: &Output, args: PushPypiArgs) -> anyhow::Result<()> {
+    let dists = described(args.paths, pypi::discover, pypi::describe).await?;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = target.packages(out);
+    let report = pkgs.push_pypi(dists, args.push.force).await?;
+    print_report(out, &report, args.push.json);
     Ok(())
 }
 
@@ -118,30 +135,11 @@ pub async fn nuget(
     out: &Output,
     args: crate::cli::PushNugetArgs,
 ) -> anyhow::Result<()> {
-    use crate::ecosystem::nuget;
-    // Read and check every file before anything is uploaded.
-    let described: Vec<nuget::NugetPackage> = tokio::task::spawn_blocking(move || {
-        let paths = nuget::discover(&args.paths)?;
-        paths
-            .iter()
-            .map(|p| nuget::describe(p))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await??;
+    let described = described(args.paths, nuget::discover, nuget::describe).await?;
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
     let report = pkgs.push_nuget(described, args.push.force).await?;
-    for p in &report {
-        let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
-        out.status(match p.status {
-            "added" => format!("pushed {file} ({shown}) to {location}"),
-            "replaced" => format!("replaced {file} ({shown}) in {location}"),
-            _ => format!("{file} is already in {location} with the same bytes; left as is"),
-        });
-    }
-    if args.push.json {
-        out.json(&report);
-    }
+    print_report(out, &report, args.push.json);
     Ok(())
 }
 
@@ -151,28 +149,10 @@ pub async fn rubygems(
     out: &Output,
     args: crate::cli::PushRubygemsArgs,
 ) -> anyhow::Result<()> {
-    use crate::ecosystem::rubygems;
-    let gems: Vec<rubygems::Gem> = tokio::task::spawn_blocking(move || {
-        let paths = rubygems::discover(&args.paths)?;
-        paths
-            .iter()
-            .map(|p| rubygems::describe(p))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await??;
+    let gems = described(args.paths, rubygems::discover, rubygems::describe).await?;
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
     let report = pkgs.push_rubygems(gems, args.push.force).await?;
-    for p in &report {
-        let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
-        out.status(match p.status {
-            "added" => format!("pushed {file} ({shown}) to {location}"),
-            "replaced" => format!("replaced {file} ({shown}) in {location}"),
-            _ => format!("{file} is already in {location} with the same bytes; left as is"),
-        });
-    }
-    if args.push.json {
-        out.json(&report);
-    }
+    print_report(out, &report, args.push.json);
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
+use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::artifact::{self, ArtifactError, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
@@ -88,6 +89,20 @@ struct Upload<'a> {
     size: u64,
     label: &'a str,
     source: LayerSource,
+}
+
+/// What happened to one pushed file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pushed {
+    pub package: String,
+    pub version: String,
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    /// `added`, `replaced` or `unchanged`.
+    pub status: &'static str,
+    /// `<store location of the repository>:<tag>`.
+    pub location: String,
 }
 
 pub struct Packages<'a> {
@@ -188,6 +203,50 @@ impl Packages<'_> {
                 )?;
         let raw = self.store.fetch_manifest(repo, &digest).await?;
         Ok(artifact::dist_file(what, entry, &raw, fallback_name)?)
+    }
+
+    /// [`Packages::push`], then one [`Pushed`] line per file: what `opp push` prints and
+    /// `--json` reports, for every ecosystem that pushes described files.
+    pub async fn push_reported(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        files: Vec<FileSpec>,
+        force: bool,
+    ) -> Result<Vec<Pushed>> {
+        let repo = self.mapper.repository(eco, name)?;
+        let location = format!(
+            "{}:{}",
+            self.store.location(&repo),
+            self.mapper.tag(eco, version)?
+        );
+        let by_name: BTreeMap<String, (String, u64)> = files
+            .iter()
+            .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
+            .collect();
+        let outcome = self.push(eco, kinds, name, version, files, force).await?;
+        Ok(outcome
+            .into_iter()
+            .map(|m| {
+                let (file, status) = match m {
+                    Merged::Added(f) => (f, "added"),
+                    Merged::Replaced(f) => (f, "replaced"),
+                    Merged::Unchanged(f) => (f, "unchanged"),
+                };
+                let (sha256, size) = by_name[&file].clone();
+                Pushed {
+                    package: name.to_owned(),
+                    version: version.to_owned(),
+                    file,
+                    sha256,
+                    size,
+                    status,
+                    location: location.clone(),
+                }
+            })
+            .collect())
     }
 
     /// Pushes files into one version: uploads what is new, merges it into the version's index

@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::{PackageError, Packages, Result, hash_file};
-use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
+use super::{PackageError, Packages, Pushed, Result, hash_file};
+use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::nuget::{NugetPackage, PackageKind};
 use crate::mapper::Mapper;
-use crate::packages::pypi::Pushed;
 use crate::release::{Descriptor, Ecosystem, Release};
 
 impl Packages<'_> {
@@ -49,36 +48,10 @@ impl Packages<'_> {
             for p in members {
                 files.push(file_spec(p).await?);
             }
-            let repo = self.mapper.repository(eco, &name)?;
-            let location = format!(
-                "{}:{}",
-                self.store.location(&repo),
-                self.mapper.tag(eco, &version)?
+            report.extend(
+                self.push_reported(eco, &artifact::NUGET, &name, &version, files, force)
+                    .await?,
             );
-            let by_name: BTreeMap<String, (String, u64)> = files
-                .iter()
-                .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
-                .collect();
-            let outcome = self
-                .push(eco, &artifact::NUGET, &name, &version, files, force)
-                .await?;
-            for m in outcome {
-                let (file, status) = match m {
-                    Merged::Added(f) => (f, "added"),
-                    Merged::Replaced(f) => (f, "replaced"),
-                    Merged::Unchanged(f) => (f, "unchanged"),
-                };
-                let (sha256, size) = by_name[&file].clone();
-                report.push(Pushed {
-                    package: name.clone(),
-                    version: version.clone(),
-                    file,
-                    sha256,
-                    size,
-                    status,
-                    location: location.clone(),
-                });
-            }
         }
         Ok(report)
     }

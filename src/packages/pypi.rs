@@ -4,28 +4,14 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use serde::Serialize;
 
+pub use super::Pushed;
 use super::{Packages, Result, hash_file};
-use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
+use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::pypi::PythonDist;
 use crate::mapper::Mapper;
 use crate::release::{Descriptor, Ecosystem};
-
-/// What happened to one pushed file.
-#[derive(Debug, Clone, Serialize)]
-pub struct Pushed {
-    pub package: String,
-    pub version: String,
-    pub file: String,
-    pub sha256: String,
-    pub size: u64,
-    /// `added`, `replaced` or `unchanged`.
-    pub status: &'static str,
-    /// `<store location of the repository>:<tag>`.
-    pub location: String,
-}
 
 impl Packages<'_> {
     /// Pushes described distributions, grouped into one index per version.
@@ -54,36 +40,10 @@ impl Packages<'_> {
         }
         let mut report = Vec::new();
         for ((name, version), files) in groups {
-            let repo = self.mapper.repository(eco, &name)?;
-            let location = format!(
-                "{}:{}",
-                self.store.location(&repo),
-                self.mapper.tag(eco, &version)?
+            report.extend(
+                self.push_reported(eco, &artifact::PYPI, &name, &version, files, force)
+                    .await?,
             );
-            let by_name: BTreeMap<String, (String, u64)> = files
-                .iter()
-                .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
-                .collect();
-            let outcome = self
-                .push(eco, &artifact::PYPI, &name, &version, files, force)
-                .await?;
-            for m in outcome {
-                let (file, status) = match m {
-                    Merged::Added(f) => (f, "added"),
-                    Merged::Replaced(f) => (f, "replaced"),
-                    Merged::Unchanged(f) => (f, "unchanged"),
-                };
-                let (sha256, size) = by_name[&file].clone();
-                report.push(Pushed {
-                    package: name.clone(),
-                    version: version.clone(),
-                    file,
-                    sha256,
-                    size,
-                    status,
-                    location: location.clone(),
-                });
-            }
         }
         Ok(report)
     }

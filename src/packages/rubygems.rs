@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
 
-use super::pypi::Pushed;
-use super::{PackageError, Packages, Result};
-use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec, Merged};
+use super::{PackageError, Packages, Pushed, Result};
+use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::rubygems::{Gem, GemInfo};
 use crate::mapper::Mapper;
@@ -35,36 +34,10 @@ impl Packages<'_> {
         }
         let mut report = Vec::new();
         for ((name, version), files) in groups {
-            let repo = self.mapper.repository(eco, &name)?;
-            let location = format!(
-                "{}:{}",
-                self.store.location(&repo),
-                self.mapper.tag(eco, &version)?
+            report.extend(
+                self.push_reported(eco, &artifact::RUBYGEMS, &name, &version, files, force)
+                    .await?,
             );
-            let by_name: BTreeMap<String, (String, u64)> = files
-                .iter()
-                .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
-                .collect();
-            let outcome = self
-                .push(eco, &artifact::RUBYGEMS, &name, &version, files, force)
-                .await?;
-            for m in outcome {
-                let (file, status) = match m {
-                    Merged::Added(f) => (f, "added"),
-                    Merged::Replaced(f) => (f, "replaced"),
-                    Merged::Unchanged(f) => (f, "unchanged"),
-                };
-                let (sha256, size) = by_name[&file].clone();
-                report.push(Pushed {
-                    package: name.clone(),
-                    version: version.clone(),
-                    file,
-                    sha256,
-                    size,
-                    status,
-                    location: location.clone(),
-                });
-            }
         }
         Ok(report)
     }
