@@ -1,6 +1,7 @@
 //! What a package is, per ecosystem: finding distribution files in a path, reading their
 //! metadata, choosing files on pull. Parsing is pure; only reading the files touches disk.
 
+pub mod files;
 pub mod nuget;
 pub mod pypi;
 pub mod rubygems;

@@ -17,6 +17,7 @@ mod version;
 #[cfg(test)]
 mod describe_tests;
 
+use super::files::DiscoverError;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -178,46 +179,11 @@ pub enum NugetError {
 /// recursively) for `*.nupkg` and `*.snupkg`, in name order. A path listed twice is returned
 /// once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, NugetError> {
-    let mut found: Vec<PathBuf> = Vec::new();
-    let mut push = |path: PathBuf| {
-        if !found.contains(&path) {
-            found.push(path);
-        }
-    };
-    for path in paths {
-        let io_error = |source| NugetError::Io {
-            path: path.clone(),
-            source,
-        };
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(NugetError::NotFound { path: path.clone() });
-            }
-            Err(e) => return Err(io_error(e)),
-        };
-        if !meta.is_dir() {
-            push(path.clone());
-            continue;
-        }
-        let mut in_dir = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(io_error)? {
-            let entry = entry.map_err(io_error)?;
-            let is_package = entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| PackageKind::of(name).is_some());
-            if is_package && entry.path().is_file() {
-                in_dir.push(entry.path());
-            }
-        }
-        if in_dir.is_empty() {
-            return Err(NugetError::EmptyDirectory { path: path.clone() });
-        }
-        in_dir.sort();
-        in_dir.into_iter().for_each(&mut push);
-    }
-    Ok(found)
+    super::files::discover(paths, |name| PackageKind::of(name).is_some()).map_err(|e| match e {
+        DiscoverError::NotFound(path) => NugetError::NotFound { path },
+        DiscoverError::Io(path, source) => NugetError::Io { path, source },
+        DiscoverError::Empty(path) => NugetError::EmptyDirectory { path },
+    })
 }
 
 /// Describe one package file from its own nuspec. Blocking: reads the file.

@@ -18,6 +18,7 @@ mod version;
 #[cfg(test)]
 mod describe_tests;
 
+use super::files::DiscoverError;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -183,46 +184,11 @@ pub enum PypiError {
 /// recursively) for `*.whl`, `*.tar.gz` and legacy `*.zip` sdists, in name order. A path
 /// listed twice is returned once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PypiError> {
-    let mut found: Vec<PathBuf> = Vec::new();
-    let mut push = |path: PathBuf| {
-        if !found.contains(&path) {
-            found.push(path);
-        }
-    };
-    for path in paths {
-        let io_error = |source| PypiError::Io {
-            path: path.clone(),
-            source,
-        };
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(PypiError::NotFound { path: path.clone() });
-            }
-            Err(e) => return Err(io_error(e)),
-        };
-        if !meta.is_dir() {
-            push(path.clone());
-            continue;
-        }
-        let mut in_dir = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(io_error)? {
-            let entry = entry.map_err(io_error)?;
-            let is_dist = entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| Extension::of(name).is_some());
-            if is_dist && entry.path().is_file() {
-                in_dir.push(entry.path());
-            }
-        }
-        if in_dir.is_empty() {
-            return Err(PypiError::EmptyDirectory { path: path.clone() });
-        }
-        in_dir.sort();
-        in_dir.into_iter().for_each(&mut push);
-    }
-    Ok(found)
+    super::files::discover(paths, |name| Extension::of(name).is_some()).map_err(|e| match e {
+        DiscoverError::NotFound(path) => PypiError::NotFound { path },
+        DiscoverError::Io(path, source) => PypiError::Io { path, source },
+        DiscoverError::Empty(path) => PypiError::EmptyDirectory { path },
+    })
 }
 
 /// Describe one distribution file from its own metadata. Blocking: reads the file.

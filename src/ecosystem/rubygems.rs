@@ -16,6 +16,7 @@ mod version;
 #[cfg(test)]
 mod spec_tests;
 
+use super::files::DiscoverError;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -100,45 +101,11 @@ pub enum RubygemsError {
 /// The gems in `paths`: files are taken as given, directories are scanned (not recursively)
 /// for `*.gem`, in name order. A path listed twice is returned once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RubygemsError> {
-    let mut found: Vec<PathBuf> = Vec::new();
-    for path in paths {
-        let io_error = |source| RubygemsError::Io {
-            path: path.clone(),
-            source,
-        };
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(RubygemsError::NotFound { path: path.clone() });
-            }
-            Err(e) => return Err(io_error(e)),
-        };
-        let mut in_path = Vec::new();
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(path).map_err(io_error)? {
-                let entry = entry.map_err(io_error)?;
-                let is_gem = entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| n.ends_with(".gem"));
-                if is_gem && entry.path().is_file() {
-                    in_path.push(entry.path());
-                }
-            }
-            if in_path.is_empty() {
-                return Err(RubygemsError::EmptyDirectory { path: path.clone() });
-            }
-            in_path.sort();
-        } else {
-            in_path.push(path.clone());
-        }
-        for p in in_path {
-            if !found.contains(&p) {
-                found.push(p);
-            }
-        }
-    }
-    Ok(found)
+    super::files::discover(paths, |name| name.ends_with(".gem")).map_err(|e| match e {
+        DiscoverError::NotFound(path) => RubygemsError::NotFound { path },
+        DiscoverError::Io(path, source) => RubygemsError::Io { path, source },
+        DiscoverError::Empty(path) => RubygemsError::EmptyDirectory { path },
+    })
 }
 
 /// Describes one gem from its own specification. Blocking: reads the whole file (to hash it).

@@ -3,8 +3,8 @@
 
 pub mod cli;
 pub mod fixtures;
-pub mod nuget;
 pub mod gems;
+pub mod nuget;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;

@@ -1,0 +1,100 @@
+//! Finding package files in the paths a user gives, the same way for every ecosystem: files
+//! are taken as given, directories are scanned (not recursively) for the ecosystem's file
+//! names, in name order, and a path listed twice is returned once. What a package file is,
+//! and what to tell the user when none is found, stays with each ecosystem.
+
+use std::path::PathBuf;
+
+/// Why no list of files could be made; each ecosystem turns it into its own error.
+#[derive(Debug)]
+pub enum DiscoverError {
+    /// A given path does not exist.
+    NotFound(PathBuf),
+    /// A given path or a directory entry could not be read.
+    Io(PathBuf, std::io::Error),
+    /// A given directory holds no package file.
+    Empty(PathBuf),
+}
+
+/// The package files in `paths`; `is_package` tells a package file by its name.
+pub fn discover(
+    paths: &[PathBuf],
+    is_package: impl Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>, DiscoverError> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut push = |path: PathBuf| {
+        if !found.contains(&path) {
+            found.push(path);
+        }
+    };
+    for path in paths {
+        let io_error = |source| DiscoverError::Io(path.clone(), source);
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DiscoverError::NotFound(path.clone()));
+            }
+            Err(e) => return Err(io_error(e)),
+        };
+        if !meta.is_dir() {
+            push(path.clone());
+            continue;
+        }
+        let mut in_dir = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let matches = entry.file_name().to_str().is_some_and(&is_package);
+            if matches && entry.path().is_file() {
+                in_dir.push(entry.path());
+            }
+        }
+        if in_dir.is_empty() {
+            return Err(DiscoverError::Empty(path.clone()));
+        }
+        in_dir.sort();
+        in_dir.into_iter().for_each(&mut push);
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_as_given_directories_scanned_in_order_duplicates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.gem", "a.gem", "notes.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("sub.gem")).unwrap();
+        let given = dir.path().join("notes.txt");
+        let found = discover(
+            &[
+                given.clone(),
+                dir.path().to_path_buf(),
+                dir.path().join("a.gem"),
+            ],
+            |n| n.ends_with(".gem"),
+        )
+        .unwrap();
+        assert_eq!(
+            found,
+            vec![given, dir.path().join("a.gem"), dir.path().join("b.gem")]
+        );
+    }
+
+    #[test]
+    fn a_missing_path_and_an_empty_directory_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        assert!(matches!(
+            discover(std::slice::from_ref(&missing), |_| true),
+            Err(DiscoverError::NotFound(p)) if p == missing
+        ));
+        assert!(matches!(
+            discover(&[dir.path().to_path_buf()], |_| true),
+            Err(DiscoverError::Empty(p)) if p == dir.path()
+        ));
+    }
+}
