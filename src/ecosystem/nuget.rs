@@ -63,6 +63,8 @@ impl PackageKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NugetPackage {
     pub path: PathBuf,
+    /// The name the file is stored and pulled under: `<id>.<version>.nupkg` (or `.snupkg`),
+    /// id and version as the nuspec spells them, whatever the file on disk is called.
     pub file_name: String,
     pub kind: PackageKind,
     /// The package id as the nuspec spells it.
@@ -165,7 +167,7 @@ pub enum NugetError {
     #[error("the nuspec XML is malformed: {0}")]
     Xml(String),
 
-    #[error("the nuspec has no <{0}> in <metadata>")]
+    #[error("the nuspec has no {0}")]
     MissingField(&'static str),
 
     #[error("`{range}` is not a NuGet version range: {reason}")]
@@ -176,8 +178,46 @@ pub enum NugetError {
 /// recursively) for `*.nupkg` and `*.snupkg`, in name order. A path listed twice is returned
 /// once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, NugetError> {
-    let _ = paths;
-    todo!()
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut push = |path: PathBuf| {
+        if !found.contains(&path) {
+            found.push(path);
+        }
+    };
+    for path in paths {
+        let io_error = |source| NugetError::Io {
+            path: path.clone(),
+            source,
+        };
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(NugetError::NotFound { path: path.clone() });
+            }
+            Err(e) => return Err(io_error(e)),
+        };
+        if !meta.is_dir() {
+            push(path.clone());
+            continue;
+        }
+        let mut in_dir = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let is_package = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| PackageKind::of(name).is_some());
+            if is_package && entry.path().is_file() {
+                in_dir.push(entry.path());
+            }
+        }
+        if in_dir.is_empty() {
+            return Err(NugetError::EmptyDirectory { path: path.clone() });
+        }
+        in_dir.sort();
+        in_dir.into_iter().for_each(&mut push);
+    }
+    Ok(found)
 }
 
 /// Describe one package file from its own nuspec. Blocking: reads the file.
@@ -203,6 +243,45 @@ pub fn describe_reader<R: Read + Seek>(
     reader: R,
     size: u64,
 ) -> Result<NugetPackage, NugetError> {
-    let _ = (name, reader, size, Mapper::normalize_version(Ecosystem::Nuget, "1"));
-    todo!()
+    let path = name;
+    let kind = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(PackageKind::of)
+        .ok_or_else(|| NugetError::InvalidFileName {
+            path: path.to_path_buf(),
+        })?;
+    let member = archive::nuspec(path, reader)?;
+    let nuspec = parse_nuspec(&member.bytes).map_err(|e| NugetError::InvalidNuspec {
+        path: path.to_path_buf(),
+        member: member.name.clone(),
+        reason: e.to_string(),
+    })?;
+    Mapper::normalize_package(Ecosystem::Nuget, &nuspec.id).map_err(|source| {
+        NugetError::InvalidId {
+            path: path.to_path_buf(),
+            id: nuspec.id.clone(),
+            source,
+        }
+    })?;
+    let version =
+        Mapper::normalize_version(Ecosystem::Nuget, &nuspec.version).map_err(|source| {
+            NugetError::InvalidVersion {
+                path: path.to_path_buf(),
+                version: nuspec.version.clone(),
+                source,
+            }
+        })?;
+    Ok(NugetPackage {
+        path: path.to_path_buf(),
+        // The stored name comes from the nuspec, not from the file the user has (the proxy's
+        // uploads have none): `<id>.<version>.nupkg` as the nuspec spells them.
+        file_name: format!("{}.{}{}", nuspec.id, nuspec.version, kind.extension()),
+        kind,
+        id: nuspec.id.clone(),
+        version,
+        nuspec,
+        nuspec_bytes: member.bytes,
+        size,
+    })
 }

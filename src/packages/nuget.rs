@@ -1,24 +1,156 @@
 //! Pushing and reading NuGet packages: lay each package out as docs/formats.md (NuGet) says
-//! (the nupkg entry with its nuspec as second layer, a snupkg as a second entry), push each
-//! version, read a version back. Shared by `opp push nuget` and the proxy's upload endpoint;
-//! reading the packages themselves is `ecosystem::nuget`.
+//! (the nupkg entry with its nuspec as second layer, a snupkg as a second entry of the same
+//! version), push each version, read a version back. Shared by `opp push nuget` and the
+//! proxy's upload endpoint; reading the package files themselves is `ecosystem::nuget`.
 
-use super::{Packages, Result};
-use crate::ecosystem::nuget::NugetPackage;
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::{PackageError, Packages, Result, hash_file};
+use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
+use crate::digest::Digest;
+use crate::ecosystem::nuget::{NugetPackage, PackageKind};
+use crate::mapper::Mapper;
 use crate::packages::pypi::Pushed;
-use crate::release::Release;
+use crate::release::{Descriptor, Ecosystem, Release};
 
 impl Packages<'_> {
     /// Pushes described packages, grouped into one index per id and version. A snupkg needs
-    /// a nupkg of the same id and version, in this push or already stored.
+    /// a nupkg of the same id and version, in this push or already stored; without one
+    /// nothing of that version is pushed.
     pub async fn push_nuget(&self, pkgs: Vec<NugetPackage>, force: bool) -> Result<Vec<Pushed>> {
-        let _ = (pkgs, force);
-        todo!()
+        let eco = Ecosystem::Nuget;
+        let mut groups: BTreeMap<(String, String), Vec<NugetPackage>> = BTreeMap::new();
+        for p in pkgs {
+            let name = Mapper::normalize_package(eco, &p.id)?;
+            groups.entry((name, p.version.clone())).or_default().push(p);
+        }
+        // Check every version before anything is uploaded.
+        for ((name, version), members) in &groups {
+            if let Some(symbols) = members.iter().find(|p| p.kind == PackageKind::Snupkg)
+                && !members.iter().any(|p| p.kind == PackageKind::Nupkg)
+                && !self.has_nupkg(name, version).await?
+            {
+                let repo = self.mapper.repository(eco, name)?;
+                return Err(PackageError::NotFound(format!(
+                    "{}: no {} {version} .nupkg in this push or in {}; a symbols package \
+                     goes beside its package, push the .nupkg first (or with it)",
+                    symbols.path.display(),
+                    symbols.id,
+                    self.store.location(&repo)
+                )));
+            }
+        }
+        let mut report = Vec::new();
+        for ((name, version), members) in groups {
+            let mut files = Vec::with_capacity(members.len());
+            for p in members {
+                files.push(file_spec(p).await?);
+            }
+            let repo = self.mapper.repository(eco, &name)?;
+            let location = format!(
+                "{}:{}",
+                self.store.location(&repo),
+                self.mapper.tag(eco, &version)?
+            );
+            let by_name: BTreeMap<String, (String, u64)> = files
+                .iter()
+                .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
+                .collect();
+            let outcome = self
+                .push(eco, &artifact::NUGET, &name, &version, files, force)
+                .await?;
+            for m in outcome {
+                let (file, status) = match m {
+                    Merged::Added(f) => (f, "added"),
+                    Merged::Replaced(f) => (f, "replaced"),
+                    Merged::Unchanged(f) => (f, "unchanged"),
+                };
+                let (sha256, size) = by_name[&file].clone();
+                report.push(Pushed {
+                    package: name.clone(),
+                    version: version.clone(),
+                    file,
+                    sha256,
+                    size,
+                    status,
+                    location: location.clone(),
+                });
+            }
+        }
+        Ok(report)
     }
 
     /// One version as stored (`id` in any case, `version` in any NuGet spelling), or `None`.
+    /// Its files are the nupkg and, where pushed, the snupkg; the nupkg's
+    /// [`DistFile::extra_layers`](crate::release::DistFile) hold its nuspec.
     pub async fn nuget_release(&self, id: &str, version: &str) -> Result<Option<Release>> {
-        let _ = (id, version);
-        todo!()
+        let eco = Ecosystem::Nuget;
+        let name = Mapper::normalize_package(eco, id)?;
+        let version = Mapper::normalize_version(eco, version)?;
+        // Only for entries another tool wrote without a title.
+        let fallback_nupkg = format!("{name}.{version}.nupkg");
+        let fallback = move |_: &(String, String)| fallback_nupkg.clone();
+        self.release(eco, &artifact::NUGET, &name, &version, &fallback)
+            .await
     }
+
+    /// Whether a version already holds a nupkg.
+    async fn has_nupkg(&self, name: &str, version: &str) -> Result<bool> {
+        Ok(self.nuget_release(name, version).await?.is_some_and(|r| {
+            r.files
+                .iter()
+                .any(|f| PackageKind::of(&f.name) == Some(PackageKind::Nupkg))
+        }))
+    }
+}
+
+/// The index entry of one package file: the nupkg with its nuspec as second layer, or the
+/// snupkg alone.
+async fn file_spec(p: NugetPackage) -> Result<FileSpec> {
+    let (digest, size) = hash_file(&p.path).await?;
+    let kinds: &Kinds = match p.kind {
+        PackageKind::Nupkg => &artifact::NUGET,
+        PackageKind::Snupkg => &artifact::NUGET_SNUPKG,
+    };
+    let mut layers = vec![LayerSpec {
+        descriptor: Descriptor {
+            media_type: kinds.layer_media_type.to_owned(),
+            digest,
+            size,
+        },
+        title: Some(p.file_name.clone()),
+        source: LayerSource::File(p.path.clone()),
+    }];
+    if p.kind == PackageKind::Nupkg {
+        let nuspec = Bytes::from(p.nuspec_bytes);
+        layers.push(LayerSpec {
+            descriptor: Descriptor {
+                media_type: artifact::NUGET_NUSPEC.to_owned(),
+                digest: Digest::of(&nuspec),
+                size: nuspec.len() as u64,
+            },
+            title: Some(format!("{}.nuspec", p.id.to_ascii_lowercase())),
+            source: LayerSource::Bytes(nuspec),
+        });
+    }
+    Ok(FileSpec {
+        file_name: p.file_name,
+        artifact_type: kinds.file_artifact_type,
+        // Repeated on the entry: it keys the merge (nupkg and snupkg of one version).
+        entry_artifact_type: Some(kinds.file_artifact_type),
+        layers,
+        metadata: None,
+        platform: None,
+        entry_annotations: BTreeMap::new(),
+    })
+}
+
+/// The proxy awaits these inside axum handlers, which need `Send` futures for every lifetime.
+#[allow(dead_code)]
+fn futures_are_send(p: &Packages<'_>) {
+    fn send<T: Send>(_: T) {}
+    send(p.push_nuget(Vec::new(), false));
+    send(p.nuget_release("a", "1.0.0"));
 }
