@@ -90,11 +90,61 @@ impl IntoResponse for NugetApiError {
         } else {
             tracing::debug!("nuget proxy: {status}: {text}");
         }
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             format!("{text}\n"),
         )
-            .into_response()
+            .into_response();
+        // nuget.exe and dotnet print the status line, not the body: the reason goes there,
+        // as nuget.org does it.
+        if status.is_client_error()
+            && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason_phrase(&text))
+        {
+            response.extensions_mut().insert(reason);
+        }
+        response
+    }
+}
+
+/// The longest reason phrase sent.
+const MAX_REASON: usize = 400;
+
+/// `text` as an HTTP/1 reason phrase: visible ASCII and spaces only, on one line, bounded.
+fn reason_phrase(text: &str) -> Vec<u8> {
+    let mut out: Vec<u8> = text
+        .chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            _ => b' ',
+        })
+        .take(MAX_REASON)
+        .collect();
+    while out.last() == Some(&b' ') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_error_carries_its_reason_in_the_status_line() {
+        let response = NugetApiError::BadRequest("x.nupkg is not a zip\nrebuild \u{e9}".into())
+            .into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let reason = response
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .expect("reason phrase");
+        assert_eq!(reason.as_bytes(), b"x.nupkg is not a zip rebuild");
+        let long = NugetApiError::Conflict("y".repeat(1000)).into_response();
+        let reason = long
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .expect("reason");
+        assert_eq!(reason.as_bytes().len(), MAX_REASON);
     }
 }

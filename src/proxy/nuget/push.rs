@@ -26,6 +26,10 @@ use crate::proxy::SharedState;
 
 /// What the package is called in messages when the client gives no file name.
 const DEFAULT_NAME: &str = "package.nupkg";
+/// How much of a body past `--max-upload-size` is still read (and dropped) so that the client,
+/// which sends it all before reading the answer, sees the `413`; beyond this the connection
+/// is closed.
+const DRAIN_CAP: u64 = crate::proxy::server::DRAIN_PAST_LIMIT;
 
 fn bad(text: impl Into<String>) -> NugetApiError {
     NugetApiError::BadRequest(text.into())
@@ -48,7 +52,12 @@ pub async fn push(
     let over = Arc::new(AtomicBool::new(false));
     let multipart = is_multipart(request.headers());
     let (parts, body) = request.into_parts();
-    let body = Body::from_stream(counted(body.into_data_stream(), limit, over.clone()));
+    let body = Body::from_stream(counted(
+        body.into_data_stream(),
+        limit,
+        limit.saturating_add(DRAIN_CAP),
+        over.clone(),
+    ));
     let request = Request::from_parts(parts, body);
 
     let (name, path, size) = if multipart {
@@ -69,6 +78,12 @@ pub async fn push(
         let path = dir.path().join(&name);
         let stream = field.map_err(std::io::Error::other);
         let size = save(stream, &path, &name, limit, &over).await?;
+        if over.load(Ordering::SeqCst) {
+            // The rest of the form, read and dropped.
+            while let Ok(Some(mut field)) = form.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+        }
         (name, path, size)
     } else {
         let name = DEFAULT_NAME.to_owned();
@@ -80,6 +95,9 @@ pub async fn push(
         let size = save(stream, &path, &name, limit, &over).await?;
         (name, path, size)
     };
+    if over.load(Ordering::SeqCst) {
+        return Err(NugetApiError::TooLarge { limit });
+    }
     if size == 0 {
         return Err(bad(format!("{name} is empty: push a .nupkg file")));
     }
@@ -104,6 +122,8 @@ pub async fn push(
                      pushed {new}); push it under a new version"
                 ))
             }
+            // A symbols package without its package.
+            PackageError::NotFound(reason) => bad(reason),
             other => NugetApiError::Package(other),
         })?;
     let status = pushed.first().map_or("added", |p| p.status);
@@ -157,10 +177,12 @@ fn plain_name(sent: Option<&str>) -> String {
     }
 }
 
-/// `body` passed through while its bytes are counted; past `limit` it fails and `over` is set.
+/// `body` passed through while its bytes are counted: past `limit` `over` is set (the
+/// reader drops what follows), past `cap` it fails.
 fn counted(
     body: impl Stream<Item = Result<Bytes, axum::Error>> + Send + 'static,
     limit: u64,
+    cap: u64,
     over: Arc<AtomicBool>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     let mut seen: u64 = 0;
@@ -169,15 +191,18 @@ fn counted(
         seen = seen.saturating_add(chunk.len() as u64);
         if seen > limit {
             over.store(true, Ordering::SeqCst);
+        }
+        if seen > cap {
             return Err(std::io::Error::other(format!(
-                "the body is larger than {limit} bytes"
+                "the body is larger than {cap} bytes"
             )));
         }
         Ok(chunk)
     })
 }
 
-/// Streams `stream` into `path`; returns the size.
+/// Streams `stream` into `path` and returns the size; once `over` is set, reads the rest
+/// without writing it.
 async fn save(
     stream: impl Stream<Item = Result<Bytes, std::io::Error>>,
     path: &Path,
@@ -200,6 +225,9 @@ async fn save(
                 bad(format!("{name}: the push broke off: {e}"))
             }
         })?;
+        if over.load(Ordering::SeqCst) {
+            continue;
+        }
         size += chunk.len() as u64;
         out.write_all(&chunk)
             .await
@@ -234,17 +262,24 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn counting_stops_a_body_past_the_limit_and_says_so() {
+    async fn counting_flags_a_body_past_the_limit_and_stops_it_past_the_cap() {
         let chunks: Vec<Result<Bytes, axum::Error>> = vec![
             Ok(Bytes::from_static(b"12345")),
             Ok(Bytes::from_static(b"678")),
+            Ok(Bytes::from_static(b"9")),
         ];
         let over = Arc::new(AtomicBool::new(false));
-        let mut s = Box::pin(counted(futures_util::stream::iter(chunks), 6, over.clone()));
+        let mut s = Box::pin(counted(
+            futures_util::stream::iter(chunks),
+            6,
+            8,
+            over.clone(),
+        ));
         assert!(s.next().await.expect("first").is_ok());
         assert!(!over.load(Ordering::SeqCst));
-        assert!(s.next().await.expect("second").is_err());
+        assert!(s.next().await.expect("second").is_ok());
         assert!(over.load(Ordering::SeqCst));
+        assert!(s.next().await.expect("third").is_err());
     }
 
     #[test]
