@@ -2,12 +2,16 @@
 //! user runs it: `opp proxy -- nuget5 push|install|search ...`, over HTTPS with the proxy's
 //! throwaway CA, configured only by what the proxy hands the child (no `-Source` for install
 //! and search). Packages are packed by `nuget pack` in the set-up (`proxy_nuget/setup.rs`);
-//! what lands in the store is read back through opp's library.
+//! what lands in the store is read back through opp's library. The protocol details nuget.exe
+//! does not show are checked against the frontend served in-process (`proxy_nuget/serve.rs`).
 
+#[path = "proxy_nuget/serve.rs"]
+mod serve;
 #[path = "proxy_nuget/setup.rs"]
 mod setup;
 mod support;
 
+use serve::{Served, nupkg, nuspec};
 use setup::{nuget_configs, pack, proxy_nuget, stored_nupkg};
 use support::cli::{Env, run_fail, run_ok, stderr, stdout};
 
@@ -209,4 +213,151 @@ fn a_file_that_is_not_a_package_gets_400_saying_why_and_stores_nothing() {
     assert!(text.contains("400 ("), "{text}");
     assert!(text.contains("is not a valid zip archive"), "{text}");
     assert!(!env.store().join("nuget").exists());
+}
+
+#[test]
+fn the_flat_container_registrations_and_search_answer_as_nuget_v3_says() {
+    let env = Env::new();
+    let served = Served::start(&env, 1 << 20);
+    let dependency = "<dependencies><group targetFramework=\"net8.0\">\
+                      <dependency id=\"Opp.Proto\" version=\"[1.0.0, 2.0.0)\" />\
+                      </group></dependencies>";
+    let stable = nupkg("Opp.Proto", "1.0", "");
+    for package in [
+        stable.clone(),
+        nupkg("Opp.Proto", "1.1.0-Beta", ""),
+        nupkg("Opp.Proto", "1.2.0-rc.1", ""),
+        nupkg("Other.Thing", "2.0.0", dependency),
+    ] {
+        let r = served.push_like_nuget(&package);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    // The same bytes again: fine, nothing changes.
+    assert_eq!(served.push_like_nuget(&stable).status, 200);
+
+    let index = served.get("/nuget/v3/flatcontainer/OPP.Proto/index.json");
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert_eq!(
+        index.json(),
+        serde_json::json!({"versions": ["1.0.0", "1.1.0-beta", "1.2.0-rc.1"]})
+    );
+    for path in [
+        "/nuget/v3/flatcontainer/opp.proto/1.0.0/opp.proto.1.0.0.nupkg",
+        "/nuget/v3/flatcontainer/Opp.Proto/1.0/Opp.Proto.1.0.0.nupkg",
+    ] {
+        let r = served.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert!(r.body == stable, "{path}: other bytes");
+    }
+    let head = served.send(
+        reqwest::Method::HEAD,
+        "/nuget/v3/flatcontainer/opp.proto/1.0.0/opp.proto.1.0.0.nupkg",
+        &[],
+        None,
+    );
+    assert_eq!(head.status, 200);
+    assert_eq!(head.headers["content-length"], stable.len().to_string());
+    let spec = served.get("/nuget/v3/flatcontainer/opp.proto/1.0.0/opp.proto.nuspec");
+    assert_eq!(spec.text(), nuspec("Opp.Proto", "1.0", ""));
+    for missing in [
+        "/nuget/v3/flatcontainer/opp.proto/9.0.0/opp.proto.9.0.0.nupkg",
+        "/nuget/v3/flatcontainer/no.such/index.json",
+        "/nuget/v3/flatcontainer/opp.proto/1.0.0/other.1.0.0.nupkg",
+        "/nuget/v3/registration/no.such/index.json",
+    ] {
+        assert_eq!(served.get(missing).status, 404, "{missing}");
+    }
+
+    let registration = served
+        .get("/nuget/v3/registration/other.thing/index.json")
+        .json();
+    let entry = &registration["items"][0]["items"][0]["catalogEntry"];
+    assert_eq!(entry["id"], "Other.Thing");
+    assert_eq!(entry["version"], "2.0.0");
+    assert_eq!(entry["dependencyGroups"][0]["targetFramework"], "net8.0");
+    assert_eq!(
+        entry["dependencyGroups"][0]["dependencies"][0]["id"],
+        "Opp.Proto"
+    );
+    assert_eq!(
+        entry["dependencyGroups"][0]["dependencies"][0]["range"],
+        "[1.0.0, 2.0.0)"
+    );
+    let proto = served
+        .get("/nuget/v3/registration/opp.proto/index.json")
+        .json();
+    assert_eq!(proto["items"][0]["count"], 3);
+    assert_eq!(proto["items"][0]["upper"], "1.2.0-rc.1");
+    let leaf = served.get("/nuget/v3/registration/opp.proto/1.1.0-beta.json");
+    assert_eq!(leaf.status, 200);
+    assert!(
+        leaf.json()["packageContent"]
+            .as_str()
+            .unwrap()
+            .ends_with("/nuget/v3/flatcontainer/opp.proto/1.1.0-beta/opp.proto.1.1.0-beta.nupkg")
+    );
+
+    let search = |query: &str| served.get(&format!("/nuget/v3/query?{query}")).json();
+    let hits = search("q=PROTO&skip=0&take=20&prerelease=false&semVerLevel=2.0.0");
+    assert_eq!(hits["totalHits"], 1);
+    assert_eq!(hits["data"][0]["id"], "Opp.Proto");
+    assert_eq!(hits["data"][0]["version"], "1.0.0");
+    assert_eq!(
+        search("q=proto&prerelease=true")["data"][0]["version"],
+        "1.1.0-beta"
+    );
+    let semver2 = search("q=proto&prerelease=true&semVerLevel=2.0.0");
+    assert_eq!(semver2["data"][0]["version"], "1.2.0-rc.1");
+    assert_eq!(semver2["data"][0]["versions"].as_array().unwrap().len(), 3);
+    let page = search("q=&skip=1&take=1");
+    assert_eq!(page["totalHits"], 2);
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["data"][0]["id"], "Other.Thing");
+    assert_eq!(search("q=nothing")["totalHits"], 0);
+}
+
+#[test]
+fn pushes_that_are_not_packages_or_too_large_are_refused_and_store_nothing() {
+    let env = Env::new();
+    let served = Served::start(&env, 4096);
+    let put = |headers: &[(&str, &str)], body: Vec<u8>| {
+        served.send(
+            reqwest::Method::PUT,
+            "/nuget/api/v2/package",
+            headers,
+            Some(reqwest::Body::from(body)),
+        )
+    };
+    // A raw .nupkg body (no form) is a push too.
+    let r = put(&[], nupkg("Opp.Raw", "1.0.0", ""));
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let r = put(&[], Vec::new());
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("is empty"), "{}", r.text());
+    let mut no_nuspec = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    no_nuspec
+        .start_file("readme.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    let r = served.push_like_nuget(&no_nuspec.finish().unwrap().into_inner());
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("package.nupkg"), "{}", r.text());
+    let r = put(
+        &[("content-type", "multipart/form-data; boundary=x")],
+        b"not a form".to_vec(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // A declared length over the limit is refused before reading; a streamed one while reading.
+    let big = vec![b'x'; 8192];
+    let r = put(&[], big.clone());
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.text().contains("4096 bytes"), "{}", r.text());
+    let r = served.push_like_nuget(&big);
+    assert_eq!(r.status, 413, "{}", r.text());
+    let stored: Vec<_> = std::fs::read_dir(env.store().join("nuget"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(stored, ["opp.raw"]);
 }

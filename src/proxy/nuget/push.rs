@@ -102,14 +102,9 @@ pub async fn push(
         return Err(bad(format!("{name} is empty: push a .nupkg file")));
     }
 
-    let mut package = describe(&name, &path, size).await?;
-    // Clients call every upload `package.nupkg`: store it under the name `nuget pack` gives.
-    package.file_name = format!(
-        "{}.{}{}",
-        package.id,
-        package.version,
-        package.kind.extension()
-    );
+    // Stored under `<id>.<version>.nupkg` as its nuspec spells them, as `opp push nuget` does
+    // (clients call every upload `package.nupkg`).
+    let package = describe(&name, &path, size).await?;
     let file_name = package.file_name.clone();
     let pushed = state
         .packages()
@@ -162,14 +157,16 @@ fn is_multipart(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The client's file name when it is a plain one, else [`DEFAULT_NAME`].
+/// The client's file name when it is a plain one naming a package (`.nupkg`, `.snupkg`),
+/// else [`DEFAULT_NAME`].
 fn plain_name(sent: Option<&str>) -> String {
     match sent {
         Some(n)
             if !n.is_empty()
                 && !n.starts_with('.')
                 && !n.contains(['/', '\\', '\0'])
-                && n.len() <= 255 =>
+                && n.len() <= 255
+                && nuget::PackageKind::of(n).is_some() =>
         {
             n.to_owned()
         }
@@ -285,8 +282,10 @@ mod tests {
     #[test]
     fn only_plain_file_names_are_kept() {
         assert_eq!(plain_name(Some("x.nupkg")), "x.nupkg");
+        assert_eq!(plain_name(Some("x.SNUPKG")), "x.SNUPKG");
         for bad in [
             None,
+            Some("x.zip"),
             Some(""),
             Some("../x.nupkg"),
             Some(".hidden"),
