@@ -91,6 +91,9 @@ _opp() {
             opp__subcmd__help__subcmd__lock,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider"
                 ;;
+            opp__subcmd__help__subcmd__pull,nuget)
+                cmd="opp__subcmd__help__subcmd__pull__subcmd__nuget"
+                ;;
             opp__subcmd__help__subcmd__pull,pypi)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__pypi"
                 ;;
@@ -99,6 +102,9 @@ _opp() {
                 ;;
             opp__subcmd__help__subcmd__pull,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__provider"
+                ;;
+            opp__subcmd__help__subcmd__push,nuget)
+                cmd="opp__subcmd__help__subcmd__push__subcmd__nuget"
                 ;;
             opp__subcmd__help__subcmd__push,pypi)
                 cmd="opp__subcmd__help__subcmd__push__subcmd__pypi"
@@ -124,6 +130,9 @@ _opp() {
             opp__subcmd__pull,help)
                 cmd="opp__subcmd__pull__subcmd__help"
                 ;;
+            opp__subcmd__pull,nuget)
+                cmd="opp__subcmd__pull__subcmd__nuget"
+                ;;
             opp__subcmd__pull,pypi)
                 cmd="opp__subcmd__pull__subcmd__pypi"
                 ;;
@@ -135,6 +144,9 @@ _opp() {
                 ;;
             opp__subcmd__pull__subcmd__help,help)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__help"
+                ;;
+            opp__subcmd__pull__subcmd__help,nuget)
+                cmd="opp__subcmd__pull__subcmd__help__subcmd__nuget"
                 ;;
             opp__subcmd__pull__subcmd__help,pypi)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__pypi"
@@ -148,6 +160,9 @@ _opp() {
             opp__subcmd__push,help)
                 cmd="opp__subcmd__push__subcmd__help"
                 ;;
+            opp__subcmd__push,nuget)
+                cmd="opp__subcmd__push__subcmd__nuget"
+                ;;
             opp__subcmd__push,pypi)
                 cmd="opp__subcmd__push__subcmd__pypi"
                 ;;
@@ -159,6 +174,9 @@ _opp() {
                 ;;
             opp__subcmd__push__subcmd__help,help)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__help"
+                ;;
+            opp__subcmd__push__subcmd__help,nuget)
+                cmd="opp__subcmd__push__subcmd__help__subcmd__nuget"
                 ;;
             opp__subcmd__push__subcmd__help,pypi)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__pypi"
@@ -236,7 +254,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,8 +446,22 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__pull)
-            opts="pypi terraform-provider terraform-module"
+            opts="pypi terraform-provider terraform-module nuget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__pull__subcmd__nuget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -484,8 +516,22 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__push)
-            opts="pypi terraform-provider terraform-module"
+            opts="pypi terraform-provider terraform-module nuget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__push__subcmd__nuget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -554,7 +600,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,7 +892,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -876,7 +922,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help)
-            opts="pypi terraform-provider terraform-module help"
+            opts="pypi terraform-provider terraform-module nuget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -890,6 +936,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__help__subcmd__nuget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -938,6 +998,44 @@ _opp() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__nuget)
+            opts="-o -q -v -h --output --prerelease --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1084,7 +1182,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1114,7 +1212,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help)
-            opts="pypi terraform-provider terraform-module help"
+            opts="pypi terraform-provider terraform-module nuget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1128,6 +1226,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__help__subcmd__nuget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1176,6 +1288,36 @@ _opp() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__nuget)
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1274,7 +1416,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__show)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -59,6 +59,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+            cand nuget 'Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;pypi'= {
@@ -106,10 +107,26 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;push;nuget'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --force 'Replace a stored file of the same name that has other bytes'
+            cand --json 'Print what was pushed as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;push;help'= {
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+            cand nuget 'Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;help;pypi'= {
@@ -117,6 +134,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;push;help;terraform-provider'= {
         }
         &'opp;push;help;terraform-module'= {
+        }
+        &'opp;push;help;nuget'= {
         }
         &'opp;push;help;help'= {
         }
@@ -135,6 +154,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
+            cand nuget 'Pull a NuGet package (.nupkg)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;pypi'= {
@@ -195,10 +215,28 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;pull;nuget'= {
+            cand -o 'Directory to write the .nupkg into'
+            cand --output 'Directory to write the .nupkg into'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --prerelease 'Allow pre-release versions'
+            cand --json 'Print what was written as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;pull;help'= {
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
+            cand nuget 'Pull a NuGet package (.nupkg)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;help;pypi'= {
@@ -206,6 +244,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;pull;help;terraform-provider'= {
         }
         &'opp;pull;help;terraform-module'= {
+        }
+        &'opp;pull;help;nuget'= {
         }
         &'opp;pull;help;help'= {
         }
@@ -385,6 +425,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+            cand nuget 'Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories)'
         }
         &'opp;help;push;pypi'= {
         }
@@ -392,16 +433,21 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;push;terraform-module'= {
         }
+        &'opp;help;push;nuget'= {
+        }
         &'opp;help;pull'= {
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
+            cand nuget 'Pull a NuGet package (.nupkg)'
         }
         &'opp;help;pull;pypi'= {
         }
         &'opp;help;pull;terraform-provider'= {
         }
         &'opp;help;pull;terraform-module'= {
+        }
+        &'opp;help;pull;nuget'= {
         }
         &'opp;help;list'= {
         }

@@ -135,6 +135,8 @@ pub enum PushCommand {
     TerraformProvider(PushProviderArgs),
     /// Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version.
     TerraformModule(PushModuleArgs),
+    /// Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories).
+    Nuget(PushNugetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +169,15 @@ pub struct PushModuleArgs {
 #[derive(Debug, Args)]
 pub struct PushPypiArgs {
     /// Wheels, sdists, or directories holding them (e.g. ./dist).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushNugetArgs {
+    /// .nupkg and .snupkg files, or directories holding them (e.g. ./bin/Release).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -213,6 +224,8 @@ pub enum PullCommand {
     TerraformProvider(PullProviderArgs),
     /// Unpack a Terraform module version into a directory.
     TerraformModule(PullModuleArgs),
+    /// Pull a NuGet package (.nupkg).
+    Nuget(PullNugetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +299,23 @@ pub struct PullPypiArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct PullNugetArgs {
+    /// ID, ID@VERSION (exactly that version) or ID@RANGE in NuGet's notation (e.g.
+    /// 'Newtonsoft.Json@[13.0,14.0)'); default: the newest stable version.
+    #[arg(value_name = "ID[@VERSION|RANGE]")]
+    pub package: String,
+    /// Directory to write the .nupkg into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Allow pre-release versions.
+    #[arg(long)]
+    pub prerelease: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Ecosystems whose push, pull and list are implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EcosystemArg {
@@ -295,6 +325,8 @@ pub enum EcosystemArg {
     TerraformProvider,
     /// Terraform modules (NAMESPACE/NAME/SYSTEM).
     TerraformModule,
+    /// NuGet packages (ID).
+    Nuget,
 }
 
 impl From<EcosystemArg> for Ecosystem {
@@ -303,6 +335,7 @@ impl From<EcosystemArg> for Ecosystem {
             EcosystemArg::Pypi => Ecosystem::Pypi,
             EcosystemArg::TerraformProvider => Ecosystem::TerraformProvider,
             EcosystemArg::TerraformModule => Ecosystem::TerraformModule,
+            EcosystemArg::Nuget => Ecosystem::Nuget,
         }
     }
 }

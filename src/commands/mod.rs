@@ -93,10 +93,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Push(PushCommand::TerraformModule(args)) => {
             push::terraform_module(&settings, &out, args).await
         }
+        Command::Push(PushCommand::Nuget(args)) => push::nuget(&settings, &out, args).await,
         Command::Pull(PullCommand::Pypi(args)) => pull::pypi(&settings, &out, args).await,
         Command::Pull(PullCommand::TerraformProvider(args)) => {
             provider::pull(&settings, &out, args).await
         }
+        Command::Pull(PullCommand::Nuget(args)) => pull::nuget(&settings, &out, args).await,
         Command::Lock(LockCommand::TerraformProvider(args)) => {
             lock::terraform_provider(&settings, &out, args).await
         }
@@ -145,6 +147,7 @@ pub async fn load_release(
             .provider_version(name, version)
             .await?
             .map(|v| v.release)),
+        Ecosystem::Nuget => pkgs.nuget_release(name, version).await,
         _ => {
             let fallback = |(_, arch): &(String, String)| {
                 crate::ecosystem::pypi::file_name_for(name, version, arch)

@@ -194,3 +194,86 @@ pub async fn terraform_module(
     }
     Ok(())
 }
+
+/// `opp pull nuget ID[@VERSION|RANGE] -o DIR`: the newest matching version's .nupkg.
+pub async fn nuget(
+    settings: &Settings,
+    out: &Output,
+    args: crate::cli::PullNugetArgs,
+) -> anyhow::Result<()> {
+    use crate::ecosystem::nuget::{self, NugetVersion, PackageKind, VersionRange};
+    let eco = Ecosystem::Nuget;
+    let (id, range) = match args.package.split_once('@') {
+        None => (args.package.as_str(), None),
+        Some((id, spec)) if spec.trim_start().starts_with(['[', '(']) => {
+            (id, Some(VersionRange::parse(spec)?))
+        }
+        // A bare version means exactly that version, as `nuget install -Version` does.
+        Some((id, spec)) => {
+            let normalized = Mapper::normalize_version(eco, spec.trim())?;
+            let exact = NugetVersion::parse(&normalized)
+                .ok_or_else(|| anyhow::anyhow!("`{spec}` is not a NuGet version"))?;
+            (id, Some(VersionRange::exact(exact)))
+        }
+    };
+    let name = Mapper::normalize_package(eco, id.trim())?;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = target.packages(out);
+    let repo = target.mapper.repository(eco, &name)?;
+    let mut versions = pkgs.versions(eco, &name).await?;
+    if versions.is_empty() {
+        return Err(PackageError::NotFound(format!(
+            "no package `{name}` in {}",
+            target.store.location(&repo)
+        ))
+        .into());
+    }
+    let Some(version) = nuget::select_version(&versions, range.as_ref(), args.prerelease) else {
+        nuget::sort_newest_first(&mut versions);
+        let pre_hint = if args.prerelease {
+            ""
+        } else {
+            " (pre-releases need --prerelease)"
+        };
+        return Err(PackageError::NotFound(format!(
+            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
+            args.package,
+            versions.join(", ")
+        ))
+        .into());
+    };
+    let release = pkgs.nuget_release(&name, &version).await?.ok_or_else(|| {
+        PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
+    })?;
+    let files: Vec<_> = release
+        .files
+        .iter()
+        .filter(|f| PackageKind::of(&f.name) == Some(PackageKind::Nupkg))
+        .cloned()
+        .collect();
+    if files.is_empty() {
+        return Err(PackageError::NotFound(format!(
+            "`{name}` {version} in {} holds no .nupkg",
+            target.store.location(&repo)
+        ))
+        .into());
+    }
+    pkgs.download(eco, &name, &files, &args.output).await?;
+    let mut report = Vec::new();
+    for f in &files {
+        let path = args.output.join(&f.name);
+        out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
+        report.push(Pulled {
+            package: name.clone(),
+            version: version.clone(),
+            file: f.name.clone(),
+            path: path.display().to_string(),
+            sha256: f.digest.hex().to_owned(),
+            size: f.size,
+        });
+    }
+    if args.json {
+        out.json(&report);
+    }
+    Ok(())
+}

@@ -111,3 +111,36 @@ pub async fn terraform_module(
     }
     Ok(())
 }
+
+/// `opp push nuget PATH...`: read each package's nuspec, then push each version.
+pub async fn nuget(
+    settings: &Settings,
+    out: &Output,
+    args: crate::cli::PushNugetArgs,
+) -> anyhow::Result<()> {
+    use crate::ecosystem::nuget;
+    // Read and check every file before anything is uploaded.
+    let described: Vec<nuget::NugetPackage> = tokio::task::spawn_blocking(move || {
+        let paths = nuget::discover(&args.paths)?;
+        paths
+            .iter()
+            .map(|p| nuget::describe(p))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await??;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = target.packages(out);
+    let report = pkgs.push_nuget(described, args.push.force).await?;
+    for p in &report {
+        let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
+        out.status(match p.status {
+            "added" => format!("pushed {file} ({shown}) to {location}"),
+            "replaced" => format!("replaced {file} ({shown}) in {location}"),
+            _ => format!("{file} is already in {location} with the same bytes; left as is"),
+        });
+    }
+    if args.push.json {
+        out.json(&report);
+    }
+    Ok(())
+}

@@ -9,8 +9,7 @@ pub mod terraform_provider;
 use crate::release::Ecosystem;
 
 /// Sorts versions of an ecosystem newest first (PEP 440 for PyPI, semver for Terraform,
-/// NuGet.Versioning for NuGet);
-/// strings that do not parse go last.
+/// NuGet.Versioning's order for NuGet); strings that do not parse go last.
 pub fn sort_newest_first(eco: Ecosystem, versions: &mut [String]) {
     match eco {
         Ecosystem::Pypi => pypi::sort_newest_first(versions),

@@ -18,7 +18,8 @@ use crate::release::{Descriptor, Ecosystem, Release};
 impl Packages<'_> {
     /// Pushes described packages, grouped into one index per id and version. A snupkg needs
     /// a nupkg of the same id and version, in this push or already stored; without one
-    /// nothing of that version is pushed.
+    /// nothing at all is pushed. Each package's `path` must be a file that stays readable
+    /// until this returns (it is hashed, then streamed): the proxy spools an upload to one.
     pub async fn push_nuget(&self, pkgs: Vec<NugetPackage>, force: bool) -> Result<Vec<Pushed>> {
         let eco = Ecosystem::Nuget;
         let mut groups: BTreeMap<(String, String), Vec<NugetPackage>> = BTreeMap::new();

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod fixtures;
+pub mod nuget;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;
