@@ -112,7 +112,7 @@ fn nuget_pushes_then_installs_a_package_with_its_dependency_and_finds_them_by_se
 }
 
 #[test]
-fn a_version_pushed_again_with_other_bytes_gets_409_and_the_store_keeps_the_first() {
+fn a_version_from_opp_push_is_pushed_again_unchanged_but_other_bytes_get_409() {
     let env = Env::new();
     let first = pack(
         &env,
@@ -130,12 +130,8 @@ fn a_version_pushed_again_with_other_bytes_gets_409_and_the_store_keeps_the_firs
         &[],
         b"second\n",
     );
-    run_ok(&mut proxy_nuget(
-        &env,
-        &[],
-        &["push", first.to_str().unwrap()],
-    ));
-    // The same bytes again change nothing.
+    run_ok(env.opp().args(["push", "nuget"]).arg(&first));
+    // The same bytes through the proxy change nothing.
     run_ok(&mut proxy_nuget(
         &env,
         &[],
