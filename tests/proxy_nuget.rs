@@ -109,6 +109,8 @@ fn nuget_pushes_then_installs_a_package_with_its_dependency_and_finds_them_by_se
         .filter(|p| !p.starts_with(env.root().join("packer-home")))
         .collect();
     assert!(left.is_empty(), "NuGet.Config left behind: {left:?}");
+    let cache = env.data_home().join("NuGet").join("v3-cache");
+    assert!(!cache.exists(), "{} left behind", cache.display());
 }
 
 #[test]

@@ -117,8 +117,18 @@ pub fn write_child_files(state: &ProxyState, ctx: &ChildContext) -> anyhow::Resu
         }
         write_private(path, &text)?;
     }
-    if let Some(bundle) = &ctx.ca_bundle {
-        mono_trust::install(bundle, &files.mono_home)?;
+    if let Some(bundle) = &ctx.ca_bundle
+        && let Err(e) = mono_trust::install(bundle, &files.mono_home)
+    {
+        // Only nuget.exe under mono needs it: the other tools must not lose the proxy.
+        tracing::warn!(
+            "nuget.exe will not trust the proxy: {}",
+            anyhow::Error::new(e)
+                .chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ")
+        );
     }
     Ok(files)
 }

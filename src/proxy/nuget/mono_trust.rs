@@ -45,10 +45,7 @@ pub fn install(bundle: &Path, config_home: &Path) -> Result<usize, TrustError> {
         source,
     })?;
     let mut written = 0;
-    for block in pem::parse_many(&text).unwrap_or_default() {
-        if block.tag() != "CERTIFICATE" {
-            continue;
-        }
+    for block in certificates(&String::from_utf8_lossy(&text)) {
         let Some(hash) = subject_hash(block.contents()) else {
             tracing::debug!(
                 "a certificate of {} has no readable subject",
@@ -73,6 +70,24 @@ pub fn install(bundle: &Path, config_home: &Path) -> Result<usize, TrustError> {
         });
     }
     Ok(written)
+}
+
+/// Every PEM certificate in `text`; text between them (comments) and blocks that do not
+/// decode are skipped, so one bad entry in a system bundle costs only itself.
+fn certificates(text: &str) -> Vec<pem::Pem> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(end) = rest.find(END) {
+        let (block, after) = rest.split_at(end + END.len());
+        if let Some(begin) = block.find("-----BEGIN CERTIFICATE-----")
+            && let Ok(pem) = pem::parse(&block[begin..])
+        {
+            found.push(pem);
+        }
+        rest = after;
+    }
+    found
 }
 
 /// OpenSSL's subject hash of a DER certificate, as 8 hex digits (`openssl x509
@@ -279,7 +294,8 @@ LjOKT291OhPqrrjE11KWEujcvwIgNs8b5xQ/oysqzAmstgrvW61OYjhloMxE9s5s
     fn the_bundle_lands_in_mono_s_trust_directory_by_hash() {
         let dir = tempfile::tempdir().expect("temp dir");
         let bundle = dir.path().join("bundle.pem");
-        std::fs::write(&bundle, format!("# a comment\n{TEST_CA}{TEST_CA}")).expect("write");
+        let broken = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        std::fs::write(&bundle, format!("# a comment\n{TEST_CA}{broken}{TEST_CA}")).expect("write");
         let home = dir.path().join("xdg");
         assert_eq!(install(&bundle, &home).expect("install"), 2);
         let trust = home.join(".mono/new-certs/Trust");
