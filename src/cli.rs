@@ -95,8 +95,8 @@ pub enum Command {
     Lock(LockCommand),
     /// Copy a version, with every blob it references, between stores and registries.
     Copy(CopyArgs),
-    /// Serve the store to pip, uv, twine and terraform in their own protocols on 127.0.0.1,
-    /// and run a command pointed at it.
+    /// Serve the store to pip, uv, twine, terraform and nuget in their own protocols on
+    /// 127.0.0.1, and run a command pointed at it.
     ///
     /// `opp proxy -- COMMAND ARGS...` runs the command with its tools pointed at the proxy
     /// (environment variables, temporary config files, and a CA bundle of the system roots
@@ -108,9 +108,10 @@ pub enum Command {
     /// removed when opp exits.
     ///
     /// The proxy serves one user: every request must carry a secret drawn at start, as a
-    /// Basic auth password (any user name) or a Bearer token; terraform's archive downloads
-    /// get signed links valid for 15 minutes instead. The command's tools get the secret
-    /// through their configuration (and OPP_PROXY_TOKEN); without a command opp prints it.
+    /// Basic auth password (any user name), a Bearer token or a NuGet API key (nuget push
+    /// -ApiKey); terraform's archive downloads get signed links valid for 15 minutes instead.
+    /// The command's tools get the secret through their configuration (and OPP_PROXY_TOKEN);
+    /// without a command opp prints it.
     Proxy(ProxyArgs),
     /// Log in to a registry: check a username and password with it, then save them.
     #[command(long_about = LOGIN_ABOUT)]
@@ -456,6 +457,8 @@ Examples:
   opp proxy -- pip install mypkg
   opp proxy -- uv sync
   opp proxy -- twine upload dist/*
+  opp proxy -- nuget install MyPkg -OutputDirectory packages
+  opp proxy -- nuget push MyPkg.1.0.0.nupkg
   opp proxy --port 8080          # serve until Ctrl-C, printing how to point each tool at it";
 
 #[derive(Debug, Args)]

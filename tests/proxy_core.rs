@@ -456,7 +456,7 @@ fn served_without_a_command_it_answers_many_clients_at_once_and_stops_on_ctrl_c(
 #[test]
 fn an_unknown_ecosystem_is_refused_before_anything_starts() {
     let env = Env::new();
-    let out = run_fail(opp_proxy(&env).args(["--ecosystems", "nuget", "--", "true"]));
+    let out = run_fail(opp_proxy(&env).args(["--ecosystems", "cargo", "--", "true"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("`nuget`"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`cargo`"), "{}", stderr(&out));
 }

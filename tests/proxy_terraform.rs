@@ -134,6 +134,7 @@ impl Proxy {
             ctx: ChildContext {
                 temp_dir,
                 ca_bundle: Some(ca_file),
+                command: Vec::new(),
             },
             ca_pem,
         }

@@ -114,6 +114,7 @@ async fn serve(
     let ctx = ChildContext {
         temp_dir: temp.to_owned(),
         ca_bundle: bundle.as_ref().map(|b| b.bundle.clone()),
+        command: args.command.clone(),
     };
     let mut direct = vec![args.module_host.clone()];
     if !bind_ip.is_unspecified() {

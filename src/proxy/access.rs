@@ -1,6 +1,7 @@
 //! Who may use the proxy: the one user who started it. At start a random secret is drawn
 //! from the OS; every request must then carry it, as `Authorization: Basic <any user>:<secret>`
-//! (pip, uv, twine), `Authorization: Bearer <secret>` (terraform's `credentials` token), or a
+//! (pip, uv, twine), `Authorization: Bearer <secret>` (terraform's `credentials` token),
+//! `X-NuGet-ApiKey: <secret>` (`nuget push -ApiKey`, `dotnet nuget push -k`), or a
 //! signed short-lived URL (`?expires=..&sig=..`, HMAC-SHA256 of the path and the expiry) for
 //! the archives terraform downloads without sending its token.
 //!
@@ -19,6 +20,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 pub const USER: &str = "opp";
 /// The `WWW-Authenticate` challenge of a `401`.
 pub const CHALLENGE: &str = "Basic realm=\"opp proxy\"";
+/// The header NuGet clients send their push API key in.
+pub const NUGET_API_KEY: &str = "x-nuget-apikey";
 /// How long a signed URL stays valid after it was handed out.
 pub const SIGNED_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Random bytes in a secret (hex-encoded: 64 characters, safe in URLs, HCL and shells).
@@ -114,6 +117,10 @@ impl Access {
             .get_all(header::AUTHORIZATION)
             .iter()
             .any(|value| self.authorization_holds_secret(value.as_bytes()))
+            || headers
+                .get_all(NUGET_API_KEY)
+                .iter()
+                .any(|value| self.is_secret(value.as_bytes().trim_ascii()))
         {
             return Verdict::Allowed;
         }
@@ -257,6 +264,29 @@ mod tests {
             );
         }
         assert_eq!(access.check(&uri, &HeaderMap::new()), Verdict::Unauthorized);
+    }
+
+    #[test]
+    fn a_nuget_api_key_header_carries_the_secret() {
+        let access = Access::with_secret("s3cret");
+        let uri: Uri = "/nuget/api/v2/package/".parse().expect("uri");
+        let with_key = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                "X-NuGet-ApiKey",
+                HeaderValue::from_str(value).expect("header"),
+            );
+            headers
+        };
+        assert_eq!(access.check(&uri, &with_key("s3cret")), Verdict::Allowed);
+        assert_eq!(access.check(&uri, &with_key(" s3cret ")), Verdict::Allowed);
+        for wrong in ["wrong", "", "s3cret2", "Bearer s3cret"] {
+            assert_eq!(
+                access.check(&uri, &with_key(wrong)),
+                Verdict::Unauthorized,
+                "{wrong}"
+            );
+        }
     }
 
     #[test]

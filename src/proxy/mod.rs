@@ -7,6 +7,7 @@
 //! snippet printed when the proxy runs without a command. Binding, TLS, running the child and
 //! who may use the proxy live in `server.rs`, `tls.rs`, `child.rs` and `access.rs`.
 
+pub mod nuget;
 pub mod terraform;
 
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ pub struct ChildContext {
     pub temp_dir: PathBuf,
     /// PEM bundle: the system roots plus the proxy's throwaway CA (HTTPS only).
     pub ca_bundle: Option<PathBuf>,
+    /// The child's argv (empty when the proxy serves without a command), so a frontend can
+    /// tailor its configuration to the tool.
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// One native protocol served by the proxy.

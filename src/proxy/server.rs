@@ -34,6 +34,10 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a handler may take to start its answer (a large upload pushed to a slow
 /// registry is the longest legitimate case).
 pub const RESPONSE_DEADLINE: Duration = Duration::from_secs(300);
+/// How much of a request body past `--max-upload-size` is still read (and dropped) before an
+/// error answer, for clients that send a whole body before reading the answer (nuget push);
+/// beyond it the connection is closed.
+pub const DRAIN_PAST_LIMIT: u64 = 256 * 1024 * 1024;
 /// How long connections still open at shutdown may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Pending connections the kernel keeps before the server accepts them (a client opening
@@ -189,11 +193,17 @@ pub async fn require_access(
 ) -> Response {
     let (status, text) = match state.access.check(req.uri(), req.headers()) {
         Verdict::Allowed => return next.run(req).await,
-        Verdict::Unauthorized => (
-            StatusCode::UNAUTHORIZED,
-            "this proxy serves only the command it runs: send its secret (the token or \
+        Verdict::Unauthorized => {
+            // nuget push streams its package before it reads the answer, and sends its
+            // credentials only after a 401: the body is read first, so that it sees the 401
+            // (and retries) instead of a connection closed under it.
+            discard_body(req, state.max_upload.saturating_add(DRAIN_PAST_LIMIT)).await;
+            (
+                StatusCode::UNAUTHORIZED,
+                "this proxy serves only the command it runs: send its secret (the token or \
              password `opp proxy` handed out)",
-        ),
+            )
+        }
         Verdict::BadSignature => (
             StatusCode::FORBIDDEN,
             "the signature of this download link does not match it",
@@ -211,6 +221,19 @@ pub async fn require_access(
         );
     }
     response
+}
+
+/// Reads a request's body to its end, or to `limit` bytes, and drops it.
+async fn discard_body(req: Request, limit: u64) {
+    use futures_util::StreamExt;
+    let mut body = req.into_body().into_data_stream();
+    let mut seen: u64 = 0;
+    while let Some(Ok(chunk)) = body.next().await {
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > limit {
+            break;
+        }
+    }
 }
 
 /// Answers `504` for a handler that takes too long, and logs every request at debug level.

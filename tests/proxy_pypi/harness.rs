@@ -42,6 +42,7 @@ impl Proxy {
         let ctx = ChildContext {
             temp_dir: ca_dir.path().to_owned(),
             ca_bundle: None,
+            command: Vec::new(),
         };
         Proxy {
             rt,
@@ -78,6 +79,7 @@ impl Proxy {
         let ctx = ChildContext {
             temp_dir: ca_dir.path().to_owned(),
             ca_bundle: Some(bundle),
+            command: Vec::new(),
         };
         Proxy {
             rt,

@@ -1,0 +1,95 @@
+//! The flat container (`PackageBaseAddress/3.0.0`) under `/nuget/v3/flatcontainer/`:
+//! `{id}/index.json` lists the versions, `{id}/{version}/{id}.{version}.nupkg` is the package
+//! streamed from the store, `{id}/{version}/{id}.nuspec` its manifest. Ids and versions are
+//! matched case-insensitively and in any NuGet spelling (`1.0` is `1.0.0`), as restore asks
+//! with the listed case and nuget.exe lowercases (docs/protocols.md §4.2).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio_util::io::ReaderStream;
+
+use super::error::NugetApiError;
+use super::read::{self, lower_id};
+use crate::mapper::Mapper;
+use crate::packages::PackageError;
+use crate::proxy::SharedState;
+use crate::release::Ecosystem;
+
+/// Bytes per body chunk.
+const PIECE: usize = 256 * 1024;
+
+/// `GET {id}/index.json`: `{"versions": [...]}`, lowercased, oldest first.
+pub async fn versions(
+    State(state): State<SharedState>,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, NugetApiError> {
+    if file != "index.json" {
+        return Err(NugetApiError::NotFound(format!(
+            "no {file} here: the flat container serves {id}/index.json"
+        )));
+    }
+    let versions = read::versions(&state, &id).await?;
+    if versions.is_empty() {
+        return Err(NugetApiError::NotFound(format!(
+            "no package {id} in the store"
+        )));
+    }
+    Ok(Json(json!({ "versions": versions })).into_response())
+}
+
+/// `GET`/`HEAD {id}/{version}/{file}`: the `.nupkg` or the `.nuspec`.
+pub async fn content(
+    State(state): State<SharedState>,
+    Path((id, version, file)): Path<(String, String, String)>,
+    method: Method,
+) -> Result<Response, NugetApiError> {
+    let missing = || NugetApiError::NotFound(format!("no {file} for {id} {version} in the store"));
+    let (Some(lower), Ok(normalized)) = (
+        lower_id(&id),
+        Mapper::normalize_version(Ecosystem::Nuget, &version),
+    ) else {
+        return Err(missing());
+    };
+    let wanted = file.to_ascii_lowercase();
+    let is_nupkg = wanted == format!("{lower}.{normalized}.nupkg")
+        || wanted == format!("{lower}.{}.nupkg", version.to_ascii_lowercase());
+    let is_nuspec = wanted == format!("{lower}.nuspec");
+    if !is_nupkg && !is_nuspec {
+        return Err(missing());
+    }
+    let stored = read::stored(&state, &lower, &normalized)
+        .await?
+        .ok_or_else(missing)?;
+    if is_nuspec {
+        let bytes = stored.nuspec_bytes(&state).await?;
+        return Ok((
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            bytes,
+        )
+            .into_response());
+    }
+    let file = &stored.nupkg;
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        let reader = state
+            .store
+            .fetch_blob(&stored.repository, &file.digest, file.size)
+            .await
+            .map_err(PackageError::from)?;
+        Body::from_stream(ReaderStream::with_capacity(reader, PIECE))
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, file.size)
+        .header(header::ETAG, format!("\"{}\"", file.digest.hex()))
+        .body(body)
+        .map_err(|e| NugetApiError::Io {
+            action: "cannot build the response".into(),
+            source: std::io::Error::other(e),
+        })
+}
