@@ -54,6 +54,7 @@ impl ProxyState {
 }
 
 pub mod pypi;
+pub mod rubygems;
 
 pub type SharedState = Arc<ProxyState>;
 

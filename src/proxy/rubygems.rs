@@ -1,0 +1,3 @@
+//! The RubyGems frontend of `opp proxy` (work in progress).
+
+pub mod marshal;
