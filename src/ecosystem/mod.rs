@@ -2,6 +2,7 @@
 //! metadata, choosing files on pull. Parsing is pure; only reading the files touches disk.
 
 pub mod pypi;
+pub mod rubygems;
 pub mod terraform_module;
 pub mod terraform_provider;
 
@@ -12,6 +13,7 @@ use crate::release::Ecosystem;
 pub fn sort_newest_first(eco: Ecosystem, versions: &mut [String]) {
     match eco {
         Ecosystem::Pypi => pypi::sort_newest_first(versions),
+        Ecosystem::Rubygems => rubygems::sort_newest_first(versions),
         _ => terraform_provider::sort_newest_first(versions),
     }
 }

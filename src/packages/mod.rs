@@ -46,6 +46,7 @@ pub enum PackageError {
 pub mod module;
 pub mod provider;
 pub mod pypi;
+pub mod rubygems;
 
 type Result<T, E = PackageError> = std::result::Result<T, E>;
 
@@ -508,5 +509,7 @@ fn futures_are_send(
     send(p.packages(Ecosystem::Pypi));
     send(p.release(Ecosystem::Pypi, &artifact::PYPI, "a", "1.0", fallback));
     send(p.push_pypi(Vec::new(), false));
+    send(p.push_rubygems(Vec::new(), false));
+    send(p.gem_release("a", "1.0"));
     send(p.download(Ecosystem::Pypi, "a", &[], std::path::Path::new(".")));
 }

@@ -1,0 +1,192 @@
+//! Ruby gems: what a `.gem` file is. Finds gems in the paths a user gives ([`discover`]),
+//! reads a gem's name, version, platform, dependencies and required Ruby and RubyGems
+//! versions from its own `metadata.gz` ([`describe`], [`describe_reader`]), and chooses
+//! versions on pull ([`select_version`], with `Gem::Version` ordering and
+//! `Gem::Requirement` matching). No registry I/O: laying gems out in OCI is
+//! `packages::rubygems`, moving them is `store/`, serving them is `proxy/`.
+//!
+//! Submodules: `archive` (the tar and its gzipped YAML member, hashed in one pass), `spec`
+//! ([`GemInfo`] and reading the tagged YAML), `version` ([`GemVersion`], [`Requirement`]).
+//! Only [`discover`] and [`describe`] touch the disk.
+
+mod archive;
+mod spec;
+mod version;
+
+#[cfg(test)]
+mod spec_tests;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::mapper::Mapper;
+use crate::release::Ecosystem;
+
+pub use spec::{DependencyKind, GemDependency, GemInfo};
+pub use version::{GemVersion, Requirement, parse_requirement, select_version, sort_newest_first};
+
+/// One gem file, described from its own specification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gem {
+    pub path: PathBuf,
+    /// `NAME-VERSION[-PLATFORM].gem` as the specification names it (whatever the file on
+    /// disk is called).
+    pub file_name: String,
+    /// The specification, with `sha256` filled in.
+    pub info: GemInfo,
+    pub size: u64,
+}
+
+/// What can go wrong finding or reading a gem. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum RubygemsError {
+    #[error("{} does not exist; check the path", path.display())]
+    NotFound { path: PathBuf },
+
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{} contains no gems (*.gem); build one first, e.g. with `gem build NAME.gemspec`",
+        path.display()
+    )]
+    EmptyDirectory { path: PathBuf },
+
+    #[error(
+        "{} is not a gem: a .gem is a tar archive, and this one cannot be read as tar ({detail}); \
+         rebuild it with `gem build`",
+        path.display()
+    )]
+    NotTar { path: PathBuf, detail: String },
+
+    #[error(
+        "{} has no metadata.gz, so it is not a gem (a .gem holds metadata.gz, data.tar.gz and \
+         checksums.yaml.gz); rebuild it with `gem build`",
+        path.display()
+    )]
+    MissingMetadata { path: PathBuf },
+
+    #[error("{}: cannot read metadata.gz: {detail}; rebuild the gem with `gem build`", path.display())]
+    BadMetadataGz { path: PathBuf, detail: String },
+
+    #[error(
+        "{}: the specification in metadata.gz is {reason}; rebuild the gem with `gem build`",
+        path.display()
+    )]
+    InvalidSpec { path: PathBuf, reason: String },
+
+    #[error("{}: the gem name `{name}` cannot be stored: {reason}", path.display())]
+    InvalidName {
+        path: PathBuf,
+        name: String,
+        reason: String,
+    },
+
+    #[error("invalid gem version `{version}`: {reason}")]
+    InvalidVersion { version: String, reason: String },
+
+    #[error("invalid gem requirement `{requirement}`: {reason}")]
+    InvalidRequirement { requirement: String, reason: String },
+}
+
+/// The gems in `paths`: files are taken as given, directories are scanned (not recursively)
+/// for `*.gem`, in name order. A path listed twice is returned once.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RubygemsError> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let io_error = |source| RubygemsError::Io {
+            path: path.clone(),
+            source,
+        };
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RubygemsError::NotFound { path: path.clone() });
+            }
+            Err(e) => return Err(io_error(e)),
+        };
+        let mut in_path = Vec::new();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).map_err(io_error)? {
+                let entry = entry.map_err(io_error)?;
+                let is_gem = entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.ends_with(".gem"));
+                if is_gem && entry.path().is_file() {
+                    in_path.push(entry.path());
+                }
+            }
+            if in_path.is_empty() {
+                return Err(RubygemsError::EmptyDirectory { path: path.clone() });
+            }
+            in_path.sort();
+        } else {
+            in_path.push(path.clone());
+        }
+        for p in in_path {
+            if !found.contains(&p) {
+                found.push(p);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Describes one gem from its own specification. Blocking: reads the whole file (to hash it).
+pub fn describe(path: &Path) -> Result<Gem, RubygemsError> {
+    let file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RubygemsError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => RubygemsError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    let size = file
+        .metadata()
+        .map_err(|source| RubygemsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    describe_reader(path, BufReader::with_capacity(256 * 1024, file), size)
+}
+
+/// [`describe`] over any reader, read to its end: `name` names the gem in errors and becomes
+/// [`Gem::path`]; `size` is its length in bytes (the bytes actually read win).
+pub fn describe_reader<R: Read>(name: &Path, reader: R, size: u64) -> Result<Gem, RubygemsError> {
+    let opened = archive::open(name, reader)?;
+    let mut info = spec::parse(&opened.yaml).map_err(|reason| RubygemsError::InvalidSpec {
+        path: name.to_path_buf(),
+        reason,
+    })?;
+    Mapper::normalize_package(Ecosystem::Rubygems, &info.name).map_err(|e| {
+        RubygemsError::InvalidName {
+            path: name.to_path_buf(),
+            name: info.name.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    info.version = GemVersion::parse(&info.version)
+        .map_err(|e| RubygemsError::InvalidSpec {
+            path: name.to_path_buf(),
+            reason: e.to_string(),
+        })?
+        .as_str()
+        .to_owned();
+    info.sha256 = opened.sha256;
+    let size = if opened.size > 0 { opened.size } else { size };
+    Ok(Gem {
+        path: name.to_path_buf(),
+        file_name: info.file_name(),
+        info,
+        size,
+    })
+}

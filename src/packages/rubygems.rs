@@ -1,0 +1,162 @@
+//! Gems in a store: push described gems (one index per version, one entry per platform gem,
+//! each manifest holding the `.gem` and its [`GemInfo`] JSON), read a version back, and read
+//! a gem's info layer without downloading the gem. Shared by the commands and the proxy;
+//! reading `.gem` files is `ecosystem::rubygems`.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
+
+use super::pypi::Pushed;
+use super::{PackageError, Packages, Result};
+use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec, Merged};
+use crate::digest::Digest;
+use crate::ecosystem::rubygems::{Gem, GemInfo};
+use crate::mapper::Mapper;
+use crate::release::{Descriptor, DistFile, Ecosystem, Release};
+
+/// The largest info layer opp reads (a description is the only long part of one).
+const MAX_INFO: u64 = 4 * 1024 * 1024;
+
+impl Packages<'_> {
+    /// Pushes described gems, grouped into one index per version (one entry per platform).
+    /// `info.sha256` must be the gem's; [`crate::ecosystem::rubygems::describe`] fills it.
+    pub async fn push_rubygems(&self, gems: Vec<Gem>, force: bool) -> Result<Vec<Pushed>> {
+        let eco = Ecosystem::Rubygems;
+        let mut groups: BTreeMap<(String, String), Vec<FileSpec>> = BTreeMap::new();
+        for gem in gems {
+            let name = Mapper::normalize_package(eco, &gem.info.name)?;
+            let version = Mapper::normalize_version(eco, &gem.info.version)?;
+            groups
+                .entry((name, version))
+                .or_default()
+                .push(gem_spec(&gem)?);
+        }
+        let mut report = Vec::new();
+        for ((name, version), files) in groups {
+            let repo = self.mapper.repository(eco, &name)?;
+            let location = format!(
+                "{}:{}",
+                self.store.location(&repo),
+                self.mapper.tag(eco, &version)?
+            );
+            let by_name: BTreeMap<String, (String, u64)> = files
+                .iter()
+                .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
+                .collect();
+            let outcome = self
+                .push(eco, &artifact::RUBYGEMS, &name, &version, files, force)
+                .await?;
+            for m in outcome {
+                let (file, status) = match m {
+                    Merged::Added(f) => (f, "added"),
+                    Merged::Replaced(f) => (f, "replaced"),
+                    Merged::Unchanged(f) => (f, "unchanged"),
+                };
+                let (sha256, size) = by_name[&file].clone();
+                report.push(Pushed {
+                    package: name.clone(),
+                    version: version.clone(),
+                    file,
+                    sha256,
+                    size,
+                    status,
+                    location: location.clone(),
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    /// One version of a gem as stored (every platform), or `None` when it does not exist.
+    /// `name` is the gem name (any case).
+    pub async fn gem_release(&self, name: &str, version: &str) -> Result<Option<Release>> {
+        let eco = Ecosystem::Rubygems;
+        let name = Mapper::normalize_package(eco, name)?;
+        let fallback = |_: &(String, String)| format!("{name}-{version}.gem");
+        self.release(eco, &artifact::RUBYGEMS, &name, version, &fallback)
+            .await
+    }
+
+    /// The [`GemInfo`] stored beside one gem of a release of `name`.
+    pub async fn gem_info(&self, name: &str, file: &DistFile) -> Result<GemInfo> {
+        let eco = Ecosystem::Rubygems;
+        let repo = self.mapper.repository(eco, name)?;
+        let what = format!("{} in {}", file.name, self.store.location(&repo));
+        let invalid = |detail: String| {
+            PackageError::Artifact(ArtifactError::Invalid {
+                what: what.clone(),
+                kind: "gem info layer",
+                detail,
+            })
+        };
+        let layer = file
+            .extra_layers
+            .iter()
+            .find(|l| l.media_type == artifact::RUBYGEMS_INFO)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "the manifest has no {} layer; push the gem again with opp",
+                    artifact::RUBYGEMS_INFO
+                ))
+            })?;
+        if layer.size > MAX_INFO {
+            return Err(invalid(format!("it is {} bytes, too large", layer.size)));
+        }
+        let mut reader = self
+            .store
+            .fetch_blob(&repo, &layer.digest, layer.size)
+            .await?;
+        let mut bytes = Vec::with_capacity(layer.size as usize);
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| invalid(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))
+    }
+}
+
+/// The index entry of one gem: the `.gem`, then its info JSON; no OCI platform, the gem
+/// platform as annotation.
+fn gem_spec(gem: &Gem) -> Result<FileSpec> {
+    let digest = Digest::from_hex(&gem.info.sha256).map_err(|e| {
+        PackageError::Artifact(ArtifactError::Invalid {
+            what: gem.file_name.clone(),
+            kind: "gem description",
+            detail: format!("its sha256 is not set: {e}"),
+        })
+    })?;
+    let info = Bytes::from(serde_json::to_vec(&gem.info).expect("gem info serializes"));
+    Ok(FileSpec {
+        file_name: gem.file_name.clone(),
+        artifact_type: artifact::RUBYGEMS.file_artifact_type,
+        entry_artifact_type: Some(artifact::RUBYGEMS.file_artifact_type),
+        layers: vec![
+            LayerSpec {
+                descriptor: Descriptor {
+                    media_type: artifact::RUBYGEMS.layer_media_type.to_owned(),
+                    digest,
+                    size: gem.size,
+                },
+                title: Some(gem.file_name.clone()),
+                source: LayerSource::File(gem.path.clone()),
+            },
+            LayerSpec {
+                descriptor: Descriptor {
+                    media_type: artifact::RUBYGEMS_INFO.to_owned(),
+                    digest: Digest::of(&info),
+                    size: info.len() as u64,
+                },
+                title: None,
+                source: LayerSource::Bytes(info),
+            },
+        ],
+        metadata: None,
+        platform: None,
+        entry_annotations: BTreeMap::from([(
+            artifact::RUBYGEMS_PLATFORM.to_owned(),
+            gem.info.platform.clone(),
+        )]),
+    })
+}
