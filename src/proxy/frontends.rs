@@ -8,5 +8,6 @@ pub fn all() -> Vec<Box<dyn Frontend>> {
     vec![
         Box::new(super::pypi::PypiFrontend),
         Box::new(super::terraform::TerraformFrontend),
+        Box::new(super::rubygems::RubygemsFrontend),
     ]
 }
