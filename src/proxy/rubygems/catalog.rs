@@ -36,19 +36,22 @@ pub struct Served {
     pub size: u64,
 }
 
+/// One version's stored gems, shared between requests.
+pub type VersionGems = Arc<Vec<Arc<Served>>>;
+
 /// The per-version cache.
 #[derive(Default)]
 pub struct Catalog {
     /// `(repository, index digest)` -> that version's gems.
-    versions: Mutex<HashMap<(String, Digest), Arc<Vec<Arc<Served>>>>>,
+    versions: Mutex<HashMap<(String, Digest), VersionGems>>,
 }
 
 impl Catalog {
-    fn cached(&self, key: &(String, Digest)) -> Option<Arc<Vec<Arc<Served>>>> {
+    fn cached(&self, key: &(String, Digest)) -> Option<VersionGems> {
         self.versions.lock().ok()?.get(key).cloned()
     }
 
-    fn remember(&self, key: (String, Digest), gems: Arc<Vec<Arc<Served>>>) {
+    fn remember(&self, key: (String, Digest), gems: VersionGems) {
         if let Ok(mut map) = self.versions.lock() {
             if map.len() >= CACHE_ENTRIES {
                 map.clear();
@@ -84,7 +87,7 @@ pub async fn gem(
         .iter()
         .map(|v| version(state, catalog, name, v))
         .collect();
-    let all: Vec<Arc<Vec<Arc<Served>>>> = stream::iter(reads)
+    let all: Vec<VersionGems> = stream::iter(reads)
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
@@ -117,7 +120,7 @@ pub async fn version(
     catalog: &Catalog,
     name: &str,
     version: &str,
-) -> Result<Arc<Vec<Arc<Served>>>, GemsError> {
+) -> Result<VersionGems, GemsError> {
     let none = || Arc::new(Vec::new());
     let repo = match state.mapper.repository(ECO, name) {
         Ok(repo) => repo,

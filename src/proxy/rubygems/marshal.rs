@@ -166,13 +166,11 @@ pub fn platform_parts(text: &str) -> (Option<String>, String, Option<String>) {
         && !parts
             .last()
             .is_some_and(|p| p.bytes().any(|c| c.is_ascii_digit()))
+        && let Some(extra) = parts.pop()
+        && let Some(last) = parts.last_mut()
     {
-        if let Some(extra) = parts.pop() {
-            if let Some(last) = parts.last_mut() {
-                last.push('-');
-                last.push_str(&extra);
-            }
-        }
+        last.push('-');
+        last.push_str(&extra);
     }
     let first = if parts.is_empty() {
         String::new()

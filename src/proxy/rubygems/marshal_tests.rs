@@ -6,7 +6,7 @@ use std::process::Command;
 
 use super::*;
 
-const RUBY_HINT: &str = "ruby is needed for these tests: run `scripts/install-test-deps.sh rubygems` \
+const RUBY_HINT: &str = "ruby is needed for these tests: run `scripts/install-test-deps.sh ruby` \
      (or `apt-get install --no-install-recommends ruby bundler`)";
 
 /// Runs `ruby -e script args...` and returns its stdout; fails the test with a hint when
