@@ -387,6 +387,9 @@ Examples:
   opp proxy -- pip install mypkg
   opp proxy -- uv sync
   opp proxy -- twine upload dist/*
+  opp proxy -- gem install mygem
+  opp proxy -- bundle install    # a Gemfile's https://rubygems.org is served by the proxy
+  opp proxy -- gem push mygem-1.0.0.gem
   opp proxy --port 8080          # serve until Ctrl-C, printing how to point each tool at it";
 
 #[derive(Debug, Args)]
