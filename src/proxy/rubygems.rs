@@ -11,7 +11,7 @@
 //! [`crate::packages::Packages`], parsed by [`crate::ecosystem::rubygems`].
 //!
 //! Submodules: `catalog` (the store's gems, cached per version), `compact` (compact index
-//! bodies, pure), `marshal` (Ruby Marshal of specs, pure), `index` and `files` (the read
+//! bodies, pure), `marshal` (Ruby Marshal of specs, pure), `platform` (platform names), `index` and `files` (the read
 //! routes), `upload` (`gem push`), `error` (what a failed request answers).
 
 mod catalog;
@@ -20,6 +20,7 @@ mod error;
 mod files;
 mod index;
 pub mod marshal;
+mod platform;
 mod upload;
 
 use std::path::{Path, PathBuf};
