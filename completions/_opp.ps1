@@ -63,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Push Python wheels and sdists (files, or directories holding them)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Push a Terraform provider release directory (goreleaser layout) as one version')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Push Ruby gems (.gem files, or directories holding them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -114,10 +115,27 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'opp;push;rubygems' {
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a stored file of the same name that has other bytes')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print what was pushed as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'opp;push;help' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Push Python wheels and sdists (files, or directories holding them)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Push a Terraform provider release directory (goreleaser layout) as one version')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Push Ruby gems (.gem files, or directories holding them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -128,6 +146,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;push;help;terraform-module' {
+            break
+        }
+        'opp;push;help;rubygems' {
             break
         }
         'opp;push;help;help' {
@@ -148,6 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Pull Python wheels and sdists')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Write a Terraform provider version into a filesystem mirror directory')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Unpack a Terraform module version into a directory')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -212,10 +234,30 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'opp;pull;rubygems' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Directory to write the gem into')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to write the gem into')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'The gem platform to pull (e.g. x86_64-linux, java); default: the plain `ruby` gem')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--pre', '--pre', [CompletionResultType]::ParameterName, 'Allow pre-release versions')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print what was written as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'opp;pull;help' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Pull Python wheels and sdists')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Write a Terraform provider version into a filesystem mirror directory')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Unpack a Terraform module version into a directory')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -226,6 +268,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;pull;help;terraform-module' {
+            break
+        }
+        'opp;pull;help;rubygems' {
             break
         }
         'opp;pull;help;help' {
@@ -421,6 +466,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Push Python wheels and sdists (files, or directories holding them)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Push a Terraform provider release directory (goreleaser layout) as one version')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Push Ruby gems (.gem files, or directories holding them)')
             break
         }
         'opp;help;push;pypi' {
@@ -432,10 +478,14 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         'opp;help;push;terraform-module' {
             break
         }
+        'opp;help;push;rubygems' {
+            break
+        }
         'opp;help;pull' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Pull Python wheels and sdists')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Write a Terraform provider version into a filesystem mirror directory')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Unpack a Terraform module version into a directory')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)')
             break
         }
         'opp;help;pull;pypi' {
@@ -445,6 +495,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;help;pull;terraform-module' {
+            break
+        }
+        'opp;help;pull;rubygems' {
             break
         }
         'opp;help;list' {

@@ -94,6 +94,9 @@ _opp() {
             opp__subcmd__help__subcmd__pull,pypi)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__pypi"
                 ;;
+            opp__subcmd__help__subcmd__pull,rubygems)
+                cmd="opp__subcmd__help__subcmd__pull__subcmd__rubygems"
+                ;;
             opp__subcmd__help__subcmd__pull,terraform-module)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__terraform__subcmd__module"
                 ;;
@@ -102,6 +105,9 @@ _opp() {
                 ;;
             opp__subcmd__help__subcmd__push,pypi)
                 cmd="opp__subcmd__help__subcmd__push__subcmd__pypi"
+                ;;
+            opp__subcmd__help__subcmd__push,rubygems)
+                cmd="opp__subcmd__help__subcmd__push__subcmd__rubygems"
                 ;;
             opp__subcmd__help__subcmd__push,terraform-module)
                 cmd="opp__subcmd__help__subcmd__push__subcmd__terraform__subcmd__module"
@@ -127,6 +133,9 @@ _opp() {
             opp__subcmd__pull,pypi)
                 cmd="opp__subcmd__pull__subcmd__pypi"
                 ;;
+            opp__subcmd__pull,rubygems)
+                cmd="opp__subcmd__pull__subcmd__rubygems"
+                ;;
             opp__subcmd__pull,terraform-module)
                 cmd="opp__subcmd__pull__subcmd__terraform__subcmd__module"
                 ;;
@@ -138,6 +147,9 @@ _opp() {
                 ;;
             opp__subcmd__pull__subcmd__help,pypi)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__pull__subcmd__help,rubygems)
+                cmd="opp__subcmd__pull__subcmd__help__subcmd__rubygems"
                 ;;
             opp__subcmd__pull__subcmd__help,terraform-module)
                 cmd="opp__subcmd__pull__subcmd__help__subcmd__terraform__subcmd__module"
@@ -151,6 +163,9 @@ _opp() {
             opp__subcmd__push,pypi)
                 cmd="opp__subcmd__push__subcmd__pypi"
                 ;;
+            opp__subcmd__push,rubygems)
+                cmd="opp__subcmd__push__subcmd__rubygems"
+                ;;
             opp__subcmd__push,terraform-module)
                 cmd="opp__subcmd__push__subcmd__terraform__subcmd__module"
                 ;;
@@ -162,6 +177,9 @@ _opp() {
                 ;;
             opp__subcmd__push__subcmd__help,pypi)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__push__subcmd__help,rubygems)
+                cmd="opp__subcmd__push__subcmd__help__subcmd__rubygems"
                 ;;
             opp__subcmd__push__subcmd__help,terraform-module)
                 cmd="opp__subcmd__push__subcmd__help__subcmd__terraform__subcmd__module"
@@ -236,7 +254,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,7 +446,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__pull)
-            opts="pypi terraform-provider terraform-module"
+            opts="pypi terraform-provider terraform-module rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,6 +460,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__pull__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__pull__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -484,7 +516,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__push)
-            opts="pypi terraform-provider terraform-module"
+            opts="pypi terraform-provider terraform-module rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,6 +530,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__push__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__push__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -554,7 +600,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,7 +892,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -876,7 +922,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help)
-            opts="pypi terraform-provider terraform-module help"
+            opts="pypi terraform-provider terraform-module rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -904,6 +950,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__help__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__help__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -973,6 +1033,48 @@ _opp() {
                     return 0
                     ;;
                 --abi)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__pull__subcmd__rubygems)
+            opts="-o -q -v -h --output --platform --pre --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1084,7 +1186,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1114,7 +1216,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help)
-            opts="pypi terraform-provider terraform-module help"
+            opts="pypi terraform-provider terraform-module rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1142,6 +1244,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__help__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__help__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1184,6 +1300,36 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__pypi)
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__push__subcmd__rubygems)
             opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1274,7 +1420,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__show)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -59,6 +59,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+            cand rubygems 'Push Ruby gems (.gem files, or directories holding them)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;pypi'= {
@@ -106,10 +107,26 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;push;rubygems'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --force 'Replace a stored file of the same name that has other bytes'
+            cand --json 'Print what was pushed as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;push;help'= {
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+            cand rubygems 'Push Ruby gems (.gem files, or directories holding them)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;push;help;pypi'= {
@@ -117,6 +134,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;push;help;terraform-provider'= {
         }
         &'opp;push;help;terraform-module'= {
+        }
+        &'opp;push;help;rubygems'= {
         }
         &'opp;push;help;help'= {
         }
@@ -135,6 +154,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
+            cand rubygems 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;pypi'= {
@@ -195,10 +215,29 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'opp;pull;rubygems'= {
+            cand -o 'Directory to write the gem into'
+            cand --output 'Directory to write the gem into'
+            cand --platform 'The gem platform to pull (e.g. x86_64-linux, java); default: the plain `ruby` gem'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --pre 'Allow pre-release versions'
+            cand --json 'Print what was written as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'opp;pull;help'= {
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
+            cand rubygems 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;help;pypi'= {
@@ -206,6 +245,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;pull;help;terraform-provider'= {
         }
         &'opp;pull;help;terraform-module'= {
+        }
+        &'opp;pull;help;rubygems'= {
         }
         &'opp;pull;help;help'= {
         }
@@ -385,6 +426,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand pypi 'Push Python wheels and sdists (files, or directories holding them)'
             cand terraform-provider 'Push a Terraform provider release directory (goreleaser layout) as one version'
             cand terraform-module 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'
+            cand rubygems 'Push Ruby gems (.gem files, or directories holding them)'
         }
         &'opp;help;push;pypi'= {
         }
@@ -392,16 +434,21 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;push;terraform-module'= {
         }
+        &'opp;help;push;rubygems'= {
+        }
         &'opp;help;pull'= {
             cand pypi 'Pull Python wheels and sdists'
             cand terraform-provider 'Write a Terraform provider version into a filesystem mirror directory'
             cand terraform-module 'Unpack a Terraform module version into a directory'
+            cand rubygems 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
         }
         &'opp;help;pull;pypi'= {
         }
         &'opp;help;pull;terraform-provider'= {
         }
         &'opp;help;pull;terraform-module'= {
+        }
+        &'opp;help;pull;rubygems'= {
         }
         &'opp;help;list'= {
         }

@@ -135,6 +135,8 @@ pub enum PushCommand {
     TerraformProvider(PushProviderArgs),
     /// Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version.
     TerraformModule(PushModuleArgs),
+    /// Push Ruby gems (.gem files, or directories holding them).
+    Rubygems(PushRubygemsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +169,15 @@ pub struct PushModuleArgs {
 #[derive(Debug, Args)]
 pub struct PushPypiArgs {
     /// Wheels, sdists, or directories holding them (e.g. ./dist).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushRubygemsArgs {
+    /// Gems, or directories holding them (e.g. ./pkg).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -213,6 +224,8 @@ pub enum PullCommand {
     TerraformProvider(PullProviderArgs),
     /// Unpack a Terraform module version into a directory.
     TerraformModule(PullModuleArgs),
+    /// Pull a Ruby gem (the plain `ruby` gem, or the one for --platform).
+    Rubygems(PullRubygemsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +299,26 @@ pub struct PullPypiArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct PullRubygemsArgs {
+    /// NAME, NAME@VERSION or NAME@REQUIREMENT (RubyGems syntax, e.g. 'rack@~> 3.0' or
+    /// 'rack@>= 2, < 4'); default: the newest release.
+    #[arg(value_name = "NAME[@REQUIREMENT]")]
+    pub gem: String,
+    /// Directory to write the gem into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// The gem platform to pull (e.g. x86_64-linux, java); default: the plain `ruby` gem.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Allow pre-release versions.
+    #[arg(long)]
+    pub pre: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Ecosystems whose push, pull and list are implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EcosystemArg {
@@ -295,6 +328,8 @@ pub enum EcosystemArg {
     TerraformProvider,
     /// Terraform modules (NAMESPACE/NAME/SYSTEM).
     TerraformModule,
+    /// Ruby gems.
+    Rubygems,
 }
 
 impl From<EcosystemArg> for Ecosystem {
@@ -303,6 +338,7 @@ impl From<EcosystemArg> for Ecosystem {
             EcosystemArg::Pypi => Ecosystem::Pypi,
             EcosystemArg::TerraformProvider => Ecosystem::TerraformProvider,
             EcosystemArg::TerraformModule => Ecosystem::TerraformModule,
+            EcosystemArg::Rubygems => Ecosystem::Rubygems,
         }
     }
 }

@@ -106,7 +106,8 @@ pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::R
             if args.json {
                 out.json(&rows);
             } else {
-                let with_platforms = eco == Ecosystem::TerraformProvider;
+                let with_platforms =
+                    matches!(eco, Ecosystem::TerraformProvider | Ecosystem::Rubygems);
                 let mut headers = vec!["version", "files", "size", "created"];
                 if with_platforms {
                     headers.push("platforms");
@@ -136,6 +137,17 @@ pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::R
 
 /// `os_arch` of every file of a release, for ecosystems whose files are per platform.
 fn platforms(eco: Ecosystem, r: &Release) -> Vec<String> {
+    if eco == Ecosystem::Rubygems {
+        return r
+            .files
+            .iter()
+            .filter_map(|f| {
+                f.annotations
+                    .get(crate::artifact::RUBYGEMS_PLATFORM)
+                    .cloned()
+            })
+            .collect();
+    }
     if eco != Ecosystem::TerraformProvider {
         return Vec::new();
     }

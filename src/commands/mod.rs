@@ -103,6 +103,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pull(PullCommand::TerraformModule(args)) => {
             pull::terraform_module(&settings, &out, args).await
         }
+        Command::Push(PushCommand::Rubygems(args)) => push::rubygems(&settings, &out, args).await,
+        Command::Pull(PullCommand::Rubygems(args)) => pull::rubygems(&settings, &out, args).await,
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
@@ -145,6 +147,7 @@ pub async fn load_release(
             .provider_version(name, version)
             .await?
             .map(|v| v.release)),
+        Ecosystem::Rubygems => pkgs.gem_release(name, version).await,
         _ => {
             let fallback = |(_, arch): &(String, String)| {
                 crate::ecosystem::pypi::file_name_for(name, version, arch)

@@ -194,3 +194,86 @@ pub async fn terraform_module(
     }
     Ok(())
 }
+
+/// `opp pull rubygems NAME[@REQUIREMENT] [--platform P]`: the newest matching version, then
+/// its gem for the platform (the plain `ruby` gem by default).
+pub async fn rubygems(
+    settings: &Settings,
+    out: &Output,
+    args: crate::cli::PullRubygemsArgs,
+) -> anyhow::Result<()> {
+    use crate::ecosystem::rubygems;
+    let eco = Ecosystem::Rubygems;
+    let (name, req) = match args.gem.split_once('@') {
+        Some((n, r)) => (n.trim(), Some(rubygems::parse_requirement(r)?)),
+        None => (args.gem.trim(), None),
+    };
+    let name = Mapper::normalize_package(eco, name)?;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = target.packages(out);
+    let repo = target.mapper.repository(eco, &name)?;
+    let versions = pkgs.versions(eco, &name).await?;
+    if versions.is_empty() {
+        return Err(PackageError::NotFound(format!(
+            "no gem `{name}` in {}",
+            target.store.location(&repo)
+        ))
+        .into());
+    }
+    let Some(version) = rubygems::select_version(&versions, req.as_ref(), args.pre) else {
+        let mut all = versions.clone();
+        rubygems::sort_newest_first(&mut all);
+        let wanted = req
+            .as_ref()
+            .map(|r| format!(" matches `{r}`"))
+            .unwrap_or_default();
+        let pre_hint = if args.pre {
+            ""
+        } else {
+            " (pre-releases need --pre)"
+        };
+        return Err(PackageError::NotFound(format!(
+            "no version of `{name}`{wanted}{pre_hint}; stored: {}",
+            all.join(", ")
+        ))
+        .into());
+    };
+    let release = pkgs.gem_release(&name, &version).await?.ok_or_else(|| {
+        PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
+    })?;
+    let platform_of = |f: &crate::release::DistFile| {
+        f.annotations
+            .get(artifact::RUBYGEMS_PLATFORM)
+            .cloned()
+            .unwrap_or_else(|| "ruby".to_owned())
+    };
+    let wanted = args.platform.as_deref().unwrap_or("ruby");
+    let Some(file) = release.files.iter().find(|f| platform_of(f) == wanted) else {
+        let stored: Vec<String> = release.files.iter().map(platform_of).collect();
+        let hint = if args.platform.is_none() {
+            "; it has only platform gems: pass --platform with one of them"
+        } else {
+            ""
+        };
+        return Err(PackageError::NotFound(format!(
+            "`{name}` {version} has no gem for platform `{wanted}`{hint}; stored platforms: {}",
+            stored.join(", ")
+        ))
+        .into());
+    };
+    let files = [file.clone()];
+    pkgs.download(eco, &name, &files, &args.output).await?;
+    let path = args.output.join(&file.name);
+    out.status(format!("wrote {} ({})", path.display(), bytes(file.size)));
+    if args.json {
+        out.json(&[Pulled {
+            package: name.clone(),
+            version: version.clone(),
+            file: file.name.clone(),
+            path: path.display().to_string(),
+            sha256: file.digest.hex().to_owned(),
+            size: file.size,
+        }]);
+    }
+    Ok(())
+}

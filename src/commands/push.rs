@@ -111,3 +111,35 @@ pub async fn terraform_module(
     }
     Ok(())
 }
+
+/// `opp push rubygems FILE|DIR...`: every gem is read and checked before anything is uploaded.
+pub async fn rubygems(
+    settings: &Settings,
+    out: &Output,
+    args: crate::cli::PushRubygemsArgs,
+) -> anyhow::Result<()> {
+    use crate::ecosystem::rubygems;
+    let gems: Vec<rubygems::Gem> = tokio::task::spawn_blocking(move || {
+        let paths = rubygems::discover(&args.paths)?;
+        paths
+            .iter()
+            .map(|p| rubygems::describe(p))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await??;
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = target.packages(out);
+    let report = pkgs.push_rubygems(gems, args.push.force).await?;
+    for p in &report {
+        let (file, location, shown) = (&p.file, &p.location, bytes(p.size));
+        out.status(match p.status {
+            "added" => format!("pushed {file} ({shown}) to {location}"),
+            "replaced" => format!("replaced {file} ({shown}) in {location}"),
+            _ => format!("{file} is already in {location} with the same bytes; left as is"),
+        });
+    }
+    if args.push.json {
+        out.json(&report);
+    }
+    Ok(())
+}

@@ -80,7 +80,10 @@ pub enum RubygemsError {
     )]
     InvalidSpec { path: PathBuf, reason: String },
 
-    #[error("{}: the gem name `{name}` cannot be stored: {reason}", path.display())]
+    #[error(
+        "{}: {reason}; fix the name in the gemspec and rebuild the gem",
+        path.display()
+    )]
     InvalidName {
         path: PathBuf,
         name: String,

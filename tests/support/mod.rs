@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod fixtures;
+pub mod gems;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;

@@ -1,0 +1,195 @@
+//! Bad gems given to `opp push rubygems`: each gets one clear error naming the file and what
+//! to do, a non-zero exit, and nothing is pushed, not even the good gems given with it. The
+//! broken gems start from a real `gem build` gem whose members are then replaced.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+
+use crate::support::cli::{Env, run_fail, run_ok, stderr};
+use crate::support::gems::{self, GemSpec};
+
+/// The members of a real gem: (name, bytes), in order.
+fn members(gem: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut archive = tar::Archive::new(std::fs::File::open(gem).unwrap());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Writes a tar of `members` to `path`.
+fn write_gem(path: &Path, members: &[(String, Vec<u8>)]) -> PathBuf {
+    let mut builder = tar::Builder::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o444);
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    builder.finish().unwrap();
+    path.to_path_buf()
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// A real gem, and a copy of its members with `metadata.gz` replaced by `metadata`
+/// (or dropped when `None`).
+fn with_metadata(env: &Env, good: &Path, file: &str, metadata: Option<Vec<u8>>) -> PathBuf {
+    let mut m = members(good);
+    match metadata {
+        Some(bytes) => {
+            let slot = m.iter_mut().find(|(n, _)| n == "metadata.gz").unwrap();
+            slot.1 = bytes;
+        }
+        None => m.retain(|(n, _)| n != "metadata.gz"),
+    }
+    write_gem(&env.root().join(file), &m)
+}
+
+fn real_yaml(good: &Path) -> String {
+    let (_, gz_bytes) = members(good)
+        .into_iter()
+        .find(|(n, _)| n == "metadata.gz")
+        .unwrap();
+    let mut yaml = String::new();
+    GzDecoder::new(gz_bytes.as_slice())
+        .read_to_string(&mut yaml)
+        .unwrap();
+    yaml
+}
+
+/// Pushes `bad` together with `good`; checks the error names `bad` and says `says`, and that
+/// nothing reached the store.
+fn refused(env: &Env, good: &Path, bad: &Path, says: &[&str]) {
+    let out = run_fail(env.opp().args(["push", "rubygems"]).arg(good).arg(bad));
+    assert_eq!(out.status.code(), Some(1), "exit code");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&bad.display().to_string()),
+        "names the file: {err}"
+    );
+    for s in says {
+        assert!(err.contains(s), "says {s:?}: {err}");
+    }
+    assert!(
+        !env.store().join("rubygems").exists(),
+        "nothing pushed: {err}"
+    );
+}
+
+#[test]
+fn broken_gems_are_refused_with_one_clear_error_and_nothing_is_pushed() {
+    let env = Env::new();
+    let good = gems::build(
+        &env,
+        &GemSpec {
+            name: "good",
+            version: "1.0.0",
+            ..GemSpec::default()
+        },
+    );
+
+    let not_tar = env.root().join("not-a-tar-1.0.gem");
+    std::fs::write(&not_tar, b"this is a text file, not a gem\n").unwrap();
+    refused(&env, &good, &not_tar, &["is not a gem", "tar", "gem build"]);
+
+    let no_metadata = with_metadata(&env, &good, "no-metadata-1.0.gem", None);
+    refused(
+        &env,
+        &good,
+        &no_metadata,
+        &["has no metadata.gz", "gem build"],
+    );
+
+    let yaml = real_yaml(&good);
+    let plain = with_metadata(
+        &env,
+        &good,
+        "plain-metadata-1.0.gem",
+        Some(yaml.clone().into_bytes()),
+    );
+    refused(&env, &good, &plain, &["metadata.gz", "not gzip-compressed"]);
+
+    let not_yaml = with_metadata(
+        &env,
+        &good,
+        "not-yaml-1.0.gem",
+        Some(gz(
+            b"--- !ruby/object:Gem::Specification\nname: [unclosed\n",
+        )),
+    );
+    refused(&env, &good, &not_yaml, &["not valid YAML", "gem build"]);
+
+    let bad_name = with_metadata(
+        &env,
+        &good,
+        "bad-name-1.0.gem",
+        Some(gz(yaml.replace("name: good", "name: good/evil").as_bytes())),
+    );
+    refused(
+        &env,
+        &good,
+        &bad_name,
+        &["`good/evil`", "`/` is not allowed in gem names", "gemspec"],
+    );
+
+    let empty_dir = env.root().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let out = run_fail(env.opp().args(["push", "rubygems"]).arg(&empty_dir));
+    assert!(
+        stderr(&out).contains("contains no gems (*.gem)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The good gem alone goes in.
+    run_ok(env.opp().args(["push", "rubygems"]).arg(&good));
+    assert!(env.store().join("rubygems/good").is_dir());
+}
+
+#[test]
+fn other_bytes_for_a_stored_gem_need_force() {
+    let env = Env::new();
+    let spec = GemSpec {
+        name: "changing",
+        version: "1.0.0",
+        ..GemSpec::default()
+    };
+    let first = gems::build(&env, &spec);
+    let first_copy = env.root().join("first.gem");
+    std::fs::copy(&first, &first_copy).unwrap();
+    run_ok(env.opp().args(["push", "rubygems"]).arg(&first_copy));
+    // The same name and version with another summary: other bytes.
+    let yaml = real_yaml(&first_copy).replace("opp test gem", "changed gem");
+    let second = with_metadata(&env, &first_copy, "second.gem", Some(gz(yaml.as_bytes())));
+    let out = run_fail(env.opp().args(["push", "rubygems"]).arg(&second));
+    let err = stderr(&out);
+    assert!(
+        err.contains("changing-1.0.0.gem is already stored with other content")
+            && err.contains("--force"),
+        "{err}"
+    );
+    let out = run_ok(env.opp().args(["push", "rubygems", "--force"]).arg(&second));
+    assert!(
+        stderr(&out).contains("replaced changing-1.0.0.gem"),
+        "{}",
+        stderr(&out)
+    );
+}
