@@ -1,23 +1,17 @@
 //! The test kit of `proxy_rubygems.rs`: the real `gem`, `bundle` and `ruby` sealed into an
 //! [`Env`] (their own GEM_HOME, no outer GEM_*, BUNDLE_* or RUBYGEMS_* settings), test gems
-//! built with `gem build` (with dependencies, and native `x86_64-linux` twins), and
-//! `opp proxy -- ...` around them.
+//! built with `gem build` (with dependencies, a lib body that uses them, and native
+//! `x86_64-linux` twins), and `opp proxy -- ...` around them. Finding the tools is the shared
+//! `support::gems`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::cli::Env;
 
-const HINT: &str = "run `scripts/install-test-deps.sh ruby` (apt-get install ruby bundler)";
+pub use crate::support::gems::{module_name, ruby_tool as tool};
 
-/// `ruby`, `gem` or `bundle` from PATH; a missing one fails the test with the install hint.
-pub fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not on PATH: {HINT}"))
-}
+const HINT: &str = "run `scripts/install-test-deps.sh ruby` (apt-get install ruby bundler)";
 
 /// Where gems get installed in `env`.
 pub fn gem_home(env: &Env) -> PathBuf {
@@ -65,18 +59,6 @@ pub struct TestGem<'a> {
     pub deps: &'a [(&'a str, &'a str)],
     /// The body of `lib/NAME.rb` (after `module NAME_CAMEL`'s opening line).
     pub body: &'a str,
-}
-
-/// `oppdemo-lib` => `OppdemoLib`.
-pub fn module_name(gem: &str) -> String {
-    gem.split(['-', '_'])
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 impl TestGem<'_> {
