@@ -195,7 +195,8 @@ pub fn spec_fields(info: &GemInfo) -> SpecFields {
         specification_version: i32::try_from(info.specification_version).unwrap_or(4),
         date: parse_date(&info.date).unwrap_or(FALLBACK_DATE),
         summary: info.summary.clone(),
-        description: info.description.clone(),
+        // `Gem::Specification#description=` keeps `str.to_s`: a gemspec without one has "".
+        description: Some(info.description.clone().unwrap_or_default()),
         homepage: info.homepage.clone(),
         email: info.email.clone(),
         authors: info.authors.clone(),
