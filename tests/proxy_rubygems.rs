@@ -29,6 +29,7 @@ fn push_app_and_lib(env: &Env) -> PathBuf {
         } else {
             "FLAVOUR = \"native\""
         },
+        extra: "",
     };
     lib("ruby").build(env, &dist);
     lib("x86_64-linux").build(env, &dist);
@@ -38,6 +39,14 @@ fn push_app_and_lib(env: &Env) -> PathBuf {
         platform: "ruby",
         deps: &[("oppdemo-lib", ">= 2")],
         body: "require \"oppdemo_lib\"\n  LIB = \"#{OppdemoLib::VERSION} #{OppdemoLib::FLAVOUR}\"",
+        // Every field the Marshal gemspec carries, so that comparisons cover them.
+        extra: "  s.description = \"An app, été included.\"\n  \
+                s.homepage = \"https://example.test/app\"\n  \
+                s.email = [\"a@example.test\", \"b@example.test\"]\n  \
+                s.authors = [\"A\", \"B\"]\n  \
+                s.metadata = { \"source_code_uri\" => \"https://example.test/src\" }\n  \
+                s.required_rubygems_version = \">= 3.0\"\n  \
+                s.add_development_dependency \"minitest\", \"~> 5.0\"",
     }
     .build(env, &dist);
     run_ok(env.opp().args(["push", "rubygems"]).arg(&dist));
@@ -162,6 +171,7 @@ fn gem_push_through_opp_proxy_lands_in_the_store_and_other_bytes_get_409() {
         platform: "ruby",
         deps: &[],
         body: "",
+        extra: "",
     }
     .build(&env, &dist);
     let out = run_ok(&mut proxied(
@@ -190,6 +200,7 @@ fn gem_push_through_opp_proxy_lands_in_the_store_and_other_bytes_get_409() {
         platform: "ruby",
         deps: &[],
         body: "CHANGED = true",
+        extra: "",
     }
     .build(&env, &env.root().join("other"));
     let out = run_fail(&mut proxied(
@@ -224,6 +235,7 @@ fn a_push_over_the_upload_limit_is_refused_with_413_and_nothing_stored() {
         platform: "ruby",
         deps: &[],
         body: "",
+        extra: "",
     }
     .build(&env, &env.root().join("dist"));
     assert!(std::fs::metadata(&big).unwrap().len() > 1024);
@@ -286,7 +298,7 @@ end
     let out = run_ok(&mut proxied(&env, &[], "ruby", &["-e", script]));
     assert_eq!(
         stdout(&out),
-        "Gem::Specification|oppdemo-app-1.0|[\"oppdemo-lib (>= 2)\"]|>= 2.5\n\
+        "Gem::Specification|oppdemo-app-1.0|[\"oppdemo-lib (>= 2)\", \"minitest (~> 5.0, development)\"]|>= 2.5\n\
          oppdemo-lib-2.0-x86_64-linux|Gem::Platform|x86_64-linux\n\
          specs: oppdemo-app 1.0 ruby, oppdemo-lib 2.0 ruby, oppdemo-lib 2.0 x86_64-linux\n\
          latest_specs: oppdemo-app 1.0 ruby, oppdemo-lib 2.0 ruby, oppdemo-lib 2.0 x86_64-linux\n\
@@ -303,6 +315,62 @@ end
         stdout(&out).contains("oppdemo-app (1.0)"),
         "{}",
         stdout(&out)
+    );
+}
+
+/// Every attribute of a `Gem::Specification` the legacy index carries, one per line.
+const SPEC_ATTRIBUTES_RB: &str = r##"
+def attributes(s)
+  [s.class, s.name, s.version, s.platform.class, s.platform, s.original_platform,
+   s.date.utc.to_s, s.summary, s.description.inspect, s.email.inspect, s.authors.inspect,
+   s.homepage.inspect, s.licenses.inspect, s.metadata.inspect, s.required_ruby_version,
+   s.required_rubygems_version, s.specification_version, s.rubygems_version,
+   s.dependencies.map { |d| [d.name, d.type, d.requirement.to_s] }.inspect, s.full_name]
+end
+"##;
+
+#[test]
+fn the_marshal_gemspecs_match_what_gem_generate_index_writes_for_the_same_gems() {
+    let env = Env::new();
+    let dist = push_app_and_lib(&env);
+    let index = env.root().join("generated");
+    std::fs::create_dir_all(index.join("gems")).unwrap();
+    for entry in std::fs::read_dir(&dist).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, index.join("gems").join(path.file_name().unwrap())).unwrap();
+    }
+    run_ok(
+        gems::gem(&env)
+            .args(["generate_index", "--directory"])
+            .arg(&index),
+    );
+    let script = format!(
+        r##"require "net/http"; require "zlib"
+{SPEC_ATTRIBUTES_RB}
+%w[oppdemo-app-1.0 oppdemo-lib-2.0 oppdemo-lib-2.0-x86_64-linux].each do |full|
+  path = "quick/Marshal.4.8/#{{full}}.gemspec.rz"
+  uri = URI(ENV.fetch("OPP_PROXY_RUBYGEMS_URL") + path)
+  req = Net::HTTP::Get.new(uri); req["Authorization"] = ENV.fetch("OPP_PROXY_TOKEN")
+  res = Net::HTTP.start(uri.host, uri.port, use_ssl: true) {{ |h| h.request(req) }}
+  raise "#{{path}}: #{{res.code}}" unless res.code == "200"
+  ours = attributes(Marshal.load(Zlib::Inflate.inflate(res.body)))
+  theirs = attributes(Marshal.load(Zlib::Inflate.inflate(File.binread(File.join(ARGV[0], path)))))
+  ours.zip(theirs).each {{ |a, b| puts "#{{full}}: ours #{{a.inspect}}, gem generate_index #{{b.inspect}}" if a.to_s != b.to_s }}
+  puts "#{{full}}: #{{ours.size}} attributes compared"
+end
+"##
+    );
+    let out = run_ok(&mut proxied(
+        &env,
+        &[],
+        "ruby",
+        &["-e", &script, index.to_str().unwrap()],
+    ));
+    assert_eq!(
+        stdout(&out),
+        "oppdemo-app-1.0: 20 attributes compared\n\
+         oppdemo-lib-2.0: 20 attributes compared\n\
+         oppdemo-lib-2.0-x86_64-linux: 20 attributes compared\n"
     );
 }
 
@@ -348,7 +416,13 @@ fn the_compact_index_lists_every_gem_with_the_md5_of_its_info() {
     );
     let (status, app) = request(&env, &[], "GET", "info/oppdemo-app", None);
     assert_eq!(status, 200);
-    assert!(String::from_utf8_lossy(&app).contains("1.0 oppdemo-lib:>= 2|checksum:"));
+    // Runtime dependencies only; the required versions that say something.
+    let app = String::from_utf8(app).unwrap();
+    let app_line = format!(
+        "1.0 oppdemo-lib:>= 2|checksum:{},ruby:>= 2.5,rubygems:>= 3.0\n",
+        sha("oppdemo-app-1.0.gem")
+    );
+    assert_eq!(app, format!("---\n{app_line}"));
     let (status, _) = request(&env, &[], "GET", "info/no-such-gem", None);
     assert_eq!(status, 404);
 }

@@ -59,6 +59,8 @@ pub struct TestGem<'a> {
     pub deps: &'a [(&'a str, &'a str)],
     /// The body of `lib/NAME.rb` (after `module NAME_CAMEL`'s opening line).
     pub body: &'a str,
+    /// More gemspec lines (`s.homepage = ...`).
+    pub extra: &'a str,
 }
 
 impl TestGem<'_> {
@@ -96,8 +98,8 @@ impl TestGem<'_> {
                 "Gem::Specification.new do |s|\n  s.name = {:?}\n  s.version = {:?}\n  \
                  s.platform = {:?}\n  s.summary = \"opp test gem\"\n  s.authors = [\"opp\"]\n  \
                  s.license = \"MIT\"\n  s.files = [\"lib/{lib}.rb\"]\n  \
-                 s.required_ruby_version = \">= 2.5\"\n{deps}end\n",
-                self.name, self.version, self.platform
+                 s.required_ruby_version = \">= 2.5\"\n{deps}{}\nend\n",
+                self.name, self.version, self.platform, self.extra
             ),
         )
         .unwrap();
