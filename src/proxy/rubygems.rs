@@ -15,11 +15,11 @@
 //! routes), `upload` (`gem push`), `error` (what a failed request answers).
 
 mod catalog;
-pub mod compact;
+mod compact;
 mod error;
 mod files;
 mod index;
-pub mod marshal;
+mod marshal;
 mod platform;
 mod upload;
 
