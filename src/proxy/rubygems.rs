@@ -66,6 +66,7 @@ impl Frontend for RubygemsFrontend {
         // Pushes stream to a temporary file and count against `--max-upload-size` themselves.
         let push = post(upload::push).layer(DefaultBodyLimit::disable());
         Router::new()
+            .route("/rubygems", get(index::root))
             .route("/rubygems/", get(index::root))
             .route("/rubygems/versions", get(index::versions))
             .route("/rubygems/info/{name}", get(index::info))
