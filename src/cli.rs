@@ -459,6 +459,9 @@ Examples:
   opp proxy -- twine upload dist/*
   opp proxy -- nuget install MyPkg -OutputDirectory packages
   opp proxy -- nuget push MyPkg.1.0.0.nupkg
+  opp proxy -- gem install mygem
+  opp proxy -- bundle install    # a Gemfile's https://rubygems.org is served by the proxy
+  opp proxy -- gem push mygem-1.0.0.gem
   opp proxy --port 8080          # serve until Ctrl-C, printing how to point each tool at it";
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! Who may use the proxy: the one user who started it. At start a random secret is drawn
 //! from the OS; every request must then carry it, as `Authorization: Basic <any user>:<secret>`
-//! (pip, uv, twine), `Authorization: Bearer <secret>` (terraform's `credentials` token),
+//! (pip, uv, twine), `Authorization: Bearer <secret>` (terraform's `credentials` token), the
+//! bare `Authorization: <secret>` (`gem push` sends its API key so, with no scheme),
 //! `X-NuGet-ApiKey: <secret>` (`nuget push -ApiKey`, `dotnet nuget push -k`), or a
 //! signed short-lived URL (`?expires=..&sig=..`, HMAC-SHA256 of the path and the expiry) for
 //! the archives terraform downloads without sending its token.
@@ -130,10 +131,11 @@ impl Access {
         }
     }
 
-    /// `Basic base64(user:secret)` (any user) or `Bearer secret`; schemes case-insensitive.
+    /// `Basic base64(user:secret)` (any user), `Bearer secret` (schemes case-insensitive), or
+    /// the secret alone (`gem push`'s API key).
     fn authorization_holds_secret(&self, value: &[u8]) -> bool {
         let Some(space) = value.iter().position(|b| *b == b' ') else {
-            return false;
+            return self.is_secret(value);
         };
         let (scheme, rest) = value.split_at(space);
         let credentials = rest.trim_ascii();
@@ -230,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn basic_with_any_user_and_bearer_carry_the_secret() {
+    fn basic_with_any_user_bearer_and_the_bare_secret_carry_it() {
         let access = Access::with_secret("s3cret");
         let uri: Uri = "/pypi/simple/".parse().expect("uri");
         let allowed = [
@@ -239,6 +241,8 @@ mod tests {
             basic(":s3cret"),
             "Bearer s3cret".into(),
             "bearer  s3cret".into(),
+            // gem push: the API key alone.
+            "s3cret".into(),
         ];
         for value in allowed {
             assert_eq!(
@@ -253,7 +257,8 @@ mod tests {
             basic("opp:s3cret2"),
             "Bearer wrong".into(),
             "Token s3cret".into(),
-            "s3cret".into(),
+            "s3cret2".into(),
+            "wrong".into(),
             "Basic !!!".into(),
         ];
         for value in refused {

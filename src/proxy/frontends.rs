@@ -9,5 +9,6 @@ pub fn all() -> Vec<Box<dyn Frontend>> {
         Box::new(super::pypi::PypiFrontend),
         Box::new(super::terraform::TerraformFrontend),
         Box::new(super::nuget::NugetFrontend),
+        Box::new(super::rubygems::RubygemsFrontend),
     ]
 }

@@ -55,6 +55,7 @@ impl ProxyState {
 }
 
 pub mod pypi;
+pub mod rubygems;
 
 pub type SharedState = Arc<ProxyState>;
 
