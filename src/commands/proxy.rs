@@ -309,7 +309,8 @@ fn instructions(
     let mut text = format!(
         "opp proxy: serving {} on {} (Ctrl-C to stop)\n\n\
          Every request needs the secret OPP_PROXY_TOKEN (as a Basic auth password with any\n\
-         user name, or a Bearer token); keep it to yourself.\n\n\
+         user name, a Bearer token, or an API key: nuget's -ApiKey, gem's GEM_HOST_API_KEY);\n\
+         keep it to yourself.\n\n\
          Point any tool at it from a POSIX shell:\n",
         describe(location),
         state.base_url

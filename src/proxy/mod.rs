@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 pub mod access;
 pub mod child;
+pub mod failure;
 pub mod frontends;
 pub mod server;
 pub mod tls;

@@ -149,24 +149,9 @@ impl IntoResponse for ApiError {
             ApiError::Package(PackageError::Store(_)) => StatusCode::BAD_GATEWAY,
             ApiError::Package(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let body = serde_json::json!({ "errors": [error_chain(&self)] });
+        let body = serde_json::json!({ "errors": [super::failure::chain(&self)] });
         (status, Json(body)).into_response()
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// A 200 reply streaming one blob of the store, with its size as `Content-Length`.

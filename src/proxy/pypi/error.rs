@@ -5,9 +5,8 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::artifact::ArtifactError;
 use crate::packages::PackageError;
-use crate::store::StoreError;
+use crate::proxy::failure::{chain, package_status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -51,35 +50,6 @@ impl ProxyError {
             ProxyError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
-}
-
-/// A name or version that cannot be mapped is not in the store; a conflicting file is the
-/// client's to resolve; a store that cannot be reached is a bad gateway.
-fn package_status(e: &PackageError) -> StatusCode {
-    match e {
-        PackageError::Map(_) | PackageError::NotFound(_) => StatusCode::NOT_FOUND,
-        PackageError::Artifact(ArtifactError::Conflict { .. }) => StatusCode::CONFLICT,
-        PackageError::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
-        PackageError::Store(StoreError::Unreachable { .. } | StoreError::Unauthorized { .. })
-        | PackageError::Store(StoreError::Registry { .. }) => StatusCode::BAD_GATEWAY,
-        PackageError::Race { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// The error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 impl IntoResponse for ProxyError {
