@@ -1,6 +1,8 @@
 //! `opp pull ECOSYSTEM ...`: choose the newest matching version, choose its files for the
 //! target, write them atomically.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::artifact;
@@ -10,8 +12,8 @@ use crate::ecosystem::pypi::{self, Target as PyTarget};
 use crate::ecosystem::{self, terraform_module};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
-use crate::packages::PackageError;
-use crate::release::Ecosystem;
+use crate::packages::{PackageError, Packages};
+use crate::release::{DistFile, Ecosystem, Release};
 
 #[derive(Serialize)]
 struct Pulled {
@@ -88,12 +90,25 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyh
         ))
         .into());
     }
-    let written = pkgs
-        .download(Ecosystem::Pypi, &name, &files, &args.output)
-        .await?;
+    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
+    Ok(())
+}
+
+/// Downloads the chosen files of a version into `dir` (atomically, see
+/// [`Packages::download`]), then says where each went, and with `json` prints the report.
+async fn write_files(
+    pkgs: &Packages<'_>,
+    out: &Output,
+    release: &Release,
+    files: &[DistFile],
+    dir: &Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (name, version) = (&release.package, &release.version);
+    pkgs.download(release.ecosystem, name, files, dir).await?;
     let mut report = Vec::new();
-    for f in &files {
-        let path = args.output.join(&f.name);
+    for f in files {
+        let path = dir.join(&f.name);
         out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
         report.push(Pulled {
             package: name.clone(),
@@ -104,8 +119,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyh
             size: f.size,
         });
     }
-    debug_assert_eq!(written.len(), files.len());
-    if args.json {
+    if json {
         out.json(&report);
     }
     Ok(())
@@ -258,23 +272,7 @@ pub async fn nuget(
         ))
         .into());
     }
-    pkgs.download(eco, &name, &files, &args.output).await?;
-    let mut report = Vec::new();
-    for f in &files {
-        let path = args.output.join(&f.name);
-        out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
-        report.push(Pulled {
-            package: name.clone(),
-            version: version.clone(),
-            file: f.name.clone(),
-            path: path.display().to_string(),
-            sha256: f.digest.hex().to_owned(),
-            size: f.size,
-        });
-    }
-    if args.json {
-        out.json(&report);
-    }
+    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
     Ok(())
 }
 
@@ -345,18 +343,6 @@ pub async fn rubygems(
         .into());
     };
     let files = [file.clone()];
-    pkgs.download(eco, &name, &files, &args.output).await?;
-    let path = args.output.join(&file.name);
-    out.status(format!("wrote {} ({})", path.display(), bytes(file.size)));
-    if args.json {
-        out.json(&[Pulled {
-            package: name.clone(),
-            version: version.clone(),
-            file: file.name.clone(),
-            path: path.display().to_string(),
-            sha256: file.digest.hex().to_owned(),
-            size: file.size,
-        }]);
-    }
+    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
     Ok(())
 }
