@@ -243,7 +243,11 @@ fn common_env(
         }
     }
     let mut hosts: Vec<&str> = LOOPBACK.to_vec();
-    hosts.extend(direct.iter().map(String::as_str));
+    for host in direct {
+        if !hosts.contains(&host.as_str()) {
+            hosts.push(host);
+        }
+    }
     for var in ["NO_PROXY", "no_proxy"] {
         let mut value = hosts.join(",");
         if let Some(outer) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
