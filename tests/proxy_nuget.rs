@@ -157,6 +157,53 @@ fn a_version_from_opp_push_is_pushed_again_unchanged_but_other_bytes_get_409() {
 }
 
 #[test]
+fn a_projects_own_nuget_config_does_not_add_sources_to_install_through_the_proxy() {
+    let env = Env::new();
+    let lib = pack(
+        &env,
+        &env.root().join("lib"),
+        "Opp.Only",
+        "1.0.0",
+        &[],
+        b"only\n",
+    );
+    run_ok(env.opp().args(["push", "nuget"]).arg(&lib));
+    // nuget.exe merges this file above any user config: without the proxy's -ConfigFile it
+    // would try (and fail on) a source nothing listens on.
+    let project_config = env.root().join("NuGet.Config");
+    let text = r#"<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="elsewhere" value="https://localhost:9/v3/index.json" />
+  </packageSources>
+</configuration>
+"#;
+    std::fs::write(&project_config, text).unwrap();
+    let out = run_ok(&mut proxy_nuget(
+        &env,
+        &[],
+        &[
+            "install",
+            "Opp.Only",
+            "-Version",
+            "1.0.0",
+            "-OutputDirectory",
+            "packages",
+        ],
+    ));
+    assert!(!said(&out).contains("localhost:9"), "{}", said(&out));
+    let nupkg = env
+        .root()
+        .join("packages/Opp.Only.1.0.0/Opp.Only.1.0.0.nupkg");
+    assert_eq!(
+        std::fs::read(&nupkg).unwrap_or_else(|e| panic!("{}: {e}", nupkg.display())),
+        std::fs::read(&lib).unwrap()
+    );
+    assert_eq!(std::fs::read_to_string(&project_config).unwrap(), text);
+}
+
+#[test]
 fn a_push_over_max_upload_size_gets_413_and_stores_nothing() {
     let env = Env::new();
     // Incompressible content, so that the package stays over the limit.

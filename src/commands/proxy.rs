@@ -144,7 +144,11 @@ async fn serve(
         tracing::debug!("{received:?}: stopping");
         Ok(0)
     } else {
-        child::run(&args.command, &env, signals)
+        let command = frontends
+            .iter()
+            .find_map(|f| f.child_args(&ctx))
+            .unwrap_or_else(|| args.command.clone());
+        child::run(&command, &env, signals)
             .await
             .map_err(anyhow::Error::from)
     };

@@ -86,6 +86,11 @@ pub trait Frontend: Send + Sync {
         state: &ProxyState,
         ctx: &ChildContext,
     ) -> anyhow::Result<Vec<(String, String)>>;
+    /// The command line to run instead of `ctx.command`, for a tool that takes its
+    /// configuration only by argument (nuget.exe's `-ConfigFile`); `None` leaves it as is.
+    fn child_args(&self, _ctx: &ChildContext) -> Option<Vec<std::ffi::OsString>> {
+        None
+    }
     /// What to print, per tool, when the proxy serves without a command.
     fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String;
 }

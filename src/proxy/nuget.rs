@@ -19,6 +19,7 @@
 //! NuGet.Config text), `mono_trust` (mono's certificate store), `error`. Binding, TLS and the
 //! child process are the proxy's server; what a NuGet package is in OCI is `packages::nuget`.
 
+mod argv;
 mod config;
 mod error;
 mod flat;
@@ -39,6 +40,7 @@ use axum::routing::{get, put};
 
 use super::{ChildContext, Frontend, ProxyState, SharedState};
 
+pub use argv::{runs_nuget_exe, with_config_file};
 pub use config::{FILE_NAME as CONFIG_FILE_NAME, NugetConfig, SOURCE_NAME};
 pub use mono_trust::subject_hash;
 pub use service::{index_url, publish_url};
@@ -71,32 +73,6 @@ impl ChildFiles {
             http_cache: dir.join(HTTP_CACHE),
         }
     }
-}
-
-/// Whether `command` runs nuget.exe (under mono): its program, or mono's first non-option
-/// argument, is named `nuget…` (`nuget`, `nuget.exe`, `NuGet.exe`, a `nuget5` wrapper).
-pub fn runs_nuget_exe(command: &[OsString]) -> bool {
-    let named_nuget = |arg: &OsString| {
-        Path::new(arg).file_name().is_some_and(|n| {
-            n.to_string_lossy()
-                .to_ascii_lowercase()
-                .starts_with("nuget")
-        })
-    };
-    let Some((program, args)) = command.split_first() else {
-        return false;
-    };
-    if named_nuget(program) {
-        return true;
-    }
-    let is_mono = Path::new(program)
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("mono"));
-    is_mono
-        && args
-            .iter()
-            .find(|a| !a.to_string_lossy().starts_with('-'))
-            .is_some_and(named_nuget)
 }
 
 /// Writes the NuGet.Config (twice: for `-ConfigFile`/`RestoreConfigFile`, and as mono's user
@@ -195,6 +171,11 @@ impl Frontend for NugetFrontend {
         Ok(env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
+    /// nuget.exe takes its config file only by argument: see `argv.rs`.
+    fn child_args(&self, ctx: &ChildContext) -> Option<Vec<OsString>> {
+        with_config_file(&ctx.command, &ChildFiles::under(&ctx.temp_dir).config)
+    }
+
     /// Refers to the secret as `$OPP_PROXY_TOKEN` (exported above), so that it is printed
     /// once; the config files themselves hold it.
     fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String {
@@ -203,7 +184,7 @@ impl Frontend for NugetFrontend {
         format!(
             "NuGet:      source {source} (user {user}, password $OPP_PROXY_TOKEN)\n  \
              NuGet.Config with only that source (holds the secret): {config}\n  \
-             nuget.exe:  XDG_CONFIG_HOME={mono} nuget install PACKAGE -OutputDirectory packages\n  \
+             nuget.exe:  XDG_CONFIG_HOME={mono} nuget install PACKAGE -OutputDirectory packages -ConfigFile {config}\n  \
              \x20           (mono's nuget.exe reads that config there, and mono's TLS the proxy's CA)\n  \
              dotnet:     dotnet restore --configfile {config}\n  \
              push:       nuget push PACKAGE.nupkg -Source {source} -ApiKey \"$OPP_PROXY_TOKEN\"\n  \
@@ -212,35 +193,5 @@ impl Frontend for NugetFrontend {
             config = files.config.display(),
             mono = files.mono_home.display(),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn argv(args: &[&str]) -> Vec<OsString> {
-        args.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn nuget_exe_is_recognised_directly_or_under_mono() {
-        for yes in [
-            &["nuget5", "install", "X"][..],
-            &["/usr/bin/nuget", "push"],
-            &["NuGet.exe", "search"],
-            &["mono", "/opt/nuget/nuget-5.8.0.exe", "install"],
-            &["/usr/bin/mono", "--debug", "NuGet.exe"],
-        ] {
-            assert!(runs_nuget_exe(&argv(yes)), "{yes:?}");
-        }
-        for no in [
-            &[][..],
-            &["dotnet", "restore"],
-            &["sh", "-c", "nuget install X"],
-            &["mono", "other.exe", "nuget.exe"],
-        ] {
-            assert!(!runs_nuget_exe(&argv(no)), "{no:?}");
-        }
     }
 }
