@@ -127,6 +127,22 @@ fn bundle_install_resolves_a_gemfile_for_rubygems_org_through_opp_proxy() {
         "bundle config was written"
     );
     home_is_clean(&env);
+
+    // A private gem server's name is served by the proxy as well.
+    let private = env.root().join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::write(
+        private.join("Gemfile"),
+        "source \"https://gems.internal.invalid\"\ngem \"oppdemo-lib\"\n",
+    )
+    .unwrap();
+    run_ok(proxied(&env, &[], "bundle", &["install"]).current_dir(&private));
+    let lock = std::fs::read_to_string(private.join("Gemfile.lock")).unwrap();
+    assert!(
+        lock.contains("remote: https://gems.internal.invalid/"),
+        "{lock}"
+    );
+    assert!(lock.contains("oppdemo-lib (2.0"), "{lock}");
 }
 
 /// `opp proxy [flags] -- ruby -e REQUEST_RB METHOD PATH [FILE]`: status and body.

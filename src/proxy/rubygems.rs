@@ -37,8 +37,9 @@ use super::{ChildContext, Frontend, ProxyState, SharedState};
 const PREFIX: &str = "/rubygems";
 /// The gemrc written for a child.
 pub const GEMRC_NAME: &str = "gemrc";
-/// The source a Gemfile usually names, which Bundler is told to mirror to the proxy.
-const RUBYGEMS_ORG: &str = "https://rubygems.org/";
+/// Bundler's mirror setting for every gem source (`Bundler::Settings::MirrorConfig`): the
+/// proxy stands in for rubygems.org and for any private gem server a Gemfile names.
+const MIRROR_ALL: &str = "mirror.all";
 
 /// The RubyGems frontend.
 pub struct RubygemsFrontend;
@@ -110,9 +111,9 @@ impl Frontend for RubygemsFrontend {
             ),
             ("RUBYGEMS_HOST".to_owned(), Self::push_host(&state.base_url)),
             ("GEM_HOST_API_KEY".to_owned(), secret.clone()),
-            // Bundler: a Gemfile's rubygems.org goes to the proxy (credentials in the URL),
+            // Bundler: every source of a Gemfile goes to the proxy (credentials in the URL),
             // a Gemfile naming the proxy itself finds its credentials by host.
-            (bundle_key(&format!("mirror.{RUBYGEMS_ORG}")), source),
+            (bundle_key(MIRROR_ALL), source),
             (
                 bundle_key(&host),
                 format!("{}:{secret}", super::access::USER),
@@ -140,7 +141,7 @@ impl Frontend for RubygemsFrontend {
         };
         format!(
             "gem:        {ssl}gem install --clear-sources --source \"{source}\" GEM\n\
-             bundler:    {ssl}env \"BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/={source}\" bundle install\n\
+             bundler:    {ssl}BUNDLE_MIRROR__ALL=\"{source}\" bundle install\n\
              gem push:   {ssl}GEM_HOST_API_KEY=\"$OPP_PROXY_TOKEN\" gem push --host {host} GEM.gem\n"
         )
     }
@@ -242,6 +243,7 @@ mod tests {
             bundle_key("mirror.https://rubygems.org/"),
             "BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/"
         );
+        assert_eq!(bundle_key(MIRROR_ALL), "BUNDLE_MIRROR__ALL");
         assert_eq!(bundle_key("127.0.0.1"), "BUNDLE_127__0__0__1");
         assert_eq!(bundle_key("my-host.test"), "BUNDLE_MY___HOST__TEST");
     }
