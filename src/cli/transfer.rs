@@ -1,0 +1,228 @@
+//! The arguments of the per-ecosystem subcommands that move packages: `opp push`, `opp pull`
+//! and `opp lock` (one subcommand per ecosystem, each with its own arguments).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum PushCommand {
+    /// Push Python wheels and sdists (files, or directories holding them).
+    Pypi(PushPypiArgs),
+    /// Push a Terraform provider release directory (goreleaser layout) as one version.
+    TerraformProvider(PushProviderArgs),
+    /// Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version.
+    TerraformModule(PushModuleArgs),
+    /// Push NuGet packages (.nupkg, and .snupkg symbols beside them; files or directories).
+    Nuget(PushNugetArgs),
+    /// Push Ruby gems (.gem files, or directories holding them).
+    Rubygems(PushRubygemsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushProviderArgs {
+    /// The provider, NAMESPACE/TYPE (e.g. acme/hello).
+    #[arg(value_name = "NAMESPACE/TYPE")]
+    pub provider: String,
+    /// The release directory: terraform-provider-TYPE_VERSION_OS_ARCH.zip per platform,
+    /// terraform-provider-TYPE_VERSION_SHA256SUMS, optionally its .sig and _manifest.json.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushModuleArgs {
+    /// The module address, NAMESPACE/NAME/SYSTEM (e.g. acme/network/aws).
+    #[arg(value_name = "NAMESPACE/NAME/SYSTEM")]
+    pub module: String,
+    /// The version to publish (semver, e.g. 1.2.0).
+    pub version: String,
+    /// The module's root directory, or a zip of it.
+    #[arg(value_name = "DIR|ZIP")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushPypiArgs {
+    /// Wheels, sdists, or directories holding them (e.g. ./dist).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushNugetArgs {
+    /// .nupkg and .snupkg files, or directories holding them (e.g. ./bin/Release).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushRubygemsArgs {
+    /// Gems, or directories holding them (e.g. ./pkg).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct PushFlags {
+    /// Replace a stored file of the same name that has other bytes.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was pushed as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Lock a Terraform provider version with the zh: and h1: hashes of all its platforms.
+    TerraformProvider(LockProviderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockProviderArgs {
+    /// NAMESPACE/TYPE, optionally @VERSION or @CONSTRAINT; default: the newest release.
+    #[arg(value_name = "NAMESPACE/TYPE[@CONSTRAINT]")]
+    pub provider: String,
+    /// The lock file to write or update.
+    #[arg(long, default_value = ".terraform.lock.hcl", value_name = "FILE")]
+    pub lock_file: PathBuf,
+    /// Registry hostname of the provider address in the lock file.
+    #[arg(long, default_value = "registry.terraform.io")]
+    pub hostname: String,
+    /// Print the locked version and hashes as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PullCommand {
+    /// Pull Python wheels and sdists.
+    Pypi(PullPypiArgs),
+    /// Write a Terraform provider version into a filesystem mirror directory.
+    TerraformProvider(PullProviderArgs),
+    /// Unpack a Terraform module version into a directory.
+    TerraformModule(PullModuleArgs),
+    /// Pull a NuGet package (.nupkg).
+    Nuget(PullNugetArgs),
+    /// Pull a Ruby gem (the plain `ruby` gem, or the one for --platform).
+    Rubygems(PullRubygemsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullProviderArgs {
+    /// NAMESPACE/TYPE, optionally @VERSION or @CONSTRAINT (Terraform syntax, e.g.
+    /// 'acme/hello@~> 1.2'); default: the newest release.
+    #[arg(value_name = "NAMESPACE/TYPE[@CONSTRAINT]")]
+    pub provider: String,
+    /// The mirror directory. The default, terraform.d/plugins, is one terraform searches by
+    /// itself; otherwise pass it to `terraform init -plugin-dir DIR`.
+    #[arg(long, short, default_value = "terraform.d/plugins", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine's.
+    #[arg(long, value_name = "OS_ARCH", conflicts_with = "all_platforms")]
+    pub platform: Vec<String>,
+    /// Fetch every stored platform.
+    #[arg(long)]
+    pub all_platforms: bool,
+    /// Registry hostname of the provider address the mirror serves.
+    #[arg(long, default_value = "registry.terraform.io")]
+    pub hostname: String,
+    /// Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips.
+    #[arg(long)]
+    pub unpacked: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullModuleArgs {
+    /// NAMESPACE/NAME/SYSTEM, optionally @VERSION (default: the newest release).
+    #[arg(value_name = "NAMESPACE/NAME/SYSTEM[@VERSION]")]
+    pub module: String,
+    /// Directory to unpack the module into (created; must be empty unless --force).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullPypiArgs {
+    /// NAME, NAME==VERSION or NAME with PEP 440 specifiers (e.g. 'attrs>=23,<24').
+    #[arg(value_name = "REQUIREMENT")]
+    pub requirement: String,
+    /// Directory to write the files into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Allow pre-release versions.
+    #[arg(long)]
+    pub pre: bool,
+    /// Keep only files installable on this Python version (e.g. 3.11).
+    #[arg(long, value_name = "X.Y")]
+    pub python_version: Option<String>,
+    /// Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Vec<String>,
+    /// Python implementation for the filter (cp, pp ...; default cp).
+    #[arg(long, value_name = "IMPL")]
+    pub implementation: Option<String>,
+    /// ABI for the filter (e.g. cp311, abi3); repeatable.
+    #[arg(long, value_name = "ABI")]
+    pub abi: Vec<String>,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullNugetArgs {
+    /// ID, ID@VERSION (exactly that version) or ID@RANGE in NuGet's notation (e.g.
+    /// 'Newtonsoft.Json@[13.0,14.0)'); default: the newest stable version.
+    #[arg(value_name = "ID[@VERSION|RANGE]")]
+    pub package: String,
+    /// Directory to write the .nupkg into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Allow pre-release versions (also --pre).
+    #[arg(long, visible_alias = "pre")]
+    pub prerelease: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullRubygemsArgs {
+    /// NAME, NAME@VERSION or NAME@REQUIREMENT (RubyGems syntax, e.g. 'rack@~> 3.0' or
+    /// 'rack@>= 2, < 4'); default: the newest release.
+    #[arg(value_name = "NAME[@REQUIREMENT]")]
+    pub gem: String,
+    /// Directory to write the gem into.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+    /// The gem platform to pull (e.g. x86_64-linux, java); default: the plain `ruby` gem.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Allow pre-release versions (also --prerelease).
+    #[arg(long, visible_alias = "prerelease")]
+    pub pre: bool,
+    /// Print what was written as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
