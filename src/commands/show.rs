@@ -25,10 +25,11 @@ pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::R
         return Ok(());
     }
     out.status(format!(
-        "{} {} ({} files, {}{})",
+        "{} {} ({} file{}, {}{})",
         release.package,
         release.version,
         release.files.len(),
+        if release.files.len() == 1 { "" } else { "s" },
         bytes(release.total_size()),
         release
             .created
