@@ -3,29 +3,35 @@
 # A benchmark, not a test: it prints figures (and fails only when something breaks or a pulled
 # file differs from the original).
 #
-#   scripts/bench.sh [--sizes "20 200 800"] [--out FILE] [--keep]
-#     --sizes "N ..."  single-wheel sizes in MiB, to show peak memory against file size
+#   scripts/bench.sh [--ecosystem pypi|nuget|rubygems] [--sizes "20 200 800"] [--out FILE] [--keep]
+#     --ecosystem E    what is pushed and pulled: pypi wheels (the default), nuget .nupkg
+#                      files or rubygems .gem files
+#     --sizes "N ..."  single-file sizes in MiB, to show peak memory against file size
 #                      (default "20 200 800")
-#     --many N         wheels in the many-files scenario (default 10; 0 skips it)
-#     --many-size N    MiB per wheel in that scenario (default 20: 10 x 20 = 200 MiB)
+#     --many N         files in the many-files scenario (default 10; 0 skips it)
+#     --many-size N    MiB per file in that scenario (default 20: 10 x 20 = 200 MiB)
 #     --out FILE       also write the table as Markdown to FILE
-#     --keep           keep the work directory (wheels, stores, registry data, commands.log)
+#     --keep           keep the work directory (package files, stores, registry data, commands.log)
 #
-# Scenarios: one project `benchmany` with versions 1.0.0 .. 1.0.N-1 (one wheel each), then one
-# project `benchoneS` per size S with a single wheel. Each wheel is a valid stored zip whose
-# payload is random bytes. For each scenario it measures, one child process at a time:
-#   opp push (registry)      opp --registry HOST push pypi DIR           (one command)
-#   opp pull (registry)      opp --registry HOST pull pypi NAME==V -o D  (one per version)
-#   opp push (local store)   opp --store S push pypi DIR
-#   opp pull (local store)   opp --store S pull pypi NAME==V -o D
-#   skopeo push (registry)   skopeo copy --all oci:S/pypi/NAME:V docker://HOST/bench-skopeo/NAME:V
-#   skopeo pull (registry)   skopeo copy --all docker://HOST/pypi/NAME:V oci:D:V
+# Scenarios: one package `benchmany` with versions 1.0.0 .. 1.0.N-1 (one file each), then one
+# package `benchoneS` per size S with a single file. Each file is a valid package whose payload
+# is random bytes, stored uncompressed: a wheel or a .nupkg (a zip with METADATA or a .nuspec),
+# or a .gem (a tar of metadata.gz, data.tar.gz gzipped at level 0, checksums.yaml.gz). For each
+# scenario it measures, one child process at a time (E is the ecosystem; SPEC is NAME==V for
+# pypi, NAME@V for nuget and rubygems):
+#   opp push (registry)      opp --registry HOST push E DIR           (one command)
+#   opp pull (registry)      opp --registry HOST pull E SPEC -o D     (one per version)
+#   opp push (local store)   opp --store S push E DIR
+#   opp pull (local store)   opp --store S pull E SPEC -o D
+#   skopeo push (registry)   skopeo copy --all oci:S/E/NAME:V docker://HOST/bench-skopeo/NAME:V
+#   skopeo pull (registry)   skopeo copy --all docker://HOST/E/NAME:V oci:D:V
 # wall time, CPU time (user+sys) and peak RSS (GNU time's %M); every pulled file's sha256 is
 # checked against the original. Needs docker-registry and skopeo (scripts/install-test-deps.sh
 # oci), GNU time at /usr/bin/time (apt-get install time; GNU_TIME=PATH overrides), python3, cargo.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ECOSYSTEM=pypi
 SIZES="20 200 800"
 MANY=10
 MANY_SIZE=20
@@ -36,6 +42,7 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --ecosystem) [ $# -ge 2 ] || die "--ecosystem needs a value"; ECOSYSTEM="$2"; shift 2 ;;
     --sizes) [ $# -ge 2 ] || die "--sizes needs a value"; SIZES="$2"; shift 2 ;;
     --many) [ $# -ge 2 ] || die "--many needs a value"; MANY="$2"; shift 2 ;;
     --many-size) [ $# -ge 2 ] || die "--many-size needs a value"; MANY_SIZE="$2"; shift 2 ;;
@@ -45,6 +52,10 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+case "$ECOSYSTEM" in
+  pypi|nuget|rubygems) ;;
+  *) die "--ecosystem takes pypi, nuget or rubygems, got '$ECOSYSTEM'" ;;
+esac
 for n in $SIZES; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--sizes takes whole MiB numbers >= 1, got '$SIZES'"
 done
@@ -130,7 +141,7 @@ $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $(date -
 echo "registry on $HOST; work directory $WORK"
 echo "$NOTE"
 
-args=(--opp "$OPP" --time "$GNU_TIME" --registry "$HOST" --work "$WORK" --sizes "$SIZES"
+args=(--ecosystem "$ECOSYSTEM" --opp "$OPP" --time "$GNU_TIME" --registry "$HOST" --work "$WORK" --sizes "$SIZES"
   --many "$MANY" --many-size "$MANY_SIZE" --note "$NOTE")
 [ -n "$OUT" ] && args+=(--out "$OUT")
 # In the background and waited for, so that a signal to this script runs the trap at once.
