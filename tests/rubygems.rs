@@ -129,6 +129,11 @@ fn pulls_choose_as_gem_would(env: &Env, global: &[&str], g: &Gems) {
         &pull(env, global, &["foo_bar@1.2.0", "--platform", LINUX]),
         &g.linux,
     );
+    // The newest version with a gem for the platform, as gem chooses (2.0.0 and 1.2.5 have none).
+    same_bytes(
+        &pull(env, global, &["foo_bar", "--platform", LINUX]),
+        &g.linux,
+    );
     let pulled = pull(env, global, &["foo_bar@= 1.2.0", "--platform", LINUX]);
     assert_eq!(
         pulled.file_name().unwrap(),

@@ -319,25 +319,43 @@ pub async fn rubygems(
         ))
         .into());
     };
-    let release = pkgs.gem_release(&name, &version).await?.ok_or_else(|| {
-        PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
-    })?;
-    let platform_of = |f: &crate::release::DistFile| {
+    let platform_of = |f: &DistFile| {
         f.annotations
             .get(artifact::RUBYGEMS_PLATFORM)
             .cloned()
             .unwrap_or_else(|| "ruby".to_owned())
     };
     let wanted = args.platform.as_deref().unwrap_or("ruby");
-    let Some(file) = release.files.iter().find(|f| platform_of(f) == wanted) else {
-        let stored: Vec<String> = release.files.iter().map(platform_of).collect();
+    // As gem does: the newest matching version that has a gem for the platform.
+    let mut newest: Option<Release> = None;
+    let mut remaining = versions.clone();
+    let mut candidate = Some(version);
+    let chosen = loop {
+        let Some(version) = candidate.take() else {
+            break None;
+        };
+        let release = pkgs.gem_release(&name, &version).await?.ok_or_else(|| {
+            PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
+        })?;
+        if let Some(file) = release.files.iter().find(|f| platform_of(f) == wanted) {
+            break Some((file.clone(), release));
+        }
+        newest.get_or_insert(release);
+        remaining.retain(|v| *v != version);
+        candidate = rubygems::select_version(&remaining, req.as_ref(), args.pre);
+    };
+    let Some((file, release)) = chosen else {
+        let newest = newest.expect("at least one version was read");
+        let stored: Vec<String> = newest.files.iter().map(platform_of).collect();
         let hint = if args.platform.is_none() {
             "; it has only platform gems: pass --platform with one of them"
         } else {
             ""
         };
         return Err(PackageError::NotFound(format!(
-            "`{name}` {version} has no gem for platform `{wanted}`{hint}; stored platforms: {}",
+            "`{name}` {} has no gem for platform `{wanted}`{hint} (nor has any other matching \
+             version); stored platforms: {}",
+            newest.version,
             stored.join(", ")
         ))
         .into());
