@@ -3,9 +3,10 @@
 //! names, in name order, and a path listed twice is returned once. What a package file is,
 //! and what to tell the user when none is found, stays with each ecosystem.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Why no list of files could be made; each ecosystem turns it into its own error.
+/// Why no list of files could be made, or a file not opened; each ecosystem turns it into its
+/// own error.
 #[derive(Debug)]
 pub enum DiscoverError {
     /// A given path does not exist.
@@ -14,6 +15,17 @@ pub enum DiscoverError {
     Io(PathBuf, std::io::Error),
     /// A given directory holds no package file.
     Empty(PathBuf),
+}
+
+/// Opens one package file for reading, with its size.
+pub fn open(path: &Path) -> Result<(std::fs::File, u64), DiscoverError> {
+    let io_error = |source| DiscoverError::Io(path.to_path_buf(), source);
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => DiscoverError::NotFound(path.to_path_buf()),
+        _ => io_error(e),
+    })?;
+    let size = file.metadata().map_err(io_error)?.len();
+    Ok((file, size))
 }
 
 /// The package files in `paths`; `is_package` tells a package file by its name.

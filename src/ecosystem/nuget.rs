@@ -18,7 +18,6 @@ mod version;
 mod describe_tests;
 
 use super::files::DiscoverError;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
@@ -175,30 +174,28 @@ pub enum NugetError {
     InvalidRange { range: String, reason: String },
 }
 
+impl From<DiscoverError> for NugetError {
+    fn from(e: DiscoverError) -> Self {
+        match e {
+            DiscoverError::NotFound(path) => NugetError::NotFound { path },
+            DiscoverError::Io(path, source) => NugetError::Io { path, source },
+            DiscoverError::Empty(path) => NugetError::EmptyDirectory { path },
+        }
+    }
+}
+
 /// The package files in `paths`: files are taken as given, directories are scanned (not
 /// recursively) for `*.nupkg` and `*.snupkg`, in name order. A path listed twice is returned
 /// once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, NugetError> {
-    super::files::discover(paths, |name| PackageKind::of(name).is_some()).map_err(|e| match e {
-        DiscoverError::NotFound(path) => NugetError::NotFound { path },
-        DiscoverError::Io(path, source) => NugetError::Io { path, source },
-        DiscoverError::Empty(path) => NugetError::EmptyDirectory { path },
-    })
+    Ok(super::files::discover(paths, |name| {
+        PackageKind::of(name).is_some()
+    })?)
 }
 
 /// Describe one package file from its own nuspec. Blocking: reads the file.
 pub fn describe(path: &Path) -> Result<NugetPackage, NugetError> {
-    let io_error = |source| NugetError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => NugetError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => io_error(e),
-    })?;
-    let size = file.metadata().map_err(io_error)?.len();
+    let (file, size) = super::files::open(path)?;
     describe_reader(path, BufReader::new(file), size)
 }
 

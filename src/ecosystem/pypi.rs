@@ -19,7 +19,6 @@ mod version;
 mod describe_tests;
 
 use super::files::DiscoverError;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -180,30 +179,28 @@ pub enum PypiError {
     InvalidRequirement { requirement: String, reason: String },
 }
 
+impl From<DiscoverError> for PypiError {
+    fn from(e: DiscoverError) -> Self {
+        match e {
+            DiscoverError::NotFound(path) => PypiError::NotFound { path },
+            DiscoverError::Io(path, source) => PypiError::Io { path, source },
+            DiscoverError::Empty(path) => PypiError::EmptyDirectory { path },
+        }
+    }
+}
+
 /// The distribution files in `paths`: files are taken as given, directories are scanned (not
 /// recursively) for `*.whl`, `*.tar.gz` and legacy `*.zip` sdists, in name order. A path
 /// listed twice is returned once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PypiError> {
-    super::files::discover(paths, |name| Extension::of(name).is_some()).map_err(|e| match e {
-        DiscoverError::NotFound(path) => PypiError::NotFound { path },
-        DiscoverError::Io(path, source) => PypiError::Io { path, source },
-        DiscoverError::Empty(path) => PypiError::EmptyDirectory { path },
-    })
+    Ok(super::files::discover(paths, |name| {
+        Extension::of(name).is_some()
+    })?)
 }
 
 /// Describe one distribution file from its own metadata. Blocking: reads the file.
 pub fn describe(path: &Path) -> Result<PythonDist, PypiError> {
-    let io_error = |source| PypiError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => PypiError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => io_error(e),
-    })?;
-    let size = file.metadata().map_err(io_error)?.len();
+    let (file, size) = super::files::open(path)?;
     describe_reader(path, BufReader::new(file), size)
 }
 

@@ -17,7 +17,6 @@ mod version;
 mod spec_tests;
 
 use super::files::DiscoverError;
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -98,34 +97,27 @@ pub enum RubygemsError {
     InvalidRequirement { requirement: String, reason: String },
 }
 
+impl From<DiscoverError> for RubygemsError {
+    fn from(e: DiscoverError) -> Self {
+        match e {
+            DiscoverError::NotFound(path) => RubygemsError::NotFound { path },
+            DiscoverError::Io(path, source) => RubygemsError::Io { path, source },
+            DiscoverError::Empty(path) => RubygemsError::EmptyDirectory { path },
+        }
+    }
+}
+
 /// The gems in `paths`: files are taken as given, directories are scanned (not recursively)
 /// for `*.gem`, in name order. A path listed twice is returned once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RubygemsError> {
-    super::files::discover(paths, |name| name.ends_with(".gem")).map_err(|e| match e {
-        DiscoverError::NotFound(path) => RubygemsError::NotFound { path },
-        DiscoverError::Io(path, source) => RubygemsError::Io { path, source },
-        DiscoverError::Empty(path) => RubygemsError::EmptyDirectory { path },
-    })
+    Ok(super::files::discover(paths, |name| {
+        name.ends_with(".gem")
+    })?)
 }
 
 /// Describes one gem from its own specification. Blocking: reads the whole file (to hash it).
 pub fn describe(path: &Path) -> Result<Gem, RubygemsError> {
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => RubygemsError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => RubygemsError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
-    let size = file
-        .metadata()
-        .map_err(|source| RubygemsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len();
+    let (file, size) = super::files::open(path)?;
     describe_reader(path, BufReader::with_capacity(256 * 1024, file), size)
 }
 
