@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod access;
+pub mod blob;
 pub mod child;
 pub mod failure;
 pub mod frontends;
@@ -59,6 +60,23 @@ pub mod pypi;
 pub mod rubygems;
 
 pub type SharedState = Arc<ProxyState>;
+
+/// Escapes text for an HTML or XML element or a double- or single-quoted attribute (the PyPI
+/// project pages, the NuGet.Config handed to a child).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// Where a child process's configuration goes: a private temporary directory removed when
 /// the proxy exits, and the CA bundle when the proxy serves HTTPS.

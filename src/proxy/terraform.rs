@@ -161,15 +161,7 @@ async fn blob_response(
     file: &crate::release::DistFile,
 ) -> Result<Response, ApiError> {
     use axum::http::header;
-    let reader = state
-        .store
-        .fetch_blob(repository, &file.digest, file.size)
-        .await
-        .map_err(PackageError::from)?;
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-        reader,
-        256 * 1024,
-    ));
+    let body = super::blob::body(state, repository, &file.digest, file.size).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip".to_owned()),

@@ -4,6 +4,8 @@
 //! Only the text is made here: where it is written and how each client finds it is the
 //! frontend's job (`nuget.rs`).
 
+use crate::proxy::escape;
+
 /// The key of the proxy's source (also the element holding its credentials).
 pub const SOURCE_NAME: &str = "opp";
 
@@ -22,7 +24,7 @@ pub struct NugetConfig<'a> {
 
 impl NugetConfig<'_> {
     pub fn render(&self) -> String {
-        let source = xml_escape(self.source);
+        let source = escape(self.source);
         // NuGet 6.12 and later refuse http sources unless allowed per source.
         let insecure = if self.source.starts_with("http://") {
             " allowInsecureConnections=\"true\""
@@ -50,25 +52,10 @@ impl NugetConfig<'_> {
                  <add key=\"DefaultPushSource\" value=\"{source}\" />\n  \
                </config>\n\
              </configuration>\n",
-            user = xml_escape(self.user),
-            secret = xml_escape(self.secret),
+            user = escape(self.user),
+            secret = escape(self.secret),
         )
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

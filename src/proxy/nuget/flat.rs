@@ -10,17 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio_util::io::ReaderStream;
 
 use super::error::NugetApiError;
 use super::read::{self, lower_id};
 use crate::mapper::Mapper;
-use crate::packages::PackageError;
-use crate::proxy::SharedState;
+use crate::proxy::{SharedState, blob};
 use crate::release::Ecosystem;
-
-/// Bytes per body chunk.
-const PIECE: usize = 256 * 1024;
 
 /// `GET {id}/index.json`: `{"versions": [...]}`, lowercased, oldest first.
 pub async fn versions(
@@ -76,12 +71,7 @@ pub async fn content(
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        let reader = state
-            .store
-            .fetch_blob(&stored.repository, &file.digest, file.size)
-            .await
-            .map_err(PackageError::from)?;
-        Body::from_stream(ReaderStream::with_capacity(reader, PIECE))
+        blob::body(&state, &stored.repository, &file.digest, file.size).await?
     };
     Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")

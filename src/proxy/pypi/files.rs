@@ -14,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncReadExt;
-use tokio_util::io::ReaderStream;
 
 use super::error::ProxyError;
 use super::page::served_metadata;
@@ -22,12 +21,10 @@ use super::project::{Shared, release};
 use crate::digest::Digest;
 use crate::mapper::Mapper;
 use crate::packages::PackageError;
-use crate::proxy::SharedState;
+use crate::proxy::{SharedState, blob};
 use crate::release::Ecosystem;
 
 const METADATA_SUFFIX: &str = ".metadata";
-/// Bytes per body chunk.
-const PIECE: usize = 256 * 1024;
 
 /// What a `Range` header asks of a file of known size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +172,9 @@ async fn serve(
                 .map_err(ProxyError::io(format!("cannot read {}", t.digest)))?;
         }
         if wanted == Wanted::Whole {
-            Body::from_stream(ReaderStream::with_capacity(reader, PIECE))
+            blob::stream(reader)
         } else {
-            Body::from_stream(ReaderStream::with_capacity(reader.take(length), PIECE))
+            blob::stream(reader.take(length))
         }
     };
     builder.body(body).map_err(|e| ProxyError::Io {

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::artifact::{CREATED, PYOCI_SHA256, PYPI_METADATA, PYPI_REQUIRES_PYTHON};
+use crate::proxy::escape;
 use crate::release::{DistFile, Release};
 
 /// The Simple API version the pages claim (PEP 629); 1.1 adds `versions`, `size` and
@@ -202,22 +203,6 @@ pub fn root_json(names: &[String]) -> String {
         projects: names.iter().map(|name| Project { name }).collect(),
     })
     .expect("a project list serializes")
-}
-
-/// HTML-escapes text for an element or a double- or single-quoted attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Percent-encodes one URL path segment: everything but RFC 3986 unreserved characters (so a

@@ -7,23 +7,19 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use tokio_util::io::ReaderStream;
 
 use super::catalog::{self, Catalog, Served};
 use super::error::GemsError;
 use super::marshal;
 use crate::packages::PackageError;
-use crate::proxy::SharedState;
+use crate::proxy::{SharedState, blob};
 use crate::release::Ecosystem;
 
 const GEM_SUFFIX: &str = ".gem";
 const SPEC_SUFFIX: &str = ".gemspec.rz";
-/// Bytes per body chunk.
-const PIECE: usize = 256 * 1024;
 
 /// The `(name, version)` a full name `NAME-VERSION[-PLATFORM]` may stand for: a name may
 /// hold `-`, a version never does and starts with a digit.
@@ -76,18 +72,14 @@ pub async fn gem(
         .mapper
         .repository(Ecosystem::Rubygems, &served.entry.spec.name)
         .map_err(PackageError::from)?;
-    let reader = state
-        .store
-        .fetch_blob(&repo, &served.digest, served.size)
-        .await
-        .map_err(PackageError::from)?;
+    let body = blob::body(&state, &repo, &served.digest, served.size).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
             (header::CONTENT_LENGTH, served.size.to_string()),
             (header::ETAG, format!("\"{}\"", served.digest.hex())),
         ],
-        Body::from_stream(ReaderStream::with_capacity(reader, PIECE)),
+        body,
     )
         .into_response())
 }
