@@ -11,6 +11,9 @@
 #                only, skipped with a note elsewhere
 #     nuget      NuGet.exe 5.8.0 under Debian's mono (shim: nuget5)
 #     auth       apt: gnome-keyring, dbus (a Secret Service for the `opp login` keyring test)
+#     windows    rustup's x86_64-pc-windows-gnu target and Debian's mingw-w64 gcc (ring's C
+#                compiler), so `cargo check --target x86_64-pc-windows-gnu` can run; a refused
+#                download is reported in one line and skipped
 #   default: all of them
 #
 # Environment:
@@ -244,6 +247,20 @@ do_nuget() {
   write_shim nuget5 "exec mono \"$exe\" \"\$@\""
 }
 
+do_windows() {
+  if ! command -v rustup >/dev/null 2>&1; then
+    say "skip windows: no rustup to add the x86_64-pc-windows-gnu target"
+    return 0
+  fi
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    if ! rustup target add x86_64-pc-windows-gnu >>"$LOG" 2>&1; then
+      say "skip windows: rustup could not download the x86_64-pc-windows-gnu target (see $LOG)"
+      return 0
+    fi
+  fi
+  apt_install gcc-mingw-w64-x86-64
+}
+
 write_env() {
   cat >"$TOOLS/env.sh.tmp" <<EOF
 # Source this file to use the test tools installed by install-test-deps.sh.
@@ -255,12 +272,12 @@ EOF
 
 main() {
   local groups=("$@") g
-  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures ruby terraform nuget auth)
+  [ "${#groups[@]}" -eq 0 ] && groups=(oci python fixtures ruby terraform nuget auth windows)
   for g in "${groups[@]}"; do
     case "$g" in
-      oci|python|fixtures|ruby|terraform|nuget|auth) ;;
-      -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
-      *) die "unknown group '$g' (oci python fixtures ruby terraform nuget auth)" ;;
+      oci|python|fixtures|ruby|terraform|nuget|auth|windows) ;;
+      -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+      *) die "unknown group '$g' (oci python fixtures ruby terraform nuget auth windows)" ;;
     esac
   done
   command -v dpkg-query >/dev/null || die "this script expects Debian (dpkg/apt)"

@@ -35,6 +35,17 @@ test_env=(env -u SSL_CERT_FILE -u SSL_CERT_DIR -u REQUESTS_CA_BUNDLE -u CURL_CA_
 if [ "$#" -gt 0 ]; then
   exec "${test_env[@]}" cargo test --locked "$@"
 fi
+
+# The lints of Cargo.toml (no unsafe, no unwrap outside tests), and the Windows build: opp is
+# used on macOS and Windows too, and what only works on unix must sit behind cfg(unix).
+cargo clippy --locked --all-targets -- -D warnings
+if command -v rustup >/dev/null 2>&1 &&
+  rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu &&
+  command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+  cargo check --locked --target x86_64-pc-windows-gnu
+else
+  printf 'scripts/test.sh: skipping the Windows check (no x86_64-pc-windows-gnu target or mingw gcc; see install-test-deps.sh windows)\n' >&2
+fi
 # --all-targets leaves out the doc tests, so they get their own run.
 "${test_env[@]}" cargo test --locked --all-targets
 exec "${test_env[@]}" cargo test --locked --doc

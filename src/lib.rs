@@ -16,6 +16,7 @@ pub mod error;
 pub mod mapper;
 pub mod output;
 pub mod packages;
+pub mod private;
 pub mod proxy;
 pub mod release;
 pub mod store;

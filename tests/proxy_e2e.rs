@@ -1,6 +1,7 @@
 //! `opp proxy -- CLIENT ...` end to end, the way a user runs it: the proxy points the real
 //! client at itself through the child's environment (HTTPS with a throwaway CA by default),
 //! the client installs or uploads, and the exit status is the client's.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
 mod harness;

@@ -1,5 +1,6 @@
 //! Bad input gets one clear error naming the thing, a non-zero exit, and nothing written or
 //! tagged.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! PyPI through a real OCI registry (Debian's docker-registry on 127.0.0.1): round trips,
 //! interop with skopeo and with PyOCI's layout, copies between stores, and credentials.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! `RegistryStore` against a real registry (Debian's docker-registry): byte-exact round trips,
 //! streaming, digest checks, pagination, reachability and authentication.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 #[path = "registry_store/sources.rs"]
 mod sources;

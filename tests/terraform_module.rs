@@ -1,5 +1,6 @@
 //! Terraform modules end to end: push a module directory reproducibly in OpenTofu's layout,
 //! `latest` follows the highest release, pull unpacks safely, and terraform uses the result.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 

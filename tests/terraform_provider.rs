@@ -1,6 +1,7 @@
 //! Terraform providers end to end: push a goreleaser release into a real registry in
 //! OpenTofu's layout, pull it into a filesystem mirror, lock every platform, and let the real
 //! terraform install it with no network.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 

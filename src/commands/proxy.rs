@@ -31,10 +31,7 @@ pub async fn run(settings: &Settings, out: &Output, args: ProxyArgs) -> anyhow::
     let mut signals = Signals::new()?;
     check_host(&args.module_host)?;
     let selected = select(frontends::all(), &args.ecosystems)?;
-    let temp = tempfile::Builder::new()
-        .prefix("opp-proxy.")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
+    let temp = crate::private::tempdir("opp-proxy.")
         .context("cannot create the proxy's temporary directory")?;
     let result = serve(settings, out, &args, &selected, temp.path(), &mut signals).await;
     let temp_path = temp.path().to_owned();

@@ -7,13 +7,13 @@
 //! second copy would make tools such as terraform abandon their graceful stop. It is not this
 //! module's job to build the environment (`commands/proxy.rs` and the frontends do) or to
 //! clean up the temporary directory (its owner does, after [`run`] returns).
+//!
+//! On Windows there are no signals to forward: Ctrl-C and Ctrl-Break reach every process of
+//! the console, the child included, so opp only holds them (to clean up after the child) and
+//! reports the child's exit code as it is.
 
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
-
-use rustix::process::{Pid, Signal};
-use tokio::signal::unix::{SignalKind, signal};
 
 /// Exit status of a command that could not be found, as shells report it.
 pub const NOT_FOUND: u8 = 127;
@@ -62,10 +62,19 @@ impl ChildError {
 
 /// The signals `opp proxy` handles itself instead of dying from them. Make these first thing,
 /// so a signal that arrives while the proxy starts is held rather than lost or fatal.
+#[cfg(unix)]
 pub struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
+}
+
+/// The console events `opp proxy` holds instead of dying from them (Windows).
+#[cfg(windows)]
+pub struct Signals {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+    close: tokio::signal::windows::CtrlClose,
 }
 
 /// Which signal arrived.
@@ -76,8 +85,10 @@ pub enum Received {
     Hangup,
 }
 
+#[cfg(unix)]
 impl Signals {
     pub fn new() -> Result<Signals, ChildError> {
+        use tokio::signal::unix::{SignalKind, signal};
         let listen = |kind| signal(kind).map_err(ChildError::Signals);
         Ok(Signals {
             interrupt: listen(SignalKind::interrupt())?,
@@ -92,6 +103,27 @@ impl Signals {
             _ = self.interrupt.recv() => Received::Interrupt,
             _ = self.terminate.recv() => Received::Terminate,
             _ = self.hangup.recv() => Received::Hangup,
+        }
+    }
+}
+
+#[cfg(windows)]
+impl Signals {
+    pub fn new() -> Result<Signals, ChildError> {
+        use tokio::signal::windows;
+        Ok(Signals {
+            ctrl_c: windows::ctrl_c().map_err(ChildError::Signals)?,
+            ctrl_break: windows::ctrl_break().map_err(ChildError::Signals)?,
+            close: windows::ctrl_close().map_err(ChildError::Signals)?,
+        })
+    }
+
+    /// The next console event.
+    pub async fn recv(&mut self) -> Received {
+        tokio::select! {
+            _ = self.ctrl_c.recv() => Received::Interrupt,
+            _ = self.ctrl_break.recv() => Received::Terminate,
+            _ = self.close.recv() => Received::Hangup,
         }
     }
 }
@@ -111,8 +143,8 @@ pub async fn run(
         cmd.env(key, value);
     }
     let mut child = cmd.spawn().map_err(|source| spawn_error(&name, source))?;
-    let pid = Pid::from_child(&child);
-    tracing::debug!("started `{name}` as process {}", pid.as_raw_nonzero());
+    let pid = child.id();
+    tracing::debug!("started `{name}` as process {pid}");
 
     let mut waiting = tokio::task::spawn_blocking(move || child.wait());
     let status = loop {
@@ -140,7 +172,12 @@ fn spawn_error(program: &str, source: std::io::Error) -> ChildError {
 }
 
 /// Passes `received` on to the child, except a Ctrl-C the terminal already delivered to it.
-fn forward(pid: Pid, received: Received) {
+#[cfg(unix)]
+fn forward(pid: u32, received: Received) {
+    use rustix::process::{Pid, Signal};
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return;
+    };
     let sig = match received {
         Received::Interrupt if interrupt_came_from_terminal() => {
             tracing::debug!("SIGINT from the terminal: the child has it already");
@@ -157,8 +194,15 @@ fn forward(pid: Pid, received: Received) {
     }
 }
 
+/// Console events already reached the child: every process attached to the console gets them.
+#[cfg(windows)]
+fn forward(pid: u32, received: Received) {
+    tracing::debug!("{received:?}: process {pid} has it from the console already");
+}
+
 /// Whether opp runs in its terminal's foreground process group: then a SIGINT is the
 /// terminal's Ctrl-C, sent to the child (same group) as well.
+#[cfg(unix)]
 fn interrupt_came_from_terminal() -> bool {
     let Ok(tty) = std::fs::File::open("/dev/tty") else {
         return false;
@@ -167,7 +211,9 @@ fn interrupt_came_from_terminal() -> bool {
 }
 
 /// The child's code, or 128 + the signal that ended it, as shells report it.
+#[cfg(unix)]
 pub fn exit_status(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         // Codes are 0..=255 on Unix; the mask keeps the conversion total.
         (Some(code), _) => (code & 0xff) as u8,
@@ -176,9 +222,19 @@ pub fn exit_status(status: ExitStatus) -> u8 {
     }
 }
 
-#[cfg(test)]
+/// The child's exit code (Windows has no signals); codes beyond 255 read as failure.
+#[cfg(windows)]
+pub fn exit_status(status: ExitStatus) -> u8 {
+    match status.code() {
+        Some(code) => u8::try_from(code).unwrap_or(1),
+        None => 1,
+    }
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::os::unix::process::ExitStatusExt;
 
     #[test]
     fn statuses_read_as_a_shell_reads_them() {

@@ -111,16 +111,7 @@ pub fn write_child_files(state: &ProxyState, ctx: &ChildContext) -> anyhow::Resu
 
 /// Writes `text` readable by the owner only: it holds the secret.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())
+    crate::private::write(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
