@@ -294,26 +294,37 @@ fn copy_moves_a_version_with_its_symbols_and_pushing_again_changes_nothing() {
     same_bytes(&other_dir.join("Acme.Copy.0.1.0.nupkg"), &only_file(&dest));
 }
 
-/// Pushing `file` fails with exit status 1 (or `code`), an error naming the file and saying
-/// `expect`; and nothing at all reached the store.
-fn assert_refused(env: &Env, file: &Path, code: i32, expect: &str) {
+/// Pushing `file` fails with exit status `code` and an error line that names the file and says
+/// `expect`, and nothing at all reached the store. Returns what went wrong instead of
+/// panicking, so a table of cases reports every failing one.
+fn refusal_problems(env: &Env, file: &Path, code: i32, expect: &str) -> Vec<String> {
     let out = run_fail(env.opp().args(["push", "nuget"]).arg(file));
     let msg = stderr(&out);
-    assert_eq!(out.status.code(), Some(code), "{msg}");
-    assert!(msg.starts_with("error: "), "{msg}");
-    assert!(
-        msg.contains(&file.display().to_string()),
-        "the error names {}: {msg}",
-        file.display()
-    );
-    assert!(msg.contains(expect), "expected {expect:?} in: {msg}");
+    let mut problems = Vec::new();
+    if out.status.code() != Some(code) {
+        problems.push(format!("exit {:?}, not {code}", out.status.code()));
+    }
+    let first = msg.lines().next().unwrap_or_default();
+    if !first.starts_with("error: ") || !first.contains(&file.display().to_string()) {
+        problems.push("the first line is not an error naming the file".to_owned());
+    }
+    if !msg.contains(expect) {
+        problems.push(format!("it does not say {expect:?}"));
+    }
     let listed = run_ok(env.opp().args(["list", "nuget", "--json"]));
-    assert_eq!(stdout(&listed).trim(), "[]", "something was pushed");
+    if stdout(&listed).trim() != "[]" {
+        problems.push("something was pushed".to_owned());
+    }
+    problems
+        .into_iter()
+        .map(|p| format!("{}: {p}\n    stderr: {msg}", file.display()))
+        .collect()
 }
 
 #[test]
 fn bad_packages_are_refused_with_one_clear_error_and_nothing_is_pushed() {
     let env = Env::new();
+    let mut cases: Vec<(std::path::PathBuf, i32, &str)> = Vec::new();
     let dir = env.root().join("bad");
     let with_nuspec = |name: &str, xml: &str| {
         nuget::nupkg_with_nuspec(&dir, &format!("{name}.nupkg"), "Bad", xml, "x")
@@ -322,31 +333,31 @@ fn bad_packages_are_refused_with_one_clear_error_and_nothing_is_pushed() {
 
     let not_zip = dir.join("NotZip.1.0.0.nupkg");
     std::fs::write(&not_zip, "this is not a zip").unwrap();
-    assert_refused(&env, &not_zip, 1, "is not a valid zip archive");
+    cases.push((not_zip.clone(), 1, "is not a valid zip archive"));
 
     let no_nuspec = nuget::write_zip(&dir.join("NoNuspec.nupkg"), &[("lib/net8.0/a.dll", b"MZ")]);
-    assert_refused(&env, &no_nuspec, 1, "has no .nuspec at the root");
+    cases.push((no_nuspec.clone(), 1, "has no .nuspec at the root"));
 
     let malformed = with_nuspec("Malformed", "<package><metadata><id>Bad</id>");
-    assert_refused(&env, &malformed, 1, "is not a valid nuspec");
+    cases.push((malformed.clone(), 1, "is not a valid nuspec"));
 
     let no_id = with_nuspec(
         "NoId",
         "<package><metadata><version>1.0</version></metadata></package>",
     );
-    assert_refused(&env, &no_id, 1, "no <id> in <metadata>");
+    cases.push((no_id.clone(), 1, "no <id> in <metadata>"));
 
     let no_version = with_nuspec(
         "NoVersion",
         "<package><metadata><id>Bad</id></metadata></package>",
     );
-    assert_refused(&env, &no_version, 1, "no <version> in <metadata>");
+    cases.push((no_version.clone(), 1, "no <version> in <metadata>"));
 
     let bad_id = with_nuspec("BadId", &nuget::nuspec("Bad~Id", "1.0.0", &[]));
-    assert_refused(&env, &bad_id, 1, "`~` is not allowed in NuGet package ids");
+    cases.push((bad_id.clone(), 1, "`~` is not allowed in NuGet package ids"));
 
     let bad_version = with_nuspec("BadVersion", &nuget::nuspec("Bad", "1.0.0-beta_1", &[]));
-    assert_refused(&env, &bad_version, 1, "`_` is not allowed");
+    cases.push((bad_version.clone(), 1, "`_` is not allowed"));
 
     let escaping = nuget::write_zip(
         &dir.join("Escaping.nupkg"),
@@ -355,27 +366,28 @@ fn bad_packages_are_refused_with_one_clear_error_and_nothing_is_pushed() {
             ("../../outside.txt", b"x"),
         ],
     );
-    assert_refused(&env, &escaping, 1, "`../../outside.txt`");
+    cases.push((escaping.clone(), 1, "`../../outside.txt`"));
 
     // A symbols package needs its package, in the push or in the store.
     let symbols = nuget::snupkg(&dir.join("symbols"), "Lonely", "1.0.0");
-    assert_refused(&env, &symbols, 3, "push the .nupkg first");
+    cases.push((symbols.clone(), 3, "push the .nupkg first"));
 
     // One bad file among good ones stops the whole push.
     let mixed = env.root().join("mixed");
     nuget::nupkg(&mixed, "Good", "1.0.0", &[]);
     std::fs::copy(&not_zip, mixed.join("NotZip.1.0.0.nupkg")).unwrap();
-    assert_refused(&env, &mixed, 1, "NotZip.1.0.0.nupkg");
+    cases.push((mixed.clone(), 1, "NotZip.1.0.0.nupkg"));
 
     // An empty directory and a missing path.
     std::fs::create_dir_all(env.root().join("empty")).unwrap();
-    assert_refused(
-        &env,
-        &env.root().join("empty"),
-        1,
-        "contains no NuGet packages",
-    );
-    assert_refused(&env, &env.root().join("missing"), 1, "does not exist");
+    cases.push((env.root().join("empty"), 1, "contains no NuGet packages"));
+    cases.push((env.root().join("missing"), 1, "does not exist"));
+
+    let failures: Vec<String> = cases
+        .iter()
+        .flat_map(|(file, code, expect)| refusal_problems(&env, file, *code, expect))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
