@@ -19,6 +19,7 @@ use crate::config::{Location, Settings};
 use crate::output::Output;
 use crate::proxy::access::Access;
 use crate::proxy::child::{self, ChildError, Signals};
+use crate::proxy::spool::{self, Spool};
 use crate::proxy::tls::{self, Bundle};
 use crate::proxy::{ChildContext, Frontend, ProxyState, frontends, server};
 
@@ -110,6 +111,8 @@ async fn serve(
         module_host: args.module_host.clone(),
         max_upload: args.max_upload_size.as_u64(),
         access,
+        spool: Spool::new(temp, spool::DEFAULT_LIMIT)
+            .context("cannot create the proxy's blob spool")?,
     });
     let ctx = ChildContext {
         temp_dir: temp.to_owned(),

@@ -19,6 +19,7 @@ pub mod child;
 pub mod failure;
 pub mod frontends;
 pub mod server;
+pub mod spool;
 pub mod tls;
 
 use crate::mapper::Mapper;
@@ -43,6 +44,8 @@ pub struct ProxyState {
     pub max_upload: u64,
     /// The per-run secret every request must carry, and the key signing download URLs.
     pub access: access::Access,
+    /// Verified copies of blobs on disk, that ranges are served from.
+    pub spool: spool::Spool,
 }
 
 impl ProxyState {

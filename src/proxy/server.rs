@@ -314,6 +314,7 @@ mod tests {
             module_host: "opp.localhost".into(),
             max_upload: 1 << 30,
             access: crate::proxy::access::Access::with_secret("s3cret"),
+            spool: crate::proxy::spool::Spool::new(dir.path(), 1 << 20).expect("spool"),
         });
         let frontends: Vec<Box<dyn Frontend>> = vec![Box::new(Echo)];
         let app = router(state, &frontends, "index\n".into());
