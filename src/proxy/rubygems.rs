@@ -216,21 +216,11 @@ fn path_text(path: &Path) -> String {
 
 /// Writes a file only its owner may read (it holds the proxy's secret).
 async fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let (path, text) = (path.to_owned(), text.to_owned());
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)?;
-        file.write_all(text.as_bytes())
-    })
-    .await
-    .map_err(anyhow::Error::from)?
-    .map_err(|e| anyhow::Error::new(e).context("cannot write the gemrc for the child"))
+    tokio::task::spawn_blocking(move || super::workdir::write_private(&path, text.as_bytes()))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(|e| anyhow::Error::new(e).context("cannot write the gemrc for the child"))
 }
 
 #[cfg(test)]

@@ -82,9 +82,11 @@ impl Spool {
     /// A spool in a new directory inside `parent` (removed when the spool is dropped),
     /// keeping at most `limit` bytes.
     pub fn new(parent: &Path, limit: u64) -> std::io::Result<Spool> {
-        let dir = tempfile::Builder::new()
-            .prefix("blobs.")
-            .tempdir_in(parent)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("blobs.");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let dir = builder.tempdir_in(parent)?;
         Ok(Spool {
             dir,
             limit,

@@ -7,8 +7,6 @@
 //! to disk, into the proxy's private temporary directory, with mode 0600. Serving the leaf is
 //! `server.rs`'s job; choosing the temporary directory and removing it is the caller's.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use axum_server::tls_rustls::RustlsConfig;
@@ -200,17 +198,10 @@ fn set_validity(params: &mut CertificateParams) {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    let err = |source| TlsError::Write {
+    super::workdir::write_private(path, bytes).map_err(|source| TlsError::Write {
         path: path.to_owned(),
         source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(err)?;
-    file.write_all(bytes).map_err(err)
+    })
 }
 
 #[cfg(test)]
