@@ -52,7 +52,8 @@ impl Served {
         let mut lines = BufReader::new(opp.stdout.take().expect("opp's stdout"));
         let (mut url, mut tmp, mut token, mut ca) = (None, None, None, None);
         let mut printed = String::new();
-        while url.is_none() || tmp.is_none() || token.is_none() {
+        let https = args.iter().all(|a| *a != "--http");
+        while url.is_none() || tmp.is_none() || token.is_none() || (https && ca.is_none()) {
             let mut line = String::new();
             if lines.read_line(&mut line).expect("read opp's output") == 0 {
                 let _ = opp.kill();
