@@ -137,6 +137,11 @@ impl Spool {
             }
         }
         self.copy(store, repository, digest, size, &path).await?;
+        // Opened before anything is evicted: this request keeps its copy whatever happens
+        // to the file next.
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(io_error("cannot open", &path))?;
         let evicted = self.copies().add(digest.clone(), size, self.limit);
         for old in evicted {
             // A request still reading an evicted copy keeps its open file (on Unix); where
@@ -145,9 +150,6 @@ impl Spool {
                 tracing::debug!("cannot remove the spooled copy of {old}: {e}");
             }
         }
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(io_error("cannot open", &path))?;
         Ok(Some(file))
     }
 
@@ -222,6 +224,74 @@ mod tests {
 
     fn d(n: u8) -> Digest {
         Digest::of(&[n])
+    }
+
+    /// A layout store holding `bytes` as a blob of `pypi/x`, with the file under it.
+    async fn layout_with(dir: &Path, bytes: &[u8]) -> (crate::store::layout::LayoutStore, Digest) {
+        let store = crate::store::layout::LayoutStore::new(dir);
+        let digest = Digest::of(bytes);
+        let reader: crate::store::BlobReader = Box::pin(std::io::Cursor::new(bytes.to_vec()));
+        store
+            .push_blob("pypi/x", &digest, bytes.len() as u64, reader)
+            .await
+            .expect("push blob");
+        (store, digest)
+    }
+
+    fn spooled(spool: &Spool) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(spool.dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_verified_copy_is_served_and_a_tampered_blob_leaves_nothing() {
+        use tokio::io::AsyncReadExt;
+        let root = tempfile::tempdir().expect("temp dir");
+        let bytes = b"a wheel's bytes".repeat(1000);
+        let (store, digest) = layout_with(&root.path().join("store"), &bytes).await;
+        let spool = Spool::new(root.path(), 1 << 20).expect("spool");
+        let size = bytes.len() as u64;
+        let mut file = spool
+            .open(&store, "pypi/x", &digest, size)
+            .await
+            .expect("open")
+            .expect("within the limit");
+        let mut got = Vec::new();
+        file.read_to_end(&mut got).await.expect("read");
+        assert_eq!(got, bytes);
+        assert_eq!(spooled(&spool), vec![digest.hex().to_owned()]);
+        assert!(
+            spool
+                .open(&store, "pypi/x", &digest, 1 << 21)
+                .await
+                .expect("big")
+                .is_none(),
+            "a blob over the limit was copied"
+        );
+
+        let mut bad = bytes.clone();
+        bad[7] ^= 1;
+        let other = tempfile::tempdir().expect("temp dir");
+        let (tampered, _) = layout_with(other.path(), &bad).await;
+        // The same digest names other bytes in the second store: its file is renamed so.
+        let blobs = other.path().join("pypi/x/blobs/sha256");
+        std::fs::rename(blobs.join(Digest::of(&bad).hex()), blobs.join(digest.hex()))
+            .expect("swap the blob");
+        let fresh = Spool::new(root.path(), 1 << 20).expect("spool");
+        let err = fresh
+            .open(&tampered, "pypi/x", &digest, size)
+            .await
+            .expect_err("a tampered blob");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(
+            spooled(&fresh).is_empty(),
+            "left behind: {:?}",
+            spooled(&fresh)
+        );
     }
 
     #[test]
