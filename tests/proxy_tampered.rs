@@ -1,6 +1,7 @@
 //! `opp proxy` over a registry whose storage was altered under it: a blob with one byte
 //! flipped (same length) must never reach a client as a complete response, neither whole nor
-//! as a range, and the proxy says which blob failed. And the same paths, untampered, still
+//! as a range, from any frontend (wheel, module zip, .nupkg, gem), and the proxy says which
+//! blob failed. And the same paths, untampered, still
 //! stream whole files and ranges without holding a file in memory.
 
 #[path = "proxy_pypi/harness.rs"]
@@ -51,7 +52,7 @@ fn stored() -> Stored {
 }
 
 impl Stored {
-    /// The sha256 hex of the one file of `ecosystem` `name`, as `opp show` gives it.
+    /// The sha256 hex of the first file of `ecosystem` `name`, as `opp show` gives it.
     fn digest_hex(&self, ecosystem: &str, name: &str) -> String {
         let out = run_ok(self.env.opp().args([
             "--registry",
@@ -125,46 +126,99 @@ fn module_archive_url(served: &Served, dir: &Path) -> String {
         .to_owned()
 }
 
-#[test]
-fn a_tampered_wheel_and_module_fail_as_transfers_and_the_proxy_names_the_blob() {
-    let s = stored();
-    let wheel_hex = s.digest_hex("pypi", &format!("{WHEEL_NAME}@1.0"));
-    let module_hex = s.digest_hex("terraform-module", &format!("{MODULE}@1.0.0"));
-    s.tamper(&wheel_hex);
-    s.tamper(&module_hex);
-    let served = s.serve(&["--http"]);
-    let dir = s.env.root();
-
-    let got = dir.join("wheel.got");
-    let out = served.curl(&s.wheel_path(), &got, &[]);
-    let (code, status) = curl_result(&out);
-    assert_ne!(
-        code,
-        0,
-        "curl got a complete answer ({status}, {} bytes) for a tampered wheel",
-        std::fs::metadata(&got).map(|m| m.len()).unwrap_or(0)
+/// Pushes a small .nupkg and a gem built by the real `gem build` beside the wheel and module.
+fn push_nupkg_and_gem(s: &Stored) {
+    let dist = s.env.root().join("other");
+    let nupkg = support::nuget::nupkg(&dist, "Opp.Tamper", "1.0.0", &[]);
+    let gem = support::gems::build(
+        &s.env,
+        &support::gems::GemSpec {
+            name: "opptamper",
+            version: "1.0.0",
+            ..Default::default()
+        },
     );
-
-    let url = module_archive_url(&served, dir);
-    let out = served.curl(&url, &dir.join("module.got"), &[]);
-    assert_ne!(
-        curl_result(&out).0,
-        0,
-        "curl got a complete answer for a tampered module: {out:?}"
-    );
-
-    let log = served.stderr();
-    for (repository, hex) in [
-        (format!("pypi/{}", WHEEL_NAME.replace('-', "_")), &wheel_hex),
-        (format!("terraform-module/{MODULE}"), &module_hex),
-    ] {
-        assert!(
-            log.lines().any(|l| l.contains(&format!("sha256:{hex}"))
-                && l.contains(&repository)
-                && l.contains("not serving blob")),
-            "no log line names blob {hex} of {repository}:\n{log}"
+    for (ecosystem, file) in [("nuget", nupkg), ("rubygems", gem)] {
+        run_ok(
+            s.env
+                .opp()
+                .args(["--registry", &s.reg.host, "push", ecosystem])
+                .arg(&file),
         );
     }
+}
+
+#[test]
+fn a_tampered_file_of_every_frontend_fails_as_a_transfer_and_the_proxy_names_the_blob() {
+    let s = stored();
+    push_nupkg_and_gem(&s);
+    // (what, `opp show` arguments, the repository, the URL path or None for the module)
+    let wheel_repo = format!("pypi/{}", WHEEL_NAME.replace('-', "_"));
+    let cases: [(&str, [&str; 2], &str, Option<String>); 4] = [
+        (
+            "wheel",
+            ["pypi", "opp-tamper@1.0"],
+            &wheel_repo,
+            Some(s.wheel_path()),
+        ),
+        (
+            "module",
+            ["terraform-module", "acme/greet/null@1.0.0"],
+            "terraform-module/acme/greet/null",
+            None,
+        ),
+        (
+            "nupkg",
+            ["nuget", "Opp.Tamper@1.0.0"],
+            "nuget/opp.tamper",
+            Some("/nuget/v3/flatcontainer/opp.tamper/1.0.0/opp.tamper.1.0.0.nupkg".to_owned()),
+        ),
+        (
+            "gem",
+            ["rubygems", "opptamper@1.0.0"],
+            "rubygems/opptamper",
+            Some("/rubygems/gems/opptamper-1.0.0.gem".to_owned()),
+        ),
+    ];
+    let digests: Vec<String> = cases
+        .iter()
+        .map(|(_, show, _, _)| s.digest_hex(show[0], show[1]))
+        .collect();
+    for hex in &digests {
+        s.tamper(hex);
+    }
+    let served = s.serve(&["--http"]);
+    let dir = s.env.root();
+    let mut failures = Vec::new();
+    for ((what, _, repository, path), hex) in cases.iter().zip(&digests) {
+        let url = path
+            .clone()
+            .unwrap_or_else(|| module_archive_url(&served, dir));
+        let got = dir.join(format!("{what}.got"));
+        let out = served.curl(&url, &got, &[]);
+        let (code, status) = curl_result(&out);
+        if code == 0 {
+            failures.push(format!(
+                "{what}: curl got a complete answer ({status}, {} bytes)",
+                std::fs::metadata(&got).map(|m| m.len()).unwrap_or(0)
+            ));
+        }
+        let log = served.stderr();
+        if !log.lines().any(|l| {
+            l.contains(&format!("sha256:{hex}"))
+                && l.contains(&format!("of {repository}:"))
+                && l.contains("not serving blob")
+        }) {
+            failures.push(format!(
+                "{what}: no log line names blob {hex} of {repository}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{failures:#?}\nopp's stderr:\n{}",
+        served.stderr()
+    );
 }
 
 #[test]
