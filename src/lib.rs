@@ -16,7 +16,6 @@ pub mod error;
 pub mod mapper;
 pub mod output;
 pub mod packages;
-pub mod private;
 pub mod proxy;
 pub mod release;
 pub mod store;

@@ -43,6 +43,7 @@ fn serve(env: &Env) -> Served {
         module_host: "opp.localhost".into(),
         max_upload: 1 << 30,
         access: Access::with_secret(SECRET),
+        spool: opp::proxy::spool::Spool::new(&std::env::temp_dir(), 1 << 30).expect("a spool"),
     });
     let app = server::router(state.clone(), &frontends::all(), "index\n".into());
     // The server runs until the runtime is dropped with the test.

@@ -115,6 +115,7 @@ impl Proxy {
             module_host: MODULE_HOST.to_owned(),
             max_upload: 1 << 30,
             access: Access::with_secret("s3cret"),
+            spool: opp::proxy::spool::Spool::new(&std::env::temp_dir(), 1 << 30).expect("a spool"),
         });
         let tls = runtime
             .block_on(axum_server::tls_rustls::RustlsConfig::from_pem(

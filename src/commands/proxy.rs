@@ -6,7 +6,8 @@
 //!
 //! Glue only: serving is `proxy::server`, the certificate `proxy::tls`, the child
 //! `proxy::child`, and what each ecosystem serves and exports its `Frontend`. This file owns
-//! the private temporary directory and removes it on every way out but SIGKILL.
+//! the private temporary directory (`proxy::workdir`) and removes it on every way out but
+//! SIGKILL; the next proxy removes what a killed one left.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
@@ -19,7 +20,9 @@ use crate::config::{Location, Settings};
 use crate::output::Output;
 use crate::proxy::access::Access;
 use crate::proxy::child::{self, ChildError, Signals};
+use crate::proxy::spool::{self, Spool};
 use crate::proxy::tls::{self, Bundle};
+use crate::proxy::workdir::{self, WorkDir};
 use crate::proxy::{ChildContext, Frontend, ProxyState, frontends, server};
 
 /// Hosts a child must reach directly, never through an HTTP proxy from its environment.
@@ -31,8 +34,14 @@ pub async fn run(settings: &Settings, out: &Output, args: ProxyArgs) -> anyhow::
     let mut signals = Signals::new()?;
     check_host(&args.module_host)?;
     let selected = select(frontends::all(), &args.ecosystems)?;
-    let temp = crate::private::tempdir("opp-proxy.")
-        .context("cannot create the proxy's temporary directory")?;
+    let parent = std::env::temp_dir();
+    for stale in workdir::reap(&parent) {
+        tracing::debug!(
+            "removed {}, left by a proxy that no longer runs",
+            stale.display()
+        );
+    }
+    let temp = WorkDir::create_in(&parent)?;
     let result = serve(settings, out, &args, &selected, temp.path(), &mut signals).await;
     let temp_path = temp.path().to_owned();
     if let Err(e) = temp.close() {
@@ -107,6 +116,8 @@ async fn serve(
         module_host: args.module_host.clone(),
         max_upload: args.max_upload_size.as_u64(),
         access,
+        spool: Spool::new(temp, spool::DEFAULT_LIMIT)
+            .context("cannot create the proxy's blob spool")?,
     });
     let ctx = ChildContext {
         temp_dir: temp.to_owned(),

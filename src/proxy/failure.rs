@@ -9,15 +9,17 @@ use crate::packages::PackageError;
 use crate::store::StoreError;
 
 /// A name or version the mapper refuses is not in the store; a conflicting file is the
-/// client's to resolve; a store that cannot be reached is a bad gateway; a lost race is
-/// worth a retry.
+/// client's to resolve; a store that cannot be reached, or that gives a blob failing its
+/// digest, is a bad gateway; a lost race is worth a retry.
 pub fn package_status(e: &PackageError) -> StatusCode {
     match e {
         PackageError::Map(_) | PackageError::NotFound(_) => StatusCode::NOT_FOUND,
         PackageError::Artifact(ArtifactError::Conflict { .. }) => StatusCode::CONFLICT,
         PackageError::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
         PackageError::Store(StoreError::Unreachable { .. } | StoreError::Unauthorized { .. })
-        | PackageError::Store(StoreError::Registry { .. }) => StatusCode::BAD_GATEWAY,
+        | PackageError::Store(StoreError::Registry { .. } | StoreError::Corrupt { .. }) => {
+            StatusCode::BAD_GATEWAY
+        }
         PackageError::Race { .. } => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -19,7 +19,9 @@ pub mod child;
 pub mod failure;
 pub mod frontends;
 pub mod server;
+pub mod spool;
 pub mod tls;
+pub mod workdir;
 
 use crate::mapper::Mapper;
 use crate::output::Output;
@@ -43,6 +45,8 @@ pub struct ProxyState {
     pub max_upload: u64,
     /// The per-run secret every request must carry, and the key signing download URLs.
     pub access: access::Access,
+    /// Verified copies of blobs on disk, that ranges are served from.
+    pub spool: spool::Spool,
 }
 
 impl ProxyState {

@@ -88,7 +88,7 @@ pub fn write_child_files(state: &ProxyState, ctx: &ChildContext) -> anyhow::Resu
     let user_config = files.mono_home.join("NuGet").join(CONFIG_FILE_NAME);
     for path in [&files.config, &user_config] {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
+            super::workdir::create_private_dirs(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         write_private(path, &text)?;
@@ -111,7 +111,7 @@ pub fn write_child_files(state: &ProxyState, ctx: &ChildContext) -> anyhow::Resu
 
 /// Writes `text` readable by the owner only: it holds the secret.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    crate::private::write(path, text.as_bytes())
+    super::workdir::write_private(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

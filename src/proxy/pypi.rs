@@ -8,17 +8,20 @@
 //! [`crate::packages::Packages`], wheels are described by [`crate::ecosystem::pypi`].
 //!
 //! Submodules: `negotiate` (which format an `Accept` header asks for), `page` (rendering the
-//! pages, pure), `project` (reading a project from the store, with a small cache, and the
-//! `--upstream` fallback), `files` (file and `.metadata` bodies, ranges), `upload` (the
+//! pages, pure), `project` (reading a project from the store, with a small cache),
+//! `upstream` (the `--upstream` fallback) and `links` (its relative links made absolute,
+//! pure), `files` (file and `.metadata` bodies, ranges), `upload` (the
 //! legacy upload), `error` (what a failed request answers), `detached` (running library
 //! futures that rustc cannot prove `Send`).
 
 mod error;
 mod files;
+mod links;
 mod negotiate;
 mod page;
 mod project;
 mod upload;
+mod upstream;
 
 use std::sync::Arc;
 

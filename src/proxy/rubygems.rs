@@ -217,7 +217,7 @@ fn path_text(path: &Path) -> String {
 /// Writes a file only its owner may read (it holds the proxy's secret).
 async fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let (path, text) = (path.to_owned(), text.to_owned());
-    tokio::task::spawn_blocking(move || crate::private::write(&path, text.as_bytes()))
+    tokio::task::spawn_blocking(move || super::workdir::write_private(&path, text.as_bytes()))
         .await
         .map_err(anyhow::Error::from)?
         .map_err(|e| anyhow::Error::new(e).context("cannot write the gemrc for the child"))

@@ -8,6 +8,12 @@
 //! [`HEADER_TIMEOUT`], and a handler that has not answered within [`RESPONSE_DEADLINE`] is
 //! answered `504` for it. Requests are logged at debug level only (`OPP_LOG=opp=debug`), by
 //! path: never the query (signatures) or headers (the secret).
+//!
+//! It speaks HTTP/1.1 only (every client it serves does): an HTTP/2 server cannot answer a
+//! request whose URL is too long with a status, it resets the stream or the connection.
+//! Over HTTP/1.1 a request head of up to [`MAX_HEAD`] is read whole, so that a URL over
+//! hyper's 64 KiB limit gets `414 URI Too Long` (a longer head `431`), never a dropped
+//! connection. `CONNECT` (the proxy forwards nothing) is answered `405` with `Allow`.
 //! What each route does belongs to the frontends; the certificate to `tls.rs`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -16,7 +22,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,6 +44,12 @@ pub const RESPONSE_DEADLINE: Duration = Duration::from_secs(300);
 /// error answer, for clients that send a whole body before reading the answer (nuget push);
 /// beyond it the connection is closed.
 pub const DRAIN_PAST_LIMIT: u64 = 256 * 1024 * 1024;
+/// The most a connection reads of one request head (and queues of a response); hyper's
+/// default (about 400 KiB) would cut a 1 MB URL short with a `431` and close the connection
+/// with the rest unread, which can reset it before the client reads the answer.
+pub const MAX_HEAD: usize = 2 << 20;
+/// What `Allow` lists: every method some frontend routes.
+pub const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT";
 /// How long connections still open at shutdown may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Pending connections the kernel keeps before the server accepts them (a client opening
@@ -110,6 +122,7 @@ pub fn router(state: SharedState, frontends: &[Box<dyn Frontend>], index_page: S
             require_access,
         ))
         .layer(middleware::from_fn(deadline))
+        .layer(middleware::from_fn(refuse_connect))
         .with_state(state)
 }
 
@@ -136,16 +149,19 @@ pub fn start(
         Some(config) => {
             // TCP_NODELAY: a response goes out as headers, then body; with Nagle the body
             // waits for the client's delayed ACK (~40 ms per file, measured).
+            let config = http1_alpn(config);
             let acceptor = RustlsAcceptor::new(config).acceptor(NoDelayAcceptor::new());
             let mut server = axum_server::from_tcp(listener)
                 .map_err(err)?
                 .acceptor(acceptor)
                 .handle(handle.clone())
-                .first_request_timeout(HEADER_TIMEOUT);
+                .first_request_timeout(HEADER_TIMEOUT)
+                .http1_only();
             server
                 .http_builder()
                 .http1()
-                .header_read_timeout(HEADER_TIMEOUT);
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD);
             tokio::spawn(server.serve(service))
         }
         None => {
@@ -153,15 +169,24 @@ pub fn start(
                 .map_err(err)?
                 .acceptor(NoDelayAcceptor::new())
                 .handle(handle.clone())
-                .first_request_timeout(HEADER_TIMEOUT);
+                .first_request_timeout(HEADER_TIMEOUT)
+                .http1_only();
             server
                 .http_builder()
                 .http1()
-                .header_read_timeout(HEADER_TIMEOUT);
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD);
             tokio::spawn(server.serve(service))
         }
     };
     Ok(Running { addr, handle, task })
+}
+
+/// `config` offering only HTTP/1.1 in ALPN (axum-server offers HTTP/2 first).
+fn http1_alpn(config: RustlsConfig) -> RustlsConfig {
+    let mut inner = (*config.get_inner()).clone();
+    inner.alpn_protocols = vec![b"http/1.1".to_vec()];
+    RustlsConfig::from_config(std::sync::Arc::new(inner))
 }
 
 impl Running {
@@ -182,6 +207,20 @@ async fn not_found(uri: Uri) -> (StatusCode, String) {
         StatusCode::NOT_FOUND,
         format!("not found: {}\n", uri.path()),
     )
+}
+
+/// Answers `CONNECT` `405`: the proxy serves its own routes and tunnels nothing.
+async fn refuse_connect(req: Request, next: Next) -> Response {
+    if req.method() != Method::CONNECT {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, ALLOWED_METHODS)],
+        "opp proxy: CONNECT is not served: this proxy answers package requests, it forwards \
+         nothing\n",
+    )
+        .into_response()
 }
 
 /// Lets through requests that carry the secret or a valid signed URL; answers the rest
@@ -314,6 +353,7 @@ mod tests {
             module_host: "opp.localhost".into(),
             max_upload: 1 << 30,
             access: crate::proxy::access::Access::with_secret("s3cret"),
+            spool: crate::proxy::spool::Spool::new(dir.path(), 1 << 20).expect("spool"),
         });
         let frontends: Vec<Box<dyn Frontend>> = vec![Box::new(Echo)];
         let app = router(state, &frontends, "index\n".into());

@@ -119,8 +119,8 @@ pub async fn write_cli_config(
     }
     .render();
     let path = ctx.temp_dir.join(CONFIG_FILE_NAME);
-    tokio::fs::write(&path, text)
-        .await
+    // Owner-only: it holds the secret.
+    super::workdir::write_private(&path, text.as_bytes())
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())))?;
     Ok(path)
 }

@@ -198,7 +198,7 @@ fn set_validity(params: &mut CertificateParams) {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    crate::private::write_new(path, bytes).map_err(|source| TlsError::Write {
+    super::workdir::write_private(path, bytes).map_err(|source| TlsError::Write {
         path: path.to_owned(),
         source,
     })

@@ -62,6 +62,7 @@ impl Served {
             module_host: "localhost".into(),
             max_upload,
             access: opp::proxy::access::Access::with_secret("s3cret"),
+            spool: opp::proxy::spool::Spool::new(&std::env::temp_dir(), 1 << 30).expect("a spool"),
         });
         let app = NugetFrontend.router().with_state(state);
         rt.spawn(async move { axum::serve(listener, app).await });

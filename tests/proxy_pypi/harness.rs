@@ -183,6 +183,7 @@ pub fn state(env: &Env, base_url: String, upstream: Option<String>) -> Arc<Proxy
         module_host: "localhost".into(),
         max_upload: 1 << 30,
         access: opp::proxy::access::Access::with_secret("s3cret"),
+        spool: opp::proxy::spool::Spool::new(&std::env::temp_dir(), 1 << 30).expect("a spool"),
     })
 }
 

@@ -40,7 +40,7 @@ pub fn install(bundle: &Path, config_home: &Path) -> Result<usize, TrustError> {
     let dir = TRUST_DIR
         .iter()
         .fold(config_home.to_owned(), |dir, part| dir.join(part));
-    std::fs::create_dir_all(&dir).map_err(|source| TrustError::Write {
+    crate::proxy::workdir::create_private_dirs(&dir).map_err(|source| TrustError::Write {
         path: dir.clone(),
         source,
     })?;
@@ -58,10 +58,12 @@ pub fn install(bundle: &Path, config_home: &Path) -> Result<usize, TrustError> {
             .map(|n| dir.join(format!("{hash}.{n}")))
             .find(|p| !p.exists())
             .unwrap_or_else(|| dir.join(format!("{hash}.0")));
-        std::fs::write(&path, pem::encode(&block)).map_err(|source| TrustError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        crate::proxy::workdir::write_private(&path, pem::encode(&block).as_bytes()).map_err(
+            |source| TrustError::Write {
+                path: path.clone(),
+                source,
+            },
+        )?;
         written += 1;
     }
     if written == 0 {

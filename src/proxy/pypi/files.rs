@@ -1,10 +1,12 @@
 //! `GET`/`HEAD /pypi/files/{project}/{version}/{file}`: a stored distribution file streamed
-//! from the store (checked against its digest as it goes), with `Content-Length`,
-//! `Accept-Ranges` and single `Range: bytes=` requests (206, or 416 when out of bounds); and
-//! `{file}.metadata`, the wheel's stored METADATA (PEP 658). Nothing is buffered whole.
+//! from the store (its last piece held back until its digest is checked: `proxy::blob`),
+//! with `Content-Length`, `Accept-Ranges` and single `Range: bytes=` requests (206, or 416
+//! when out of bounds); and `{file}.metadata`, the wheel's stored METADATA (PEP 658).
+//! Nothing is buffered whole in memory.
 //!
-//! The store has no ranged read, so a range is served by reading and discarding the bytes
-//! before it; the digest is then not checked (the file is not read to its end).
+//! A range is never read from the store's stream, whose digest is known only at its end: it
+//! is read from the proxy's verified copy of the whole file (`proxy::spool`). A file larger
+//! than the spool's limit is answered whole (200), as RFC 9110 lets a server do.
 
 use std::sync::Arc;
 
@@ -128,13 +130,19 @@ async fn serve(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, ProxyError> {
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let spooled = t.size <= state.spool.limit();
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| spooled);
     let wanted = wanted(range, t.size);
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, t.content_type)
-        .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, format!("\"{}\"", t.digest.hex()));
-    let (status, skip, length) = match wanted {
+    if spooled {
+        builder = builder.header(header::ACCEPT_RANGES, "bytes");
+    }
+    let (status, first, length) = match wanted {
         Wanted::Whole => (StatusCode::OK, 0, t.size),
         Wanted::Part { first, last } => {
             builder = builder.header(
@@ -160,27 +168,43 @@ async fn serve(
         .header(header::CONTENT_LENGTH, length);
     let body = if method == Method::HEAD {
         Body::empty()
+    } else if wanted == Wanted::Whole {
+        blob::body(state, &t.repo, &t.digest, t.size).await?
     } else {
-        let mut reader = state
-            .store
-            .fetch_blob(&t.repo, &t.digest, t.size)
-            .await
-            .map_err(PackageError::from)?;
-        if skip > 0 {
-            tokio::io::copy(&mut (&mut reader).take(skip), &mut tokio::io::sink())
-                .await
-                .map_err(ProxyError::io(format!("cannot read {}", t.digest)))?;
-        }
-        if wanted == Wanted::Whole {
-            blob::stream(reader)
-        } else {
-            blob::stream(reader.take(length))
-        }
+        part(state, &t, first, length).await?
     };
     builder.body(body).map_err(|e| ProxyError::Io {
         action: "cannot build the response".into(),
         source: std::io::Error::other(e),
     })
+}
+
+/// `length` bytes from `first` of the proxy's verified copy of `t`.
+async fn part(
+    state: &crate::proxy::ProxyState,
+    t: &Target,
+    first: u64,
+    length: u64,
+) -> Result<Body, ProxyError> {
+    use tokio::io::AsyncSeekExt;
+    let Some(mut file) = state
+        .spool
+        .open(state.store.as_ref(), &t.repo, &t.digest, t.size)
+        .await
+        .map_err(PackageError::from)?
+    else {
+        // Only files within the limit are offered ranges.
+        return Err(ProxyError::Io {
+            action: format!("cannot serve a range of {}", t.digest),
+            source: std::io::Error::other("larger than the proxy's spool"),
+        });
+    };
+    file.seek(std::io::SeekFrom::Start(first))
+        .await
+        .map_err(ProxyError::io(format!("cannot read {}", t.digest)))?;
+    Ok(Body::from_stream(
+        tokio_util::io::ReaderStream::with_capacity(file.take(length), blob::PIECE),
+    ))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,7 +40,7 @@ const CACHE_ENTRIES: usize = 1024;
 pub struct Shared {
     /// `(repository, index digest)` -> the release that index holds.
     releases: Mutex<HashMap<(String, Digest), Arc<Release>>>,
-    upstream: Result<reqwest::Client, String>,
+    pub(super) upstream: Result<reqwest::Client, String>,
 }
 
 impl Shared {
@@ -166,7 +165,9 @@ pub async fn project(
         return Ok(page_response(format, body));
     }
     match &state.pypi_upstream {
-        Some(upstream) => from_upstream(&shared, upstream, &name, accept(&headers)).await,
+        Some(upstream) => {
+            super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await
+        }
         None => Err(ProxyError::NotFound(format!(
             "no project {name} in {}",
             state.store.location(
@@ -254,51 +255,4 @@ pub async fn release(
     let release = Arc::new(release);
     shared.remember(key, release.clone());
     Ok(Some(release))
-}
-
-/// The upstream index's page of a project, passed through unchanged (its file URLs keep
-/// pointing where upstream says).
-async fn from_upstream(
-    shared: &Shared,
-    upstream: &str,
-    name: &str,
-    accept: Option<&str>,
-) -> Result<Response, ProxyError> {
-    let url = format!("{}/{}/", upstream.trim_end_matches('/'), name);
-    let failed = |detail: String| ProxyError::Upstream {
-        url: url.clone(),
-        detail,
-    };
-    let client = shared.upstream.as_ref().map_err(|e| failed(e.clone()))?;
-    let mut request = client.get(&url);
-    if let Some(accept) = accept {
-        request = request.header(header::ACCEPT, accept);
-    }
-    let response = request.send().await.map_err(|e| {
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            detail.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        failed(detail)
-    })?;
-    let status = response.status();
-    if status == StatusCode::NOT_FOUND {
-        return Err(ProxyError::NotFound(format!(
-            "no project {name} in the store or in the upstream index {upstream}"
-        )));
-    }
-    if !status.is_success() {
-        return Err(failed(format!("answered {status}")));
-    }
-    let mut builder = Response::builder()
-        .status(StatusCode::OK)
-        .header(header::VARY, "Accept");
-    if let Some(ct) = response.headers().get(header::CONTENT_TYPE) {
-        builder = builder.header(header::CONTENT_TYPE, ct.clone());
-    }
-    builder
-        .body(Body::from_stream(response.bytes_stream()))
-        .map_err(|e| failed(e.to_string()))
 }
