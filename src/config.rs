@@ -34,7 +34,7 @@ impl Location {
             return Err(ConfigError::CredentialsInAddress {
                 address: redacted,
                 host,
-                origin: "the registry address".to_owned(),
+                origin: None,
             });
         }
         let spec = spec.trim_end_matches('/');
@@ -102,13 +102,13 @@ fn without_userinfo(spec: &str) -> Option<String> {
 pub enum ConfigError {
     /// Never holds the password: `address` has the user information cut out.
     #[error(
-        "{origin} `{address}` holds a username and password; opp takes no credentials in an address: run `opp login {host}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD"
+        "the registry address `{address}`{} holds a username and password; opp takes no credentials in an address: run `opp login {host}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default()
     )]
     CredentialsInAddress {
         address: String,
         host: String,
-        /// Where the address came from, e.g. `--registry (or OPP_REGISTRY)`.
-        origin: String,
+        /// Where the address came from, e.g. `--registry or OPP_REGISTRY`.
+        origin: Option<String>,
     },
     #[error("`{0}` is not a registry (expected HOST[:PORT][/PREFIX], e.g. ghcr.io/acme)")]
     BadRegistry(String),
@@ -134,7 +134,7 @@ impl ConfigError {
                 ConfigError::CredentialsInAddress {
                     address,
                     host,
-                    origin: origin.into(),
+                    origin: Some(origin.into()),
                 }
             }
             other => other,
@@ -211,7 +211,7 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
     };
     let plain_http = global.plain_http || file.plain_http;
     let (registry, origin) = match (&global.registry, &file.registry) {
-        (Some(r), _) => (Some(r), "--registry (or OPP_REGISTRY)".to_owned()),
+        (Some(r), _) => (Some(r), "--registry or OPP_REGISTRY".to_owned()),
         (None, Some(r)) => (Some(r), format!("`registry` in {}", config_path.display())),
         (None, None) => (None, String::new()),
     };
