@@ -246,8 +246,20 @@ fn read_file(path: &Path, explicit: bool) -> Result<FileConfig, ConfigError> {
     };
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
-        detail: e.to_string(),
+        detail: parse_problem(&text, &e),
     })
+}
+
+/// What is wrong with a config file and where, without quoting the file: toml's own message
+/// shows the offending line, which may be `registry = http://me:PASSWORD@...`.
+fn parse_problem(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    let Some(before) = err.span().and_then(|span| text.get(..span.start)) else {
+        return message.to_owned();
+    };
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{message} at line {line}, column {column}")
 }
 
 #[cfg(test)]
@@ -273,6 +285,15 @@ mod tests {
             }
         );
         assert!(Location::registry("", false).is_err());
+    }
+
+    #[test]
+    fn a_config_file_that_does_not_parse_is_not_quoted() {
+        let text = "plain_http = true\nregistry = http://me:s3cret@ghcr.io\n";
+        let err = toml::from_str::<FileConfig>(text).unwrap_err();
+        let problem = parse_problem(text, &err);
+        assert!(!problem.contains("s3cret"), "{problem}");
+        assert!(problem.ends_with(" at line 2, column 12"), "{problem}");
     }
 
     #[test]
