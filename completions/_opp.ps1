@@ -36,7 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push distribution files into the store or registry')
             [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull a version''s files out of the store or registry')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List packages, or the versions of one package')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List packages (of every ecosystem, or of one), or the versions of one package')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the files of one version')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy a version, with every blob it references, between stores and registries')
@@ -496,7 +496,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         'opp;help' {
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push distribution files into the store or registry')
             [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull a version''s files out of the store or registry')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List packages, or the versions of one package')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List packages (of every ecosystem, or of one), or the versions of one package')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the files of one version')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy a version, with every blob it references, between stores and registries')

@@ -33,7 +33,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --version 'Print version'
             cand push 'Push distribution files into the store or registry'
             cand pull 'Pull a version''s files out of the store or registry'
-            cand list 'List packages, or the versions of one package'
+            cand list 'List packages (of every ecosystem, or of one), or the versions of one package'
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
@@ -453,7 +453,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help'= {
             cand push 'Push distribution files into the store or registry'
             cand pull 'Pull a version''s files out of the store or registry'
-            cand list 'List packages, or the versions of one package'
+            cand list 'List packages (of every ecosystem, or of one), or the versions of one package'
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'

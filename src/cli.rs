@@ -89,7 +89,7 @@ pub enum Command {
     /// Pull a version's files out of the store or registry.
     #[command(subcommand)]
     Pull(PullCommand),
-    /// List packages, or the versions of one package.
+    /// List packages (of every ecosystem, or of one), or the versions of one package.
     List(ListArgs),
     /// Show the files of one version.
     Show(ShowArgs),
@@ -160,7 +160,8 @@ impl From<EcosystemArg> for Ecosystem {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    pub ecosystem: EcosystemArg,
+    /// An ecosystem; without it, list the packages of every ecosystem.
+    pub ecosystem: Option<EcosystemArg>,
     /// A package name; without it, list the packages.
     pub name: Option<String>,
     /// Print JSON on stdout instead of a table.

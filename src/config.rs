@@ -22,8 +22,21 @@ pub enum Location {
 }
 
 impl Location {
-    /// Parses `HOST[:PORT][/PREFIX]`.
+    /// Parses `HOST[:PORT][/PREFIX]`. An address with `USER:PASSWORD@` in it is refused
+    /// before anything else looks at it, so no message or log line can carry the password
+    /// (registry hosts and repository names never hold an `@`).
     pub fn registry(spec: &str, plain_http: bool) -> Result<Location, ConfigError> {
+        if let Some(redacted) = without_userinfo(spec) {
+            let host = redacted
+                .split_once("://")
+                .map_or(redacted.as_str(), |(_, rest)| rest);
+            let host = host.split('/').next().unwrap_or_default().to_owned();
+            return Err(ConfigError::CredentialsInAddress {
+                address: redacted,
+                host,
+                origin: None,
+            });
+        }
         let spec = spec.trim_end_matches('/');
         let spec = spec.strip_prefix("https://").unwrap_or(spec);
         let (spec, plain_http) = match spec.strip_prefix("http://") {
@@ -72,8 +85,31 @@ impl Location {
     }
 }
 
+/// `spec` without its `USER[:PASSWORD]@` part, when it has one: everything between the scheme
+/// and the last `@` goes, whatever it holds (a password may contain `/` or `@`).
+fn without_userinfo(spec: &str) -> Option<String> {
+    let at = spec.rfind('@')?;
+    let (scheme, _) = spec.split_once("://").unwrap_or(("", ""));
+    let scheme = if scheme.is_empty() || scheme.len() > at {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
+    Some(format!("{scheme}{}", &spec[at + 1..]))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Never holds the password: `address` has the user information cut out.
+    #[error(
+        "the registry address `{address}`{} holds a username and password; opp takes no credentials in an address: run `opp login {host}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default()
+    )]
+    CredentialsInAddress {
+        address: String,
+        host: String,
+        /// Where the address came from, e.g. `--registry or OPP_REGISTRY`.
+        origin: Option<String>,
+    },
     #[error("`{0}` is not a registry (expected HOST[:PORT][/PREFIX], e.g. ghcr.io/acme)")]
     BadRegistry(String),
     #[error("cannot read config file {path}")]
@@ -88,6 +124,22 @@ pub enum ConfigError {
     UnknownEcosystem { path: String, name: String },
     #[error("cannot find the home directory (set HOME, or pass --store)")]
     NoHome,
+}
+
+impl ConfigError {
+    /// Names where a refused address came from (a flag, the environment, the config file).
+    pub fn with_origin(self, origin: impl Into<String>) -> ConfigError {
+        match self {
+            ConfigError::CredentialsInAddress { address, host, .. } => {
+                ConfigError::CredentialsInAddress {
+                    address,
+                    host,
+                    origin: Some(origin.into()),
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 /// The config file's contents.
@@ -132,10 +184,11 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
         Some(p) => (Some(p.clone()), true),
         None => (default_config_file(), false),
     };
-    let file = match path {
-        Some(path) => read_file(&path, explicit)?,
+    let file = match &path {
+        Some(path) => read_file(path, explicit)?,
         None => FileConfig::default(),
     };
+    let config_path = path.unwrap_or_default();
     let path_str = global
         .config
         .as_ref()
@@ -157,8 +210,15 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
         None => default_store()?,
     };
     let plain_http = global.plain_http || file.plain_http;
-    let location = match global.registry.as_deref().or(file.registry.as_deref()) {
-        Some(r) if !r.is_empty() => Location::registry(r, plain_http)?,
+    let (registry, origin) = match (&global.registry, &file.registry) {
+        (Some(r), _) => (Some(r), "--registry or OPP_REGISTRY".to_owned()),
+        (None, Some(r)) => (Some(r), format!("`registry` in {}", config_path.display())),
+        (None, None) => (None, String::new()),
+    };
+    let location = match registry {
+        Some(r) if !r.is_empty() => {
+            Location::registry(r, plain_http).map_err(|e| e.with_origin(origin))?
+        }
         _ => Location::Local(default_store.clone()),
     };
     Ok(Settings {
@@ -186,8 +246,20 @@ fn read_file(path: &Path, explicit: bool) -> Result<FileConfig, ConfigError> {
     };
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.display().to_string(),
-        detail: e.to_string(),
+        detail: parse_problem(&text, &e),
     })
+}
+
+/// What is wrong with a config file and where, without quoting the file: toml's own message
+/// shows the offending line, which may be `registry = http://me:PASSWORD@...`.
+fn parse_problem(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    let Some(before) = err.span().and_then(|span| text.get(..span.start)) else {
+        return message.to_owned();
+    };
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{message} at line {line}, column {column}")
 }
 
 #[cfg(test)]
@@ -213,6 +285,45 @@ mod tests {
             }
         );
         assert!(Location::registry("", false).is_err());
+    }
+
+    #[test]
+    fn a_config_file_that_does_not_parse_is_not_quoted() {
+        let text = "plain_http = true\nregistry = http://me:s3cret@ghcr.io\n";
+        let err = toml::from_str::<FileConfig>(text).unwrap_err();
+        let problem = parse_problem(text, &err);
+        assert!(!problem.contains("s3cret"), "{problem}");
+        assert!(problem.ends_with(" at line 2, column 12"), "{problem}");
+    }
+
+    #[test]
+    fn credentials_in_an_address_are_refused_without_echoing_them() {
+        for (spec, address, host) in [
+            (
+                "http://me:s3cret@10.0.0.1:5000/acme",
+                "http://10.0.0.1:5000/acme",
+                "10.0.0.1:5000",
+            ),
+            ("me:s3cret@ghcr.io", "ghcr.io", "ghcr.io"),
+            (
+                "https://me:s3/cr@t@ghcr.io/a",
+                "https://ghcr.io/a",
+                "ghcr.io",
+            ),
+            ("me:s3cret@ho st", "ho st", "ho st"),
+        ] {
+            let err = Location::registry(spec, false).unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("s3"), "{spec}: {text}");
+            match err {
+                ConfigError::CredentialsInAddress {
+                    address: a,
+                    host: h,
+                    ..
+                } => assert_eq!((a.as_str(), h.as_str()), (address, host), "{spec}"),
+                other => panic!("{spec}: {other}"),
+            }
+        }
     }
 
     #[test]

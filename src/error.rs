@@ -1,9 +1,13 @@
 //! Turning any error into what a person reads and the exit status a script checks: one line
-//! of what failed, the chain of causes, and one hint (as uv and cargo print them).
+//! of what failed, the chain of causes, and one hint (as uv and cargo print them). Every
+//! piece goes through [`crate::output::escape`]: messages quote names, tags and texts that
+//! packages and registries wrote.
 
 use std::fmt::Write;
 
+use crate::output::escape;
 use crate::packages::PackageError;
+use crate::release::Ecosystem;
 use crate::store::StoreError;
 
 /// Exit statuses, documented in `opp --help`.
@@ -12,6 +16,50 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     pub const NOT_FOUND: u8 = 3;
     pub const AUTH: u8 = 4;
+}
+
+/// A package, or a version of one, that is not stored where a command looked: what names it,
+/// so the hint can give the `opp list` command that shows what is there instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct NotStored {
+    pub ecosystem: Ecosystem,
+    pub package: String,
+    /// `None`: the package itself is missing.
+    pub version: Option<String>,
+    /// The store location of the package's repository, for the message.
+    pub location: String,
+    /// `--registry` value that reaches the same registry, `None` for the local store.
+    pub registry: Option<String>,
+}
+
+impl NotStored {
+    fn message(&self) -> String {
+        match &self.version {
+            Some(v) => format!("no version {v} of `{}` in {}", self.package, self.location),
+            None => format!("no package `{}` in {}", self.package, self.location),
+        }
+    }
+
+    /// The command that lists what is stored: the package's versions when only the version
+    /// is missing, else the ecosystem's packages (listing a missing package finds nothing).
+    fn hint(&self) -> String {
+        let registry = self
+            .registry
+            .as_ref()
+            .map(|r| format!(" --registry {r}"))
+            .unwrap_or_default();
+        match &self.version {
+            Some(_) => format!(
+                "`opp list {} {}{registry}` shows the stored versions of `{}`",
+                self.ecosystem, self.package, self.package
+            ),
+            None => format!(
+                "`opp list {}{registry}` shows the stored {} packages",
+                self.ecosystem, self.ecosystem
+            ),
+        }
+    }
 }
 
 /// The exit status and hint for an error, from the first cause that opp knows.
@@ -49,7 +97,7 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
                 StoreError::Unauthorized { registry, .. } => (
                     exit::AUTH,
                     Some(format!(
-                        "set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD, or log in with `docker login {registry}`; if you did, the password or token is wrong or expired"
+                        "run `opp login {registry}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD; if you did (or logged in with docker, whose credentials opp reads too), the password or token is wrong or expired"
                     )),
                 ),
                 StoreError::Unreachable { registry, .. } => (
@@ -64,10 +112,16 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
                 _ => (exit::FAILURE, None),
             };
         }
+        if let Some(e) = cause.downcast_ref::<NotStored>() {
+            return (exit::NOT_FOUND, Some(e.hint()));
+        }
         if let Some(PackageError::NotFound(_)) = cause.downcast_ref::<PackageError>() {
             return (
                 exit::NOT_FOUND,
-                Some("`opp list` shows what is stored".into()),
+                Some(
+                    "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
+                        .into(),
+                ),
             );
         }
     }
@@ -81,18 +135,18 @@ pub fn render(err: &anyhow::Error, hint: Option<&str>, color: bool) -> String {
     } else {
         ("", "", "")
     };
-    let mut out = format!("{red}error{reset}: {err}");
     let mut last = err.to_string();
+    let mut out = format!("{red}error{reset}: {}", escape(&last));
     for cause in err.chain().skip(1) {
         let text = cause.to_string();
         // Transparent wrappers repeat their source's message: print it once.
         if text != last && !last.ends_with(&text) {
-            let _ = write!(out, "\n  caused by: {text}");
+            let _ = write!(out, "\n  caused by: {}", escape(&text));
         }
         last = text;
     }
     if let Some(h) = hint {
-        let _ = write!(out, "\n  {bold}hint{reset}: {h}");
+        let _ = write!(out, "\n  {bold}hint{reset}: {}", escape(h));
     }
     out
 }

@@ -1,7 +1,15 @@
 //! Everything opp shows a person: status lines and progress bars on stderr, tables and JSON
 //! on stdout. Progress bars appear only when stderr is a terminal and `--quiet` is not given;
 //! colours only when the terminal takes them and `NO_COLOR` is unset.
+//!
+//! Text that reaches the terminal goes through [`escape`] first (status lines, warnings,
+//! table cells, progress labels, and error messages in `error::render`), because much of it
+//! comes from packages and registries: a name, title or annotation could otherwise move the
+//! cursor, rewrite the window title or hide a line. JSON output is left exact; serde escapes
+//! control characters there itself.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -43,7 +51,7 @@ impl Output {
     /// A status line on stderr (not with `--quiet`).
     pub fn status(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            self.eprintln(msg.as_ref());
+            self.eprintln(&escape(msg.as_ref()));
         }
     }
 
@@ -54,7 +62,7 @@ impl Output {
         } else {
             "warning"
         };
-        self.eprintln(&format!("{prefix}: {}", msg.as_ref()));
+        self.eprintln(&format!("{prefix}: {}", escape(msg.as_ref())));
     }
 
     fn eprintln(&self, line: &str) {
@@ -78,7 +86,7 @@ impl Output {
             .expect("progress template is valid")
             .progress_chars("=> "),
         );
-        bar.set_message(label.to_owned());
+        bar.set_message(escape(label).into_owned());
         bar
     }
 
@@ -93,7 +101,7 @@ impl Output {
             table.force_no_tty();
         }
         for row in rows {
-            table.add_row(row);
+            table.add_row(row.iter().map(|cell| escape(cell).into_owned()));
         }
         let text = table.to_string();
         let mut out = std::io::stdout().lock();
@@ -107,6 +115,43 @@ impl Output {
         let text = serde_json::to_string_pretty(value).expect("output serializes");
         let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
+}
+
+/// `text` as a terminal may show it: every control character (C0 such as ESC, BEL, CR and
+/// line feed; DEL; C1 such as CSI) written as `\x1b`, `\n`, `\u{9b}`, and every Unicode
+/// bidirectional control (`\u{202e}` ...) likewise, so it can neither drive the terminal nor
+/// reorder what is read. Other text, backslashes included, is left as it is.
+///
+/// Hand-written: what exists either strips escape sequences (`strip-ansi-escapes`, losing
+/// what a person should see) or escapes more than this (`str::escape_debug` also escapes
+/// quotes, backslashes and every non-printable Unicode character).
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Control characters (Unicode category Cc) and the bidirectional formatting characters
+/// ("Trojan Source", CVE-2021-42574).
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Human-readable byte count (`1.5 MiB`).
@@ -139,5 +184,30 @@ impl<R: AsyncRead + Unpin> AsyncRead for ProgressReader<R> {
             this.bar.inc((buf.filled().len() - before) as u64);
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_and_the_rest_is_kept() {
+        for (raw, shown) in [
+            ("six", "six"),
+            ("a\x1b[31mred", "a\\x1b[31mred"),
+            ("title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"),
+            ("line\nerror: fake", "line\\nerror: fake"),
+            ("cr\rtab\t", "cr\\rtab\\t"),
+            ("del\x7f", "del\\x7f"),
+            ("csi\u{9b}2J", "csi\\u{9b}2J"),
+            ("abc\u{202e}cba", "abc\\u{202e}cba"),
+            (
+                "C:\\path caf\u{e9} \u{1f600}",
+                "C:\\path caf\u{e9} \u{1f600}",
+            ),
+        ] {
+            assert_eq!(escape(raw), shown, "{raw:?}");
+        }
     }
 }

@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::cli::CopyArgs;
 use crate::config::{Location, Settings};
 use crate::output::{Output, bytes};
-use crate::packages::PackageError;
 use crate::release::Ecosystem;
 use crate::store::copy::copy_tag;
 
@@ -26,10 +25,12 @@ pub async fn run(settings: &Settings, out: &Output, args: CopyArgs) -> anyhow::R
     let eco: Ecosystem = args.ecosystem.into();
     let (name, version) = super::name_and_version(eco, &args.package)?;
     let from_loc = match &args.from {
-        Some(s) => Location::parse(s, &settings.default_store, settings.plain_http)?,
+        Some(s) => Location::parse(s, &settings.default_store, settings.plain_http)
+            .map_err(|e| e.with_origin("--from"))?,
         None => settings.location.clone(),
     };
-    let to_loc = Location::parse(&args.to, &settings.default_store, settings.plain_http)?;
+    let to_loc = Location::parse(&args.to, &settings.default_store, settings.plain_http)
+        .map_err(|e| e.with_origin("--to"))?;
     let from = super::open(&from_loc, settings)?;
     let to = super::open(&to_loc, settings)?;
     let from_repo = from.mapper.repository(eco, &name)?;
@@ -42,11 +43,7 @@ pub async fn run(settings: &Settings, out: &Output, args: CopyArgs) -> anyhow::R
         );
     }
     if from.store.resolve(&from_repo, &tag).await?.is_none() {
-        return Err(PackageError::NotFound(format!(
-            "no version {version} of `{name}` in {}",
-            from.store.location(&from_repo)
-        ))
-        .into());
+        return Err(from.not_stored(eco, &name, Some(&version)).into());
     }
     let stats = copy_tag(
         from.store.as_ref(),

@@ -41,6 +41,31 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The error for a package (`version: None`) or a version of it that is not stored here.
+    pub fn not_stored(
+        &self,
+        ecosystem: crate::release::Ecosystem,
+        package: &str,
+        version: Option<&str>,
+    ) -> crate::error::NotStored {
+        let location = match self.mapper.repository(ecosystem, package) {
+            Ok(repo) => self.store.location(&repo),
+            Err(_) => self.location.describe(),
+        };
+        crate::error::NotStored {
+            ecosystem,
+            package: package.to_owned(),
+            version: version.map(str::to_owned),
+            location,
+            registry: match &self.location {
+                Location::Registry { .. } => Some(self.location.describe()),
+                Location::Local(_) => None,
+            },
+        }
+    }
+}
+
 /// Opens a store or registry. Credentials for a registry come from OPP_REGISTRY_USERNAME /
 /// OPP_REGISTRY_PASSWORD, then docker's config.json and helpers, else anonymous.
 pub fn open(location: &Location, settings: &Settings) -> anyhow::Result<Target> {

@@ -3,7 +3,6 @@
 use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{Output, bytes};
-use crate::packages::PackageError;
 use crate::release::Ecosystem;
 
 pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::Result<()> {
@@ -13,13 +12,7 @@ pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::R
     let pkgs = target.packages(out);
     let release = super::load_release(&pkgs, eco, &name, &version)
         .await?
-        .ok_or_else(|| {
-            let repo = target.mapper.repository(eco, &name).unwrap_or_default();
-            PackageError::NotFound(format!(
-                "no version {version} of `{name}` in {}",
-                target.store.location(&repo)
-            ))
-        })?;
+        .ok_or_else(|| target.not_stored(eco, &name, Some(&version)))?;
     if args.json {
         out.json(&release);
         return Ok(());

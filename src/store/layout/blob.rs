@@ -24,8 +24,8 @@ pub(super) async fn exists(layout: &Path, digest: &Digest) -> Result<bool> {
         .map_err(io_error("cannot look for", &path))
 }
 
-/// Streams `data` into the blob file of `digest`. The bytes go to a temporary file in the
-/// blob directory; it is renamed into place only after the whole stream hashed to `digest`
+/// Streams `data` into the blob file of `digest`. The bytes go to a locked temporary file in
+/// the blob directory ([`super::uploads`]); it is renamed into place only after the whole stream hashed to `digest`
 /// with exactly `size` bytes and was fsynced. On any error, or when the future is dropped,
 /// the temporary file is removed. `location` names the repository in errors.
 pub(super) async fn write(
@@ -41,15 +41,11 @@ pub(super) async fn write(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| layout.to_path_buf());
     let tmp_dir = dir.clone();
-    let tmp = tokio::task::spawn_blocking(move || {
-        tempfile::Builder::new()
-            .prefix(".upload.")
-            .tempfile_in(&tmp_dir)
-            .map_err(io_error("cannot create a temporary file in", &tmp_dir))
-    })
-    .await
-    .map_err(|e| blocking_failed(&dir, e))??;
-    // The temporary path removes the file when dropped, until it is persisted.
+    let tmp = tokio::task::spawn_blocking(move || super::uploads::create(&tmp_dir))
+        .await
+        .map_err(|e| blocking_failed(&dir, e))??;
+    // The temporary path removes the file when dropped, until it is persisted; the file
+    // stays locked while it is open, so a reaper leaves it alone.
     let (file, tmp_path) = tmp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
 

@@ -1,6 +1,10 @@
 //! The blocking file work of the layout store: creating a layout, replacing a file
 //! atomically (temporary file in the same directory, fsync, rename, fsync the directory),
 //! updating `index.json` under an exclusive lock, and finding the layouts under a root.
+//!
+//! A repository becomes a layout (`index.json`, then `oci-layout`) only when its first tag
+//! is written. Blobs go into `blobs/sha256/` before that, so a push or copy that fails
+//! midway leaves a directory of blobs (reused by the next attempt) that no listing shows.
 //! Callers run these on tokio's blocking pool. What goes into the files is decided by
 //! [`super::index`]; streaming blobs is [`super::blob`].
 
@@ -25,20 +29,11 @@ pub(super) fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Err
     }
 }
 
-/// Makes `dir` an image layout if it is not one yet: `blobs/sha256/`, an empty
-/// `index.json`, then `oci-layout` (last, so a directory that looks like a layout always
-/// has an index).
-pub(super) fn ensure_layout(dir: &Path) -> Result<()> {
+/// Makes the blob directory of the layout at `dir`. The layout itself (`index.json`,
+/// `oci-layout`) is written with its first tag, by [`update_index_if`].
+pub(super) fn ensure_blob_dir(dir: &Path) -> Result<()> {
     let blobs = dir.join("blobs").join("sha256");
-    fs::create_dir_all(&blobs).map_err(io_error("cannot create", &blobs))?;
-    if !dir.join(INDEX_JSON).exists() {
-        update_index(dir, |_| ())?;
-    }
-    if !dir.join(LAYOUT_FILE).exists() {
-        // Every writer writes the same bytes, so a race between two is harmless.
-        replace_file(dir, LAYOUT_FILE, OCI_LAYOUT)?;
-    }
-    Ok(())
+    fs::create_dir_all(&blobs).map_err(io_error("cannot create", &blobs))
 }
 
 /// Replaces `dir/name` with `bytes` so that a reader sees the old file or the new one,
@@ -82,18 +77,13 @@ pub(super) fn read_index(dir: &Path) -> Result<Option<LayoutIndex>> {
 }
 
 /// Read, change and write `dir/index.json` while holding an exclusive lock on
-/// `index.json.lock`, so concurrent writers (threads or processes) never lose each
-/// other's tags. A missing index starts empty; an unreadable one is an error, not replaced.
-pub(super) fn update_index(dir: &Path, change: impl FnOnce(&mut LayoutIndex)) -> Result<()> {
-    update_index_if(dir, |index| {
-        change(index);
-        true
-    })
-    .map(|_| ())
-}
-
-/// As [`update_index`], but `change` may decline (return false): then nothing is written
-/// and this returns `Ok(false)`. The decision and the write happen under one lock.
+/// `index.json.lock`, so concurrent writers (threads or processes) never lose each other's
+/// tags. A missing index starts empty; an unreadable one is an error, not replaced. `change`
+/// may decline (return false): then nothing is written and this returns `Ok(false)`; the
+/// decision and the write happen under one lock. After the
+/// first write `oci-layout` is added (last, so a directory that looks like a layout always
+/// has an index). Temporary `index.json` files of writers that died are removed here: every
+/// writer of one holds this lock, so under it any such file is stale.
 pub(super) fn update_index_if(
     dir: &Path,
     change: impl FnOnce(&mut LayoutIndex) -> bool,
@@ -111,11 +101,36 @@ pub(super) fn update_index_if(
         if !change(&mut index) {
             return Ok(false);
         }
-        replace_file(dir, INDEX_JSON, &index.to_bytes()).map(|()| true)
+        remove_stale_index_files(dir);
+        replace_file(dir, INDEX_JSON, &index.to_bytes())?;
+        if !dir.join(LAYOUT_FILE).exists() {
+            // Every writer writes the same bytes, so a race between two is harmless.
+            replace_file(dir, LAYOUT_FILE, OCI_LAYOUT)?;
+        }
+        Ok(true)
     });
     // Closing the file releases the lock too; unlocking first just says so.
     let unlocked = lock.unlock().map_err(io_error("cannot unlock", &lock_path));
     result.and_then(|r| unlocked.map(|()| r))
+}
+
+/// Removes `.index.json.*` files in `dir`, left by a writer killed between writing and
+/// renaming one. Only call it holding the index lock. Best effort: one that cannot be removed
+/// now is tried again at the next write.
+fn remove_stale_index_files(dir: &Path) {
+    let prefix = format!(".{INDEX_JSON}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Every layout under `root` whose repository name starts with `prefix`, as `/`-separated
@@ -143,7 +158,8 @@ pub(super) fn find_repositories(root: &Path, prefix: &str) -> Result<Vec<String>
             let Some(child) = entry.file_name().to_str().map(str::to_owned) else {
                 continue; // not UTF-8: no repository name could map to it
             };
-            if !is_dir || child.starts_with('.') || (is_layout && child == "blobs") {
+            if !is_dir || child.starts_with('.') || (child == "blobs" && is_blob_dir(&entry.path()))
+            {
                 continue;
             }
             let child_name = if name.is_empty() {
@@ -159,4 +175,10 @@ pub(super) fn find_repositories(root: &Path, prefix: &str) -> Result<Vec<String>
         }
     }
     Ok(found)
+}
+
+/// Whether `dir` (named `blobs`) is the blob directory of a layout, tagged or not yet, rather
+/// than the layout of a repository that happens to be called `blobs`.
+fn is_blob_dir(dir: &Path) -> bool {
+    dir.join("sha256").is_dir() && !dir.join(LAYOUT_FILE).is_file()
 }

@@ -8,13 +8,20 @@
 //! `index.json.lock` is held, so several opp processes can write one store at once. Every
 //! read is checked against its digest. It knows nothing about ecosystems or artifact
 //! layouts: repositories and tags come from the mapper, manifests from the artifact module.
+//!
+//! The first write into a repository removes the upload files that opp processes killed
+//! mid-upload left there ([`uploads`]); a layout appears (`oci-layout`) only with its first
+//! tag, so an interrupted push or copy leaves nothing that lists as a package.
 
 mod blob;
 mod files;
 mod index;
 mod name;
+mod uploads;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -30,12 +37,30 @@ const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct LayoutStore {
     root: PathBuf,
+    /// Layouts whose stale upload files this store (and its clones) already removed.
+    reaped: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl LayoutStore {
     /// A store rooted at `root`. Nothing is created until something is pushed.
     pub fn new(root: impl Into<PathBuf>) -> LayoutStore {
-        LayoutStore { root: root.into() }
+        LayoutStore {
+            root: root.into(),
+            reaped: Arc::default(),
+        }
+    }
+
+    /// Removes the upload files a killed opp left in the layout at `dir`, the first time this
+    /// store writes there (one directory listing per repository and run, not per blob).
+    async fn reap_once(&self, dir: &Path) {
+        let first = self
+            .reaped
+            .lock()
+            .map_or(true, |mut seen| seen.insert(dir.to_path_buf()));
+        if first {
+            let blobs = dir.join("blobs").join("sha256");
+            let _ = tokio::task::spawn_blocking(move || uploads::reap(&blobs)).await;
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -62,9 +87,9 @@ impl LayoutStore {
             .map_err(|e| blob::blocking_failed(path, e))?
     }
 
-    async fn ensure_layout(&self, dir: &Path) -> Result<()> {
+    async fn ensure_blob_dir(&self, dir: &Path) -> Result<()> {
         let owned = dir.to_path_buf();
-        self.blocking(dir, move || files::ensure_layout(&owned))
+        self.blocking(dir, move || files::ensure_blob_dir(&owned))
             .await
     }
 
@@ -280,10 +305,11 @@ impl Store for LayoutStore {
         data: BlobReader,
     ) -> Result<()> {
         let dir = self.layout(repository)?;
+        self.reap_once(&dir).await;
         if blob::exists(&dir, digest).await? {
             return Ok(()); // content-addressed: the stored bytes are these bytes
         }
-        self.ensure_layout(&dir).await?;
+        self.ensure_blob_dir(&dir).await?;
         blob::write(&dir, digest, size, data, &self.location(repository)).await
     }
 
