@@ -153,7 +153,7 @@ impl Packages<'_> {
             force,
         };
         // What is stored decides the report, and a conflict fails before anything is uploaded.
-        let current = self.store.resolve(&repo, &tag).await?;
+        let current = self.read_tag_patiently(&repo, &tag).await?;
         let (_, outcome) = files.merge(self, current.as_ref()).await?;
         if outcome.iter().all(|m| matches!(m, Merged::Unchanged(_))) {
             return Ok(outcome);

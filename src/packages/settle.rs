@@ -125,6 +125,16 @@ impl Packages<'_> {
         })
     }
 
+    /// What a tag points at, tolerating a few registry errors in a row (distribution answers
+    /// 500 to a read that meets another writer's tag write).
+    pub(crate) async fn read_tag_patiently(
+        &self,
+        repo: &str,
+        tag: &str,
+    ) -> Result<Option<RawManifest>> {
+        self.read_tag(repo, tag, &mut 0, &Pace::new()).await
+    }
+
     /// What the tag points at, tolerating a few registry errors in a row.
     async fn read_tag(
         &self,
