@@ -8,15 +8,19 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
 
-use super::settle::{Candidate, Step};
-use super::{CONCURRENCY, Packages, Pushed, Result, io};
+use super::settle::{self, Candidate, Step};
+use super::{CONCURRENCY, PackageError, Packages, Pushed, Result, io};
 use crate::artifact::{self, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
 use crate::digest::Digest;
 use crate::output::ProgressReader;
 use crate::release::Ecosystem;
 use crate::store::RawManifest;
 
+/// Attempts after the first at storing one blob or file manifest when the registry failed.
+const UPLOAD_TRIES: usize = 3;
+
 /// One blob to upload.
+#[derive(Clone)]
 struct Upload<'a> {
     size: u64,
     label: &'a str,
@@ -191,7 +195,7 @@ impl Packages<'_> {
         // items is not `Send` for every lifetime (rust-lang/rust#102211).
         let uploads: Vec<_> = blobs
             .into_iter()
-            .map(|(digest, up)| self.upload_blob(repo, digest, up))
+            .map(|(digest, up)| self.upload_blob_patiently(repo, digest, up))
             .collect();
         stream::iter(uploads)
             .buffer_unordered(CONCURRENCY)
@@ -199,7 +203,7 @@ impl Packages<'_> {
             .await?;
         let manifests: Vec<_> = files
             .iter()
-            .map(|a| self.store.push_manifest(repo, &a.manifest, None))
+            .map(|a| self.push_manifest_patiently(repo, &a.manifest))
             .collect();
         stream::iter(manifests)
             .buffer_unordered(CONCURRENCY)
@@ -207,6 +211,43 @@ impl Packages<'_> {
             .await?;
         Ok(())
     }
+    /// [`Packages::upload_blob`], again after a short wait when the registry failed: several
+    /// writers uploading one blob at once (two wheels with one METADATA) can meet
+    /// distribution's non-atomic link files.
+    async fn upload_blob_patiently(
+        &self,
+        repo: &str,
+        digest: Digest,
+        up: Upload<'_>,
+    ) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self.upload_blob(repo, digest.clone(), up.clone()).await {
+                Err(PackageError::Store(e)) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
+                    tries += 1;
+                    settle::short_wait().await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Stores a file manifest, again after a short wait when the registry failed: a registry
+    /// may briefly deny knowing a blob another writer is storing at the same moment
+    /// (distribution 2.8 answers MANIFEST_BLOB_UNKNOWN).
+    async fn push_manifest_patiently(&self, repo: &str, manifest: &RawManifest) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self.store.push_manifest(repo, manifest, None).await {
+                Err(e) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
+                    tries += 1;
+                    settle::short_wait().await;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
     async fn upload_blob(&self, repo: &str, digest: Digest, up: Upload<'_>) -> Result<()> {
         let digest = &digest;
         if self.store.blob_exists(repo, digest).await? {

@@ -161,11 +161,20 @@ impl Packages<'_> {
 
 /// Errors a later attempt may not see: the registry failed or could not be reached. Refusals
 /// (authentication, a corrupt answer, a missing object) are final.
-fn is_transient(e: &StoreError) -> bool {
+pub(crate) fn is_transient(e: &StoreError) -> bool {
     matches!(
         e,
         StoreError::Registry { .. } | StoreError::Unreachable { .. }
     )
+}
+
+/// A random wait of up to 200 ms, before trying an upload again.
+pub(crate) async fn short_wait() {
+    let pace = Pace {
+        rng: SystemRandom::new(),
+        latency: Duration::from_millis(100),
+    };
+    pace.jitter().await;
 }
 
 /// The waits of one push: long enough to outlast another writer's read-to-write gap,
