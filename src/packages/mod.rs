@@ -148,3 +148,6 @@ fn futures_are_send(
     send(p.gem_release("a", "1.0"));
     send(p.download(Ecosystem::Pypi, "a", &[], std::path::Path::new(".")));
 }
+
+#[cfg(test)]
+mod tests;
