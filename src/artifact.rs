@@ -170,12 +170,14 @@ impl FileArtifact {
             .iter()
             .map(|l| l.descriptor.clone())
             .collect();
-        annotations.extend(entry::annotations(
+        let described = entry::annotations(
+            &annotations,
             file.title.as_deref().unwrap_or(&self.spec.file_name),
             &file.descriptor,
             self.spec.metadata.as_ref().map(|_| &self.config),
             &extra,
-        ));
+        );
+        annotations.extend(described);
         ImageIndexEntry {
             media_type: OCI_IMAGE_MANIFEST.to_owned(),
             digest: self.manifest.digest.to_string(),

@@ -15,7 +15,8 @@ use crate::release::{Descriptor, DistFile};
 
 /// The distribution file's name (its layer's `org.opencontainers.image.title`).
 pub const FILE_NAME: &str = "io.opp.file.name";
-/// `sha256:<hex>` of the distribution file (the manifest's first layer).
+/// `sha256:<hex>` of the distribution file (the manifest's first layer); left out where
+/// PyOCI's `com.pyoci.sha256_digest` already says it.
 pub const FILE_DIGEST: &str = "io.opp.file.digest";
 /// The distribution file's size in bytes, in decimal.
 pub const FILE_SIZE: &str = "io.opp.file.size";
@@ -46,8 +47,9 @@ impl From<&Descriptor> for Json {
     }
 }
 
-/// The annotations that describe one file entry.
+/// The annotations that describe one file entry, beside the `layout`'s own.
 pub(super) fn annotations(
+    layout: &BTreeMap<String, String>,
     name: &str,
     file: &Descriptor,
     metadata: Option<&Descriptor>,
@@ -55,9 +57,13 @@ pub(super) fn annotations(
 ) -> BTreeMap<String, String> {
     let mut a = BTreeMap::from([
         (FILE_NAME.to_owned(), name.to_owned()),
-        (FILE_DIGEST.to_owned(), file.digest.to_string()),
         (FILE_SIZE.to_owned(), file.size.to_string()),
     ]);
+    // PyPI entries already carry PyOCI's digest annotation; an index of thousands of wheels
+    // stays further from the 4 MiB limit without a second copy.
+    if layout.get(super::PYOCI_SHA256).map(String::as_str) != Some(file.digest.hex()) {
+        a.insert(FILE_DIGEST.to_owned(), file.digest.to_string());
+    }
     if let Some(m) = metadata {
         a.insert(FILE_CONFIG.to_owned(), json(&Json::from(m)));
     }
@@ -96,8 +102,13 @@ pub fn other_annotations(entry: &ImageIndexEntry) -> BTreeMap<String, String> {
 /// there but malformed are an error, not a silent fallback.
 pub fn dist_file(what: &str, entry: &ImageIndexEntry) -> Option<Result<DistFile, ArtifactError>> {
     let a = entry.annotations.as_ref()?;
-    let (name, digest, size) = (a.get(FILE_NAME)?, a.get(FILE_DIGEST)?, a.get(FILE_SIZE)?);
-    Some(described(what, entry, name, digest, size))
+    let (name, size) = (a.get(FILE_NAME)?, a.get(FILE_SIZE)?);
+    let digest = match (a.get(FILE_DIGEST), a.get(super::PYOCI_SHA256)) {
+        (Some(d), _) => d.clone(),
+        (None, Some(hex)) => format!("sha256:{hex}"),
+        (None, None) => return None,
+    };
+    Some(described(what, entry, name, &digest, size))
 }
 
 fn described(
