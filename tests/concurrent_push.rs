@@ -1,6 +1,6 @@
 //! Concurrent writers to one version against a real registry (Debian's docker-registry, which
 //! has no compare-and-swap on tags): every push that exits 0 has its files in the tagged
-//! version; whole-version ecosystems (Terraform providers, modules) let exactly one of several
+//! version (PyPI wheels, RubyGems platform gems); whole-version ecosystems (Terraform providers, modules) let exactly one of several
 //! different pushes win, with a clear error for the others; a module's `latest` never moves
 //! backwards.
 
@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use support::cli::{Env, run_ok, stdout};
 use support::fixtures;
+use support::gems::{self, GemSpec};
 use support::opentofu;
 use support::registry::Registry;
 use support::terraform;
@@ -127,6 +128,56 @@ fn eight_concurrent_pypi_pushes_to_one_version_keep_every_file_and_all_exit_0() 
             "round {round}: files missing after every push exited 0"
         );
     }
+}
+
+#[test]
+fn concurrent_rubygems_pushes_of_one_version_for_four_platforms_keep_every_gem() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let platforms = [
+        None,
+        Some("x86_64-linux"),
+        Some("java"),
+        Some("arm64-darwin"),
+    ];
+    let built: Vec<PathBuf> = platforms
+        .iter()
+        .map(|platform| {
+            gems::build(
+                &env,
+                &GemSpec {
+                    name: "crowd",
+                    version: "1.0.0",
+                    platform: *platform,
+                    ..GemSpec::default()
+                },
+            )
+        })
+        .collect();
+    let outs = run_concurrently(
+        built
+            .iter()
+            .map(|g| {
+                let mut c = env.opp();
+                c.args(["--registry", &reg.host, "push", "rubygems"]).arg(g);
+                c
+            })
+            .collect(),
+    );
+    assert!(
+        outs.iter().all(|o| o.status.success()),
+        "a push failed:\n{}",
+        explain(&outs)
+    );
+    let mut want: Vec<(String, String)> = built
+        .iter()
+        .map(|g| {
+            let name = g.file_name().unwrap().to_string_lossy().into_owned();
+            (name, sha256_of(g))
+        })
+        .collect();
+    want.sort();
+    assert_eq!(shown(&env, &reg.host, "rubygems", "crowd@1.0.0"), want);
 }
 
 fn push_provider(env: &Env, registry: &str, release: &Path) -> Command {
