@@ -117,39 +117,51 @@ export NO_COLOR=1 OPP_STORE="$WORK/unused-local-store"
 echo "registry on $HOST; $PROCS processes x $ROUNDS rounds; opp $OPP"
 echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 lost_total=0
+silent_total=0
 failed_total=0
 start_all=$(date +%s.%N)
 for r in $(seq 1 "$ROUNDS"); do
   version="1.0.$r"
   pids=()
+  wheels=()
   t0=$(date +%s.%N)
   for w in "$WORK/wheels/$r"/*.whl; do
     log="$WORK/push-$r-$(basename "$w").log"
     "$OPP" --registry "$HOST/soak" push pypi "$w" >"$log" 2>&1 &
     pids+=($!)
+    wheels+=("$(basename "$w")")
   done
   failed=0
-  for pid in "${pids[@]}"; do
-    wait "$pid" || failed=$((failed + 1))
+  failed_names=""
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      failed=$((failed + 1))
+      failed_names+="${wheels[$i]}"$'\n'
+    fi
   done
   t1=$(date +%s.%N)
   listed="$("$OPP" --registry "$HOST/soak" show pypi "soak==$version" --json |
     python3 -c 'import json, sys; print("\n".join(sorted(f["name"] for f in json.load(sys.stdin)["files"])))')"
   lost=0
-  for w in "$WORK/wheels/$r"/*.whl; do
-    grep -qxF "$(basename "$w")" <<<"$listed" || lost=$((lost + 1))
+  silent=0
+  for name in "${wheels[@]}"; do
+    if ! grep -qxF "$name" <<<"$listed"; then
+      lost=$((lost + 1))
+      grep -qxF "$name" <<<"$failed_names" || silent=$((silent + 1))
+    fi
   done
   lost_total=$((lost_total + lost))
+  silent_total=$((silent_total + silent))
   failed_total=$((failed_total + failed))
-  printf 'round %2d: %d pushes in %.2f s, %d failed, %d of %d files lost\n' \
-    "$r" "${#pids[@]}" "$(echo "$t1 - $t0" | bc)" "$failed" "$lost" "$PROCS"
+  printf 'round %2d: %d pushes in %.2f s, %d failed, %d of %d files lost (%d of them pushed with exit 0)\n' \
+    "$r" "${#pids[@]}" "$(echo "$t1 - $t0" | bc)" "$failed" "$lost" "$PROCS" "$silent"
   if [ "$failed" -gt 0 ]; then
     grep -h '^error' "$WORK"/push-"$r"-*.log | sort | uniq -c | sed 's/^/    /' || true
   fi
 done
 end_all=$(date +%s.%N)
 server_errors=$(grep -c 'http.response.status=500\|status=500' "$WORK/registry.log" || true)
-printf 'total: %d pushes in %.1f s, %d failed, %d of %d files lost; the registry logged %s HTTP 500s\n' \
+printf 'total: %d pushes in %.1f s, %d failed, %d of %d files lost (%d of them pushed with exit 0); the registry logged %s HTTP 500s\n' \
   "$((PROCS * ROUNDS))" "$(echo "$end_all - $start_all" | bc)" "$failed_total" "$lost_total" \
-  "$((PROCS * ROUNDS))" "$server_errors"
+  "$((PROCS * ROUNDS))" "$silent_total" "$server_errors"
 [ "$lost_total" -eq 0 ] && [ "$failed_total" -eq 0 ]
