@@ -160,9 +160,24 @@ pub struct FileArtifact {
 }
 
 impl FileArtifact {
+    /// The index entry of this file: the spec's annotations, `created`, and the file's
+    /// description ([`entry`]) so that the version reads from its index alone.
     pub fn entry(&self, created: &str) -> ImageIndexEntry {
         let mut annotations = self.spec.entry_annotations.clone();
         annotations.insert(CREATED.to_owned(), created.to_owned());
+        let file = &self.spec.layers[0];
+        let extra: Vec<Descriptor> = self.spec.layers[1..]
+            .iter()
+            .map(|l| l.descriptor.clone())
+            .collect();
+        let described = entry::annotations(
+            &annotations,
+            file.title.as_deref().unwrap_or(&self.spec.file_name),
+            &file.descriptor,
+            self.spec.metadata.as_ref().map(|_| &self.config),
+            &extra,
+        );
+        annotations.extend(described);
         ImageIndexEntry {
             media_type: OCI_IMAGE_MANIFEST.to_owned(),
             digest: self.manifest.digest.to_string(),
@@ -358,7 +373,7 @@ pub fn dist_file(
         manifest: raw.digest.clone(),
         metadata,
         extra_layers,
-        annotations: entry.annotations.clone().unwrap_or_default(),
+        annotations: entry::other_annotations(entry),
     })
 }
 
@@ -433,5 +448,6 @@ pub fn now_rfc3339() -> String {
         .to_string()
 }
 
+pub mod entry;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,12 @@
-//! The merge of new entries into an index: which entries count as the same file.
+//! The merge of new entries into an index (which entries count as the same file), and the
+//! file description opp writes on every entry.
 
 use std::collections::BTreeMap;
 
 use oci_client::manifest::{ImageIndexEntry, Platform};
 
 use super::*;
+use crate::release::Descriptor;
 
 fn digest(byte: u8) -> Digest {
     format!("sha256:{}", format!("{byte:02x}").repeat(32))
@@ -94,4 +96,101 @@ fn entries_with_a_platform_are_keyed_by_it_alone() {
     .unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(outcome, vec![Merged::Unchanged("w.whl".into())]);
+}
+
+/// A wheel's spec as `packages::pypi` builds it: METADATA as config, one layer.
+fn wheel_spec() -> FileSpec {
+    let metadata = bytes::Bytes::from_static(b"Metadata-Version: 2.1\nName: six\nVersion: 1.0\n");
+    FileSpec {
+        file_name: "six-1.0-py3-none-any.whl".to_owned(),
+        artifact_type: PYPI.file_artifact_type,
+        entry_artifact_type: None,
+        layers: vec![LayerSpec {
+            descriptor: Descriptor {
+                media_type: PYPI.layer_media_type.to_owned(),
+                digest: digest(7),
+                size: 1234,
+            },
+            title: Some("six-1.0-py3-none-any.whl".to_owned()),
+            source: LayerSource::Bytes(bytes::Bytes::new()),
+        }],
+        metadata: Some((PYPI_METADATA, metadata)),
+        platform: Some(("any".to_owned(), "py3-none-any.whl".to_owned())),
+        entry_annotations: BTreeMap::from([(PYOCI_SHA256.to_owned(), digest(7).hex().to_owned())]),
+    }
+}
+
+/// A nupkg's spec: no config, the nuspec as second layer.
+fn nupkg_spec() -> FileSpec {
+    let layer = |media_type: &str, byte: u8, size: u64, title: Option<&str>| LayerSpec {
+        descriptor: Descriptor {
+            media_type: media_type.to_owned(),
+            digest: digest(byte),
+            size,
+        },
+        title: title.map(str::to_owned),
+        source: LayerSource::Bytes(bytes::Bytes::new()),
+    };
+    FileSpec {
+        file_name: "Foo.1.0.0.nupkg".to_owned(),
+        artifact_type: NUGET.file_artifact_type,
+        entry_artifact_type: Some(NUGET.file_artifact_type),
+        layers: vec![
+            layer(NUGET.layer_media_type, 1, 99, Some("Foo.1.0.0.nupkg")),
+            layer(NUGET_NUSPEC, 2, 17, Some("foo.nuspec")),
+        ],
+        metadata: None,
+        platform: None,
+        entry_annotations: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn an_entry_opp_writes_reads_back_as_its_manifest_does() {
+    for spec in [wheel_spec(), nupkg_spec()] {
+        let name = spec.file_name.clone();
+        let a = file_manifest(spec, "2026-01-01T00:00:00Z");
+        let e = a.entry("2026-01-01T00:00:00Z");
+        let from_manifest = dist_file("test", &e, &a.manifest, |_| String::new()).unwrap();
+        let from_entry = entry::dist_file("test", &e)
+            .unwrap_or_else(|| panic!("{name}: the entry does not describe its file"))
+            .unwrap();
+        assert_eq!(from_entry, from_manifest, "{name}");
+    }
+}
+
+#[test]
+fn an_entry_without_opps_annotations_is_read_from_its_manifest() {
+    // PyOCI's entries carry only its digest annotation.
+    let e = entry(None, Some(("any", "py3-none-any.whl")), None);
+    assert!(entry::dist_file("test", &e).is_none());
+}
+
+#[test]
+fn a_malformed_file_annotation_is_an_error_naming_it() {
+    let a = file_manifest(wheel_spec(), "2026-01-01T00:00:00Z");
+    let mut e = a.entry("2026-01-01T00:00:00Z");
+    e.annotations
+        .as_mut()
+        .unwrap()
+        .insert(entry::FILE_SIZE.to_owned(), "twelve".to_owned());
+    let err = entry::dist_file("reg/pypi/six:1.0", &e)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("reg/pypi/six:1.0 is not a valid OCI image index: entry sha256:")
+            && err.to_string().contains("annotation io.opp.file.size"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_file_description_is_not_reported_as_an_entry_annotation() {
+    let a = file_manifest(wheel_spec(), "2026-01-01T00:00:00Z");
+    let file = entry::dist_file("test", &a.entry("2026-01-01T00:00:00Z"))
+        .unwrap()
+        .unwrap();
+    let keys: Vec<&str> = file.annotations.keys().map(String::as_str).collect();
+    assert_eq!(keys, [PYOCI_SHA256, CREATED]);
 }

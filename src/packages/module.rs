@@ -6,11 +6,14 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use async_trait::async_trait;
+
+use super::settle::{Candidate, Step};
 use super::{PackageError, Packages, Result, copy_blob, io};
 use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec, Merged};
 use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
-use crate::store::StoreError;
+use crate::store::{RawManifest, StoreError};
 
 pub const MODULE_ARTIFACT_TYPE: &str = "application/vnd.opentofu.modulepkg";
 pub const ZIP_MEDIA_TYPE: &str = "archive/zip";
@@ -38,6 +41,129 @@ pub fn zip_name(name: &str, version: &str) -> String {
     format!("{}-{version}.zip", name.replace('/', "-"))
 }
 
+/// A module version from its manifest (`raw`, what the tag points at).
+fn module_release_from(name: &str, version: &str, what: &str, raw: RawManifest) -> Result<Release> {
+    let invalid = |detail: String| ArtifactError::Invalid {
+        what: what.to_owned(),
+        kind: "OpenTofu module manifest",
+        detail,
+    };
+    let m: ModuleManifest =
+        serde_json::from_slice(&raw.bytes).map_err(|e| invalid(e.to_string()))?;
+    if m.artifact_type.as_deref() != Some(MODULE_ARTIFACT_TYPE) {
+        return Err(ArtifactError::WrongType {
+            what: what.to_owned(),
+            found: m.artifact_type,
+            expected: MODULE_ARTIFACT_TYPE,
+        }
+        .into());
+    }
+    let zips: Vec<&LayerView> = m
+        .layers
+        .iter()
+        .filter(|l| l.media_type == ZIP_MEDIA_TYPE)
+        .collect();
+    let [layer] = zips[..] else {
+        return Err(invalid(format!(
+            "expected one {ZIP_MEDIA_TYPE} layer, found {}",
+            zips.len()
+        ))
+        .into());
+    };
+    let digest: Digest = layer
+        .digest
+        .parse()
+        .map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?;
+    let file = DistFile {
+        name: zip_name(name, version),
+        digest,
+        size: layer.size.max(0) as u64,
+        platform: None,
+        manifest: raw.digest,
+        metadata: None,
+        extra_layers: Vec::new(),
+        annotations: Default::default(),
+    };
+    Ok(Release {
+        ecosystem: Ecosystem::TerraformModule,
+        package: name.to_owned(),
+        version: version.to_owned(),
+        created: m.annotations.get(artifact::CREATED).cloned(),
+        files: vec![file],
+    })
+}
+
+/// One push of a module version, judged whole: there when the stored zip is this one.
+struct WholeModule<'a> {
+    name: &'a str,
+    version: &'a str,
+    what: &'a str,
+    digest: Digest,
+    manifest: RawManifest,
+    force: bool,
+}
+
+#[async_trait]
+impl Candidate for WholeModule<'_> {
+    async fn judge(&self, _: &Packages<'_>, current: Option<&RawManifest>) -> Result<Step> {
+        let Some(raw) = current else {
+            return Ok(Step::Write(self.manifest.clone()));
+        };
+        let stored = module_release_from(self.name, self.version, self.what, raw.clone())?;
+        let stored = &stored.files[0].digest;
+        if *stored == self.digest {
+            Ok(Step::Present)
+        } else if self.force {
+            Ok(Step::Write(self.manifest.clone()))
+        } else {
+            Err(ArtifactError::Conflict {
+                file: zip_name(self.name, self.version),
+                stored: stored.clone(),
+                new: self.digest.clone(),
+            }
+            .into())
+        }
+    }
+}
+
+/// `latest` of a module: there when it points at the manifest of the highest release stored
+/// now, whichever push wrote that release; so concurrent pushes never leave it behind.
+struct Latest<'a> {
+    name: &'a str,
+    repo: &'a str,
+    /// The highest release seen by the last judgement.
+    highest: std::sync::Mutex<Option<semver::Version>>,
+}
+
+#[async_trait]
+impl Candidate for Latest<'_> {
+    async fn judge(&self, pkgs: &Packages<'_>, current: Option<&RawManifest>) -> Result<Step> {
+        let eco = Ecosystem::TerraformModule;
+        let highest = pkgs
+            .versions(eco, self.name)
+            .await?
+            .iter()
+            .filter_map(|s| semver::Version::parse(s).ok().map(|v| (v, s.clone())))
+            .filter(|(v, _)| v.pre.is_empty())
+            .max_by(|a, b| a.0.cmp(&b.0));
+        if let Ok(mut h) = self.highest.lock() {
+            *h = highest.as_ref().map(|(v, _)| v.clone());
+        }
+        let Some((_, version)) = highest else {
+            return Ok(Step::Present);
+        };
+        let tag = pkgs.mapper.tag(eco, &version)?;
+        let Some(wanted) = pkgs.read_tag_patiently(self.repo, &tag).await? else {
+            return Ok(Step::Present); // deleted meanwhile: nothing to point at
+        };
+        if current.is_some_and(|c| c.digest == wanted.digest) {
+            Ok(Step::Present)
+        } else {
+            Ok(Step::Write(wanted))
+        }
+    }
+}
+
 impl Packages<'_> {
     /// One module version (its zip as the only file), or `None` when it does not exist.
     pub async fn module_release(&self, name: &str, version: &str) -> Result<Option<Release>> {
@@ -48,58 +174,14 @@ impl Packages<'_> {
             return Ok(None);
         };
         let what = format!("{}:{tag}", self.store.location(&repo));
-        let invalid = |detail: String| ArtifactError::Invalid {
-            what: what.clone(),
-            kind: "OpenTofu module manifest",
-            detail,
-        };
-        let m: ModuleManifest =
-            serde_json::from_slice(&raw.bytes).map_err(|e| invalid(e.to_string()))?;
-        if m.artifact_type.as_deref() != Some(MODULE_ARTIFACT_TYPE) {
-            return Err(ArtifactError::WrongType {
-                what: what.clone(),
-                found: m.artifact_type,
-                expected: MODULE_ARTIFACT_TYPE,
-            }
-            .into());
-        }
-        let zips: Vec<&LayerView> = m
-            .layers
-            .iter()
-            .filter(|l| l.media_type == ZIP_MEDIA_TYPE)
-            .collect();
-        let [layer] = zips[..] else {
-            return Err(invalid(format!(
-                "expected one {ZIP_MEDIA_TYPE} layer, found {}",
-                zips.len()
-            ))
-            .into());
-        };
-        let digest: Digest = layer
-            .digest
-            .parse()
-            .map_err(|e: crate::digest::DigestParseError| invalid(e.to_string()))?;
-        let file = DistFile {
-            name: zip_name(name, version),
-            digest,
-            size: layer.size.max(0) as u64,
-            platform: None,
-            manifest: raw.digest,
-            metadata: None,
-            extra_layers: Vec::new(),
-            annotations: Default::default(),
-        };
-        Ok(Some(Release {
-            ecosystem: eco,
-            package: name.to_owned(),
-            version: version.to_owned(),
-            created: m.annotations.get(artifact::CREATED).cloned(),
-            files: vec![file],
-        }))
+        Ok(Some(module_release_from(name, version, &what, raw)?))
     }
 
     /// Pushes a module zip as one version; moves `latest` when it is the highest release.
     /// The same zip again is a no-op; another zip under a stored version needs `force`.
+    /// Concurrent pushes of one version: with the same zip all succeed, with other zips one
+    /// succeeds and the others fail with the conflict; `latest` ends at the highest release
+    /// whatever the order of concurrent pushes (see [`settle`](super::settle)).
     pub async fn push_module(
         &self,
         name: &str,
@@ -110,28 +192,9 @@ impl Packages<'_> {
         let eco = Ecosystem::TerraformModule;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
+        let what = format!("{}:{tag}", self.store.location(&repo));
         let (digest, size) = super::hash_file(zip).await?;
         let file_name = zip_name(name, version);
-        let current = self.store.resolve(&repo, &tag).await?;
-        let mut outcome = Merged::Added(file_name.clone());
-        if current.is_some() {
-            let stored = self
-                .module_release(name, version)
-                .await?
-                .map(|r| r.files[0].digest.clone());
-            match stored {
-                Some(d) if d == digest => return Ok((Merged::Unchanged(file_name), false)),
-                Some(d) if !force => {
-                    return Err(ArtifactError::Conflict {
-                        file: file_name,
-                        stored: d,
-                        new: digest,
-                    }
-                    .into());
-                }
-                _ => outcome = Merged::Replaced(file_name.clone()),
-            }
-        }
         let spec = FileSpec {
             file_name: file_name.clone(),
             artifact_type: MODULE_ARTIFACT_TYPE,
@@ -139,7 +202,7 @@ impl Packages<'_> {
             layers: vec![LayerSpec {
                 descriptor: Descriptor {
                     media_type: ZIP_MEDIA_TYPE.to_owned(),
-                    digest,
+                    digest: digest.clone(),
                     size,
                 },
                 title: Some(file_name.clone()),
@@ -150,36 +213,39 @@ impl Packages<'_> {
             entry_annotations: Default::default(),
         };
         let a = artifact::file_manifest(spec, &artifact::now_rfc3339());
+        let candidate = WholeModule {
+            name,
+            version,
+            what: &what,
+            digest,
+            manifest: a.manifest.clone(),
+            force,
+        };
+        // What is stored decides the report, and a conflict fails before anything is uploaded.
+        let current = self.read_tag_patiently(&repo, &tag).await?;
+        let outcome = match candidate.judge(self, current.as_ref()).await? {
+            Step::Present => return Ok((Merged::Unchanged(file_name), false)),
+            Step::Write(_) if current.is_some() => Merged::Replaced(file_name),
+            Step::Write(_) => Merged::Added(file_name),
+        };
         self.upload(&repo, &[&a]).await?;
-        let expected = current.map(|m| m.digest);
-        if !self
-            .store
-            .push_manifest_if(&repo, &a.manifest, &tag, expected.as_ref())
-            .await?
-        {
-            return Err(PackageError::Race {
-                what: format!("{}:{tag}", self.store.location(&repo)),
-            });
-        }
+        self.settle(&repo, &tag, &what, &candidate).await?;
         // `latest` follows the highest release (pre-releases never move it).
-        let parsed = semver::Version::parse(version).ok();
-        let mut moved = false;
-        if let Some(v) = parsed.filter(|v| v.pre.is_empty()) {
-            let highest = self
-                .versions(eco, name)
-                .await?
-                .iter()
-                .filter_map(|s| semver::Version::parse(s).ok())
-                .filter(|x| x.pre.is_empty())
-                .max();
-            if highest.as_ref().is_none_or(|h| *h <= v) {
-                self.store
-                    .push_manifest(&repo, &a.manifest, Some(LATEST))
-                    .await?;
-                moved = true;
-            }
-        }
-        Ok((outcome, moved))
+        let Some(ours) = semver::Version::parse(version)
+            .ok()
+            .filter(|v| v.pre.is_empty())
+        else {
+            return Ok((outcome, false));
+        };
+        let latest = Latest {
+            name,
+            repo: &repo,
+            highest: std::sync::Mutex::new(None),
+        };
+        let what_latest = format!("{}:{LATEST}", self.store.location(&repo));
+        self.settle(&repo, LATEST, &what_latest, &latest).await?;
+        let highest = latest.highest.lock().map(|h| h.clone()).unwrap_or(None);
+        Ok((outcome, highest.as_ref() == Some(&ours)))
     }
 
     /// Downloads a module version's zip into a temporary file in `scratch` (checked against

@@ -11,11 +11,15 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
 
+use async_trait::async_trait;
+
+use super::settle::{Candidate, Step};
 use super::{CONCURRENCY, PackageError, Packages, Result};
 use crate::artifact::{self, ArtifactError, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
 use crate::digest::Digest;
-use crate::ecosystem::terraform_provider::ProviderRelease;
+use crate::ecosystem::terraform_provider::{PlatformZip, ProviderRelease};
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
+use crate::store::RawManifest;
 
 pub const PROVIDER: Kinds = Kinds {
     index_artifact_type: "application/vnd.opentofu.provider",
@@ -49,9 +53,89 @@ async fn read_small(path: &std::path::Path) -> Result<Bytes> {
         .map_err(super::io("cannot read", path))
 }
 
+/// One push of a provider version, judged whole: the version is there when its platform zips
+/// are these (file names and digests); other zips are a conflict unless forced.
+struct WholeProvider<'a> {
+    name: &'a str,
+    version: &'a str,
+    repo: &'a str,
+    what: &'a str,
+    want: BTreeMap<String, Digest>,
+    index: RawManifest,
+    force: bool,
+}
+
+impl WholeProvider<'_> {
+    /// The platform zips stored under the tag now, or `None` when there is no version.
+    async fn stored(
+        &self,
+        pkgs: &Packages<'_>,
+        current: Option<&RawManifest>,
+    ) -> Result<Option<BTreeMap<String, Digest>>> {
+        let Some(raw) = current else {
+            return Ok(None);
+        };
+        let v = pkgs
+            .provider_version_from(self.name, self.version, self.repo, self.what, raw)
+            .await?;
+        Ok(Some(
+            v.release
+                .files
+                .into_iter()
+                .map(|f| (f.name, f.digest))
+                .collect(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Candidate for WholeProvider<'_> {
+    async fn judge(&self, pkgs: &Packages<'_>, current: Option<&RawManifest>) -> Result<Step> {
+        match self.stored(pkgs, current).await? {
+            Some(stored) if stored == self.want => Ok(Step::Present),
+            Some(stored) if !self.force => Err(version_conflict(self.what, &stored, &self.want)),
+            _ => Ok(Step::Write(self.index.clone())),
+        }
+    }
+}
+
+/// The error for a stored version whose zips are not these: the first file that differs.
+fn version_conflict(
+    what: &str,
+    stored: &BTreeMap<String, Digest>,
+    new: &BTreeMap<String, Digest>,
+) -> PackageError {
+    let differing = new
+        .iter()
+        .find(|(f, d)| stored.get(*f) != Some(d))
+        .map(|(f, d)| (f.clone(), stored.get(f).cloned(), d.clone()));
+    // Every new zip is stored: the stored version has more.
+    let extra = || {
+        stored
+            .iter()
+            .find(|(f, _)| !new.contains_key(*f))
+            .map(|(f, d)| (f.clone(), Some(d.clone()), d.clone()))
+    };
+    let Some((file, stored_d, new_d)) = differing.or_else(extra) else {
+        // Equal maps are no conflict; callers compare first.
+        return PackageError::Race {
+            what: what.to_owned(),
+        };
+    };
+    ArtifactError::VersionConflict {
+        what: what.to_owned(),
+        file,
+        stored: stored_d,
+        new: new_d,
+    }
+    .into()
+}
+
 impl Packages<'_> {
     /// Pushes a checked provider release as one version. Pushing the same zips again is a
     /// no-op; other zips under a stored version need `force`, which replaces the version.
+    /// Concurrent pushes of one version: with the same zips all succeed; with other zips one
+    /// succeeds and the others fail with the conflict (see [`settle`](super::settle)).
     pub async fn push_provider(
         &self,
         name: &str,
@@ -61,60 +145,14 @@ impl Packages<'_> {
         let eco = Ecosystem::TerraformProvider;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, &rel.version)?;
-        let current = self.store.resolve(&repo, &tag).await?;
-        if current.is_some() {
-            let stored = self.provider_version(name, &rel.version).await?;
-            let stored: BTreeMap<String, Digest> = stored
-                .map(|v| {
-                    v.release
-                        .files
-                        .into_iter()
-                        .map(|f| (f.name, f.digest))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let new: BTreeMap<String, Digest> = rel
-                .platforms
-                .iter()
-                .map(|p| {
-                    (
-                        p.file_name.clone(),
-                        Digest::from_hex(&p.sha256_hex).expect("sha256 hex from SHA256SUMS"),
-                    )
-                })
-                .collect();
-            if stored == new {
-                return Ok(rel
-                    .platforms
-                    .iter()
-                    .map(|p| Merged::Unchanged(p.file_name.clone()))
-                    .collect());
-            }
-            if !force {
-                let (file, stored_d, new_d) = new
-                    .iter()
-                    .find(|(f, d)| stored.get(*f) != Some(d))
-                    .map(|(f, d)| (f.clone(), stored.get(f).cloned(), d.clone()))
-                    .unwrap_or_else(|| {
-                        let (f, d) = stored
-                            .iter()
-                            .next()
-                            .expect("stored differs so is not empty");
-                        (f.clone(), Some(d.clone()), d.clone())
-                    });
-                return Err(ArtifactError::VersionConflict {
-                    what: format!("{}:{tag}", self.store.location(&repo)),
-                    file,
-                    stored: stored_d,
-                    new: new_d,
-                }
-                .into());
-            }
+        let what = format!("{}:{tag}", self.store.location(&repo));
+        let mut want = BTreeMap::new();
+        for p in &rel.platforms {
+            want.insert(p.file_name.clone(), zip_digest(p)?);
         }
         let created = artifact::now_rfc3339();
         let mut specs = Vec::new();
         for p in &rel.platforms {
-            let digest = Digest::from_hex(&p.sha256_hex).expect("sha256 hex from SHA256SUMS");
             specs.push(FileSpec {
                 file_name: p.file_name.clone(),
                 artifact_type: PROVIDER.file_artifact_type,
@@ -122,7 +160,7 @@ impl Packages<'_> {
                 layers: vec![LayerSpec {
                     descriptor: Descriptor {
                         media_type: PROVIDER.layer_media_type.to_owned(),
-                        digest,
+                        digest: zip_digest(p)?,
                         size: p.size,
                     },
                     title: Some(p.file_name.clone()),
@@ -153,29 +191,36 @@ impl Packages<'_> {
             .into_iter()
             .map(|s| artifact::file_manifest(s, &created))
             .collect();
-        let refs: Vec<&artifact::FileArtifact> = built.iter().collect();
-        self.upload(&repo, &refs).await?;
         let entries = built.iter().map(|a| a.entry(&created)).collect();
         let mut annotations = BTreeMap::new();
         if !rel.protocols.is_empty() {
             annotations.insert(PROTOCOLS.to_owned(), rel.protocols.join(","));
         }
-        let index = artifact::index_with(&PROVIDER, entries, &created, annotations);
-        let expected = current.map(|m| m.digest);
-        if !self
-            .store
-            .push_manifest_if(&repo, &index, &tag, expected.as_ref())
-            .await?
-        {
-            return Err(PackageError::Race {
-                what: format!("{}:{tag}", self.store.location(&repo)),
-            });
-        }
-        let verb = if expected.is_some() {
-            Merged::Replaced
-        } else {
-            Merged::Added
+        let candidate = WholeProvider {
+            name,
+            version: &rel.version,
+            repo: &repo,
+            what: &what,
+            want,
+            index: artifact::index_with(&PROVIDER, entries, &created, annotations),
+            force,
         };
+        // What is stored decides the report, and a conflict fails before anything is uploaded.
+        let current = self.read_tag_patiently(&repo, &tag).await?;
+        let verb = match candidate.judge(self, current.as_ref()).await? {
+            Step::Present => {
+                return Ok(rel
+                    .platforms
+                    .iter()
+                    .map(|p| Merged::Unchanged(p.file_name.clone()))
+                    .collect());
+            }
+            Step::Write(_) if current.is_some() => Merged::Replaced,
+            Step::Write(_) => Merged::Added,
+        };
+        let refs: Vec<&artifact::FileArtifact> = built.iter().collect();
+        self.upload(&repo, &refs).await?;
+        self.settle(&repo, &tag, &what, &candidate).await?;
         Ok(rel
             .platforms
             .iter()
@@ -196,11 +241,27 @@ impl Packages<'_> {
             return Ok(None);
         };
         let what = format!("{}:{tag}", self.store.location(&repo));
-        let index = artifact::parse_index(&PROVIDER, &what, &raw)?;
+        Ok(Some(
+            self.provider_version_from(name, version, &repo, &what, &raw)
+                .await?,
+        ))
+    }
+
+    /// A provider version from its index (`raw`, what the tag points at).
+    async fn provider_version_from(
+        &self,
+        name: &str,
+        version: &str,
+        repo: &str,
+        what: &str,
+        raw: &RawManifest,
+    ) -> Result<ProviderVersion> {
+        let eco = Ecosystem::TerraformProvider;
+        let index = artifact::parse_index(&PROVIDER, what, raw)?;
         let provider_type = name.rsplit('/').next().unwrap_or(name).to_owned();
         let provider_type = provider_type.as_str();
         let entries: Vec<Option<(bool, DistFile)>> = stream::iter(index.manifests.iter().cloned())
-            .map(|entry| self.provider_entry(&repo, &what, entry, provider_type, version))
+            .map(|entry| self.provider_entry(repo, what, entry, provider_type, version))
             .buffered(CONCURRENCY * 2)
             .try_collect()
             .await?;
@@ -226,7 +287,7 @@ impl Packages<'_> {
             }
         }
         platforms.sort_by(|a, b| a.platform.cmp(&b.platform));
-        Ok(Some(ProviderVersion {
+        Ok(ProviderVersion {
             release: Release {
                 ecosystem: eco,
                 package: name.to_owned(),
@@ -236,7 +297,7 @@ impl Packages<'_> {
             },
             protocols,
             shasums,
-        }))
+        })
     }
 }
 
@@ -262,6 +323,18 @@ impl Packages<'_> {
         let file = self.dist_file(repo, what, &entry, &fallback).await?;
         Ok(Some((is_target, file)))
     }
+}
+
+/// A zip's digest from its SHA256SUMS line (checked when the release was read).
+fn zip_digest(p: &PlatformZip) -> Result<Digest> {
+    Digest::from_hex(&p.sha256_hex).map_err(|e| {
+        ArtifactError::Invalid {
+            what: p.file_name.clone(),
+            kind: "SHA256SUMS line",
+            detail: e.to_string(),
+        }
+        .into()
+    })
 }
 
 fn file_name_of(path: &std::path::Path) -> String {

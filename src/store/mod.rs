@@ -142,6 +142,13 @@ pub trait Store: Send + Sync {
         Ok(true)
     }
 
+    /// Whether [`Store::push_manifest_if`] is a true compare-and-swap (the local layout
+    /// checks under its lock). Where it is not (registries), a push verifies its write after
+    /// a wait (`packages::settle`).
+    fn atomic_tag_writes(&self) -> bool {
+        false
+    }
+
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool>;
 
     /// A blob's bytes as a stream that fails at its end unless size and digest match.

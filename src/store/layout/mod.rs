@@ -287,6 +287,10 @@ impl Store for LayoutStore {
             .await
     }
 
+    fn atomic_tag_writes(&self) -> bool {
+        true
+    }
+
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
         let dir = self.layout(repository)?;
         blob::exists(&dir, digest).await

@@ -1,0 +1,280 @@
+//! Pushing files into one version (PyPI, NuGet, RubyGems): check what is stored, upload what
+//! is new, then merge file by file into the version's index under the write-and-verify loop of
+//! [`settle`](super::settle); and the upload of blobs and manifests every push shares.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use oci_client::manifest::ImageIndexEntry;
+
+use super::settle::{self, Candidate, Step};
+use super::{CONCURRENCY, PackageError, Packages, Pushed, Result, io};
+use crate::artifact::{self, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
+use crate::digest::Digest;
+use crate::output::ProgressReader;
+use crate::release::Ecosystem;
+use crate::store::RawManifest;
+
+/// Attempts after the first at storing one blob or file manifest when the registry failed.
+const UPLOAD_TRIES: usize = 3;
+
+/// One blob to upload.
+#[derive(Clone)]
+struct Upload<'a> {
+    size: u64,
+    label: &'a str,
+    source: LayerSource,
+}
+
+/// The files of one push, merged into whatever index the tag points at.
+struct Files<'a> {
+    kinds: &'a Kinds,
+    repo: &'a str,
+    what: &'a str,
+    created: &'a str,
+    /// (file name, index entry, file digest) of each file pushed.
+    new: Vec<(String, ImageIndexEntry, Digest)>,
+    force: bool,
+}
+
+impl Files<'_> {
+    /// Merges the new files into the stored entries: the merged entries and what happened to
+    /// each new file.
+    async fn merge(
+        &self,
+        pkgs: &Packages<'_>,
+        current: Option<&RawManifest>,
+    ) -> Result<(Vec<ImageIndexEntry>, Vec<Merged>)> {
+        let existing = match current {
+            Some(raw) => {
+                pkgs.entries_with_digests(self.kinds, self.repo, self.what, raw)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(artifact::merge(existing, self.new.clone(), self.force)?)
+    }
+}
+
+#[async_trait]
+impl Candidate for Files<'_> {
+    async fn judge(&self, pkgs: &Packages<'_>, current: Option<&RawManifest>) -> Result<Step> {
+        let (entries, outcome) = self.merge(pkgs, current).await?;
+        if outcome.iter().all(|m| matches!(m, Merged::Unchanged(_))) {
+            return Ok(Step::Present);
+        }
+        Ok(Step::Write(artifact::index(
+            self.kinds,
+            entries,
+            self.created,
+        )))
+    }
+}
+
+impl Packages<'_> {
+    /// [`Packages::push`], then one [`Pushed`] line per file: what `opp push` prints and
+    /// `--json` reports, for every ecosystem that pushes described files.
+    pub async fn push_reported(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        files: Vec<FileSpec>,
+        force: bool,
+    ) -> Result<Vec<Pushed>> {
+        let repo = self.mapper.repository(eco, name)?;
+        let location = format!(
+            "{}:{}",
+            self.store.location(&repo),
+            self.mapper.tag(eco, version)?
+        );
+        let by_name: BTreeMap<String, (String, u64)> = files
+            .iter()
+            .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
+            .collect();
+        let outcome = self.push(eco, kinds, name, version, files, force).await?;
+        Ok(outcome
+            .into_iter()
+            .map(|m| {
+                let (file, status) = match m {
+                    Merged::Added(f) => (f, "added"),
+                    Merged::Replaced(f) => (f, "replaced"),
+                    Merged::Unchanged(f) => (f, "unchanged"),
+                };
+                let (sha256, size) = by_name[&file].clone();
+                Pushed {
+                    package: name.to_owned(),
+                    version: version.to_owned(),
+                    file,
+                    sha256,
+                    size,
+                    status,
+                    location: location.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// Pushes files into one version: uploads what is new, merges it into the version's index
+    /// and tags the result, then verifies that it stays there (merging again if another writer
+    /// dropped it). Files already stored with the same bytes are left alone; other bytes under
+    /// the same file are an error unless `force`. The outcome is relative to what was stored
+    /// when the push began. Returns only when every file is in the tagged index.
+    pub async fn push(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        files: Vec<FileSpec>,
+        force: bool,
+    ) -> Result<Vec<Merged>> {
+        let repo = self.mapper.repository(eco, name)?;
+        let tag = self.mapper.tag(eco, version)?;
+        let what = format!("{}:{tag}", self.store.location(&repo));
+        let created = artifact::now_rfc3339();
+        let built: Vec<FileArtifact> = files
+            .into_iter()
+            .map(|f| artifact::file_manifest(f, &created))
+            .collect();
+        let files = Files {
+            kinds,
+            repo: &repo,
+            what: &what,
+            created: &created,
+            new: built
+                .iter()
+                .map(|a| {
+                    (
+                        a.spec.file_name.clone(),
+                        a.entry(&created),
+                        a.spec.digest().clone(),
+                    )
+                })
+                .collect(),
+            force,
+        };
+        // What is stored decides the report, and a conflict fails before anything is uploaded.
+        let current = self.read_tag_patiently(&repo, &tag).await?;
+        let (_, outcome) = files.merge(self, current.as_ref()).await?;
+        if outcome.iter().all(|m| matches!(m, Merged::Unchanged(_))) {
+            return Ok(outcome);
+        }
+        // Everything first (blobs the store has are skipped), so that the index is read,
+        // merged and written in quick succession: the gap another writer can fall into.
+        let refs: Vec<&FileArtifact> = built.iter().collect();
+        self.upload(&repo, &refs).await?;
+        self.settle(&repo, &tag, &what, &files).await?;
+        Ok(outcome)
+    }
+
+    /// Uploads what the given file manifests need and the store lacks, each blob once even
+    /// when several files share it (two wheels with one METADATA), then the manifests.
+    pub(crate) async fn upload(&self, repo: &str, files: &[&FileArtifact]) -> Result<()> {
+        let mut blobs: BTreeMap<Digest, Upload<'_>> = BTreeMap::new();
+        for a in files {
+            for layer in &a.spec.layers {
+                let label = layer.title.as_deref().unwrap_or(&a.spec.file_name);
+                blobs
+                    .entry(layer.descriptor.digest.clone())
+                    .or_insert(Upload {
+                        size: layer.descriptor.size,
+                        label,
+                        source: layer.source.clone(),
+                    });
+            }
+            blobs.entry(a.config.digest.clone()).or_insert(Upload {
+                size: a.config.size,
+                label: "config",
+                source: LayerSource::Bytes(a.config_bytes.clone()),
+            });
+        }
+        // Futures are built first and then streamed: a stream holding a closure over borrowed
+        // items is not `Send` for every lifetime (rust-lang/rust#102211).
+        let uploads: Vec<_> = blobs
+            .into_iter()
+            .map(|(digest, up)| self.upload_blob_patiently(repo, digest, up))
+            .collect();
+        stream::iter(uploads)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let manifests: Vec<_> = files
+            .iter()
+            .map(|a| self.push_manifest_patiently(repo, &a.manifest))
+            .collect();
+        stream::iter(manifests)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+    /// [`Packages::upload_blob`], again after a short wait when the registry failed: several
+    /// writers uploading one blob at once (two wheels with one METADATA) can meet
+    /// distribution's non-atomic link files.
+    async fn upload_blob_patiently(
+        &self,
+        repo: &str,
+        digest: Digest,
+        up: Upload<'_>,
+    ) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self.upload_blob(repo, digest.clone(), up.clone()).await {
+                Err(PackageError::Store(e)) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
+                    tries += 1;
+                    settle::short_wait().await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Stores a file manifest, again after a short wait when the registry failed: a registry
+    /// may briefly deny knowing a blob another writer is storing at the same moment
+    /// (distribution 2.8 answers MANIFEST_BLOB_UNKNOWN).
+    async fn push_manifest_patiently(&self, repo: &str, manifest: &RawManifest) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self.store.push_manifest(repo, manifest, None).await {
+                Err(e) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
+                    tries += 1;
+                    settle::short_wait().await;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    async fn upload_blob(&self, repo: &str, digest: Digest, up: Upload<'_>) -> Result<()> {
+        let digest = &digest;
+        if self.store.blob_exists(repo, digest).await? {
+            return Ok(());
+        }
+        match up.source {
+            LayerSource::File(path) => {
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(io("cannot open", &path))?;
+                let bar = self.out.bar(up.label, up.size);
+                let reader = ProgressReader::new(
+                    tokio::io::BufReader::with_capacity(256 * 1024, file),
+                    bar.clone(),
+                );
+                self.store
+                    .push_blob(repo, digest, up.size, Box::pin(reader))
+                    .await?;
+                bar.finish_and_clear();
+            }
+            LayerSource::Bytes(bytes) => {
+                let reader = std::io::Cursor::new(bytes);
+                self.store
+                    .push_blob(repo, digest, up.size, Box::pin(reader))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
