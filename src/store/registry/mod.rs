@@ -314,12 +314,15 @@ impl RegistryStore {
 /// A manifest over [`MAX_MANIFEST`]: refused.
 fn too_large(cx: &Context<'_>, announced: Option<u64>) -> StoreError {
     let size = match announced {
-        Some(n) => format!("is {}", show_size(n)),
-        None => "goes on past that".to_owned(),
+        Some(n) => format!("this one is {}; it was not read", show_size(n)),
+        None => format!(
+            "this one is larger; reading stopped at {}",
+            show_size(MAX_MANIFEST)
+        ),
     };
     cx.registry(format!(
         "refused: a manifest or index may be at most {} (the distribution registry's limit), \
-         this one {size}; it was not read",
+         {size}",
         show_size(MAX_MANIFEST)
     ))
 }
