@@ -48,7 +48,7 @@ fn faulted(seen: &[Seen]) -> Vec<&Seen> {
 }
 
 #[test]
-fn push_and_pull_ride_out_busy_answers_a_reset_and_a_500_on_the_tag_write() {
+fn push_and_pull_ride_out_busy_answers_resets_and_a_500_on_the_tag_write() {
     let reg = Registry::start();
     let front = FaultFront::start(&reg.host);
     front
@@ -60,7 +60,8 @@ fn push_and_pull_ride_out_busy_answers_a_reset_and_a_500_on_the_tag_write() {
             Fault::retry_after(429, "1"),
         )
         .rule(Match::tag_put(), Nth::Only(1), Fault::status(500))
-        .rule(Match::tags_list(), Nth::Only(1), Fault::status(502));
+        .rule(Match::tags_list(), Nth::Only(1), Fault::status(502))
+        .rule(Match::blob_get(), Nth::Only(1), Fault::CutResponse);
     let env = Env::new();
     let file = wheel(&env, "1.0.0");
     let registry = format!("{}/team", front.host);
@@ -101,6 +102,7 @@ fn push_and_pull_ride_out_busy_answers_a_reset_and_a_500_on_the_tag_write() {
             ("PUT".to_owned(), 429),
             ("PUT".to_owned(), 500),
             ("GET".to_owned(), 502),
+            ("GET".to_owned(), 200),
         ],
         "every fault was met once, in this order"
     );

@@ -94,6 +94,9 @@ pub enum Fault {
     /// Read about half of the request body (at least one chunk), then drop the connection
     /// without an answer.
     ResetMidBody,
+    /// Forward, but pass on only about half of the registry's answer body, then drop the
+    /// connection.
+    CutResponse,
     /// Answer 200 with a manifest body of `bytes` bytes (spaces), announcing its length in
     /// `Content-Length` when `announce`, else sending it chunked.
     Huge { bytes: u64, announce: bool },
@@ -341,6 +344,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
                 .body(Body::from(body))?
         }
         (Some(Fault::Huge { bytes, announce }), _) => huge(&shared, bytes, announce)?,
+        (Some(Fault::CutResponse), _) => cut(forward(&shared, req).await?),
         (None, Some(n)) => paginated_tags(&shared, &path, &query, n).await?,
         (None, None) => forward(&shared, req).await?,
     };
@@ -365,6 +369,27 @@ fn huge(shared: &Arc<Shared>, bytes: u64, announce: bool) -> Result<Response<Bod
         res = res.header("Content-Length", bytes);
     }
     Ok(res.body(Body::from_stream(stream))?)
+}
+
+/// `res` with only the first half of its body, then a broken connection.
+fn cut(res: Response<Body>) -> Response<Body> {
+    let (parts, body) = res.into_parts();
+    let half = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .map_or(0, |n| n / 2);
+    let mut passed = 0u64;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(|e| -> BoxError { e.into() })?;
+        if passed >= half {
+            return Err::<bytes::Bytes, BoxError>("cut mid-body by the fault front".into());
+        }
+        let take = chunk.len().min((half - passed) as usize);
+        passed += take as u64;
+        Ok(chunk.slice(..take))
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// Passes the request to the registry and its answer back, `Location` pointed at the front.

@@ -6,7 +6,7 @@
 //! being read ([`body`]). Blobs stream both ways: up as one streamed PUT to a fresh upload
 //! session after a HEAD that skips blobs the registry already has, or mounted from another
 //! repository of the registry ([`upload`]); down through a [`VerifyingReader`] that checks
-//! size and digest. Tag and repository lists follow `Link` headers ([`paging`]).
+//! size and digest, resumed with a range request when the connection breaks ([`download`]). Tag and repository lists follow `Link` headers ([`paging`]).
 //!
 //! Every request goes through one [`session::Session`] per store: the registry's `GET /v2/`
 //! is asked once, bearer tokens are cached per scope while they last ([`token`]), and busy
@@ -22,6 +22,7 @@ mod body;
 pub mod check;
 mod connect;
 pub use connect::is_loopback;
+mod download;
 mod error;
 mod paging;
 mod retry;
@@ -32,12 +33,12 @@ mod upload;
 pub use body::MAX_MANIFEST;
 pub use retry::DEFAULT_TIMEOUT as DEFAULT_RETRY_TIMEOUT;
 
-use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
+use futures_util::StreamExt;
 use oci_client::manifest::{IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LINK};
 use reqwest::{Method, StatusCode};
@@ -98,7 +99,8 @@ impl Default for Timeouts {
 /// A remote registry, such as `ghcr.io` or `127.0.0.1:5000`.
 pub struct RegistryStore {
     host: String,
-    session: Session,
+    /// Shared with the downloads it hands out, which resume through it.
+    session: Arc<Session>,
     idle: Duration,
     page_size: usize,
 }
@@ -144,13 +146,13 @@ impl RegistryStore {
         let client = http_client(host, timeouts.connect, Some(timeouts.idle))?;
         Ok(RegistryStore {
             host: host.to_owned(),
-            session: Session {
+            session: Arc::new(Session {
                 base: base.clone(),
                 http: client.clone(),
                 uploader: http_client(host, timeouts.connect, None)?,
                 tokens: TokenSource::new(client, base, grant),
                 retry_timeout: retry::DEFAULT_TIMEOUT,
-            },
+            }),
             idle: timeouts.idle,
             page_size: DEFAULT_PAGE_SIZE,
         })
@@ -165,7 +167,11 @@ impl RegistryStore {
     /// The same store retrying each step for at most `timeout`, waits included
     /// (`--retry-timeout`; zero: no retries).
     pub fn with_retry_timeout(mut self, timeout: Duration) -> RegistryStore {
-        self.session.retry_timeout = timeout;
+        match Arc::get_mut(&mut self.session) {
+            Some(session) => session.retry_timeout = timeout,
+            // Only downloads share the session, and a store being built has handed out none.
+            None => tracing::warn!("the retry timeout of a store in use cannot change"),
+        }
         self
     }
 
@@ -414,11 +420,16 @@ impl Store for RegistryStore {
                 "the registry announces {announced} bytes, expected {size}"
             )));
         }
-        let location = cx.location.clone();
-        let stream = res
-            .bytes_stream()
-            .map_err(move |e| io::Error::other(format!("{location}: {}", error::chain(&e))));
-        let reader = StreamReader::new(stream);
+        let resume = download::Resume {
+            session: Arc::clone(&self.session),
+            registry: self.host.clone(),
+            location: cx.location.clone(),
+            what: cx.what.clone(),
+            path: format!("/v2/{repository}/blobs/{digest}"),
+            scopes: scopes.to_vec(),
+        };
+        let reader =
+            StreamReader::new(download::resuming(resume, res.bytes_stream().boxed()).boxed());
         Ok(Box::pin(VerifyingReader::new(reader, digest.clone(), size)))
     }
 
