@@ -89,6 +89,14 @@ impl Session {
         }
     }
 
+    /// Whether `path_or_url` is on this registry (an upload URL may name another host, which
+    /// is not shown the registry's credentials).
+    pub fn on_registry(&self, path_or_url: &str) -> bool {
+        let url = self.url(path_or_url);
+        url.strip_prefix(&self.base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+    }
+
     /// Adds the credentials `scopes` need to `req`. Returns whether a bearer token was used.
     pub async fn authorize(
         &self,
@@ -122,7 +130,11 @@ impl Session {
             if let Some(body) = &call.body {
                 req = req.body(body.clone());
             }
-            let (req, bearer) = self.authorize(req, call.scopes, cx).await?;
+            let (req, bearer) = if self.on_registry(&call.url) {
+                self.authorize(req, call.scopes, cx).await?
+            } else {
+                (req, false)
+            };
             let res = req.send().await.map_err(|e| transport_failure(e, cx))?;
             if res.status() == StatusCode::UNAUTHORIZED && bearer && !refreshed {
                 tracing::debug!(url = %call.url, "401 with a bearer token: asking for a fresh one");
@@ -227,5 +239,37 @@ fn token_failure(e: TokenError, cx: &Context<'_>) -> Failure {
         },
         TokenError::Request(e) if retry::broken_connection(&e) => transport_failure(e, cx),
         e => Failure::Fatal(cx.token(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_go_only_to_the_registry() {
+        super::super::install_crypto_provider();
+        let http = reqwest::Client::new();
+        let base = "https://r.example".to_owned();
+        let session = Session {
+            base: base.clone(),
+            http: http.clone(),
+            uploader: http.clone(),
+            tokens: TokenSource::new(http, base, Grant::Anonymous),
+            retry_timeout: retry::DEFAULT_TIMEOUT,
+        };
+        for on in [
+            "/v2/a/blobs/uploads/1",
+            "https://r.example/v2/a/blobs/uploads/1?_state=x",
+        ] {
+            assert!(session.on_registry(on), "{on}");
+        }
+        for off in [
+            "https://r.example.evil.test/v2/a/blobs/uploads/1",
+            "https://storage.example/upload?sig=1",
+            "http://r.example/v2/",
+        ] {
+            assert!(!session.on_registry(off), "{off}");
+        }
     }
 }

@@ -87,7 +87,11 @@ pub(super) async fn put(
         .header(CONTENT_TYPE, "application/octet-stream")
         .header(CONTENT_LENGTH, HeaderValue::from(size))
         .body(reqwest::Body::wrap_stream(stream));
-    let (req, _) = session.authorize(req, scopes, cx).await?;
+    let req = if session.on_registry(location) {
+        session.authorize(req, scopes, cx).await?.0
+    } else {
+        req
+    };
     let upload = req.send();
     tokio::pin!(upload);
 
