@@ -3,6 +3,7 @@
 //! registry that keeps failing is given up on within `--retry-timeout` with nothing tagged,
 //! refusals are not retried, `/v2/` is asked once, tag lists follow `Link` pages, a huge
 //! manifest is refused unread, and a copy within one registry mounts blobs.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 
@@ -141,6 +142,7 @@ fn a_registry_that_keeps_failing_is_given_up_on_within_the_retry_timeout_and_not
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let first = stderr(&out).lines().next().unwrap_or_default().to_owned();
+    eprintln!("gave up after {took:?}: {}", stderr(&out));
     assert!(
         first.starts_with("error: ")
             && first.contains("HTTP 503")

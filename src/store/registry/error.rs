@@ -47,17 +47,17 @@ impl Context<'_> {
     /// The error of a step that was retried until its budget ran out.
     pub fn gave_up(&self, e: StoreError, tries: u32, budget: Duration) -> StoreError {
         let note = format!(
-            "gave up after {tries} tries in {} (--retry-timeout)",
+            "gave up after {tries} tries within --retry-timeout {}",
             retry::show(budget)
         );
         match e {
             StoreError::Registry { location, message } => StoreError::Registry {
                 location,
-                message: format!("{message} ({note})"),
+                message: format!("{message}; {note}"),
             },
             StoreError::Unreachable { registry, source } => StoreError::Unreachable {
                 registry,
-                source: format!("{} ({note})", chain(source.as_ref())).into(),
+                source: format!("{}; {note}", chain(source.as_ref())).into(),
             },
             other => other,
         }
@@ -300,6 +300,16 @@ mod tests {
             assert!(matches!(server(404, &body), StoreError::NotFound { .. }));
         }
         assert!(matches!(server(404, ""), StoreError::NotFound { .. }));
+    }
+
+    #[test]
+    fn giving_up_says_how_often_and_within_what() {
+        let e = ctx().gave_up(server(503, ""), 5, std::time::Duration::from_secs(3));
+        assert_eq!(
+            e.to_string(),
+            "r.example/pypi/six: blob sha256:abc: the registry answered HTTP 503; gave up \
+             after 5 tries within --retry-timeout 3.0 s"
+        );
     }
 
     #[test]
