@@ -212,7 +212,7 @@ _opp() {
 
     case "${cmd}" in
         opp)
-            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --registry-config --help --version push pull list show lock copy proxy login logout completions man help"
+            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help --version push pull list show lock copy proxy login logout completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,6 +230,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -242,7 +246,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__completions)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help bash elvish fish powershell zsh"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +264,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -272,7 +280,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__copy)
-            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
+            opts="-q -v -h --from --to --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,6 +303,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -646,7 +658,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__list)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +673,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -676,7 +692,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__lock)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help terraform-provider help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -691,6 +707,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -748,7 +768,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__lock__subcmd__terraform__subcmd__provider)
-            opts="-q -v -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --lock-file --hostname --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -774,6 +794,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -786,7 +810,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__login)
-            opts="-u -q -v -h --username --password-stdin --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-u -q -v -h --username --password-stdin --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,6 +836,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -824,7 +852,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__logout)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -839,6 +867,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -854,7 +886,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__man)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -872,6 +904,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -884,7 +920,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__proxy)
-            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -926,6 +962,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -938,7 +978,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider terraform-module nuget rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,6 +993,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1066,7 +1110,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__nuget)
-            opts="-o -q -v -h --output --pre --prerelease --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-o -q -v -h --output --pre --prerelease --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1092,6 +1136,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1104,7 +1152,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__pypi)
-            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1146,6 +1194,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1158,7 +1210,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__rubygems)
-            opts="-o -q -v -h --output --platform --prerelease --pre --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-o -q -v -h --output --platform --prerelease --pre --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1188,6 +1240,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1200,7 +1256,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__module)
-            opts="-o -q -v -h --output --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-o -q -v -h --output --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1226,6 +1282,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1238,7 +1298,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__provider)
-            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,6 +1332,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1284,7 +1348,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider terraform-module nuget rubygems help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1299,6 +1363,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1412,7 +1480,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__nuget)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1427,6 +1495,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1442,7 +1514,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__pypi)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1457,6 +1529,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1472,7 +1548,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__rubygems)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1487,6 +1563,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1502,7 +1582,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__terraform__subcmd__module)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1517,6 +1597,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1532,7 +1616,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__push__subcmd__terraform__subcmd__provider)
-            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1550,6 +1634,10 @@ _opp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1562,7 +1650,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__show)
-            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
+            opts="-q -v -h --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider terraform-module nuget rubygems"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1577,6 +1665,10 @@ _opp() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

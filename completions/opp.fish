@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_opp_global_optspecs
-    string join \n registry= store= plain-http q/quiet config= v/verbose registry-config= h/help V/version
+    string join \n registry= store= plain-http q/quiet config= v/verbose retry-timeout= registry-config= h/help V/version
 end
 
 function __fish_opp_needs_command
@@ -27,6 +27,7 @@ end
 complete -c opp -n "__fish_opp_needs_command" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_needs_command" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_needs_command" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_needs_command" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_needs_command" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_needs_command" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_needs_command" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -48,6 +49,7 @@ complete -c opp -n "__fish_opp_needs_command" -f -a "help" -d 'Print this messag
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -62,6 +64,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and not __fish_seen_subcom
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was pushed as JSON on stdout'
@@ -72,6 +75,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print what was pushed as JSON on stdout'
@@ -82,6 +86,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was pushed as JSON on stdout'
@@ -92,6 +97,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from nuget" -l json -d 'Print what was pushed as JSON on stdout'
@@ -102,6 +108,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l force -d 'Replace a stored file of the same name that has other bytes'
 complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand_from rubygems" -l json -d 'Print what was pushed as JSON on stdout'
@@ -118,6 +125,7 @@ complete -c opp -n "__fish_opp_using_subcommand push; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -137,6 +145,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l pre -d 'Allow pre-release versions'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l json -d 'Print what was written as JSON on stdout'
@@ -150,6 +159,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l all-platforms -d 'Fetch every stored platform'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-provider" -l unpacked -d 'Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips'
@@ -162,6 +172,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l force -d 'Replace the contents of a non-empty output directory'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from terraform-module" -l json -d 'Print what was written as JSON on stdout'
@@ -173,6 +184,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l prerelease -l pre -d 'Allow pre-release versions (also --pre)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from nuget" -l json -d 'Print what was written as JSON on stdout'
@@ -185,6 +197,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l pre -l prerelease -d 'Allow pre-release versions (also --prerelease)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from rubygems" -l json -d 'Print what was written as JSON on stdout'
@@ -201,6 +214,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand list" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand list" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand list" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand list" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand list" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand list" -l json -d 'Print JSON on stdout instead of a table'
 complete -c opp -n "__fish_opp_using_subcommand list" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -210,6 +224,7 @@ complete -c opp -n "__fish_opp_using_subcommand list" -s h -l help -d 'Print hel
 complete -c opp -n "__fish_opp_using_subcommand show" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand show" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand show" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand show" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand show" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand show" -l json -d 'Print JSON on stdout instead of a table'
 complete -c opp -n "__fish_opp_using_subcommand show" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -219,6 +234,7 @@ complete -c opp -n "__fish_opp_using_subcommand show" -s h -l help -d 'Print hel
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand lock; and not __fish_seen_subcommand_from terraform-provider help" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -231,6 +247,7 @@ complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l json -d 'Print the locked version and hashes as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand lock; and __fish_seen_subcommand_from terraform-provider" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -244,6 +261,7 @@ complete -c opp -n "__fish_opp_using_subcommand copy" -l to -d 'Destination, in 
 complete -c opp -n "__fish_opp_using_subcommand copy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand copy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand copy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand copy" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand copy" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand copy" -l json -d 'Print what was copied as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand copy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -259,6 +277,7 @@ complete -c opp -n "__fish_opp_using_subcommand proxy" -l max-upload-size -d 'La
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l http -d 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -269,6 +288,7 @@ complete -c opp -n "__fish_opp_using_subcommand login" -s u -l username -d 'The 
 complete -c opp -n "__fish_opp_using_subcommand login" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand login" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand login" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand login" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand login" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand login" -l password-stdin -d 'Read the password (or token) from standard input, for scripts and CI'
 complete -c opp -n "__fish_opp_using_subcommand login" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -278,6 +298,7 @@ complete -c opp -n "__fish_opp_using_subcommand login" -s h -l help -d 'Print he
 complete -c opp -n "__fish_opp_using_subcommand logout" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand logout" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand logout" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand logout" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand logout" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand logout" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand logout" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -286,6 +307,7 @@ complete -c opp -n "__fish_opp_using_subcommand logout" -s h -l help -d 'Print h
 complete -c opp -n "__fish_opp_using_subcommand completions" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand completions" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand completions" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand completions" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand completions" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
@@ -294,6 +316,7 @@ complete -c opp -n "__fish_opp_using_subcommand completions" -s h -l help -d 'Pr
 complete -c opp -n "__fish_opp_using_subcommand man" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand man" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand man" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand man" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand man" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'

@@ -75,6 +75,18 @@ pub struct GlobalArgs {
     #[arg(long, short, global = true)]
     pub verbose: bool,
 
+    /// How long each registry step may keep retrying a busy registry (429, 5xx) or a broken
+    /// connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or
+    /// retry-timeout in config.toml).
+    #[arg(
+        long,
+        global = true,
+        env = "OPP_RETRY_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = crate::config::parse_duration
+    )]
+    pub retry_timeout: Option<std::time::Duration>,
+
     /// A docker-format config.json to read registry credentials from before docker's own
     /// (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD).
     #[arg(long, global = true, env = "OPP_REGISTRY_CONFIG", value_name = "FILE")]

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -150,6 +151,9 @@ struct FileConfig {
     store: Option<PathBuf>,
     #[serde(default)]
     plain_http: bool,
+    /// `retry-timeout = "60s"`: how long a registry step may keep retrying.
+    #[serde(default, rename = "retry-timeout", alias = "retry_timeout")]
+    retry_timeout: Option<String>,
     /// Repository template per ecosystem, e.g. `terraform-provider = "acme/${namespace}/${type}"`.
     #[serde(default)]
     templates: BTreeMap<String, String>,
@@ -166,6 +170,8 @@ pub struct Settings {
     pub plain_http_flag: bool,
     pub quiet: bool,
     pub templates: BTreeMap<Ecosystem, String>,
+    /// How long each registry step may keep retrying (`--retry-timeout`).
+    pub retry_timeout: Duration,
 }
 
 /// The local store used when nothing else is configured.
@@ -209,6 +215,14 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
         Some(s) => s,
         None => default_store()?,
     };
+    let retry_timeout = match (global.retry_timeout, &file.retry_timeout) {
+        (Some(d), _) => d,
+        (None, Some(text)) => parse_duration(text).map_err(|detail| ConfigError::Parse {
+            path: path_str.clone(),
+            detail: format!("retry-timeout: {detail}"),
+        })?,
+        (None, None) => crate::store::registry::DEFAULT_RETRY_TIMEOUT,
+    };
     let plain_http = global.plain_http || file.plain_http;
     let (registry, origin) = match (&global.registry, &file.registry) {
         (Some(r), _) => (Some(r), "--registry or OPP_REGISTRY".to_owned()),
@@ -228,7 +242,21 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
         plain_http_flag: global.plain_http,
         quiet: global.quiet,
         templates,
+        retry_timeout,
     })
+}
+
+/// A duration as a person writes it: `60s`, `1.5s`, `2m`, `1m 30s`, `500ms`; a bare number
+/// is seconds. For `--retry-timeout` and `retry-timeout` in the config file.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (write e.g. 60s, 2m or 500ms)"))?;
+    Duration::try_from(parsed).map_err(|_| format!("`{text}` is negative"))
 }
 
 fn read_file(path: &Path, explicit: bool) -> Result<FileConfig, ConfigError> {
@@ -324,6 +352,32 @@ mod tests {
                 other => panic!("{spec}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn durations_are_read_as_people_write_them() {
+        let ok = [
+            ("60s", Duration::from_secs(60)),
+            ("60", Duration::from_secs(60)),
+            ("2m", Duration::from_secs(120)),
+            ("1m 30s", Duration::from_secs(90)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("500ms", Duration::from_millis(500)),
+            ("0s", Duration::ZERO),
+        ];
+        let mut failed = Vec::new();
+        for (text, want) in ok {
+            match parse_duration(text) {
+                Ok(got) if got == want => {}
+                other => failed.push(format!("{text}: {other:?}")),
+            }
+        }
+        for text in ["soon", "", "-5s", "5 parsecs"] {
+            if parse_duration(text).is_ok() {
+                failed.push(format!("{text}: accepted"));
+            }
+        }
+        assert!(failed.is_empty(), "{failed:#?}");
     }
 
     #[test]

@@ -551,3 +551,43 @@ async fn skopeo_keeps_children_of_an_index_with_typed_entries() {
     }
     assert_blobs_copied(&copy, repo, &children).await;
 }
+
+/// A manifest file over distribution's 4 MiB limit (here a sparse 300 MiB file in place of a
+/// tagged index) is refused from its size, before any byte of it is read.
+#[tokio::test]
+async fn a_manifest_over_4_mib_is_refused_without_being_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = LayoutStore::new(tmp.path());
+    let manifest = push_file_manifest(&store, "pypi/six", "six.whl", b"wheel bytes").await;
+    store
+        .push_manifest("pypi/six", &manifest, Some("1.0"))
+        .await
+        .unwrap();
+    let file = tmp
+        .path()
+        .join("pypi/six/blobs/sha256")
+        .join(manifest.digest.hex());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_len(300 * 1024 * 1024))
+        .expect("grow the manifest file");
+
+    let errors = [
+        store.resolve("pypi/six", "1.0").await.expect_err("resolve"),
+        store
+            .fetch_manifest("pypi/six", &manifest.digest)
+            .await
+            .expect_err("fetch"),
+    ];
+    for err in errors {
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(
+            msg.contains(manifest.digest.as_str())
+                && msg.contains("300 MiB")
+                && msg.contains("over the 4 MiB"),
+            "{msg}"
+        );
+    }
+}

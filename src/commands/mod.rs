@@ -87,7 +87,10 @@ pub fn open(location: &Location, settings: &Settings) -> anyhow::Result<Target> 
             };
             let creds: Credentials = auth::resolve(host, explicit)?;
             (
-                Arc::new(RegistryStore::new(host, *plain_http, creds)?),
+                Arc::new(
+                    RegistryStore::new(host, *plain_http, creds)?
+                        .with_retry_timeout(settings.retry_timeout),
+                ),
                 prefix.as_str(),
             )
         }

@@ -9,12 +9,12 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
 
 use super::settle::{self, Candidate, Step};
-use super::{CONCURRENCY, PackageError, Packages, Pushed, Result, io};
+use super::{CONCURRENCY, PackageError, Packages, Pushed, Result};
 use crate::artifact::{self, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
 use crate::digest::Digest;
 use crate::output::ProgressReader;
 use crate::release::Ecosystem;
-use crate::store::RawManifest;
+use crate::store::{BlobReader, BlobSource, RawManifest, StoreError};
 
 /// Attempts after the first at storing one blob or file manifest when the registry failed.
 const UPLOAD_TRIES: usize = 3;
@@ -253,28 +253,49 @@ impl Packages<'_> {
         if self.store.blob_exists(repo, digest).await? {
             return Ok(());
         }
-        match up.source {
-            LayerSource::File(path) => {
-                let file = tokio::fs::File::open(&path)
-                    .await
-                    .map_err(io("cannot open", &path))?;
-                let bar = self.out.bar(up.label, up.size);
-                let reader = ProgressReader::new(
-                    tokio::io::BufReader::with_capacity(256 * 1024, file),
-                    bar.clone(),
-                );
-                self.store
-                    .push_blob(repo, digest, up.size, Box::pin(reader))
-                    .await?;
-                bar.finish_and_clear();
-            }
-            LayerSource::Bytes(bytes) => {
-                let reader = std::io::Cursor::new(bytes);
-                self.store
-                    .push_blob(repo, digest, up.size, Box::pin(reader))
-                    .await?;
-            }
-        }
+        // A source the store can open again: a registry starts a failed upload over.
+        let bar = match &up.source {
+            LayerSource::File(_) => self.out.bar(up.label, up.size),
+            LayerSource::Bytes(_) => indicatif::ProgressBar::hidden(),
+        };
+        let source = LayerBlob {
+            source: up.source,
+            bar: bar.clone(),
+        };
+        self.store
+            .push_blob_from(repo, digest, up.size, &source)
+            .await?;
+        bar.finish_and_clear();
         Ok(())
+    }
+}
+
+/// A layer's bytes for [`Store::push_blob_from`](crate::store::Store::push_blob_from): a file
+/// on disk, reopened (with its progress bar back at zero) for each try, or bytes in memory.
+struct LayerBlob {
+    source: LayerSource,
+    bar: indicatif::ProgressBar,
+}
+
+#[async_trait]
+impl BlobSource for LayerBlob {
+    async fn open(&self) -> std::result::Result<BlobReader, StoreError> {
+        match &self.source {
+            LayerSource::File(path) => {
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|source| StoreError::Io {
+                        action: "cannot open",
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                self.bar.set_position(0);
+                Ok(Box::pin(ProgressReader::new(
+                    tokio::io::BufReader::with_capacity(256 * 1024, file),
+                    self.bar.clone(),
+                )))
+            }
+            LayerSource::Bytes(bytes) => Ok(Box::pin(std::io::Cursor::new(bytes.clone()))),
+        }
     }
 }

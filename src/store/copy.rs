@@ -1,12 +1,16 @@
 //! Copies a tagged artifact, with everything it references, from one store to another
 //! (local layout or registry, either way round), as oras-go's `Copy` does. Children go
 //! before parents and the tag goes last, so the destination never shows a tag pointing at
-//! something missing. Blobs the destination already has are not sent again.
+//! something missing. Blobs the destination already has are not sent again; between two
+//! repositories of one registry they are mounted ([`Store::mount_blob`]) rather than sent,
+//! and a blob that is sent is read again from the source if the upload has to start over.
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 
-use super::{RawManifest, Result, Store, StoreError};
+use async_trait::async_trait;
+
+use super::{BlobReader, BlobSource, RawManifest, Result, Store, StoreError};
 use crate::digest::Digest;
 
 /// How many blobs move at once.
@@ -34,6 +38,9 @@ pub struct CopyStats {
     pub manifests: usize,
     pub blobs_copied: usize,
     pub blobs_skipped: usize,
+    /// Blobs the destination registry mounted from the source repository (also counted in
+    /// `blobs_skipped`: no byte of them moved).
+    pub blobs_mounted: usize,
     pub bytes_copied: u64,
 }
 
@@ -83,24 +90,28 @@ async fn copy_node(
         location: location.clone(),
         detail: e.to_string(),
     })?;
-    // Blobs move concurrently; each returns the bytes it copied, or None when the target had it.
+    // Blobs move concurrently; each says what it did.
     let mut blobs = Vec::new();
     for blob in parsed.config.iter().chain(parsed.layers.iter()) {
         let digest = parse_digest(&blob.digest, &location)?;
         let size = blob.size.max(0) as u64;
         blobs.push(copy_blob(from, from_repo, to, to_repo, digest, size));
     }
-    let copied: Vec<Option<u64>> = stream::iter(blobs)
+    let copied: Vec<Moved> = stream::iter(blobs)
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
     for c in copied {
         match c {
-            Some(size) => {
+            Moved::Sent(size) => {
                 stats.blobs_copied += 1;
                 stats.bytes_copied += size;
             }
-            None => stats.blobs_skipped += 1,
+            Moved::Mounted => {
+                stats.blobs_mounted += 1;
+                stats.blobs_skipped += 1;
+            }
+            Moved::Present => stats.blobs_skipped += 1,
         }
     }
     for child in &parsed.manifests {
@@ -113,7 +124,18 @@ async fn copy_node(
     Ok(())
 }
 
-/// Copies one blob unless the target has it; `Some(size)` when it was copied.
+/// What happened to one blob.
+enum Moved {
+    /// Its bytes went over.
+    Sent(u64),
+    /// The destination registry mounted it from the source repository.
+    Mounted,
+    /// The destination had it.
+    Present,
+}
+
+/// Copies one blob unless the target has it: mounted when both stores are one registry and
+/// it allows that, else streamed from the source (reopened for each try of the upload).
 async fn copy_blob(
     from: &dyn Store,
     from_repo: &str,
@@ -121,11 +143,38 @@ async fn copy_blob(
     to_repo: &str,
     digest: Digest,
     size: u64,
-) -> Result<Option<u64>> {
+) -> Result<Moved> {
     if to.blob_exists(to_repo, &digest).await? {
-        return Ok(None);
+        return Ok(Moved::Present);
     }
-    let reader = from.fetch_blob(from_repo, &digest, size).await?;
-    to.push_blob(to_repo, &digest, size, reader).await?;
-    Ok(Some(size))
+    let same_registry =
+        from.registry_host().is_some() && from.registry_host() == to.registry_host();
+    if same_registry && to.mount_blob(to_repo, &digest, from_repo).await? {
+        return Ok(Moved::Mounted);
+    }
+    let source = Fetch {
+        store: from,
+        repository: from_repo,
+        digest: &digest,
+        size,
+    };
+    to.push_blob_from(to_repo, &digest, size, &source).await?;
+    Ok(Moved::Sent(size))
+}
+
+/// A blob read from a store, from its first byte each time it is opened.
+struct Fetch<'a> {
+    store: &'a dyn Store,
+    repository: &'a str,
+    digest: &'a Digest,
+    size: u64,
+}
+
+#[async_trait]
+impl BlobSource for Fetch<'_> {
+    async fn open(&self) -> Result<BlobReader> {
+        self.store
+            .fetch_blob(self.repository, self.digest, self.size)
+            .await
+    }
 }

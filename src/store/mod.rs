@@ -26,6 +26,45 @@ pub mod registry;
 /// A streamed blob body.
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
 
+/// Where a blob's bytes can be read from the start, as often as needed: an upload that failed
+/// halfway (a reset connection, a busy registry) starts over with a fresh [`BlobSource::open`].
+#[async_trait]
+pub trait BlobSource: Send + Sync {
+    /// The blob's bytes from their first byte.
+    async fn open(&self) -> Result<BlobReader>;
+
+    /// Whether [`BlobSource::open`] may be called more than once. A stream handed over once
+    /// is not: an upload of it is retried only until its first byte was taken.
+    fn replayable(&self) -> bool {
+        true
+    }
+}
+
+/// A [`BlobSource`] over a stream that can be read once.
+pub struct OnceSource(std::sync::Mutex<Option<BlobReader>>);
+
+impl OnceSource {
+    pub fn new(reader: BlobReader) -> OnceSource {
+        OnceSource(std::sync::Mutex::new(Some(reader)))
+    }
+}
+
+#[async_trait]
+impl BlobSource for OnceSource {
+    async fn open(&self) -> Result<BlobReader> {
+        let taken = self.0.lock().ok().and_then(|mut r| r.take());
+        taken.ok_or_else(|| StoreError::Io {
+            action: "cannot read a second time",
+            path: "a blob stream".to_owned(),
+            source: std::io::Error::other("the stream was already read"),
+        })
+    }
+
+    fn replayable(&self) -> bool {
+        false
+    }
+}
+
 pub const OCI_IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -163,6 +202,35 @@ pub trait Store: Send + Sync {
         size: u64,
         data: BlobReader,
     ) -> Result<()>;
+
+    /// [`Store::push_blob`] from a source that can be opened again: a backend that retries
+    /// uploads (a registry) starts a failed one over from the first byte. This default opens
+    /// it once.
+    async fn push_blob_from(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        source: &dyn BlobSource,
+    ) -> Result<()> {
+        self.push_blob(repository, digest, size, source.open().await?)
+            .await
+    }
+
+    /// The registry host this store talks to (`ghcr.io`), `None` for other stores. Two stores
+    /// of one registry can mount blobs from one repository into another
+    /// ([`Store::mount_blob`]).
+    fn registry_host(&self) -> Option<&str> {
+        None
+    }
+
+    /// Makes blob `digest` of repository `from` (of the same registry) part of `repository`
+    /// without sending its bytes. `Ok(false)`: not mounted (the store or registry cannot, or
+    /// `from` lacks the blob); the caller uploads it. This default never mounts.
+    async fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<bool> {
+        let _ = (repository, digest, from);
+        Ok(false)
+    }
 
     /// Every tag of a repository (empty when the repository does not exist), in no order.
     async fn list_tags(&self, repository: &str) -> Result<Vec<String>>;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod fault_front;
 pub mod fixtures;
 pub mod gems;
 pub mod nuget;

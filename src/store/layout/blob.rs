@@ -130,6 +130,16 @@ pub(super) async fn open(
     }
 }
 
+/// `4 MiB`, `300.5 MiB`.
+fn mib(bytes: u64) -> String {
+    let m = bytes as f64 / (1024.0 * 1024.0);
+    if m.fract() == 0.0 {
+        format!("{m:.0} MiB")
+    } else {
+        format!("{m:.1} MiB")
+    }
+}
+
 /// Reads a whole blob that is a manifest (small by nature, at most `limit` bytes) and checks
 /// it against `digest`. `None` when there is no such blob.
 pub(super) async fn read_manifest(
@@ -144,18 +154,35 @@ pub(super) async fn read_manifest(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error("cannot open", &path)(e)),
     };
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(io_error("cannot read", &path))?;
     let corrupt = |detail: String| StoreError::Corrupt {
         what: format!("manifest {digest}"),
         location: location.to_owned(),
         detail,
     };
+    let too_large = |size: String| {
+        corrupt(format!(
+            "it is {size}, over the {} a manifest or index may be (the distribution \
+             registry's limit); not read",
+            mib(limit)
+        ))
+    };
+    // The file's size first, so that a huge one is refused without reading it; then a read
+    // that stops past the limit, in case it grows meanwhile.
+    let size = file
+        .metadata()
+        .await
+        .map_err(io_error("cannot read", &path))?
+        .len();
+    if size > limit {
+        return Err(too_large(mib(size)));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(io_error("cannot read", &path))?;
     if bytes.len() as u64 > limit {
-        return Err(corrupt(format!("larger than {limit} bytes")));
+        return Err(too_large(format!("more than {}", mib(limit))));
     }
     let got = Digest::of(&bytes);
     if got != *digest {

@@ -9,7 +9,7 @@
 //! [`super::index`]; streaming blobs is [`super::blob`].
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::index::{LayoutIndex, OCI_LAYOUT};
@@ -59,14 +59,41 @@ pub(super) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(io_error("cannot sync directory", dir))
 }
 
+/// The largest `index.json` read: the layout's list of tags, one short entry per tag (some
+/// 200 000 tags), not a manifest.
+const MAX_INDEX_JSON: u64 = 64 * 1024 * 1024;
+
 /// Reads `dir/index.json`; `None` when there is none (no such repository).
 pub(super) fn read_index(dir: &Path) -> Result<Option<LayoutIndex>> {
     let path = dir.join(INDEX_JSON);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
+    let file = match fs::File::open(&path) {
+        Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error("cannot read", &path)(e)),
+        Err(e) => return Err(io_error("cannot open", &path)(e)),
     };
+    // Checked before reading, so that a huge file is refused without filling memory.
+    let too_large = || StoreError::Corrupt {
+        what: INDEX_JSON.to_owned(),
+        location: dir.display().to_string(),
+        detail: format!(
+            "it is over {} MiB, more than any tag list opp writes; not read",
+            MAX_INDEX_JSON >> 20
+        ),
+    };
+    let size = file
+        .metadata()
+        .map_err(io_error("cannot read", &path))?
+        .len();
+    if size > MAX_INDEX_JSON {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    io::Read::take(file, MAX_INDEX_JSON + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error("cannot read", &path))?;
+    if bytes.len() as u64 > MAX_INDEX_JSON {
+        return Err(too_large());
+    }
     LayoutIndex::parse(&bytes)
         .map(Some)
         .map_err(|e| StoreError::Corrupt {

@@ -1,53 +1,31 @@
 //! Setting up the connections to one registry: checking the host, choosing HTTP for
-//! loopback hosts, and building the HTTP clients (oci-client's, and the plain one that asks
-//! token servers). It sends no request itself.
+//! loopback hosts, and building the HTTP clients (one for requests and token servers, one
+//! without a read timeout for uploads). It sends no request itself.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use oci_client::Client;
-use oci_client::client::{ClientConfig, ClientProtocol};
-
-use super::{Timeouts, USER_AGENT, error};
+use super::{USER_AGENT, error};
 use crate::store::{Result, StoreError};
 
-/// An oci-client for `host` over HTTP or HTTPS; `read` bounds every wait for the registry.
-pub(super) fn client(
+/// An HTTP client for `host`; `read` bounds every wait for the registry (none for uploads,
+/// which [`super::upload`] watches for progress instead). Connections are kept and reused
+/// for every request of the process.
+pub(super) fn http_client(
     host: &str,
-    http: bool,
     connect: Duration,
     read: Option<Duration>,
-) -> Result<Client, StoreError> {
-    let config = ClientConfig {
-        protocol: if http {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        },
-        use_monolithic_push: true,
-        connect_timeout: Some(connect),
-        read_timeout: read,
-        platform_resolver: None,
-        user_agent: USER_AGENT,
-        ..ClientConfig::default()
-    };
-    Client::try_from(config).map_err(|e| StoreError::Registry {
+) -> Result<reqwest::Client, StoreError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(connect);
+    if let Some(read) = read {
+        builder = builder.read_timeout(read);
+    }
+    builder.build().map_err(|e| StoreError::Registry {
         location: host.to_owned(),
         message: format!("cannot set up an HTTP client: {}", error::chain(&e)),
     })
-}
-
-/// The plain reqwest client that asks token servers for bearer tokens.
-pub(super) fn token_client(host: &str, timeouts: Timeouts) -> Result<reqwest::Client, StoreError> {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(timeouts.connect)
-        .read_timeout(timeouts.idle)
-        .build()
-        .map_err(|e| StoreError::Registry {
-            location: host.to_owned(),
-            message: format!("cannot set up an HTTP client: {}", error::chain(&e)),
-        })
 }
 
 /// Refuses what is not a bare `host[:port]` (a scheme, a path, spaces).

@@ -1,14 +1,17 @@
-//! Turns oci-client's errors into [`StoreError`]s that name the registry, the repository and
-//! the object, and never contain credentials (oci-client's errors carry URLs and response
-//! bodies, never the `Authorization` header).
+//! Turns registry answers into [`StoreError`]s that name the registry, the repository and
+//! the object, and never contain credentials (bodies are quoted shortly, URLs dropped: upload
+//! URLs carry session state, and no request header is ever quoted).
 //!
-//! oci-client reports the same condition in several shapes: a 401 is `UnauthorizedError`
-//! from pulls, `ServerError { code: 401 }` from pushes, a reqwest status error from HEAD,
-//! `AuthenticationFailure` from a token endpoint. This module is the one place that knows.
+//! A registry reports the same condition in several shapes: a bare status, an OCI error
+//! envelope (`{"errors":[{"code":"MANIFEST_UNKNOWN"}]}`) with or without a matching status,
+//! a refusal by its token server. This module is the one place that knows.
 
-use oci_client::errors::{OciDistributionError, OciEnvelope, OciErrorCode};
+use std::time::Duration;
+
+use oci_client::errors::{OciEnvelope, OciErrorCode};
 use reqwest::StatusCode;
 
+use super::retry;
 use super::token::TokenError;
 use crate::store::StoreError;
 
@@ -26,18 +29,37 @@ pub(super) struct Context<'a> {
 const MAX_QUOTE: usize = 300;
 
 impl Context<'_> {
-    pub fn map(&self, err: OciDistributionError) -> StoreError {
-        use OciDistributionError as E;
-        match err {
-            E::UnauthorizedError { .. } | E::AuthenticationFailure(_) => self.unauthorized(401),
-            E::RegistryError { envelope, .. } => self.envelope(&envelope, None),
-            E::ServerError { code, message, .. } => self.status(code, &message),
-            E::RequestError(e) => self.request(e),
-            E::DigestError(e) => self.corrupt(e.to_string()),
-            E::IoError(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                self.corrupt(e.to_string())
-            }
-            other => self.registry(other.to_string()),
+    /// `res` when it is a success, else the error its status and body describe.
+    pub async fn check(&self, res: reqwest::Response) -> Result<reqwest::Response, StoreError> {
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        Err(self.refused(res).await)
+    }
+
+    /// The error an unsuccessful answer describes.
+    pub async fn refused(&self, res: reqwest::Response) -> StoreError {
+        let status = res.status().as_u16();
+        let body = super::body::error_text(res).await;
+        self.status(status, &body)
+    }
+
+    /// The error of a step that was retried until its budget ran out.
+    pub fn gave_up(&self, e: StoreError, tries: u32, budget: Duration) -> StoreError {
+        let note = format!(
+            "gave up after {tries} tries within --retry-timeout {}",
+            retry::show(budget)
+        );
+        match e {
+            StoreError::Registry { location, message } => StoreError::Registry {
+                location,
+                message: format!("{message}; {note}"),
+            },
+            StoreError::Unreachable { registry, source } => StoreError::Unreachable {
+                registry,
+                source: format!("{}; {note}", chain(source.as_ref())).into(),
+            },
+            other => other,
         }
     }
 
@@ -72,7 +94,7 @@ impl Context<'_> {
     }
 
     /// An HTTP status with a body that may hold an OCI error envelope.
-    fn status(&self, code: u16, body: &str) -> StoreError {
+    pub fn status(&self, code: u16, body: &str) -> StoreError {
         if let Ok(envelope) = serde_json::from_str::<OciEnvelope>(body) {
             return self.envelope(&envelope, Some(code));
         }
@@ -148,13 +170,16 @@ impl Context<'_> {
             TokenError::Refused(s) if s == StatusCode::FORBIDDEN => self.unauthorized(403),
             TokenError::Refused(s) if s.is_client_error() => self.unauthorized(401),
             TokenError::Refused(s) => self.registry(format!("the token server answered HTTP {s}")),
+            TokenError::Busy(s, _) => self.registry(format!(
+                "the registry or its token server answered HTTP {s}"
+            )),
             TokenError::NoToken => {
                 self.registry("the token server answered without a token".to_owned())
             }
         }
     }
 
-    fn request(&self, e: reqwest::Error) -> StoreError {
+    pub fn request(&self, e: reqwest::Error) -> StoreError {
         match e.status() {
             Some(StatusCode::UNAUTHORIZED) => return self.unauthorized(401),
             Some(StatusCode::FORBIDDEN) => return self.unauthorized(403),
@@ -213,59 +238,56 @@ mod tests {
         }
     }
 
-    fn server(code: u16, message: &str) -> OciDistributionError {
-        OciDistributionError::ServerError {
-            code,
-            url: "https://r.example/v2/pypi/six/blobs/uploads/x".to_owned(),
-            message: message.to_owned(),
-        }
+    fn server(code: u16, message: &str) -> StoreError {
+        ctx().status(code, message)
     }
 
     #[test]
     fn every_shape_of_401_is_unauthorized() {
         let shapes = [
-            OciDistributionError::UnauthorizedError {
-                url: "https://r.example/v2/".to_owned(),
-            },
-            OciDistributionError::AuthenticationFailure("bad".to_owned()),
             server(401, ""),
             server(
                 401,
                 r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
             ),
+            server(
+                400,
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+            ),
+            ctx().token(TokenError::Refused(StatusCode::UNAUTHORIZED)),
         ];
         for e in shapes {
             assert!(
-                matches!(ctx().map(e), StoreError::Unauthorized { status: 401, .. }),
-                "not mapped to 401"
+                matches!(e, StoreError::Unauthorized { status: 401, .. }),
+                "not mapped to 401: {e:?}"
             );
         }
         assert!(matches!(
-            ctx().map(server(403, "denied")),
+            server(403, "denied"),
             StoreError::Unauthorized { status: 403, .. }
         ));
     }
 
     #[test]
     fn a_403_names_the_repository_and_does_not_blame_the_password() {
-        let msg = ctx().map(server(403, "")).to_string();
+        let msg = server(403, "").to_string();
         assert!(msg.contains("r.example/pypi/six"), "{msg}");
         assert!(msg.contains("may not exist"), "{msg}");
         assert!(
             !msg.contains("password") && !msg.contains("refused"),
             "{msg}"
         );
-        let msg = ctx().map(server(401, "")).to_string();
+        let msg = server(401, "").to_string();
         assert!(msg.contains("r.example/pypi/six"), "{msg}");
         assert!(msg.contains("authentication failed"), "{msg}");
     }
 
     #[test]
     fn digest_invalid_names_the_blob() {
-        let e = ctx().map(server(
+        let e = server(
             400,
             r#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#,
-        ));
+        );
         let msg = e.to_string();
         assert!(msg.contains("blob sha256:abc"), "{msg}");
         assert!(msg.contains("DIGEST_INVALID"), "{msg}");
@@ -275,20 +297,24 @@ mod tests {
     fn unknown_manifest_or_repository_is_not_found() {
         for code in ["MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"] {
             let body = format!(r#"{{"errors":[{{"code":"{code}","message":"x"}}]}}"#);
-            assert!(matches!(
-                ctx().map(server(404, &body)),
-                StoreError::NotFound { .. }
-            ));
+            assert!(matches!(server(404, &body), StoreError::NotFound { .. }));
         }
-        assert!(matches!(
-            ctx().map(server(404, "")),
-            StoreError::NotFound { .. }
-        ));
+        assert!(matches!(server(404, ""), StoreError::NotFound { .. }));
+    }
+
+    #[test]
+    fn giving_up_says_how_often_and_within_what() {
+        let e = ctx().gave_up(server(503, ""), 5, std::time::Duration::from_secs(3));
+        assert_eq!(
+            e.to_string(),
+            "r.example/pypi/six: blob sha256:abc: the registry answered HTTP 503; gave up \
+             after 5 tries within --retry-timeout 3.0 s"
+        );
     }
 
     #[test]
     fn other_codes_are_quoted_shortly() {
-        let e = ctx().map(server(500, &"x".repeat(5000)));
+        let e = server(500, &"x".repeat(5000));
         let msg = e.to_string();
         assert!(msg.contains("HTTP 500"), "{msg}");
         assert!(msg.len() < 500, "{msg}");

@@ -1,58 +1,69 @@
-//! A remote OCI registry as a [`Store`], through oci-client's blob-level calls.
+//! A remote OCI registry as a [`Store`], spoken to directly over HTTP (reqwest), so that
+//! every status code and header is seen: `Retry-After`, `Link`, `Content-Length`, `Location`.
 //!
-//! Manifests move as exact bytes (`pull_manifest_raw`/`push_manifest_raw`, never
-//! re-serialized), so a digest computed locally is the digest the registry serves. Blobs
-//! stream both ways: up as one streamed PUT after a HEAD that skips blobs the registry
-//! already has, down through a [`VerifyingReader`] that checks the size (oci-client checks
-//! the digest of what it downloads, the registry the digest of what it receives). Tag and repository lists are paged by
-//! [`paging`], which stops on registries that ignore `n`/`last`.
+//! Manifests move as exact bytes, never re-serialized, so a digest computed locally is the
+//! digest the registry serves; one over 4 MiB (distribution's own limit) is refused without
+//! being read ([`body`]). Blobs stream both ways: up as one streamed PUT to a fresh upload
+//! session after a HEAD that skips blobs the registry already has, or mounted from another
+//! repository of the registry ([`upload`]); down through a [`VerifyingReader`] that checks
+//! size and digest, resumed with a range request when the connection breaks ([`download`]). Tag and repository lists follow `Link` headers ([`paging`]).
 //!
-//! oci-client does the bearer-token dance for usernames, passwords and anonymous access;
-//! [`token`] adds docker identity tokens and the catalog scope. Its clients share one token
-//! cache, so each token serves every request of its repository and operation while it lasts.
+//! Every request goes through one [`session::Session`] per store: the registry's `GET /v2/`
+//! is asked once, bearer tokens are cached per scope while they last ([`token`]), and busy
+//! answers (429, 502, 503, 504; 500 on a manifest write) and broken connections are retried
+//! with backoff within `--retry-timeout` ([`retry`]). A blob upload is retried as a whole,
+//! from a fresh session and a reopened source.
 //!
 //! This module does not know where credentials come from ([`crate::auth`] does), nor what the
 //! repositories hold. Loopback hosts are spoken to over plain HTTP; every other host over
 //! HTTPS unless the caller forces plain HTTP.
 
+mod body;
 pub mod check;
 mod connect;
 pub use connect::is_loopback;
+mod download;
 mod error;
+mod manifest;
 mod paging;
+mod retry;
+mod session;
 mod token;
 mod upload;
 
-use std::io;
+pub use body::MAX_MANIFEST;
+pub use retry::DEFAULT_TIMEOUT as DEFAULT_RETRY_TIMEOUT;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use futures_util::TryStreamExt;
-use oci_client::errors::DigestError;
+use futures_util::StreamExt;
 use oci_client::manifest::{IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE};
-use oci_client::secrets::RegistryAuth;
-use oci_client::token_cache::{RegistryToken, RegistryTokenType};
-use oci_client::{Client, Reference, RegistryOperation};
-use reqwest::header::HeaderValue;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LINK};
+use reqwest::{Method, StatusCode};
 use tokio_util::io::StreamReader;
 
-use self::connect::{check_host, client, token_client};
+use self::body::{BodyError, read_capped, show_size};
+use self::connect::{check_host, http_client};
 use self::error::Context;
+use self::retry::Step;
+use self::session::{Call, Failure, Session, transport_failure};
 use super::{
-    BlobReader, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, RawManifest, Result, Store, StoreError,
+    BlobReader, BlobSource, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, OnceSource, RawManifest, Result,
+    Store, StoreError,
 };
 use crate::auth::Credentials;
 use crate::digest::{Digest, VerifyingReader};
 use token::{Grant, TokenSource};
-use upload::UploadError;
 
-/// Names asked per page of a tag or repository list. Docker Hub caps pages at 100, and a
-/// page shorter than asked is taken as the last one.
+/// Names asked per page of a tag or repository list. Docker Hub caps pages at 100.
 const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest page of a tag or repository list read.
+const MAX_LIST_PAGE: u64 = 16 * 1024 * 1024;
 const USER_AGENT: &str = concat!("opp/", env!("CARGO_PKG_VERSION"));
 /// What `resolve` and `fetch_manifest` accept: OCI first, docker's types for old images.
-const ACCEPT: &[&str] = &[
+const ACCEPTED: &[&str] = &[
     OCI_IMAGE_INDEX,
     OCI_IMAGE_MANIFEST,
     IMAGE_MANIFEST_LIST_MEDIA_TYPE,
@@ -88,17 +99,18 @@ impl Default for Timeouts {
 /// A remote registry, such as `ghcr.io` or `127.0.0.1:5000`.
 pub struct RegistryStore {
     host: String,
-    /// Every call but blob uploads; its read timeout bounds each wait for the registry.
-    client: Client,
-    /// Blob uploads only: no read timeout, which would bound the whole upload; watched by
-    /// [`upload`] instead.
-    uploader: Client,
-    /// What oci-client is given; anonymous for identity tokens, which [`token`] exchanges.
-    auth: RegistryAuth,
-    /// Bearer tokens oci-client cannot get: for identity tokens and the catalog scope.
-    tokens: TokenSource,
+    /// Shared with the downloads it hands out, which resume through it.
+    session: Arc<Session>,
     idle: Duration,
     page_size: usize,
+}
+
+fn pull(repository: &str) -> [String; 1] {
+    [format!("repository:{repository}:pull")]
+}
+
+fn push(repository: &str) -> [String; 1] {
+    [format!("repository:{repository}:pull,push")]
 }
 
 impl RegistryStore {
@@ -122,33 +134,25 @@ impl RegistryStore {
         install_crypto_provider();
         check_host(host)?;
         let http = plain_http || is_loopback(host);
-        let (auth, grant) = match credentials {
-            Credentials::Anonymous => (RegistryAuth::Anonymous, Grant::Anonymous),
+        let grant = match credentials {
+            Credentials::Anonymous => Grant::Anonymous,
             Credentials::Basic {
                 username, password, ..
-            } => (
-                RegistryAuth::Basic(username.clone(), password.clone()),
-                Grant::Basic { username, password },
-            ),
-            Credentials::IdentityToken { token, .. } => {
-                (RegistryAuth::Anonymous, Grant::Refresh(token))
-            }
+            } => Grant::Basic { username, password },
+            Credentials::IdentityToken { token, .. } => Grant::Refresh(token),
         };
         let scheme = if http { "http" } else { "https" };
-        let client = client(host, http, timeouts.connect, Some(timeouts.idle))?;
-        let mut uploader = self::client(host, http, timeouts.connect, None)?;
-        // One token cache for both, so an upload reuses the token a HEAD or push got.
-        uploader.tokens = client.tokens.clone();
+        let base = format!("{scheme}://{host}");
+        let client = http_client(host, timeouts.connect, Some(timeouts.idle))?;
         Ok(RegistryStore {
             host: host.to_owned(),
-            client,
-            uploader,
-            auth,
-            tokens: TokenSource::new(
-                token_client(host, timeouts)?,
-                format!("{scheme}://{host}"),
-                grant,
-            ),
+            session: Arc::new(Session {
+                base: base.clone(),
+                http: client.clone(),
+                uploader: http_client(host, timeouts.connect, None)?,
+                tokens: TokenSource::new(client, base, grant),
+                retry_timeout: retry::DEFAULT_TIMEOUT,
+            }),
             idle: timeouts.idle,
             page_size: DEFAULT_PAGE_SIZE,
         })
@@ -157,6 +161,17 @@ impl RegistryStore {
     /// The same store asking for `n` names per page of a tag or repository list.
     pub fn with_page_size(mut self, n: usize) -> RegistryStore {
         self.page_size = n.max(1);
+        self
+    }
+
+    /// The same store retrying each step for at most `timeout`, waits included
+    /// (`--retry-timeout`; zero: no retries).
+    pub fn with_retry_timeout(mut self, timeout: Duration) -> RegistryStore {
+        match Arc::get_mut(&mut self.session) {
+            Some(session) => session.retry_timeout = timeout,
+            // Only downloads share the session, and a store being built has handed out none.
+            None => tracing::warn!("the retry timeout of a store in use cannot change"),
+        }
         self
     }
 
@@ -172,86 +187,75 @@ impl RegistryStore {
         }
     }
 
-    fn by_tag(&self, repository: &str, tag: &str) -> Reference {
-        Reference::with_tag(self.host.clone(), repository.to_owned(), tag.to_owned())
-    }
-
-    fn by_digest(&self, repository: &str, digest: &Digest) -> Reference {
-        Reference::with_digest(self.host.clone(), repository.to_owned(), digest.to_string())
-    }
-
-    /// Hands the credentials to oci-client for calls that take none (blob and manifest push,
-    /// blob pull, HEAD); it then fetches and caches a token per repository as needed.
-    async fn authorize(
+    /// One page of a name list (`tags` or `repositories` field).
+    async fn list_page(
         &self,
-        reference: &Reference,
-        op: RegistryOperation,
+        path: String,
+        scopes: &[String],
+        field: &'static str,
         cx: &Context<'_>,
-    ) -> Result<()> {
-        let registry = reference.resolve_registry();
-        self.client.store_auth_if_needed(registry, &self.auth).await;
-        self.uploader
-            .store_auth_if_needed(registry, &self.auth)
-            .await;
-        self.prime(reference, op, cx).await
-    }
-
-    /// With an identity token, exchanges it for an access token for `reference`'s repository
-    /// and `op` (push needs `pull,push`) and hands that to oci-client's token cache, so
-    /// oci-client never starts its own token dance. Nothing to do for other credentials.
-    async fn prime(
-        &self,
-        reference: &Reference,
-        op: RegistryOperation,
-        cx: &Context<'_>,
-    ) -> Result<()> {
-        if !matches!(self.tokens.grant(), Grant::Refresh(_)) {
-            return Ok(());
-        }
-        let actions = match op {
-            RegistryOperation::Pull => "pull",
-            RegistryOperation::Push => "pull,push",
-        };
-        let scope = format!("repository:{}:{actions}", reference.repository());
-        self.install_token(reference, op, &scope, cx).await
-    }
-
-    /// Puts the token for `scope`, if the registry uses bearer tokens, in oci-client's cache
-    /// for `reference` and `op`.
-    async fn install_token(
-        &self,
-        reference: &Reference,
-        op: RegistryOperation,
-        scope: &str,
-        cx: &Context<'_>,
-    ) -> Result<()> {
-        let Some(token) = self.tokens.token(scope).await.map_err(|e| cx.token(e))? else {
-            return Ok(());
-        };
-        // The uploader shares this cache.
-        let token = RegistryToken::AccessToken {
-            access_token: token,
-        };
-        self.client
-            .tokens
-            .insert(reference, op, RegistryTokenType::Bearer(token))
-            .await;
-        Ok(())
-    }
-
-    /// Pulls a manifest raw, with the bytes checked against `reference`'s digest if it has
-    /// one and against the registry's `Docker-Content-Digest`.
-    async fn pull_manifest(&self, reference: &Reference, cx: &Context<'_>) -> Result<RawManifest> {
-        self.prime(reference, RegistryOperation::Pull, cx).await?;
-        let (bytes, _) = self
-            .client
-            .pull_manifest_raw(reference, &self.auth, ACCEPT)
+    ) -> Result<paging::Page> {
+        let call = Call::new(Method::GET, path, scopes, Step::Read);
+        self.session
+            .retrying(cx, |_| async {
+                let res = cx.check(self.session.send_once(&call, cx).await?).await?;
+                let links: Vec<String> = res
+                    .headers()
+                    .get_all(LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                    .collect();
+                let next = paging::next_link(links.iter().map(String::as_str), &self.session.base);
+                let bytes = match read_capped(res, MAX_LIST_PAGE).await {
+                    Ok(b) => b,
+                    Err(BodyError::Read(e)) => return Err(transport_failure(e, cx)),
+                    Err(BodyError::TooLarge(_)) => {
+                        return Err(Failure::Fatal(cx.registry(format!(
+                            "a page of the list is over {}",
+                            show_size(MAX_LIST_PAGE)
+                        ))));
+                    }
+                };
+                let page: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&bytes).map_err(|e| {
+                        Failure::Fatal(cx.registry(format!("the list is not valid JSON: {e}")))
+                    })?;
+                let names = match page.get(field) {
+                    Some(serde_json::Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Ok(paging::Page { names, next })
+            })
             .await
-            .map_err(|e| cx.map(e))?;
-        let media_type = media_type_of(&bytes).ok_or_else(|| {
-            cx.corrupt("not a JSON manifest or index with a known media type".to_owned())
-        })?;
-        Ok(RawManifest::new(media_type, bytes))
+    }
+
+    /// Every name of a paginated list at `path` (`/v2/<repo>/tags/list`, `/v2/_catalog`).
+    async fn list(
+        &self,
+        path: &str,
+        scopes: &[String],
+        field: &'static str,
+        cx: &Context<'_>,
+    ) -> Result<Vec<String>> {
+        let n = self.page_size;
+        paging::collect(n, |ask| {
+            let url = match ask {
+                paging::Ask::First => format!("{path}?n={n}"),
+                paging::Ask::After(last) => {
+                    let q = form_urlencoded::Serializer::new(String::new())
+                        .append_pair("n", &n.to_string())
+                        .append_pair("last", &last)
+                        .finish();
+                    format!("{path}?{q}")
+                }
+                paging::Ask::Link(link) => link,
+            };
+            self.list_page(url, scopes, field, cx)
+        })
+        .await
     }
 }
 
@@ -263,18 +267,15 @@ impl Store for RegistryStore {
 
     async fn resolve(&self, repository: &str, tag: &str) -> Result<Option<RawManifest>> {
         let cx = self.context(repository, format!("tag {tag}"));
-        match self.pull_manifest(&self.by_tag(repository, tag), &cx).await {
-            Ok(m) => Ok(Some(m)),
-            Err(StoreError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_manifest(repository, tag, &cx).await
     }
 
     async fn fetch_manifest(&self, repository: &str, digest: &Digest) -> Result<RawManifest> {
         let cx = self.context(repository, format!("manifest {digest}"));
         let manifest = self
-            .pull_manifest(&self.by_digest(repository, digest), &cx)
-            .await?;
+            .get_manifest(repository, digest.as_str(), &cx)
+            .await?
+            .ok_or_else(|| cx.not_found())?;
         if manifest.digest != *digest {
             return Err(cx.corrupt(format!("its bytes have digest {}", manifest.digest)));
         }
@@ -298,58 +299,64 @@ impl Store for RegistryStore {
         }
         let content_type = HeaderValue::from_str(&manifest.media_type)
             .map_err(|_| cx.registry(format!("invalid media type {:?}", manifest.media_type)))?;
-        let reference = match tag {
-            Some(t) => self.by_tag(repository, t),
-            None => self.by_digest(repository, &manifest.digest),
-        };
-        self.authorize(&reference, RegistryOperation::Push, &cx)
-            .await?;
-        self.client
-            .push_manifest_raw(&reference, manifest.bytes.clone(), content_type)
-            .await
-            .map_err(|e| cx.map(e))?;
+        let reference = tag.unwrap_or(manifest.digest.as_str());
+        let scopes = push(repository);
+        let mut call = Call::new(
+            Method::PUT,
+            format!("/v2/{repository}/manifests/{reference}"),
+            &scopes,
+            Step::ManifestWrite,
+        );
+        call.headers.insert(CONTENT_TYPE, content_type);
+        call.body = Some(manifest.bytes.clone());
+        let res = self.session.send(call, &cx).await?;
+        cx.check(res).await?;
         Ok(())
     }
 
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
         let cx = self.context(repository, format!("blob {digest}"));
-        let reference = self.by_digest(repository, digest);
-        self.authorize(&reference, RegistryOperation::Pull, &cx)
-            .await?;
-        self.client
-            .blob_exists(&reference, digest.as_str())
-            .await
-            .map_err(|e| cx.map(e))
+        let scopes = pull(repository);
+        let call = Call::new(
+            Method::HEAD,
+            format!("/v2/{repository}/blobs/{digest}"),
+            &scopes,
+            Step::Read,
+        );
+        let res = self.session.send(call, &cx).await?;
+        match res.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            s if s.is_success() => Ok(true),
+            _ => Err(cx.refused(res).await),
+        }
     }
 
     async fn fetch_blob(&self, repository: &str, digest: &Digest, size: u64) -> Result<BlobReader> {
         let cx = self.context(repository, format!("blob {digest}"));
-        let reference = self.by_digest(repository, digest);
-        self.authorize(&reference, RegistryOperation::Pull, &cx)
-            .await?;
-        let body = self
-            .client
-            .pull_blob_stream(&reference, digest.as_str())
-            .await
-            .map_err(|e| cx.map(e))?;
-        if let Some(announced) = body.content_length.filter(|&n| n != size) {
+        let scopes = pull(repository);
+        let call = Call::new(
+            Method::GET,
+            format!("/v2/{repository}/blobs/{digest}"),
+            &scopes,
+            Step::Read,
+        );
+        let res = cx.check(self.session.send(call, &cx).await?).await?;
+        if let Some(announced) = res.content_length().filter(|&n| n != size) {
             return Err(cx.corrupt(format!(
                 "the registry announces {announced} bytes, expected {size}"
             )));
         }
-        // oci-client checks the digest too, and fails first: give its error the kind and
-        // the wording of ours.
-        let location = cx.location.clone();
-        let stream = body.stream.map_err(move |e| match digest_error(&e) {
-            Some(d) => io::Error::new(io::ErrorKind::InvalidData, format!("{location}: {d}")),
-            None => e,
-        });
-        let reader = StreamReader::new(stream);
-        Ok(Box::pin(VerifyingReader::size_only(
-            reader,
-            digest.clone(),
-            size,
-        )))
+        let resume = download::Resume {
+            session: Arc::clone(&self.session),
+            registry: self.host.clone(),
+            location: cx.location.clone(),
+            what: cx.what.clone(),
+            path: format!("/v2/{repository}/blobs/{digest}"),
+            scopes: scopes.to_vec(),
+        };
+        let reader =
+            StreamReader::new(download::resuming(resume, res.bytes_stream().boxed()).boxed());
+        Ok(Box::pin(VerifyingReader::new(reader, digest.clone(), size)))
     }
 
     async fn push_blob(
@@ -359,43 +366,67 @@ impl Store for RegistryStore {
         size: u64,
         data: BlobReader,
     ) -> Result<()> {
+        self.push_blob_from(repository, digest, size, &OnceSource::new(data))
+            .await
+    }
+
+    async fn push_blob_from(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        source: &dyn BlobSource,
+    ) -> Result<()> {
         if self.blob_exists(repository, digest).await? {
             tracing::debug!(%digest, repository, "blob already in the registry, not sent");
             return Ok(());
         }
         let cx = self.context(repository, format!("blob {digest}"));
-        let reference = self.by_digest(repository, digest);
-        self.authorize(&reference, RegistryOperation::Push, &cx)
-            .await?;
-        upload::stream_blob(&self.uploader, &reference, data, digest, size, self.idle)
-            .await
-            .map_err(|e| match e {
-                UploadError::Client(e) => cx.map(e),
-                UploadError::Stalled(idle) => StoreError::Unreachable {
-                    registry: self.host.clone(),
-                    source: format!(
-                        "the upload of blob {digest} made no progress for {} s",
-                        idle.as_secs_f32()
-                    )
-                    .into(),
-                },
+        let scopes = push(repository);
+        self.session
+            .retrying(&cx, |_| async {
+                let location = upload::start(&self.session, repository, &scopes, &cx).await?;
+                let data = source.open().await?;
+                let sent = upload::put(
+                    &self.session,
+                    &location,
+                    &scopes,
+                    data,
+                    digest,
+                    size,
+                    self.idle,
+                    &cx,
+                )
+                .await;
+                match sent {
+                    // The stream is spent: it cannot be sent again.
+                    Err(Failure::Retry { error, .. }) if !source.replayable() => {
+                        Err(Failure::Fatal(error))
+                    }
+                    other => other,
+                }
             })
+            .await
+    }
+
+    fn registry_host(&self) -> Option<&str> {
+        Some(&self.host)
+    }
+
+    async fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<bool> {
+        if repository == from {
+            return Ok(false);
+        }
+        let cx = self.context(repository, format!("blob {digest} (mounted from {from})"));
+        let mounted = upload::mount(&self.session, repository, digest, from, &cx).await?;
+        tracing::debug!(%digest, repository, from, mounted, "cross-repository mount");
+        Ok(mounted)
     }
 
     async fn list_tags(&self, repository: &str) -> Result<Vec<String>> {
         let cx = self.context(repository, "tag list");
-        let reference = self.by_tag(repository, "latest");
-        self.prime(&reference, RegistryOperation::Pull, &cx).await?;
-        let pages = paging::collect(self.page_size, |last| {
-            let reference = &reference;
-            async move {
-                self.client
-                    .list_tags(reference, &self.auth, Some(self.page_size), last.as_deref())
-                    .await
-                    .map(|page| page.tags)
-            }
-        });
-        match pages.await.map_err(|e| cx.map(e)) {
+        let path = format!("/v2/{repository}/tags/list");
+        match self.list(&path, &pull(repository), "tags", &cx).await {
             Ok(tags) => Ok(tags),
             Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
@@ -408,82 +439,16 @@ impl Store for RegistryStore {
             location: self.host.clone(),
             what: "repository list (/v2/_catalog)".to_owned(),
         };
-        // Only the registry part of this reference is used.
-        let reference = self.by_tag("_catalog", "latest");
-        // oci-client would ask for a `repository:_catalog:pull` token, which token servers
-        // do not grant for the catalog.
-        self.install_token(
-            &reference,
-            RegistryOperation::Pull,
-            "registry:catalog:*",
-            &cx,
-        )
-        .await?;
-        let pages = paging::collect(self.page_size, |last| {
-            let reference = &reference;
-            async move {
-                self.client
-                    .catalog(reference, &self.auth, Some(self.page_size), last.as_deref())
-                    .await
-                    .map(|page| page.repositories)
-            }
-        });
-        let all = pages.await.map_err(|e| match cx.map(e) {
-            StoreError::NotFound { .. } => {
-                cx.registry("the registry does not list its repositories".to_owned())
-            }
-            other => other,
-        })?;
+        let scopes = ["registry:catalog:*".to_owned()];
+        let all = self
+            .list("/v2/_catalog", &scopes, "repositories", &cx)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => {
+                    cx.registry("the registry does not list its repositories".to_owned())
+                }
+                other => other,
+            })?;
         Ok(all.into_iter().filter(|r| r.starts_with(prefix)).collect())
-    }
-}
-
-/// The digest mismatch inside an error of oci-client's verifying stream, if that is what it is.
-fn digest_error(e: &io::Error) -> Option<&DigestError> {
-    e.get_ref()?.downcast_ref::<DigestError>()
-}
-
-/// A manifest's media type: its `mediaType` field, else guessed from its shape (`manifests`
-/// makes an OCI index, `layers` or `config` an OCI manifest). `None` if it is not JSON.
-fn media_type_of(bytes: &Bytes) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
-        manifests: Option<serde::de::IgnoredAny>,
-        layers: Option<serde::de::IgnoredAny>,
-        config: Option<serde::de::IgnoredAny>,
-    }
-    let probe: Probe = serde_json::from_slice(bytes).ok()?;
-    match probe {
-        Probe {
-            media_type: Some(m),
-            ..
-        } => Some(m),
-        Probe {
-            manifests: Some(_), ..
-        } => Some(OCI_IMAGE_INDEX.to_owned()),
-        Probe {
-            layers: Some(_), ..
-        }
-        | Probe {
-            config: Some(_), ..
-        } => Some(OCI_IMAGE_MANIFEST.to_owned()),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn media_type_comes_from_the_field_or_the_shape() {
-        let m = |s: &str| media_type_of(&Bytes::from(s.to_owned()));
-        assert_eq!(m(r#"{"mediaType":"x/y"}"#).as_deref(), Some("x/y"));
-        assert_eq!(m(r#"{"manifests":[]}"#).as_deref(), Some(OCI_IMAGE_INDEX));
-        assert_eq!(m(r#"{"layers":[]}"#).as_deref(), Some(OCI_IMAGE_MANIFEST));
-        assert_eq!(m(r#"{"schemaVersion":2}"#), None);
-        assert_eq!(m("not json"), None);
     }
 }

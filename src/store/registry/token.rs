@@ -1,6 +1,7 @@
-//! Bearer tokens that oci-client does not get by itself: for docker identity tokens (OAuth2
-//! refresh tokens, which ACR and credential helpers answering `<token>` hand out) and for the
-//! registry-wide `registry:catalog:*` scope that listing repositories needs.
+//! Bearer tokens for every request the store sends: from a username and password, for
+//! anonymous access, and from docker identity tokens (OAuth2 refresh tokens, which ACR and
+//! credential helpers answering `<token>` hand out); per repository scope, for the
+//! registry-wide `registry:catalog:*` scope, and for several scopes at once (a mount).
 //!
 //! The registry's `WWW-Authenticate: Bearer realm=..,service=..` challenge is read once from
 //! `GET /v2/`. An identity token is exchanged as docker does: `POST realm` with
@@ -9,9 +10,10 @@
 //! their lifetime. Tokens and secrets never reach a log line or an error message: a refused
 //! exchange reports only its HTTP status.
 //!
-//! This module does not decide which scope an operation needs, nor retry operations
-//! ([`super`] does); ordinary username/password and anonymous tokens for repositories are
-//! oci-client's business.
+//! The same challenge tells whether the registry uses bearer tokens at all: it is the one
+//! `GET /v2/` a store makes. This module does not decide which scope an operation needs, nor
+//! retry operations ([`super::session`] does), but it reports a busy registry or token server
+//! (429, 5xx) as [`TokenError::Busy`] so that they can be retried.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -57,6 +59,9 @@ pub(super) enum TokenError {
     Request(reqwest::Error),
     /// The token server refused (401, 403) or failed.
     Refused(StatusCode),
+    /// The registry or token server is busy (429, 502, 503, 504): worth another try, after
+    /// the delay it asked for, if any.
+    Busy(StatusCode, Option<Duration>),
     /// The token server answered 200 without a token.
     NoToken,
 }
@@ -99,9 +104,17 @@ impl TokenSource {
         &self.grant
     }
 
-    /// A token for `scope` (`repository:pypi/six:pull,push`, `registry:catalog:*`), from the
-    /// cache while it lasts. `Ok(None)`: the registry does not use bearer tokens.
-    pub(super) async fn token(&self, scope: &str) -> Result<Option<String>, TokenError> {
+    /// Drops the cached token for `scopes`, which the registry refused.
+    pub(super) async fn forget(&self, scopes: &[String]) {
+        self.cache.lock().await.remove(&scopes.join(" "));
+    }
+
+    /// A token for `scopes` (`repository:pypi/six:pull,push`, `registry:catalog:*`; several
+    /// for a cross-repository mount), from the cache while it lasts. `Ok(None)`: the registry
+    /// does not use bearer tokens.
+    pub(super) async fn token(&self, scopes: &[String]) -> Result<Option<String>, TokenError> {
+        let scope = scopes.join(" ");
+        let scope = scope.as_str();
         let Some(challenge) = self
             .challenge
             .get_or_try_init(|| self.read_challenge())
@@ -114,7 +127,7 @@ impl TokenSource {
             tracing::debug!(scope, "reusing a cached bearer token");
             return Ok(Some(c.token.clone()));
         }
-        let (token, lifetime) = self.fetch(challenge, scope).await?;
+        let (token, lifetime) = self.fetch(challenge, scopes).await?;
         let renew_at = Instant::now() + lifetime.saturating_sub(MARGIN);
         cache.insert(
             scope.to_owned(),
@@ -134,6 +147,10 @@ impl TokenSource {
             .send()
             .await
             .map_err(TokenError::Request)?;
+        let status = res.status();
+        if super::retry::retryable_status(status, super::retry::Step::Read) {
+            return Err(TokenError::Busy(status, retry_after(&res)));
+        }
         let challenge = res
             .headers()
             .get_all(WWW_AUTHENTICATE)
@@ -147,8 +164,10 @@ impl TokenSource {
     async fn fetch(
         &self,
         challenge: &Challenge,
-        scope: &str,
+        scopes: &[String],
     ) -> Result<(String, Duration), TokenError> {
+        let joined = scopes.join(" ");
+        let scope = joined.as_str();
         let service = challenge.service.as_deref().unwrap_or_default();
         tracing::debug!(realm = %challenge.realm, service, scope, grant = ?self.grant, "requesting a bearer token");
         let res = match &self.grant {
@@ -178,19 +197,22 @@ impl TokenSource {
                     tracing::debug!(
                         "the token server has no OAuth2 endpoint: sending the identity token as a password"
                     );
-                    self.get(challenge, scope, Some(("<token>", refresh)))
+                    self.get(challenge, scopes, Some(("<token>", refresh)))
                         .await?
                 } else {
                     res
                 }
             }
             Grant::Basic { username, password } => {
-                self.get(challenge, scope, Some((username, password)))
+                self.get(challenge, scopes, Some((username, password)))
                     .await?
             }
-            Grant::Anonymous => self.get(challenge, scope, None).await?,
+            Grant::Anonymous => self.get(challenge, scopes, None).await?,
         };
         let status = res.status();
+        if super::retry::retryable_status(status, super::retry::Step::Read) {
+            return Err(TokenError::Busy(status, retry_after(&res)));
+        }
         if !status.is_success() {
             tracing::debug!(%status, scope, "the token server refused");
             return Err(TokenError::Refused(status));
@@ -217,10 +239,11 @@ impl TokenSource {
     async fn get(
         &self,
         challenge: &Challenge,
-        scope: &str,
+        scopes: &[String],
         basic: Option<(&str, &str)>,
     ) -> Result<reqwest::Response, TokenError> {
-        let mut query = vec![("scope", scope)];
+        // One `scope` parameter per scope, as docker sends them.
+        let mut query: Vec<(&str, &str)> = scopes.iter().map(|s| ("scope", s.as_str())).collect();
         if let Some(s) = &challenge.service {
             query.push(("service", s));
         }
@@ -233,6 +256,16 @@ impl TokenSource {
         }
         req.send().await.map_err(TokenError::Request)
     }
+}
+
+/// The delay a `Retry-After` header asks for.
+fn retry_after(res: &reqwest::Response) -> Option<Duration> {
+    let value = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    super::retry::parse_retry_after(value, std::time::SystemTime::now())
 }
 
 /// The realm and service of a `Bearer` challenge, or `None` for other schemes.
