@@ -159,13 +159,12 @@ impl Packages<'_> {
     }
 }
 
-/// Errors a later attempt may not see: the registry failed or could not be reached. Refusals
-/// (authentication, a corrupt answer, a missing object) are final.
+/// Errors a later attempt may not see: [`StoreError::Transient`]. Refusals (authentication, a
+/// corrupt answer, a missing object) and steps whose retry budget is spent are final.
 pub(crate) fn is_transient(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Registry { .. } | StoreError::Unreachable { .. }
-    )
+    // Busy answers and broken connections were already retried by the store, within
+    // --retry-timeout: what reaches here of them is final.
+    matches!(e, StoreError::Transient { .. })
 }
 
 /// A random wait of up to 200 ms, before trying an upload again.

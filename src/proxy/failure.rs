@@ -20,7 +20,9 @@ pub fn package_status(e: &PackageError) -> StatusCode {
         | PackageError::Store(StoreError::Registry { .. } | StoreError::Corrupt { .. }) => {
             StatusCode::BAD_GATEWAY
         }
-        PackageError::Race { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        PackageError::Race { .. } | PackageError::Store(StoreError::Transient { .. }) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -117,6 +117,13 @@ pub enum StoreError {
     },
     #[error("{location}: {message}")]
     Registry { location: String, message: String },
+    /// A refusal that the same step may not meet again a moment later, which the registry
+    /// store does not retry itself: HTTP 500 to a read (distribution answers it while another
+    /// writer rewrites a tag), or a manifest naming a blob another writer is still storing
+    /// (MANIFEST_BLOB_UNKNOWN). Push's write-and-verify loop tries such a step again; once a
+    /// retry budget is spent the error becomes [`StoreError::Registry`].
+    #[error("{location}: {message}")]
+    Transient { location: String, message: String },
     #[error("{action} {path}")]
     Io {
         action: &'static str,

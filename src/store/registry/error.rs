@@ -51,7 +51,8 @@ impl Context<'_> {
             retry::show(budget)
         );
         match e {
-            StoreError::Registry { location, message } => StoreError::Registry {
+            StoreError::Registry { location, message }
+            | StoreError::Transient { location, message } => StoreError::Registry {
                 location,
                 message: format!("{message}; {note}"),
             },
@@ -86,6 +87,14 @@ impl Context<'_> {
         }
     }
 
+    /// A refusal another try a moment later may not meet (see [`StoreError::Transient`]).
+    pub fn transient(&self, message: String) -> StoreError {
+        StoreError::Transient {
+            location: self.location.clone(),
+            message: format!("{}: {message}", self.what),
+        }
+    }
+
     pub fn registry(&self, message: String) -> StoreError {
         StoreError::Registry {
             location: self.location.clone(),
@@ -101,6 +110,7 @@ impl Context<'_> {
         match code {
             401 | 403 => self.unauthorized(code),
             404 => self.not_found(),
+            500 => self.transient(format!("the registry answered HTTP {code}{}", quote(body))),
             _ => self.registry(format!("the registry answered HTTP {code}{}", quote(body))),
         }
     }
@@ -125,7 +135,7 @@ impl Context<'_> {
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| e.detail.to_string());
-            return self.registry(format!(
+            return self.transient(format!(
                 "refused: it names blob {blob}, which the registry does not have (MANIFEST_BLOB_UNKNOWN)"
             ));
         }
@@ -159,7 +169,11 @@ impl Context<'_> {
             })
             .collect();
         let status = code.map(|c| format!("HTTP {c}, ")).unwrap_or_default();
-        self.registry(format!("the registry answered {status}{}", said.join("; ")))
+        let message = format!("the registry answered {status}{}", said.join("; "));
+        if code == Some(500) {
+            return self.transient(message);
+        }
+        self.registry(message)
     }
 
     /// A bearer token that could not be had. The token server's answer is not quoted: it
