@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::ecosystem::limits;
 use crate::mapper::Mapper;
 use crate::release::Ecosystem;
 
@@ -324,7 +325,7 @@ fn check_version(file: &Named) -> Result<(), ProviderError> {
 /// SHA256SUMS as Terraform reads it: per line, whitespace-separated hex sha256 and file
 /// name. Returns file name -> lowercase hex.
 fn read_shasums(path: &Path) -> Result<BTreeMap<String, String>, ProviderError> {
-    let bytes = std::fs::read(path).map_err(ProviderError::io(path))?;
+    let bytes = read_small(path, "a SHA256SUMS file")?;
     let invalid = |line: usize, reason: &str| ProviderError::InvalidShasums {
         path: path.to_path_buf(),
         line,
@@ -411,7 +412,7 @@ fn check_sha256(path: &Path, shasums: &Path, expected: &str) -> Result<u64, Prov
 
 /// `metadata.protocol_versions` of a release manifest; none when it does not say.
 fn read_protocols(path: &Path) -> Result<Vec<String>, ProviderError> {
-    let bytes = std::fs::read(path).map_err(ProviderError::io(path))?;
+    let bytes = read_small(path, "a release manifest")?;
     let invalid = |reason: String| ProviderError::InvalidManifest {
         path: path.to_path_buf(),
         reason,
@@ -440,6 +441,19 @@ fn read_protocols(path: &Path) -> Result<Vec<String>, ProviderError> {
     protocols.ok_or_else(|| {
         invalid("`metadata.protocol_versions` is not a list of MAJOR.MINOR strings".to_string())
     })
+}
+
+/// A release's text file, at most [`limits::MAX_RELEASE_TEXT_BYTES`]; `what` names it in the
+/// error.
+fn read_small(path: &Path, what: &'static str) -> Result<Vec<u8>, ProviderError> {
+    let file = File::open(path).map_err(ProviderError::io(path))?;
+    limits::read_at_most(file, limits::MAX_RELEASE_TEXT_BYTES)
+        .map_err(ProviderError::io(path))?
+        .ok_or_else(|| ProviderError::TooLarge {
+            path: path.to_path_buf(),
+            what,
+            limit: limits::show(limits::MAX_RELEASE_TEXT_BYTES),
+        })
 }
 
 #[cfg(test)]
