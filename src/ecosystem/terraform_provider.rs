@@ -219,7 +219,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} unpacks to more than {limit} ({entry} reached it); refusing it, nothing was \
+        "{} unpacks to more than {limit} (`{entry}` reached it); refusing it, nothing was \
          written. If the provider really is this large, raise the limit with \
          --max-unpacked-size",
         path.display()
