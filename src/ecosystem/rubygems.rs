@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::mapper::Mapper;
 use crate::release::Ecosystem;
 
+pub(crate) use spec::parse as parse_spec;
 pub use spec::{DependencyKind, GemDependency, GemInfo};
 pub use version::{GemVersion, Requirement, parse_requirement, select_version, sort_newest_first};
 

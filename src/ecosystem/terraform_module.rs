@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use entry::UnsafeReason;
 pub use pack::{EXCLUDED_NAMES, zip_dir};
+pub(crate) use unpack::list_zip;
 pub use unpack::{UnpackStats, check_zip, unpack_zip, unpack_zip_limited};
 
 /// What a user gave to `opp push terraform-module`: a module directory, zipped by opp, or a

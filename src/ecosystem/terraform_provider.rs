@@ -38,6 +38,7 @@ pub use release::{
     PlatformZip, ProviderRelease, manifest_file_name, read_release, shasums_file_name,
     shasums_sig_file_name, zip_file_name,
 };
+pub(crate) use release::{parse_protocols, parse_shasums};
 
 /// A provider's full address, `<hostname>/<namespace>/<type>`, normalized by the mapper
 /// (lowercase; `registry.terraform.io` when the user gave none). Its [`fmt::Display`] is the

@@ -91,7 +91,7 @@ pub enum DependencyKind {
 /// the caller to name the file. `sha256` is left empty. A document that would load into more
 /// than [`limits::MAX_YAML_NODES`] nodes (aliases expanded) or nest deeper than
 /// [`limits::MAX_YAML_DEPTH`] is refused before it is loaded.
-pub(super) fn parse(yaml: &str) -> Result<GemInfo, String> {
+pub(crate) fn parse(yaml: &str) -> Result<GemInfo, String> {
     super::yaml_size::check(yaml, limits::MAX_YAML_NODES, limits::MAX_YAML_DEPTH)
         .map_err(|e| e.to_string())?;
     let docs = YamlLoader::load_from_str(yaml).map_err(|e| format!("not valid YAML: {e}"))?;

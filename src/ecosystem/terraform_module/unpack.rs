@@ -151,6 +151,14 @@ pub fn unpack_zip_limited(
     Ok(stats)
 }
 
+/// Reads and validates the listing of a module zip (every entry name, kind and symlink
+/// target) without writing anything; how many entries it holds.
+pub(crate) fn list_zip<R: Read + Seek>(reader: R) -> Result<usize, ModuleError> {
+    let label = "the module zip";
+    let mut archive = open(reader, label)?;
+    Ok(plan(&mut archive, label)?.len())
+}
+
 fn over_limit(label: &str, entry: &str, max_bytes: u64) -> ModuleError {
     ModuleError::UnpackLimit {
         zip: label.to_string(),

@@ -325,13 +325,20 @@ fn check_version(file: &Named) -> Result<(), ProviderError> {
 /// SHA256SUMS as Terraform reads it: per line, whitespace-separated hex sha256 and file
 /// name. Returns file name -> lowercase hex.
 fn read_shasums(path: &Path) -> Result<BTreeMap<String, String>, ProviderError> {
-    let bytes = read_small(path, "a SHA256SUMS file")?;
+    parse_shasums(path, &read_small(path, "a SHA256SUMS file")?)
+}
+
+/// [`read_shasums`] of bytes already read; `path` names the file in errors.
+pub(crate) fn parse_shasums(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<BTreeMap<String, String>, ProviderError> {
     let invalid = |line: usize, reason: &str| ProviderError::InvalidShasums {
         path: path.to_path_buf(),
         line,
         reason: reason.to_string(),
     };
-    let text = std::str::from_utf8(&bytes).map_err(|_| invalid(1, "the file is not UTF-8 text"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid(1, "the file is not UTF-8 text"))?;
     let mut sums = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -412,13 +419,17 @@ fn check_sha256(path: &Path, shasums: &Path, expected: &str) -> Result<u64, Prov
 
 /// `metadata.protocol_versions` of a release manifest; none when it does not say.
 fn read_protocols(path: &Path) -> Result<Vec<String>, ProviderError> {
-    let bytes = read_small(path, "a release manifest")?;
+    parse_protocols(path, &read_small(path, "a release manifest")?)
+}
+
+/// [`read_protocols`] of bytes already read; `path` names the file in errors.
+pub(crate) fn parse_protocols(path: &Path, bytes: &[u8]) -> Result<Vec<String>, ProviderError> {
     let invalid = |reason: String| ProviderError::InvalidManifest {
         path: path.to_path_buf(),
         reason,
     };
     let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
     if !json.is_object() {
         return Err(invalid("not a JSON object".to_string()));
     }
