@@ -426,3 +426,45 @@ fn a_fifo_given_as_a_package_is_refused_by_name_for_every_ecosystem() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(!env.store().exists(), "nothing pushed");
 }
+
+/// A wheel whose METADATA and a nupkg whose nuspec unpack to 20 MiB (zip bombs in the
+/// metadata member): each push names the file, the member and the 16 MiB limit.
+#[test]
+fn push_of_a_package_whose_metadata_member_is_a_zip_bomb_is_refused_at_16_mib() {
+    let env = Env::new();
+    let wheel = bomb_zip(
+        &env.root().join("bomb-1.0-py3-none-any.whl"),
+        &[("bomb/__init__.py", b"", 0o644)],
+        &[("bomb-1.0.dist-info/METADATA", 20 << 20)],
+    );
+    let nupkg = bomb_zip(
+        &env.root().join("Bomb.1.0.0.nupkg"),
+        &[],
+        &[("Bomb.nuspec", 20 << 20)],
+    );
+    let mut failures = Vec::new();
+    for (eco, file, member) in [
+        ("pypi", &wheel, "bomb-1.0.dist-info/METADATA"),
+        ("nuget", &nupkg, "Bomb.nuspec"),
+    ] {
+        let (out, rss) = run_measured(env.opp().args(["push", eco]).arg(file));
+        let err = stderr(&out);
+        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+        let wanted = [
+            file.display().to_string(),
+            member.to_string(),
+            "more than 16 MiB".to_string(),
+        ];
+        if out.status.code() != Some(1)
+            || rss >= MAX_RSS_KIB
+            || !wanted.iter().all(|w| line.contains(w.as_str()))
+        {
+            failures.push(format!(
+                "{eco}: exit {:?}, peak RSS {rss} KiB, stderr: {err}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(!env.store().exists(), "nothing pushed");
+}
