@@ -185,9 +185,9 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
     .expect("a mirror path has a parent")
     .to_owned();
     let mut report = Vec::new();
-    // On failure, remove the directories this pull created (they were not there before).
     pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), &files)?;
-    let created = topmost_missing(&provider_dir.join(&version));
+    // On failure, remove the directories this pull created (they were not there before).
+    let created = crate::ecosystem::files::topmost_missing(&provider_dir.join(&version));
     let written = write_mirror(
         &pkgs,
         &name,
@@ -263,12 +263,4 @@ async fn write_mirror(
         }
     }
     Ok(())
-}
-
-/// The topmost directory of `dir` (or `dir` itself) that does not exist yet.
-fn topmost_missing(dir: &std::path::Path) -> Option<std::path::PathBuf> {
-    dir.ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .last()
-        .map(std::path::Path::to_path_buf)
 }

@@ -41,6 +41,15 @@ pub fn open(path: &Path) -> Result<(std::fs::File, u64), DiscoverError> {
     Ok((file, size))
 }
 
+/// The topmost directory of `dir` (or `dir` itself) that does not exist yet: what a command
+/// that creates `dir` removes again when it fails.
+pub fn topmost_missing(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf)
+}
+
 /// The package files in `paths`; `is_package` tells a package file by its name.
 pub fn discover(
     paths: &[PathBuf],
@@ -124,6 +133,14 @@ mod tests {
             discover(&[dir.path().to_path_buf()], |_| true),
             Err(DiscoverError::Empty(p)) if p == dir.path()
         ));
+    }
+
+    #[test]
+    fn the_topmost_missing_directory_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        assert_eq!(topmost_missing(&deep), Some(dir.path().join("a")));
+        assert_eq!(topmost_missing(dir.path()), None);
     }
 
     #[cfg(unix)]

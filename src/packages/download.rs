@@ -36,7 +36,7 @@ impl Packages<'_> {
             &format!("`{name}` in {}", self.store.location(&repo)),
             files,
         )?;
-        let created = topmost_missing(dir);
+        let created = crate::ecosystem::files::topmost_missing(dir);
         let result = self.download_into(&repo, files, dir).await;
         if result.is_err()
             && let Some(created) = created
@@ -156,15 +156,6 @@ fn refuse_duplicates(what: &str, files: &[DistFile]) -> Result<()> {
         })),
         None => Ok(()),
     }
-}
-
-/// The topmost directory of `dir` (or `dir` itself) that does not exist yet: what to remove
-/// if the download fails.
-fn topmost_missing(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .last()
-        .map(Path::to_path_buf)
 }
 
 /// A stored file name must be a plain name: never a path that could escape the output
