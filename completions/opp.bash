@@ -1256,7 +1256,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__module)
-            opts="-o -q -v -h --output --force --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-o -q -v -h --output --force --max-unpacked-size --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1267,6 +1267,10 @@ _opp() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-unpacked-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1298,7 +1302,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__terraform__subcmd__provider)
-            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-o -q -v -h --output --platform --all-platforms --hostname --unpacked --max-unpacked-size --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1317,6 +1321,10 @@ _opp() {
                     return 0
                     ;;
                 --hostname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-unpacked-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -212,6 +212,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --output 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
             cand --platform 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine''s'
             cand --hostname 'Registry hostname of the provider address the mirror serves'
+            cand --max-unpacked-size 'With --unpacked: the most one provider zip may unpack to, e.g. 4GiB; a zip that unpacks to more is refused and nothing is written'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
@@ -231,6 +232,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;pull;terraform-module'= {
             cand -o 'Directory to unpack the module into (created; must be empty unless --force)'
             cand --output 'Directory to unpack the module into (created; must be empty unless --force)'
+            cand --max-unpacked-size 'The most the module zip may unpack to, e.g. 4GiB; a zip that unpacks to more is refused and nothing is written'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'

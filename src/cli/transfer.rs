@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::ecosystem::limits::DEFAULT_MAX_UNPACKED;
+
 #[derive(Debug, Subcommand)]
 pub enum PushCommand {
     /// Push Python wheels and sdists (files, or directories holding them).
@@ -141,6 +143,10 @@ pub struct PullProviderArgs {
     /// Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips.
     #[arg(long)]
     pub unpacked: bool,
+    /// With --unpacked: the most one provider zip may unpack to, e.g. 4GiB; a zip that
+    /// unpacks to more is refused and nothing is written.
+    #[arg(long, default_value = DEFAULT_MAX_UNPACKED, value_name = "SIZE")]
+    pub max_unpacked_size: bytesize::ByteSize,
     /// Print what was written as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -157,6 +163,10 @@ pub struct PullModuleArgs {
     /// Replace the contents of a non-empty output directory.
     #[arg(long)]
     pub force: bool,
+    /// The most the module zip may unpack to, e.g. 4GiB; a zip that unpacks to more is
+    /// refused and nothing is written.
+    #[arg(long, default_value = DEFAULT_MAX_UNPACKED, value_name = "SIZE")]
+    pub max_unpacked_size: bytesize::ByteSize,
     /// Print what was written as JSON on stdout.
     #[arg(long)]
     pub json: bool,

@@ -185,20 +185,25 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
     .expect("a mirror path has a parent")
     .to_owned();
     let mut report = Vec::new();
-    match layout {
-        MirrorLayout::Packed => {
-            pkgs.download(ECO, &name, &files, &provider_dir).await?;
+    pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), &files)?;
+    // On failure, remove the directories this pull created (they were not there before).
+    let created = crate::ecosystem::files::topmost_missing(&provider_dir.join(&version));
+    let written = write_mirror(
+        &pkgs,
+        &name,
+        &files,
+        &provider_dir,
+        layout,
+        &args,
+        &address,
+        &version,
+    )
+    .await;
+    if let Err(e) = written {
+        if let Some(dir) = created {
+            let _ = std::fs::remove_dir_all(dir);
         }
-        MirrorLayout::Unpacked => {
-            let scratch = tempfile::tempdir()?;
-            pkgs.download(ECO, &name, &files, scratch.path()).await?;
-            for f in &files {
-                let (os, arch) = f.platform.clone().unwrap_or_default();
-                let dest = tfp::mirror_path(&args.output, &address, &version, &os, &arch, layout);
-                let zip = scratch.path().join(&f.name);
-                tokio::task::spawn_blocking(move || tfp::unpack_zip_safely(&zip, &dest)).await??;
-            }
-        }
+        return Err(e);
     }
     for f in &files {
         let (os, arch) = f.platform.clone().unwrap_or_default();
@@ -217,6 +222,45 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
     }
     if args.json {
         out.json(&report);
+    }
+    Ok(())
+}
+
+/// Writes the chosen zips into the mirror: as they are (packed), or unpacked, each within
+/// `--max-unpacked-size`, all staged before any is put in place.
+#[allow(clippy::too_many_arguments)]
+async fn write_mirror(
+    pkgs: &Packages<'_>,
+    name: &str,
+    files: &[crate::release::DistFile],
+    provider_dir: &std::path::Path,
+    layout: MirrorLayout,
+    args: &PullProviderArgs,
+    address: &ProviderAddress,
+    version: &str,
+) -> anyhow::Result<()> {
+    match layout {
+        MirrorLayout::Packed => {
+            pkgs.download(ECO, name, files, provider_dir).await?;
+        }
+        MirrorLayout::Unpacked => {
+            let scratch = tempfile::tempdir()?;
+            pkgs.download(ECO, name, files, scratch.path()).await?;
+            let max_bytes = args.max_unpacked_size.as_u64();
+            let mut staged = Vec::new();
+            for f in files {
+                let (os, arch) = f.platform.clone().unwrap_or_default();
+                let dest = tfp::mirror_path(&args.output, address, version, &os, &arch, layout);
+                let zip = scratch.path().join(&f.name);
+                staged.push(
+                    tokio::task::spawn_blocking(move || tfp::stage_unpack(&zip, &dest, max_bytes))
+                        .await??,
+                );
+            }
+            for s in staged {
+                s.commit()?;
+            }
+        }
     }
     Ok(())
 }

@@ -105,6 +105,7 @@ async fn write_files(
     json: bool,
 ) -> anyhow::Result<()> {
     let (name, version) = (&release.package, &release.version);
+    pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), files)?;
     pkgs.download(release.ecosystem, name, files, dir).await?;
     let mut report = Vec::new();
     for f in files {
@@ -181,12 +182,16 @@ pub async fn terraform_module(
     let scratch = tempfile::tempdir()?;
     let zip = pkgs.fetch_module_zip(&name, file, scratch.path()).await?;
     let dest = args.output.clone();
+    let label = format!("module {name} {version} ({})", file.name);
+    let max_bytes = args.max_unpacked_size.as_u64();
     let stats = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let f = std::fs::File::open(&zip)?;
-        Ok(terraform_module::unpack_zip(
+        Ok(terraform_module::unpack_zip_limited(
             std::io::BufReader::new(f),
+            &label,
             &dest,
             args.force,
+            max_bytes,
         )?)
     })
     .await??;

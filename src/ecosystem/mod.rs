@@ -2,6 +2,9 @@
 //! metadata, choosing files on pull. Parsing is pure; only reading the files touches disk.
 
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod limits;
 pub mod nuget;
 pub mod pypi;
 pub mod rubygems;

@@ -80,6 +80,12 @@ pub struct NugetPackage {
 /// What can go wrong finding or reading a NuGet package. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum NugetError {
+    #[error(
+        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        path.display()
+    )]
+    NotRegularFile { path: PathBuf },
+
     #[error("{} does not exist; check the path", path.display())]
     NotFound { path: PathBuf },
 
@@ -180,6 +186,7 @@ impl From<DiscoverError> for NugetError {
             DiscoverError::NotFound(path) => NugetError::NotFound { path },
             DiscoverError::Io(path, source) => NugetError::Io { path, source },
             DiscoverError::Empty(path) => NugetError::EmptyDirectory { path },
+            DiscoverError::NotRegular(path) => NugetError::NotRegularFile { path },
         }
     }
 }

@@ -64,6 +64,12 @@ pub struct PythonDist {
 /// What can go wrong finding or reading a Python distribution. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum PypiError {
+    #[error(
+        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        path.display()
+    )]
+    NotRegularFile { path: PathBuf },
+
     #[error("{} does not exist; check the path", path.display())]
     NotFound { path: PathBuf },
 
@@ -185,6 +191,7 @@ impl From<DiscoverError> for PypiError {
             DiscoverError::NotFound(path) => PypiError::NotFound { path },
             DiscoverError::Io(path, source) => PypiError::Io { path, source },
             DiscoverError::Empty(path) => PypiError::EmptyDirectory { path },
+            DiscoverError::NotRegular(path) => PypiError::NotRegularFile { path },
         }
     }
 }

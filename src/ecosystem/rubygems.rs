@@ -6,12 +6,14 @@
 //! `packages::rubygems`, moving them is `store/`, serving them is `proxy/`.
 //!
 //! Submodules: `archive` (the tar and its gzipped YAML member, hashed in one pass), `spec`
-//! ([`GemInfo`] and reading the tagged YAML), `version` ([`GemVersion`], [`Requirement`]).
+//! ([`GemInfo`] and reading the tagged YAML), `yaml_size` (bounding the YAML before it is
+//! loaded), `version` ([`GemVersion`], [`Requirement`]).
 //! Only [`discover`] and [`describe`] touch the disk.
 
 mod archive;
 mod spec;
 mod version;
+mod yaml_size;
 
 #[cfg(test)]
 mod spec_tests;
@@ -23,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::mapper::Mapper;
 use crate::release::Ecosystem;
 
+pub(crate) use spec::parse as parse_spec;
 pub use spec::{DependencyKind, GemDependency, GemInfo};
 pub use version::{GemVersion, Requirement, parse_requirement, select_version, sort_newest_first};
 
@@ -41,6 +44,12 @@ pub struct Gem {
 /// What can go wrong finding or reading a gem. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum RubygemsError {
+    #[error(
+        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        path.display()
+    )]
+    NotRegularFile { path: PathBuf },
+
     #[error("{} does not exist; check the path", path.display())]
     NotFound { path: PathBuf },
 
@@ -103,6 +112,7 @@ impl From<DiscoverError> for RubygemsError {
             DiscoverError::NotFound(path) => RubygemsError::NotFound { path },
             DiscoverError::Io(path, source) => RubygemsError::Io { path, source },
             DiscoverError::Empty(path) => RubygemsError::EmptyDirectory { path },
+            DiscoverError::NotRegular(path) => RubygemsError::NotRegularFile { path },
         }
     }
 }

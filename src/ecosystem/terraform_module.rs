@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 
 pub use entry::UnsafeReason;
 pub use pack::{EXCLUDED_NAMES, zip_dir};
-pub use unpack::{UnpackStats, check_zip, unpack_zip};
+pub(crate) use unpack::list_zip;
+pub use unpack::{UnpackStats, check_zip, unpack_zip, unpack_zip_limited};
 
 /// What a user gave to `opp push terraform-module`: a module directory, zipped by opp, or a
 /// zip the user built, pushed as it is after [`check_zip`].
@@ -53,6 +54,20 @@ pub struct ZipStats {
 /// the zip or the entry, and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
+    #[error(
+        "{zip} unpacks to more than {limit} (`{entry}` reached it); refusing it, nothing was \
+         written. If the module really is this large, raise the limit with \
+         --max-unpacked-size"
+    )]
+    UnpackLimit {
+        zip: String,
+        entry: String,
+        limit: String,
+    },
+
+    #[error("{zip} lists more than {max} entries, more than opp unpacks; this is not a module")]
+    TooManyEntries { zip: String, max: usize },
+
     #[error("{} does not exist; give a module directory or a .zip of one", path.display())]
     NotFound { path: PathBuf },
 

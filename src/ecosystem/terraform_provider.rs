@@ -30,11 +30,15 @@ use crate::release::Ecosystem;
 pub use constraint::{Constraint, parse_constraint, select_version, sort_newest_first};
 pub use hash::{h1_of_dir, h1_of_zip, h1_of_zip_file};
 pub use lock::{LockEntry, update_lock_file};
-pub use mirror::{MirrorLayout, current_platform, mirror_path, parse_platform, unpack_zip_safely};
+pub use mirror::{
+    MirrorLayout, StagedUnpack, current_platform, mirror_path, parse_platform, stage_unpack,
+    unpack_zip_safely,
+};
 pub use release::{
     PlatformZip, ProviderRelease, manifest_file_name, read_release, shasums_file_name,
     shasums_sig_file_name, zip_file_name,
 };
+pub(crate) use release::{parse_protocols, parse_shasums};
 
 /// A provider's full address, `<hostname>/<namespace>/<type>`, normalized by the mapper
 /// (lowercase; `registry.terraform.io` when the user gave none). Its [`fmt::Display`] is the
@@ -203,6 +207,29 @@ pub enum ProviderError {
 
     #[error("{}: {reason}; expected {{\"version\": 1, \"metadata\": {{\"protocol_versions\": [\"6.0\"]}}}}", path.display())]
     InvalidManifest { path: PathBuf, reason: String },
+
+    #[error(
+        "{} is larger than {limit}, the most opp reads of {what}; this is not a provider \
+         release file",
+        path.display()
+    )]
+    TooLarge {
+        path: PathBuf,
+        what: &'static str,
+        limit: String,
+    },
+
+    #[error(
+        "{} unpacks to more than {limit} (`{entry}` reached it); refusing it, nothing was \
+         written. If the provider really is this large, raise the limit with \
+         --max-unpacked-size",
+        path.display()
+    )]
+    UnpackLimit {
+        path: PathBuf,
+        entry: String,
+        limit: String,
+    },
 
     #[error("{} is not a valid zip archive; re-download or rebuild it", path.display())]
     NotZip {

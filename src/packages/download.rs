@@ -1,10 +1,13 @@
 //! Writing a release's files into a directory: each streams from the store into a
-//! temporary file beside its destination, is checked against its digest, and is renamed into
-//! place only when every file arrived intact. Used by `opp pull` (the proxy streams instead).
+//! temporary file of its own beside its destination, is checked against its digest, and is
+//! renamed into place only when every file arrived intact. A list naming one file twice is
+//! refused before anything is fetched (two downloads would race for one destination). Used by
+//! `opp pull` (the proxy streams instead).
 
 use std::path::{Path, PathBuf};
 
 use futures_util::{StreamExt, stream};
+use tempfile::TempPath;
 use tokio::io::AsyncWriteExt;
 
 use super::{CONCURRENCY, PackageError, Packages, Result, io};
@@ -16,7 +19,8 @@ use crate::store::StoreError;
 impl Packages<'_> {
     /// Writes the chosen files of a release into `dir`: each streams into a temporary file
     /// in `dir`, checked against its digest, and only when every file arrived intact are
-    /// they renamed into place. On any failure nothing new is left in `dir`.
+    /// they renamed into place. On any failure nothing new is left in `dir` (nor `dir`
+    /// itself, or the parents of it this call created).
     pub async fn download(
         &self,
         eco: Ecosystem,
@@ -25,17 +29,37 @@ impl Packages<'_> {
         dir: &Path,
     ) -> Result<Vec<PathBuf>> {
         let repo = self.mapper.repository(eco, name)?;
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(io("cannot create", dir))?;
         for f in files {
             check_file_name(&f.name)?;
         }
+        refuse_duplicates(
+            &format!("`{name}` in {}", self.store.location(&repo)),
+            files,
+        )?;
+        let created = crate::ecosystem::files::topmost_missing(dir);
+        let result = self.download_into(&repo, files, dir).await;
+        if result.is_err()
+            && let Some(created) = created
+        {
+            let _ = tokio::fs::remove_dir_all(created).await;
+        }
+        result
+    }
+
+    async fn download_into(
+        &self,
+        repo: &str,
+        files: &[DistFile],
+        dir: &Path,
+    ) -> Result<Vec<PathBuf>> {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(io("cannot create", dir))?;
         let downloads: Vec<_> = files
             .iter()
-            .map(|f| self.download_one(&repo, f, dir))
+            .map(|f| self.download_one(repo, f, dir))
             .collect();
-        let results: Vec<Result<(PathBuf, PathBuf)>> = stream::iter(downloads)
+        let results: Vec<Result<(TempPath, PathBuf)>> = stream::iter(downloads)
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -50,16 +74,13 @@ impl Packages<'_> {
             }
         }
         if let Some(e) = first_err {
-            for (tmp, _) in &done {
-                let _ = tokio::fs::remove_file(tmp).await;
-            }
+            // Dropping the temporary paths removes them.
             return Err(e);
         }
         let mut written = Vec::new();
         for (tmp, dest) in done {
-            tokio::fs::rename(&tmp, &dest)
-                .await
-                .map_err(io("cannot write", &dest))?;
+            tmp.persist(&dest)
+                .map_err(|e| io("cannot write", &dest)(e.error))?;
             written.push(dest);
         }
         written.sort();
@@ -71,16 +92,20 @@ impl Packages<'_> {
         repo: &str,
         f: &DistFile,
         dir: &Path,
-    ) -> Result<(PathBuf, PathBuf)> {
+    ) -> Result<(TempPath, PathBuf)> {
         let dest = dir.join(&f.name);
-        let tmp = dir.join(format!(".{}.opp-partial-{}", f.name, std::process::id()));
+        // A temporary file of its own (a unique name, created exclusively): removed when
+        // dropped, on any error below.
+        let (file, tmp) = tempfile::Builder::new()
+            .prefix(&format!(".{}.opp-partial-", f.name))
+            .tempfile_in(dir)
+            .map_err(io("cannot create a temporary file in", dir))?
+            .into_parts();
+        let mut file = tokio::fs::File::from_std(file);
         let result = async {
             let reader = self.store.fetch_blob(repo, &f.digest, f.size).await?;
             let bar = self.out.bar(&f.name, f.size);
             let mut reader = ProgressReader::new(reader, bar.clone());
-            let mut file = tokio::fs::File::create(&tmp)
-                .await
-                .map_err(io("cannot create", &tmp))?;
             let what = format!("{} from {}", f.name, self.store.location(repo));
             copy_blob(&mut reader, &mut file).await.map_err(|e| {
                 if e.kind() == std::io::ErrorKind::InvalidData {
@@ -103,13 +128,33 @@ impl Packages<'_> {
             Ok::<_, PackageError>(())
         }
         .await;
-        match result {
-            Ok(()) => Ok((tmp, dest)),
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                Err(e)
-            }
-        }
+        drop(file);
+        result.map(|()| (tmp, dest))
+    }
+}
+
+impl Packages<'_> {
+    /// Refuses a list of files that names one file twice (an index with two entries of one
+    /// title), before anything is downloaded; `what` names the version in the error.
+    /// [`Packages::download`] checks too, naming only the repository.
+    pub fn refuse_duplicate_files(&self, what: &str, files: &[DistFile]) -> Result<()> {
+        refuse_duplicates(what, files)
+    }
+}
+
+fn refuse_duplicates(what: &str, files: &[DistFile]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    match files.iter().find(|f| !seen.insert(f.name.as_str())) {
+        Some(twice) => Err(PackageError::Artifact(ArtifactError::Invalid {
+            what: what.to_owned(),
+            kind: "image index",
+            detail: format!(
+                "it lists the file `{}` twice, so opp cannot tell which is meant; nothing was \
+                 downloaded. Something other than opp wrote that index: remove one of the two entries",
+                twice.name
+            ),
+        })),
+        None => Ok(()),
     }
 }
 

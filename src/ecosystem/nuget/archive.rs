@@ -8,9 +8,9 @@ use std::path::Path;
 
 use super::NugetError;
 
-/// The largest nuspec opp reads (a few KiB in practice; this only guards against a
-/// decompression bomb).
-const MAX_NUSPEC_BYTES: u64 = 16 * 1024 * 1024;
+// The largest metadata member opp reads: `limits::MAX_METADATA_BYTES` (a decompression
+// bomb stops there).
+use crate::ecosystem::limits::{self, MAX_METADATA_BYTES as MAX_NUSPEC_BYTES};
 
 /// The nuspec member: its name in the archive and its exact bytes.
 #[derive(Debug)]
@@ -74,15 +74,14 @@ pub(super) fn nuspec<R: Read + Seek>(path: &Path, reader: R) -> Result<Member, N
         reason,
     };
     let file = zip.by_name(&member).map_err(|e| corrupt(e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_NUSPEC_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| corrupt(e.to_string()))?;
-    if bytes.len() as u64 > MAX_NUSPEC_BYTES {
-        return Err(corrupt(format!(
-            "it is larger than {MAX_NUSPEC_BYTES} bytes"
-        )));
-    }
+    let bytes = limits::read_at_most(file, MAX_NUSPEC_BYTES)
+        .map_err(|e| corrupt(e.to_string()))?
+        .ok_or_else(|| {
+            corrupt(format!(
+                "it unpacks to more than {}, the most opp reads of a nuspec",
+                limits::show(MAX_NUSPEC_BYTES)
+            ))
+        })?;
     Ok(Member {
         name: member,
         bytes,

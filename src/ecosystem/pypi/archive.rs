@@ -11,9 +11,9 @@ use flate2::read::GzDecoder;
 
 use super::PypiError;
 
-/// The largest metadata member opp reads (METADATA carries the long description, so a few
-/// MiB is plausible; this only guards against a decompression bomb).
-pub(super) const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
+// The largest metadata member opp reads: `limits::MAX_METADATA_BYTES` (a decompression
+// bomb stops there).
+use crate::ecosystem::limits::{self, MAX_METADATA_BYTES};
 
 /// A metadata member found in an archive: its path inside the archive and its exact bytes.
 #[derive(Debug)]
@@ -160,23 +160,19 @@ fn read_zip_member<R: Read + Seek>(
 }
 
 fn read_limited(path: &Path, member: &str, reader: &mut impl Read) -> Result<Vec<u8>, PypiError> {
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_METADATA_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| PypiError::CorruptMember {
-            path: path.to_path_buf(),
-            member: member.to_string(),
-            reason: e.to_string(),
-        })?;
-    if bytes.len() as u64 > MAX_METADATA_BYTES {
-        return Err(PypiError::CorruptMember {
-            path: path.to_path_buf(),
-            member: member.to_string(),
-            reason: format!("it is larger than {MAX_METADATA_BYTES} bytes"),
-        });
-    }
-    Ok(bytes)
+    let corrupt = |reason: String| PypiError::CorruptMember {
+        path: path.to_path_buf(),
+        member: member.to_string(),
+        reason,
+    };
+    limits::read_at_most(reader, MAX_METADATA_BYTES)
+        .map_err(|e| corrupt(e.to_string()))?
+        .ok_or_else(|| {
+            corrupt(format!(
+                "it unpacks to more than {}, the most opp reads of a metadata file",
+                limits::show(MAX_METADATA_BYTES)
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -10,11 +10,10 @@ use flate2::read::GzDecoder;
 
 use super::RubygemsError;
 use crate::digest::Hasher;
+use crate::ecosystem::limits::{self, MAX_GEM_METADATA_BYTES};
 
 /// The specification member of a gem.
 const METADATA: &str = "metadata.gz";
-/// Refuse a specification larger than this once unpacked (a gzip bomb, not a gem).
-const MAX_METADATA: u64 = 16 * 1024 * 1024;
 
 /// What one pass over a gem yields.
 pub(super) struct Opened {
@@ -73,17 +72,14 @@ fn gunzip(path: &Path, member: impl Read) -> Result<String, RubygemsError> {
         path: path.to_path_buf(),
         detail,
     };
-    let mut bytes = Vec::new();
-    GzDecoder::new(member)
-        .take(MAX_METADATA + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("not gzip-compressed ({e})")))?;
-    if bytes.len() as u64 > MAX_METADATA {
-        return Err(bad(format!(
-            "it unpacks to more than {} MiB",
-            MAX_METADATA / 1024 / 1024
-        )));
-    }
+    let bytes = limits::read_at_most(GzDecoder::new(member), MAX_GEM_METADATA_BYTES)
+        .map_err(|e| bad(format!("not gzip-compressed ({e})")))?
+        .ok_or_else(|| {
+            bad(format!(
+                "it unpacks to more than {}, the most opp reads (a gzip bomb, not a gem)",
+                limits::show(MAX_GEM_METADATA_BYTES)
+            ))
+        })?;
     String::from_utf8(bytes).map_err(|_| bad("the YAML inside is not UTF-8".to_owned()))
 }
 

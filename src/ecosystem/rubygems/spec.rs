@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::version::Requirement;
+use crate::ecosystem::limits;
 
 /// Everything the proxy needs of one gem without downloading it: the compact index line
 /// (`/info/NAME`) and a `Gem::Specification` for `/quick/Marshal.4.8/*.gemspec.rz`. Stored as
@@ -87,8 +88,12 @@ pub enum DependencyKind {
 }
 
 /// Reads a gem's `metadata.gz` YAML (already gunzipped). The error says what is wrong, for
-/// the caller to name the file. `sha256` is left empty.
-pub(super) fn parse(yaml: &str) -> Result<GemInfo, String> {
+/// the caller to name the file. `sha256` is left empty. A document that would load into more
+/// than [`limits::MAX_YAML_NODES`] nodes (aliases expanded) or nest deeper than
+/// [`limits::MAX_YAML_DEPTH`] is refused before it is loaded.
+pub(crate) fn parse(yaml: &str) -> Result<GemInfo, String> {
+    super::yaml_size::check(yaml, limits::MAX_YAML_NODES, limits::MAX_YAML_DEPTH)
+        .map_err(|e| e.to_string())?;
     let docs = YamlLoader::load_from_str(yaml).map_err(|e| format!("not valid YAML: {e}"))?;
     let spec = docs
         .first()

@@ -13,6 +13,7 @@ use zip::ZipArchive;
 use super::entry::{self, UnsafeReason};
 use super::staging::Staging;
 use super::{ModuleError, ZipStats};
+use crate::ecosystem::limits::{self, CopyError, UnpackBudget};
 
 /// How an unpacked module was written: regular files (and their total size) and symlinks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +41,9 @@ struct Entry {
     name: String,
     path: PathBuf,
     kind: Kind,
+    /// The size the zip declares (checked against the limit up front; the bytes actually
+    /// written are what count in the end).
+    declared: u64,
 }
 
 /// Checks the module zip at `zip` before it is pushed as it is: it must be a readable zip with
@@ -71,7 +75,14 @@ pub fn check_zip(zip: &Path) -> Result<ZipStats, ModuleError> {
             }
             Kind::Dir => {}
             Kind::File { .. } => {
-                stats.bytes += copy_entry(&mut archive, entry, &label, &mut std::io::sink(), zip)?;
+                stats.bytes += copy_entry(
+                    &mut archive,
+                    entry,
+                    &label,
+                    &mut std::io::sink(),
+                    zip,
+                    &mut UnpackBudget::new(u64::MAX),
+                )?;
                 stats.files += 1;
             }
         }
@@ -88,15 +99,45 @@ pub fn check_zip(zip: &Path) -> Result<ZipStats, ModuleError> {
 /// error unless `replace` is set, and is then replaced only once the new one is complete.
 /// Missing parent directories are created. On any error nothing is left behind. Files keep
 /// their executable bits (added to the mode the umask gives); other mode bits are not taken
-/// from the zip.
+/// from the zip. At most [`limits::DEFAULT_MAX_UNPACKED_BYTES`] are written.
 pub fn unpack_zip(
     zip: impl Read + Seek,
     dest: &Path,
     replace: bool,
 ) -> Result<UnpackStats, ModuleError> {
-    let label = "the module zip".to_string();
+    unpack_zip_limited(
+        zip,
+        "the module zip",
+        dest,
+        replace,
+        limits::DEFAULT_MAX_UNPACKED_BYTES,
+    )
+}
+
+/// [`unpack_zip`], naming the zip `label` in errors and writing at most `max_bytes` of file
+/// contents: a zip whose declared sizes pass it is refused before anything is written, and
+/// one whose entries turn out larger than declared is stopped at the limit and removed.
+pub fn unpack_zip_limited(
+    zip: impl Read + Seek,
+    label: &str,
+    dest: &Path,
+    replace: bool,
+    max_bytes: u64,
+) -> Result<UnpackStats, ModuleError> {
+    let label = label.to_string();
     let mut archive = open(zip, &label)?;
     let entries = plan(&mut archive, &label)?;
+    let mut budget = UnpackBudget::new(max_bytes);
+    let mut declared = 0u64;
+    for entry in entries
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::File { .. }))
+    {
+        declared = declared.saturating_add(entry.declared);
+        if budget.would_exceed(declared) {
+            return Err(over_limit(&label, &entry.name, max_bytes));
+        }
+    }
     let staging = Staging::new(dest, replace)?;
     let stats = extract(
         &mut archive,
@@ -104,16 +145,40 @@ pub fn unpack_zip(
         &label,
         staging.path(),
         staging.dest(),
+        &mut budget,
     )?;
     staging.commit()?;
     Ok(stats)
 }
 
+/// Reads and validates the listing of a module zip (every entry name, kind and symlink
+/// target) without writing anything; how many entries it holds.
+pub(crate) fn list_zip<R: Read + Seek>(reader: R) -> Result<usize, ModuleError> {
+    let label = "the module zip";
+    let mut archive = open(reader, label)?;
+    Ok(plan(&mut archive, label)?.len())
+}
+
+fn over_limit(label: &str, entry: &str, max_bytes: u64) -> ModuleError {
+    ModuleError::UnpackLimit {
+        zip: label.to_string(),
+        entry: entry.to_string(),
+        limit: limits::show(max_bytes),
+    }
+}
+
 fn open<R: Read + Seek>(reader: R, label: &str) -> Result<ZipArchive<R>, ModuleError> {
-    ZipArchive::new(reader).map_err(|source| ModuleError::NotZip {
+    let archive = ZipArchive::new(reader).map_err(|source| ModuleError::NotZip {
         zip: label.to_string(),
         source,
-    })
+    })?;
+    if archive.len() > limits::MAX_ZIP_ENTRIES {
+        return Err(ModuleError::TooManyEntries {
+            zip: label.to_string(),
+            max: limits::MAX_ZIP_ENTRIES,
+        });
+    }
+    Ok(archive)
 }
 
 /// Validates every entry of `archive` and says what each is; writes nothing.
@@ -180,6 +245,7 @@ fn plan<R: Read + Seek>(
                 });
             }
         };
+        let declared = file.size();
         let key = parts.join("/");
         let is_dir = kind == Kind::Dir;
         if let Some(was_dir) = seen.insert(key, is_dir)
@@ -196,6 +262,7 @@ fn plan<R: Read + Seek>(
             name,
             path,
             kind,
+            declared,
         });
     }
     let links: HashSet<&Path> = entries
@@ -224,6 +291,7 @@ fn extract<R: Read + Seek>(
     label: &str,
     root: &Path,
     dest: &Path,
+    budget: &mut UnpackBudget,
 ) -> Result<UnpackStats, ModuleError> {
     let mut stats = UnpackStats::default();
     for entry in entries {
@@ -245,7 +313,7 @@ fn extract<R: Read + Seek>(
                     .create_new(true)
                     .open(&path)
                     .map_err(write_error)?;
-                stats.bytes += copy_entry(archive, entry, label, &mut out, &shown)?;
+                stats.bytes += copy_entry(archive, entry, label, &mut out, &shown, budget)?;
                 stats.files += 1;
                 if executable {
                     set_executable(&out).map_err(write_error)?;
@@ -271,14 +339,15 @@ fn extract<R: Read + Seek>(
     Ok(stats)
 }
 
-/// Copies one file entry into `out`, verifying its CRC; returns its size. Read errors are the
-/// zip's fault, write errors `written_to`'s.
+/// Copies one file entry into `out`, verifying its CRC, within `budget`; returns its size.
+/// Read errors are the zip's fault, write errors `written_to`'s.
 fn copy_entry<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     entry: &Entry,
     label: &str,
     out: &mut impl Write,
     written_to: &Path,
+    budget: &mut UnpackBudget,
 ) -> Result<u64, ModuleError> {
     let corrupt = |source| ModuleError::CorruptEntry {
         zip: label.to_string(),
@@ -288,23 +357,14 @@ fn copy_entry<R: Read + Seek>(
     let mut file = archive
         .by_index(entry.index)
         .map_err(|e| corrupt(e.into()))?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(corrupt(e)),
-        };
-        out.write_all(&buf[..n])
-            .map_err(|source| ModuleError::Write {
-                path: written_to.to_path_buf(),
-                source,
-            })?;
-        total += n as u64;
-    }
-    Ok(total)
+    budget.copy(&mut file, out).map_err(|e| match e {
+        CopyError::Read(source) => corrupt(source),
+        CopyError::Write(source) => ModuleError::Write {
+            path: written_to.to_path_buf(),
+            source,
+        },
+        CopyError::Exceeded => over_limit(label, &entry.name, budget.limit()),
+    })
 }
 
 #[cfg(unix)]

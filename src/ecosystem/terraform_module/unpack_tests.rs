@@ -325,3 +325,53 @@ fn check_zip_names_a_missing_zip() {
     assert!(matches!(err, ModuleError::NotFound { .. }), "{err:?}");
     assert!(err.to_string().contains("gone.zip"), "{err}");
 }
+
+/// A zip of one deflated file of `size` zeros whose headers declare `declared` bytes instead.
+fn lying_zip(size: usize, declared: u32) -> Vec<u8> {
+    let mut zip = zip_of(&[Item::File("main.tf", &vec![0u8; size], 0o644)]);
+    // Patch the uncompressed size in the local header (offset 22) and the central directory
+    // header (offset 24); the compressed data stays as it is.
+    let patch = |zip: &mut Vec<u8>, signature: [u8; 4], offset: usize| {
+        let at = zip
+            .windows(4)
+            .position(|w| w == signature)
+            .expect("header present");
+        zip[at + offset..at + offset + 4].copy_from_slice(&declared.to_le_bytes());
+    };
+    patch(&mut zip, [0x50, 0x4b, 0x03, 0x04], 22);
+    patch(&mut zip, [0x50, 0x4b, 0x01, 0x02], 24);
+    zip
+}
+
+#[test]
+fn a_zip_whose_declared_sizes_pass_the_limit_is_refused_before_writing() {
+    let zip = zip_of(&[Item::File("main.tf", &[0u8; 4096], 0o644)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("out/module");
+    let err = unpack_zip_limited(Cursor::new(zip), "the bomb", &dest, false, 1024).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the bomb unpacks to more than 1 KiB (`main.tf` reached it); refusing it, nothing was \
+         written. If the module really is this large, raise the limit with --max-unpacked-size"
+    );
+    assert_eq!(listing(tmp.path()), Vec::<String>::new(), "left behind");
+}
+
+/// The zip crate stops reading an entry at its declared size (a damaged entry); the budget
+/// counting bytes written is the second line, should that ever change.
+#[test]
+fn a_zip_that_lies_about_its_sizes_is_refused_and_nothing_is_left() {
+    let zip = lying_zip(1 << 20, 10);
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("out/module");
+    let err =
+        unpack_zip_limited(Cursor::new(zip), "the bomb", &dest, false, 64 * 1024).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ModuleError::UnpackLimit { .. } | ModuleError::CorruptEntry { .. }
+        ),
+        "{err}"
+    );
+    assert_eq!(listing(tmp.path()), Vec::<String>::new(), "left behind");
+}

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::release::zip_file_name;
 use super::{ProviderAddress, ProviderError};
+use crate::ecosystem::limits::{self, CopyError, UnpackBudget};
 
 /// The two layouts Terraform reads from a filesystem mirror (`-plugin-dir`,
 /// `filesystem_mirror`).
@@ -93,8 +94,38 @@ pub fn mirror_path(
 /// executable. An entry with an absolute path, a `..` component or a `\`, a symbolic link,
 /// two entries of one name or an empty archive refuse the whole zip before anything is
 /// written. Files are written into a temporary directory beside `dest`, which then takes
-/// `dest`'s place; on error nothing is left behind.
-pub fn unpack_zip_safely(zip: &Path, dest: &Path) -> Result<(), ProviderError> {
+/// `dest`'s place; on error nothing is left behind. At most `max_bytes` of file contents are
+/// written (see [`stage_unpack`]).
+pub fn unpack_zip_safely(zip: &Path, dest: &Path, max_bytes: u64) -> Result<(), ProviderError> {
+    stage_unpack(zip, dest, max_bytes)?.commit()
+}
+
+/// A provider zip unpacked into a temporary directory beside its destination, not yet in
+/// place: [`StagedUnpack::commit`] moves it there; dropping it removes it. Lets a pull of
+/// several platforms put none in place unless all unpacked.
+#[derive(Debug)]
+pub struct StagedUnpack {
+    staging: tempfile::TempDir,
+    dest: PathBuf,
+}
+
+impl StagedUnpack {
+    /// Moves the unpacked directory to its destination (replacing what is there).
+    pub fn commit(self) -> Result<(), ProviderError> {
+        replace_dir(self.staging, &self.dest)
+    }
+}
+
+/// The checks and the writing of [`unpack_zip_safely`], into a temporary directory beside
+/// `dest`. A zip whose declared sizes add up to more than `max_bytes` is refused before
+/// anything is written; one whose entries turn out larger than declared is stopped when the
+/// bytes actually written reach the limit. More than [`limits::MAX_ZIP_ENTRIES`] entries
+/// refuse it too.
+pub fn stage_unpack(
+    zip: &Path,
+    dest: &Path,
+    max_bytes: u64,
+) -> Result<StagedUnpack, ProviderError> {
     let file = File::open(zip).map_err(ProviderError::io(zip))?;
     let not_zip = |source| ProviderError::NotZip {
         path: zip.to_path_buf(),
@@ -109,6 +140,23 @@ pub fn unpack_zip_safely(zip: &Path, dest: &Path) -> Result<(), ProviderError> {
     if archive.is_empty() {
         return Err(refuse("(none)", "the archive is empty"));
     }
+    // The reason below spells the limit out (it must be a constant string).
+    const _: () = assert!(limits::MAX_ZIP_ENTRIES == 100_000);
+    if archive.len() > limits::MAX_ZIP_ENTRIES {
+        return Err(refuse(
+            "(all)",
+            "it lists more than 100000 entries, more than opp unpacks",
+        ));
+    }
+    let over_limit = |entry: &str| ProviderError::UnpackLimit {
+        path: zip
+            .file_name()
+            .map_or_else(|| zip.to_path_buf(), PathBuf::from),
+        entry: entry.escape_debug().to_string(),
+        limit: limits::show(max_bytes),
+    };
+    let mut budget = UnpackBudget::new(max_bytes);
+    let mut declared = 0u64;
     if archive.has_duplicate_names() {
         return Err(refuse("(several)", "two entries have the same name"));
     }
@@ -125,6 +173,12 @@ pub fn unpack_zip_safely(zip: &Path, dest: &Path) -> Result<(), ProviderError> {
                 "an absolute path, a `..` component or a `\\` could write outside the directory",
             ));
         };
+        if !entry.is_dir() {
+            declared = declared.saturating_add(entry.size());
+            if budget.would_exceed(declared) {
+                return Err(over_limit(&name));
+            }
+        }
         plan.push((parts, entry.is_dir(), entry.unix_mode()));
     }
 
@@ -150,14 +204,21 @@ pub fn unpack_zip_safely(zip: &Path, dest: &Path) -> Result<(), ProviderError> {
         }
         let mut entry = archive.by_index(index).map_err(not_zip)?;
         let mut out = File::create(&target).map_err(ProviderError::io(&target))?;
-        std::io::copy(&mut entry, &mut out).map_err(|source| ProviderError::CorruptEntry {
-            path: zip.to_path_buf(),
-            entry: parts.join("/"),
-            source,
+        budget.copy(&mut entry, &mut out).map_err(|e| match e {
+            CopyError::Read(source) => ProviderError::CorruptEntry {
+                path: zip.to_path_buf(),
+                entry: parts.join("/"),
+                source,
+            },
+            CopyError::Write(source) => ProviderError::io(&target)(source),
+            CopyError::Exceeded => over_limit(&parts.join("/")),
         })?;
         set_mode(&target, mode)?;
     }
-    replace_dir(staging, dest)
+    Ok(StagedUnpack {
+        staging,
+        dest: dest.to_path_buf(),
+    })
 }
 
 /// The path components of a zip entry name, or `None` when it could leave its directory.

@@ -3,6 +3,7 @@
 use super::super::h1_of_dir;
 use super::super::test_zip::{Entry, build_zip, fake_provider_zip};
 use super::*;
+use crate::ecosystem::limits::DEFAULT_MAX_UNPACKED_BYTES;
 
 fn address() -> ProviderAddress {
     ProviderAddress::parse("acme/foo").unwrap()
@@ -98,7 +99,7 @@ fn unpacking_keeps_the_executable_bit_and_the_h1_hash() {
         "amd64",
         MirrorLayout::Unpacked,
     );
-    unpack_zip_safely(&zip, &dest).unwrap();
+    unpack_zip_safely(&zip, &dest, DEFAULT_MAX_UNPACKED_BYTES).unwrap();
     let binary = dest.join("terraform-provider-foo_v1.2.3");
     assert_eq!(
         std::fs::read(&binary).unwrap(),
@@ -132,7 +133,7 @@ fn unpacking_replaces_an_existing_directory() {
         tmp.path(),
         &build_zip(&[Entry::dir("bin/"), Entry::exe("bin/x", b"x")]),
     );
-    unpack_zip_safely(&zip, &dest).unwrap();
+    unpack_zip_safely(&zip, &dest, DEFAULT_MAX_UNPACKED_BYTES).unwrap();
     assert!(!dest.join("stale").exists());
     assert_eq!(std::fs::read(dest.join("bin/x")).unwrap(), b"x");
     let names: Vec<_> = std::fs::read_dir(tmp.path())
@@ -158,7 +159,7 @@ fn unsafe_entries_refuse_the_whole_zip_and_write_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let zip = zip_at(tmp.path(), &build_zip(entries));
         let dest = tmp.path().join("out");
-        let err = unpack_zip_safely(&zip, &dest).unwrap_err();
+        let err = unpack_zip_safely(&zip, &dest, DEFAULT_MAX_UNPACKED_BYTES).unwrap_err();
         assert!(matches!(err, ProviderError::UnsafeEntry { .. }), "{err}");
         assert!(err.to_string().contains(shown), "{err}");
         let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
@@ -170,10 +171,12 @@ fn unsafe_entries_refuse_the_whole_zip_and_write_nothing() {
 fn an_empty_zip_or_a_file_that_is_not_a_zip_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let zip = zip_at(tmp.path(), &build_zip(&[]));
-    let err = unpack_zip_safely(&zip, &tmp.path().join("out")).unwrap_err();
+    let err =
+        unpack_zip_safely(&zip, &tmp.path().join("out"), DEFAULT_MAX_UNPACKED_BYTES).unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
     let zip = zip_at(tmp.path(), b"junk");
-    let err = unpack_zip_safely(&zip, &tmp.path().join("out")).unwrap_err();
+    let err =
+        unpack_zip_safely(&zip, &tmp.path().join("out"), DEFAULT_MAX_UNPACKED_BYTES).unwrap_err();
     assert!(matches!(err, ProviderError::NotZip { .. }), "{err}");
     assert!(!tmp.path().join("out").exists());
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::ecosystem::limits;
 use crate::mapper::Mapper;
 use crate::release::Ecosystem;
 
@@ -324,13 +325,20 @@ fn check_version(file: &Named) -> Result<(), ProviderError> {
 /// SHA256SUMS as Terraform reads it: per line, whitespace-separated hex sha256 and file
 /// name. Returns file name -> lowercase hex.
 fn read_shasums(path: &Path) -> Result<BTreeMap<String, String>, ProviderError> {
-    let bytes = std::fs::read(path).map_err(ProviderError::io(path))?;
+    parse_shasums(path, &read_small(path, "a SHA256SUMS file")?)
+}
+
+/// [`read_shasums`] of bytes already read; `path` names the file in errors.
+pub(crate) fn parse_shasums(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<BTreeMap<String, String>, ProviderError> {
     let invalid = |line: usize, reason: &str| ProviderError::InvalidShasums {
         path: path.to_path_buf(),
         line,
         reason: reason.to_string(),
     };
-    let text = std::str::from_utf8(&bytes).map_err(|_| invalid(1, "the file is not UTF-8 text"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid(1, "the file is not UTF-8 text"))?;
     let mut sums = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -411,13 +419,17 @@ fn check_sha256(path: &Path, shasums: &Path, expected: &str) -> Result<u64, Prov
 
 /// `metadata.protocol_versions` of a release manifest; none when it does not say.
 fn read_protocols(path: &Path) -> Result<Vec<String>, ProviderError> {
-    let bytes = std::fs::read(path).map_err(ProviderError::io(path))?;
+    parse_protocols(path, &read_small(path, "a release manifest")?)
+}
+
+/// [`read_protocols`] of bytes already read; `path` names the file in errors.
+pub(crate) fn parse_protocols(path: &Path, bytes: &[u8]) -> Result<Vec<String>, ProviderError> {
     let invalid = |reason: String| ProviderError::InvalidManifest {
         path: path.to_path_buf(),
         reason,
     };
     let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("not valid JSON ({e})")))?;
     if !json.is_object() {
         return Err(invalid("not a JSON object".to_string()));
     }
@@ -440,6 +452,19 @@ fn read_protocols(path: &Path) -> Result<Vec<String>, ProviderError> {
     protocols.ok_or_else(|| {
         invalid("`metadata.protocol_versions` is not a list of MAJOR.MINOR strings".to_string())
     })
+}
+
+/// A release's text file, at most [`limits::MAX_RELEASE_TEXT_BYTES`]; `what` names it in the
+/// error.
+fn read_small(path: &Path, what: &'static str) -> Result<Vec<u8>, ProviderError> {
+    let file = File::open(path).map_err(ProviderError::io(path))?;
+    limits::read_at_most(file, limits::MAX_RELEASE_TEXT_BYTES)
+        .map_err(ProviderError::io(path))?
+        .ok_or_else(|| ProviderError::TooLarge {
+            path: path.to_path_buf(),
+            what,
+            limit: limits::show(limits::MAX_RELEASE_TEXT_BYTES),
+        })
 }
 
 #[cfg(test)]

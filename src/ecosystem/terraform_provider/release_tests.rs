@@ -289,3 +289,19 @@ fn file_names_are_built_as_goreleaser_writes_them() {
     );
     assert_eq!(manifest_file_name("foo", "1.2.3"), MANIFEST);
 }
+
+#[test]
+fn a_shasums_file_over_one_mib_is_refused_naming_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("SHA256SUMS");
+    std::fs::write(&path, vec![b'\n'; (1 << 20) + 1]).unwrap();
+    let err = read_shasums(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} is larger than 1 MiB, the most opp reads of a SHA256SUMS file; this is not a \
+             provider release file",
+            path.display()
+        )
+    );
+}

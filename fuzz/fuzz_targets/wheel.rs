@@ -1,0 +1,9 @@
+//! Fuzzes `opp::ecosystem::fuzzing::wheel`: no panic, and output bounded by the input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let out = opp::ecosystem::fuzzing::wheel(data);
+    assert!(out <= 16 * data.len() + 4096, "{out} bytes of output from {}", data.len());
+});
