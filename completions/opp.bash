@@ -884,7 +884,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__proxy)
-            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --cache-ttl --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,6 +911,10 @@ _opp() {
                     return 0
                     ;;
                 --max-upload-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
