@@ -196,6 +196,8 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;pull;pypi' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable')
+            [CompletionResult]::new('--requirement', '--requirement', [CompletionResultType]::ParameterName, 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Directory to write the files into')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to write the files into')
             [CompletionResult]::new('--python-version', '--python-version', [CompletionResultType]::ParameterName, 'Keep only files installable on this Python version (e.g. 3.11)')

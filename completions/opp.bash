@@ -1108,12 +1108,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__pypi)
-            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-r -o -q -v -h --requirement --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --requirement)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

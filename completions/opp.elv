@@ -178,6 +178,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;pypi'= {
+            cand -r 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable'
+            cand --requirement 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable'
             cand -o 'Directory to write the files into'
             cand --output 'Directory to write the files into'
             cand --python-version 'Keep only files installable on this Python version (e.g. 3.11)'

@@ -129,6 +129,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcom
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -f -a "nuget" -d 'Pull a NuGet package (.nupkg)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -f -a "rubygems" -d 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s r -l requirement -d 'Also pull every requirement in FILE (pip\'s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s o -l output -d 'Directory to write the files into' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l python-version -d 'Keep only files installable on this Python version (e.g. 3.11)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l platform -d 'Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable' -r

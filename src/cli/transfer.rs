@@ -164,9 +164,17 @@ pub struct PullModuleArgs {
 
 #[derive(Debug, Args)]
 pub struct PullPypiArgs {
-    /// NAME, NAME==VERSION or NAME with PEP 440 specifiers (e.g. 'attrs>=23,<24').
-    #[arg(value_name = "REQUIREMENT")]
-    pub requirement: String,
+    /// NAME, NAME==VERSION or NAME with PEP 440 specifiers (e.g. 'attrs>=23,<24'); several
+    /// are pulled together, a few at a time.
+    #[arg(
+        value_name = "REQUIREMENT",
+        required_unless_present = "requirement_files"
+    )]
+    pub requirements: Vec<String>,
+    /// Also pull every requirement in FILE (pip's format: one per line, `#` comments,
+    /// `--hash=sha256:...`; editable, URL and path lines are refused); repeatable.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirement_files: Vec<PathBuf>,
     /// Directory to write the files into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,

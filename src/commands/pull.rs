@@ -1,14 +1,18 @@
 //! `opp pull ECOSYSTEM ...`: choose the newest matching version, choose its files for the
-//! target, write them atomically.
+//! target, write them atomically. PyPI takes several requirements and requirements files
+//! (`pull/requirements.rs`).
+
+mod requirements;
+
+pub use requirements::pypi;
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::artifact;
-use crate::cli::{PullModuleArgs, PullPypiArgs};
+use crate::cli::PullModuleArgs;
 use crate::config::Settings;
-use crate::ecosystem::pypi::{self, Target as PyTarget};
 use crate::ecosystem::{self, terraform_module};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
@@ -25,75 +29,6 @@ struct Pulled {
     size: u64,
 }
 
-pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyhow::Result<()> {
-    let req = pypi::parse_requirement(&args.requirement)?;
-    let name = Mapper::normalize_package(Ecosystem::Pypi, &req.name)?;
-    let py_target = PyTarget {
-        python_version: args
-            .python_version
-            .as_deref()
-            .map(parse_python_version)
-            .transpose()?,
-        platforms: args.platform.clone(),
-        implementation: args.implementation.clone(),
-        abis: args.abi.clone(),
-    };
-    let target = super::open(&settings.location, settings)?;
-    let pkgs = target.packages(out);
-    let repo = target.mapper.repository(Ecosystem::Pypi, &name)?;
-    let versions = pkgs.versions(Ecosystem::Pypi, &name).await?;
-    if versions.is_empty() {
-        return Err(PackageError::NotFound(format!(
-            "no package `{name}` in {}",
-            target.store.location(&repo)
-        ))
-        .into());
-    }
-    let Some(version) = pypi::select_version(&versions, &req, args.pre) else {
-        let mut all = versions.clone();
-        pypi::sort_newest_first(&mut all);
-        let pre_hint = if args.pre {
-            ""
-        } else {
-            " (pre-releases need --pre)"
-        };
-        return Err(PackageError::NotFound(format!(
-            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
-            args.requirement,
-            all.join(", ")
-        ))
-        .into());
-    };
-    let release = pkgs
-        .release(
-            Ecosystem::Pypi,
-            &artifact::PYPI,
-            &name,
-            &version,
-            &|(_, arch): &(String, String)| pypi::file_name_for(&name, &version, arch),
-        )
-        .await?
-        .ok_or_else(|| {
-            PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
-        })?;
-    let files: Vec<_> = release
-        .files
-        .iter()
-        .filter(|f| pypi::is_compatible(&f.name, &py_target))
-        .cloned()
-        .collect();
-    if files.is_empty() {
-        let names: Vec<&str> = release.files.iter().map(|f| f.name.as_str()).collect();
-        return Err(PackageError::NotFound(format!(
-            "none of the files of `{name}` {version} installs on the chosen target; stored: {}",
-            names.join(", ")
-        ))
-        .into());
-    }
-    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
-    Ok(())
-}
-
 /// Downloads the chosen files of a version into `dir` (atomically, see
 /// [`Packages::download`]), then says where each went, and with `json` prints the report.
 async fn write_files(
@@ -104,25 +39,32 @@ async fn write_files(
     dir: &Path,
     json: bool,
 ) -> anyhow::Result<()> {
-    let (name, version) = (&release.package, &release.version);
-    pkgs.download(release.ecosystem, name, files, dir).await?;
-    let mut report = Vec::new();
-    for f in files {
-        let path = dir.join(&f.name);
-        out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
-        report.push(Pulled {
-            package: name.clone(),
-            version: version.clone(),
-            file: f.name.clone(),
-            path: path.display().to_string(),
-            sha256: f.digest.hex().to_owned(),
-            size: f.size,
-        });
-    }
+    pkgs.download(release.ecosystem, &release.package, files, dir)
+        .await?;
+    let pulled = report(out, release, files, dir);
     if json {
-        out.json(&report);
+        out.json(&pulled);
     }
     Ok(())
+}
+
+/// Says where each written file went; what `--json` reports of them.
+fn report(out: &Output, release: &Release, files: &[DistFile], dir: &Path) -> Vec<Pulled> {
+    files
+        .iter()
+        .map(|f| {
+            let path = dir.join(&f.name);
+            out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
+            Pulled {
+                package: release.package.clone(),
+                version: release.version.clone(),
+                file: f.name.clone(),
+                path: path.display().to_string(),
+                sha256: f.digest.hex().to_owned(),
+                size: f.size,
+            }
+        })
+        .collect()
 }
 
 fn parse_python_version(s: &str) -> anyhow::Result<(u8, u8)> {
