@@ -29,6 +29,7 @@ import sys
 import time
 import zipfile
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proxy import (  # noqa: E402  (the shared process and tree helpers)
     CA_VARS, BenchError, PidFile, Server, free_port, run_child, static_tree)
