@@ -1,6 +1,7 @@
 //! `opp pull pypi` with several requirements at once, on the command line and from a
 //! requirements file (pip's format): every pinned file arrives byte for byte; what cannot be
-//! pulled by name, or a file whose digest no `--hash` allows, is refused with the file and line.
+//! pulled by name, or a file whose digest no `--hash` allows, is refused with the file and line;
+//! `opp pull nuget` takes several packages the same way.
 
 mod support;
 
@@ -163,6 +164,44 @@ fn a_package_named_twice_is_refused() {
     let out = run_fail(env.opp().args(["pull", "pypi", "six==1.16.0", "Six>=1"]));
     assert!(
         stderr(&out).contains("`six` is required twice (`six==1.16.0` and `Six>=1`)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn several_nuget_packages_in_one_command_arrive_byte_for_byte() {
+    let env = Env::new();
+    let dist = env.root().join("dist");
+    let files = [
+        support::nuget::nupkg(&dist, "Acme.One", "1.0.0", &[]),
+        support::nuget::nupkg(&dist, "Acme.Two", "2.1.0", &[]),
+    ];
+    run_ok(env.opp().args(["push", "nuget"]).arg(&dist));
+    let out_dir = env.root().join("pulled");
+    let out = run_ok(
+        env.opp()
+            .args(["pull", "nuget", "Acme.One@1.0.0", "Acme.Two", "-o"])
+            .arg(&out_dir),
+    );
+    for original in &files {
+        let name = original
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_lowercase();
+        let pulled = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().to_lowercase() == name)
+            .unwrap_or_else(|| panic!("{name} was not pulled"));
+        assert!(
+            std::fs::read(&pulled).unwrap() == std::fs::read(original).unwrap(),
+            "{name} differs"
+        );
+    }
+    assert!(
+        stderr(&out).contains("pulled 2 of 2 requirements: 2 files"),
         "{}",
         stderr(&out)
     );

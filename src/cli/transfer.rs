@@ -201,9 +201,10 @@ pub struct PullPypiArgs {
 #[derive(Debug, Args)]
 pub struct PullNugetArgs {
     /// ID, ID@VERSION (exactly that version) or ID@RANGE in NuGet's notation (e.g.
-    /// 'Newtonsoft.Json@[13.0,14.0)'); default: the newest stable version.
-    #[arg(value_name = "ID[@VERSION|RANGE]")]
-    pub package: String,
+    /// 'Newtonsoft.Json@[13.0,14.0)'); default: the newest stable version. Several are
+    /// pulled together.
+    #[arg(value_name = "ID[@VERSION|RANGE]", required = true)]
+    pub packages: Vec<String>,
     /// Directory to write the .nupkg into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,
@@ -218,9 +219,9 @@ pub struct PullNugetArgs {
 #[derive(Debug, Args)]
 pub struct PullRubygemsArgs {
     /// NAME, NAME@VERSION or NAME@REQUIREMENT (RubyGems syntax, e.g. 'rack@~> 3.0' or
-    /// 'rack@>= 2, < 4'); default: the newest release.
-    #[arg(value_name = "NAME[@REQUIREMENT]")]
-    pub gem: String,
+    /// 'rack@>= 2, < 4'); default: the newest release. Several are pulled together.
+    #[arg(value_name = "NAME[@REQUIREMENT]", required = true)]
+    pub gems: Vec<String>,
     /// Directory to write the gem into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,

@@ -7,20 +7,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use futures_util::{StreamExt, stream};
-
-use super::{Pulled, parse_python_version, report};
+use super::parse_python_version;
 use crate::artifact;
 use crate::cli::PullPypiArgs;
 use crate::config::Settings;
 use crate::ecosystem::pypi::{self, Requirement, Target as PyTarget, requirements};
 use crate::mapper::Mapper;
-use crate::output::{Output, bytes};
+use crate::output::Output;
 use crate::packages::{PackageError, Packages};
 use crate::release::{DistFile, Ecosystem, Release};
-
-/// Requirements pulled at once (each moves up to `packages::CONCURRENCY` files at once).
-const CONCURRENCY: usize = 4;
 
 /// One requirement and where it was given.
 struct Wanted {
@@ -47,54 +42,12 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyh
     };
     let target = super::super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
-    // Futures first, then the stream: a stream mapping with a closure over borrowed items is
-    // not provably `Send` (rust-lang/rust#102211).
+    let origins: Vec<String> = wanted.iter().map(|w| w.origin.clone()).collect();
     let pulls: Vec<_> = wanted
         .iter()
         .map(|w| pull_one(&pkgs, w, &py_target, args.pre, &args.output))
         .collect();
-    let results: Vec<anyhow::Result<(Release, Vec<DistFile>)>> =
-        stream::iter(pulls).buffered(CONCURRENCY).collect().await;
-
-    let mut pulled: Vec<Pulled> = Vec::new();
-    let mut errors = Vec::new();
-    for (w, result) in wanted.iter().zip(results) {
-        match result {
-            Ok((release, files)) => pulled.extend(report(out, &release, &files, &args.output)),
-            Err(e) => errors.push((w, e)),
-        }
-    }
-    if wanted.len() > 1 {
-        let total: u64 = pulled.iter().map(|p| p.size).sum();
-        out.status(format!(
-            "pulled {} of {} requirements: {} {} ({}) into {}",
-            wanted.len() - errors.len(),
-            wanted.len(),
-            pulled.len(),
-            if pulled.len() == 1 { "file" } else { "files" },
-            bytes(total),
-            args.output.display()
-        ));
-    }
-    if args.json {
-        out.json(&pulled);
-    }
-    let count = errors.len();
-    let mut errors = errors.into_iter();
-    let Some((first_wanted, first)) = errors.next() else {
-        return Ok(());
-    };
-    if wanted.len() == 1 {
-        return Err(first);
-    }
-    for (w, e) in errors {
-        out.warn(format!("cannot pull {}: {e:#}", w.origin));
-    }
-    Err(first.context(format!(
-        "cannot pull {} ({count} of {} requirements failed)",
-        first_wanted.origin,
-        wanted.len()
-    )))
+    super::pull_all(out, &origins, pulls, &args.output, args.json).await
 }
 
 /// The requirements of the command line, then of each file, each name once.
