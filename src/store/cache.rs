@@ -40,6 +40,10 @@ pub const DEFAULT_BUDGET: usize = 8 * 1024 * 1024;
 /// blobs (the package files) stream through.
 pub const SMALL_BLOB: u64 = 128 * 1024;
 
+/// Tags remembered before the expired ones are dropped (then all of them, if need be): a
+/// bound on memory for a proxy asked about very many tags.
+const MAX_TAGS: usize = 16 * 1024;
+
 /// What is kept by digest.
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Kind {
@@ -137,6 +141,13 @@ impl CachingStore {
         // Kept even with no time to live (stale at once): the next resolve then asks only
         // for the digest.
         let mut fresh = lock(&self.fresh);
+        if fresh.tags.len() >= MAX_TAGS {
+            let ttl = self.ttl;
+            fresh.tags.retain(|_, t| t.at.elapsed() < ttl);
+            if fresh.tags.len() >= MAX_TAGS {
+                fresh.tags.clear();
+            }
+        }
         if self.unchanged_since(generation) {
             fresh.tags.insert(
                 (repository.to_owned(), tag.to_owned()),
