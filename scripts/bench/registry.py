@@ -107,19 +107,7 @@ class Bench:
         self.static = os.path.join(self.work, "static")
         static_tree(self.static, {n: (p, m) for n, (p, m, _) in projects.items()})
 
-        port = free_port()
-        reg_dir = os.path.join(self.work, "registry")
-        os.makedirs(reg_dir)
-        config = os.path.join(reg_dir, "config.yml")
-        with open(config, "w") as f:
-            f.write(f"version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: "
-                    f"{{rootdirectory: {reg_dir}/data}}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-                    f"  secret: opp-bench\n")
-        self.registry = Server([self.args.registry_bin, "serve", config], self.env,
-                               os.path.join(self.work, "registry.log"), self.pids)
-        self.servers.append(self.registry)
-        self.registry.wait_listening(port, "docker-registry")
-        self.host = f"127.0.0.1:{port}"
+        self.registry, self.host = self.start_registry("registry")
         run_child([self.args.opp, "--registry", f"{self.host}/opp", "-q", "push", "pypi",
                    self.args.wheels], self.env, self.log, self.pids)
         self.layout = os.path.join(self.work, "layout")
@@ -133,6 +121,22 @@ class Bench:
         self.servers.append(self.http)
         self.http.wait_listening(port, "python3 -m http.server")
         self.static_index = f"http://127.0.0.1:{port}/simple/"
+
+    def start_registry(self, name: str) -> tuple:
+        """A docker-registry of its own in work/NAME: (server, HOST:PORT)."""
+        port = free_port()
+        reg_dir = os.path.join(self.work, name)
+        os.makedirs(reg_dir)
+        config = os.path.join(reg_dir, "config.yml")
+        with open(config, "w") as f:
+            f.write(f"version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: "
+                    f"{{rootdirectory: {reg_dir}/data}}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+                    f"  secret: opp-bench\n")
+        server = Server([self.args.registry_bin, "serve", config], self.env,
+                        os.path.join(self.work, f"{name}.log"), self.pids)
+        self.servers.append(server)
+        server.wait_listening(port, "docker-registry")
+        return server, f"127.0.0.1:{port}"
 
     def registry_requests(self) -> int:
         with open(self.registry.log_path, errors="replace") as f:
@@ -253,13 +257,16 @@ class Bench:
         names = [line.strip() for line in open(self.reqs) if line.strip()]
         rows = {}
         for n in range(self.args.runs):
+            # Each push into a registry of its own: skopeo remembers which blobs a registry
+            # has (its blob info cache) and would mount them instead of sending them again.
+            push_reg, push_host = self.start_registry(f"push-registry-{n}")
             pushes = [
                 ("opp push (one command)", [[self.args.opp, "--registry",
-                                             f"{self.host}/push-opp-{n}", "-q", "push", "pypi",
+                                             f"{push_host}/opp", "-q", "push", "pypi",
                                              self.args.wheels]]),
                 ("skopeo push (one copy per package)", [
                     [*skopeo, "--dest-tls-verify=false", f"oci:{self.layout}/{r}:{t}",
-                     f"docker://{self.host}/push-skopeo-{n}/{r}:{t}"] for r, t in refs]),
+                     f"docker://{push_host}/skopeo/{r}:{t}"] for r, t in refs]),
             ]
             pull_dir = self.scratch("pull")
             pulls = [("opp pull -r requirements.txt (one command)",
@@ -278,6 +285,8 @@ class Bench:
                  f"oci:{d}/{r}:{t}"] for r, t in refs], d))
             for label, cmds in pushes:
                 rows.setdefault(("push", label), []).append(self.timed(cmds))
+            push_reg.stop(signal.SIGTERM)
+            shutil.rmtree(os.path.join(self.work, f"push-registry-{n}", "data"))
             for label, cmds, out in pulls:
                 rows.setdefault(("pull", label), []).append(self.timed(cmds))
                 if not label.startswith("skopeo"):
