@@ -204,6 +204,8 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;pull;pypi' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable')
+            [CompletionResult]::new('--requirement', '--requirement', [CompletionResultType]::ParameterName, 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Directory to write the files into')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to write the files into')
             [CompletionResult]::new('--python-version', '--python-version', [CompletionResultType]::ParameterName, 'Keep only files installable on this Python version (e.g. 3.11)')
@@ -440,6 +442,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)')
             [CompletionResult]::new('--module-host', '--module-host', [CompletionResultType]::ParameterName, 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)')
             [CompletionResult]::new('--max-upload-size', '--max-upload-size', [CompletionResultType]::ParameterName, 'Largest package the proxy accepts in one upload (twine, gem push, nuget push), e.g. 512MiB or 2GB; a larger body is refused with HTTP 413 and nothing is stored')
+            [CompletionResult]::new('--cache-ttl', '--cache-ttl', [CompletionResultType]::ParameterName, 'How long tag lists and tags read from a registry are reused (e.g. 5s, 500ms, 0 for never). Manifests and small blobs by digest never change and are always kept in memory (8 MiB at most). A push through the proxy is visible at once; one by others after at most this time')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')

@@ -920,7 +920,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__proxy)
-            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --cache-ttl --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -947,6 +947,10 @@ _opp() {
                     return 0
                     ;;
                 --max-upload-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1152,12 +1156,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__pull__subcmd__pypi)
-            opts="-o -q -v -h --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-r -o -q -v -h --requirement --output --pre --python-version --platform --implementation --abi --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --requirement)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

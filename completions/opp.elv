@@ -186,6 +186,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;pull;pypi'= {
+            cand -r 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable'
+            cand --requirement 'Also pull every requirement in FILE (pip''s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable'
             cand -o 'Directory to write the files into'
             cand --output 'Directory to write the files into'
             cand --python-version 'Keep only files installable on this Python version (e.g. 3.11)'
@@ -402,6 +404,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --upstream 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)'
             cand --module-host 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy''s certificate covers it)'
             cand --max-upload-size 'Largest package the proxy accepts in one upload (twine, gem push, nuget push), e.g. 512MiB or 2GB; a larger body is refused with HTTP 413 and nothing is stored'
+            cand --cache-ttl 'How long tag lists and tags read from a registry are reused (e.g. 5s, 500ms, 0 for never). Manifests and small blobs by digest never change and are always kept in memory (8 MiB at most). A push through the proxy is visible at once; one by others after at most this time'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'

@@ -137,6 +137,7 @@ complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcom
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -f -a "nuget" -d 'Pull a NuGet package (.nupkg)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -f -a "rubygems" -d 'Pull a Ruby gem (the plain `ruby` gem, or the one for --platform)'
 complete -c opp -n "__fish_opp_using_subcommand pull; and not __fish_seen_subcommand_from pypi terraform-provider terraform-module nuget rubygems help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s r -l requirement -d 'Also pull every requirement in FILE (pip\'s format: one per line, `#` comments, `--hash=sha256:...`; editable, URL and path lines are refused); repeatable' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -s o -l output -d 'Directory to write the files into' -r -F
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l python-version -d 'Keep only files installable on this Python version (e.g. 3.11)' -r
 complete -c opp -n "__fish_opp_using_subcommand pull; and __fish_seen_subcommand_from pypi" -l platform -d 'Keep only files installable on this platform (e.g. manylinux_2_17_x86_64); repeatable' -r
@@ -276,6 +277,7 @@ complete -c opp -n "__fish_opp_using_subcommand proxy" -l ecosystems -d 'Ecosyst
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l upstream -d 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l module-host -d 'Hostname Terraform module sources use to reach the proxy (it must resolve to 127.0.0.1; the proxy\'s certificate covers it)' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l max-upload-size -d 'Largest package the proxy accepts in one upload (twine, gem push, nuget push), e.g. 512MiB or 2GB; a larger body is refused with HTTP 413 and nothing is stored' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l cache-ttl -d 'How long tag lists and tags read from a registry are reused (e.g. 5s, 500ms, 0 for never). Manifests and small blobs by digest never change and are always kept in memory (8 MiB at most). A push through the proxy is visible at once; one by others after at most this time' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F

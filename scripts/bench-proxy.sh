@@ -12,6 +12,13 @@
 #     --opp PATH      use this opp binary instead of building one (cargo build --release)
 #     --out FILE      also write the tables as Markdown to FILE
 #     --keep          keep the work directory (wheels, store, static tree, logs)
+#     --wheels DIR    instead: the registry benchmark (scripts/bench/registry.py) with the
+#                     real wheels in DIR (one per project; e.g. `pip download -d DIR ...`):
+#                     pip download of all of them from a static tree, through `opp proxy` over
+#                     a local docker-registry (cold and already serving), with the registry
+#                     requests each install cost and opp's peak RSS; then push and pull of
+#                     them, opp beside skopeo. --runs applies (default 3 there).
+#     --opp-before PATH   with --wheels: another opp build measured beside (e.g. before a change)
 #
 # Wheels: pxbench-app 1.0.0 requires pxbench-lib-01 .. pxbench-lib-NN, so one
 # `pip install pxbench-app` resolves and installs all of them. They are pushed into a fresh
@@ -32,24 +39,29 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS=5
+RUNS_SET=0
 REQUESTS=200
 LIBS=19
 WHEEL_KIB=8
 OPP=""
 OUT=""
 KEEP=0
+WHEELS=""
+OPP_BEFORE=""
 
 die() { printf 'bench-proxy: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs) [ $# -ge 2 ] || die "--runs needs a value"; RUNS="$2"; shift 2 ;;
+    --runs) [ $# -ge 2 ] || die "--runs needs a value"; RUNS="$2"; RUNS_SET=1; shift 2 ;;
     --requests) [ $# -ge 2 ] || die "--requests needs a value"; REQUESTS="$2"; shift 2 ;;
     --libs) [ $# -ge 2 ] || die "--libs needs a value"; LIBS="$2"; shift 2 ;;
     --wheel-kib) [ $# -ge 2 ] || die "--wheel-kib needs a value"; WHEEL_KIB="$2"; shift 2 ;;
     --opp) [ $# -ge 2 ] || die "--opp needs a value"; OPP="$2"; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a value"; OUT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --wheels) [ $# -ge 2 ] || die "--wheels needs a value"; WHEELS="$2"; shift 2 ;;
+    --opp-before) [ $# -ge 2 ] || die "--opp-before needs a value"; OPP_BEFORE="$2"; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -123,11 +135,28 @@ $(date -u +%Y-%m-%dT%H:%MZ)."
 echo "work directory $WORK"
 echo "$NOTE"
 
-args=(--opp "$OPP" --pip "$PIP" --work "$WORK" --pids "$PIDS" --runs "$RUNS"
-  --requests "$REQUESTS" --libs "$LIBS" --wheel-kib "$WHEEL_KIB" --note "$NOTE")
+if [ -n "$WHEELS" ]; then
+  command -v docker-registry >/dev/null 2>&1 || die "docker-registry not found; install it with: scripts/install-test-deps.sh oci"
+  command -v skopeo >/dev/null 2>&1 || die "skopeo not found; install it with: scripts/install-test-deps.sh oci"
+  [ -x "${GNU_TIME:-/usr/bin/time}" ] || die "GNU time not found (apt-get install time; GNU_TIME=PATH overrides)"
+  case "$WHEELS" in /*) ;; *) WHEELS="$PWD/$WHEELS" ;; esac
+  [ -d "$WHEELS" ] || die "--wheels $WHEELS is not a directory"
+  script="$ROOT/scripts/bench/registry.py"
+  args=(--opp "$OPP" --pip "$PIP" --work "$WORK" --pids "$PIDS" --wheels "$WHEELS"
+    --time "${GNU_TIME:-/usr/bin/time}" --note "$NOTE")
+  [ "$RUNS_SET" = 1 ] && args+=(--runs "$RUNS")
+  if [ -n "$OPP_BEFORE" ]; then
+    case "$OPP_BEFORE" in /*) ;; *) OPP_BEFORE="$PWD/$OPP_BEFORE" ;; esac
+    args+=(--opp-before "$OPP_BEFORE")
+  fi
+else
+  script="$ROOT/scripts/bench/proxy.py"
+  args=(--opp "$OPP" --pip "$PIP" --work "$WORK" --pids "$PIDS" --runs "$RUNS"
+    --requests "$REQUESTS" --libs "$LIBS" --wheel-kib "$WHEEL_KIB" --note "$NOTE")
+fi
 [ -n "$OUT" ] && args+=(--out "$OUT")
 # In the background and waited for, so that a signal to this script runs the trap at once.
-python3 "$ROOT/scripts/bench/proxy.py" "${args[@]}" &
+python3 "$script" "${args[@]}" &
 PY_PID=$!
 rc=0
 wait "$PY_PID" || rc=$?

@@ -240,6 +240,12 @@ pub struct ProxyArgs {
     /// 512MiB or 2GB; a larger body is refused with HTTP 413 and nothing is stored.
     #[arg(long, default_value = "1GiB", value_name = "SIZE")]
     pub max_upload_size: bytesize::ByteSize,
+    /// How long tag lists and tags read from a registry are reused (e.g. 5s, 500ms, 0 for
+    /// never). Manifests and small blobs by digest never change and are always kept in memory
+    /// (8 MiB at most). A push through the proxy is visible at once; one by others after at
+    /// most this time.
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::store::cache::parse_ttl)]
+    pub cache_ttl: std::time::Duration,
     /// The command to run against the proxy, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

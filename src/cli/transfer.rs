@@ -174,9 +174,17 @@ pub struct PullModuleArgs {
 
 #[derive(Debug, Args)]
 pub struct PullPypiArgs {
-    /// NAME, NAME==VERSION or NAME with PEP 440 specifiers (e.g. 'attrs>=23,<24').
-    #[arg(value_name = "REQUIREMENT")]
-    pub requirement: String,
+    /// NAME, NAME==VERSION or NAME with PEP 440 specifiers (e.g. 'attrs>=23,<24'); several
+    /// are pulled together, a few at a time.
+    #[arg(
+        value_name = "REQUIREMENT",
+        required_unless_present = "requirement_files"
+    )]
+    pub requirements: Vec<String>,
+    /// Also pull every requirement in FILE (pip's format: one per line, `#` comments,
+    /// `--hash=sha256:...`; editable, URL and path lines are refused); repeatable.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirement_files: Vec<PathBuf>,
     /// Directory to write the files into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,
@@ -203,9 +211,10 @@ pub struct PullPypiArgs {
 #[derive(Debug, Args)]
 pub struct PullNugetArgs {
     /// ID, ID@VERSION (exactly that version) or ID@RANGE in NuGet's notation (e.g.
-    /// 'Newtonsoft.Json@[13.0,14.0)'); default: the newest stable version.
-    #[arg(value_name = "ID[@VERSION|RANGE]")]
-    pub package: String,
+    /// 'Newtonsoft.Json@[13.0,14.0)'); default: the newest stable version. Several are
+    /// pulled together.
+    #[arg(value_name = "ID[@VERSION|RANGE]", required = true)]
+    pub packages: Vec<String>,
     /// Directory to write the .nupkg into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,
@@ -220,9 +229,9 @@ pub struct PullNugetArgs {
 #[derive(Debug, Args)]
 pub struct PullRubygemsArgs {
     /// NAME, NAME@VERSION or NAME@REQUIREMENT (RubyGems syntax, e.g. 'rack@~> 3.0' or
-    /// 'rack@>= 2, < 4'); default: the newest release.
-    #[arg(value_name = "NAME[@REQUIREMENT]")]
-    pub gem: String,
+    /// 'rack@>= 2, < 4'); default: the newest release. Several are pulled together.
+    #[arg(value_name = "NAME[@REQUIREMENT]", required = true)]
+    pub gems: Vec<String>,
     /// Directory to write the gem into.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub output: PathBuf,

@@ -12,6 +12,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -24,6 +25,8 @@ use crate::proxy::spool::{self, Spool};
 use crate::proxy::tls::{self, Bundle};
 use crate::proxy::workdir::{self, WorkDir};
 use crate::proxy::{ChildContext, Frontend, ProxyState, frontends, server};
+use crate::store::Store;
+use crate::store::cache::CachingStore;
 
 /// Hosts a child must reach directly, never through an HTTP proxy from its environment.
 const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -108,7 +111,7 @@ async fn serve(
     };
 
     let state = Arc::new(ProxyState {
-        store: target.store,
+        store: cached(target.store, &target.location, args.cache_ttl),
         mapper: target.mapper,
         out: Output::new(true),
         base_url,
@@ -162,6 +165,15 @@ async fn serve(
     };
     running.shutdown().await;
     result
+}
+
+/// A registry behind a [`CachingStore`], so that each request does not pay registry round
+/// trips for what was just read; the local layout is read from disk as it is.
+fn cached(store: Arc<dyn Store>, location: &Location, ttl: Duration) -> Arc<dyn Store> {
+    match location {
+        Location::Local(_) => store,
+        Location::Registry { .. } => Arc::new(CachingStore::new(store, ttl)),
+    }
 }
 
 /// Anything but loopback is reachable by others: only over HTTPS, so that the secret does

@@ -1,14 +1,18 @@
 //! `opp pull ECOSYSTEM ...`: choose the newest matching version, choose its files for the
-//! target, write them atomically.
+//! target, write them atomically. PyPI takes several requirements and requirements files
+//! (`pull/requirements.rs`).
+
+mod requirements;
+
+pub use requirements::pypi;
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::artifact;
-use crate::cli::{PullModuleArgs, PullPypiArgs};
+use crate::cli::PullModuleArgs;
 use crate::config::Settings;
-use crate::ecosystem::pypi::{self, Target as PyTarget};
 use crate::ecosystem::{self, terraform_module};
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
@@ -25,105 +29,81 @@ struct Pulled {
     size: u64,
 }
 
-pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyhow::Result<()> {
-    let req = pypi::parse_requirement(&args.requirement)?;
-    let name = Mapper::normalize_package(Ecosystem::Pypi, &req.name)?;
-    let py_target = PyTarget {
-        python_version: args
-            .python_version
-            .as_deref()
-            .map(parse_python_version)
-            .transpose()?,
-        platforms: args.platform.clone(),
-        implementation: args.implementation.clone(),
-        abis: args.abi.clone(),
-    };
-    let target = super::open(&settings.location, settings)?;
-    let pkgs = target.packages(out);
-    let repo = target.mapper.repository(Ecosystem::Pypi, &name)?;
-    let versions = pkgs.versions(Ecosystem::Pypi, &name).await?;
-    if versions.is_empty() {
-        return Err(PackageError::NotFound(format!(
-            "no package `{name}` in {}",
-            target.store.location(&repo)
-        ))
-        .into());
-    }
-    let Some(version) = pypi::select_version(&versions, &req, args.pre) else {
-        let mut all = versions.clone();
-        pypi::sort_newest_first(&mut all);
-        let pre_hint = if args.pre {
-            ""
-        } else {
-            " (pre-releases need --pre)"
-        };
-        return Err(PackageError::NotFound(format!(
-            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
-            args.requirement,
-            all.join(", ")
-        ))
-        .into());
-    };
-    let release = pkgs
-        .release(
-            Ecosystem::Pypi,
-            &artifact::PYPI,
-            &name,
-            &version,
-            &|(_, arch): &(String, String)| pypi::file_name_for(&name, &version, arch),
-        )
-        .await?
-        .ok_or_else(|| {
-            PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
-        })?;
-    let files: Vec<_> = release
-        .files
+/// Says where each written file went; what `--json` reports of them.
+fn report(out: &Output, release: &Release, files: &[DistFile], dir: &Path) -> Vec<Pulled> {
+    files
         .iter()
-        .filter(|f| pypi::is_compatible(&f.name, &py_target))
-        .cloned()
-        .collect();
-    if files.is_empty() {
-        let names: Vec<&str> = release.files.iter().map(|f| f.name.as_str()).collect();
-        return Err(PackageError::NotFound(format!(
-            "none of the files of `{name}` {version} installs on the chosen target; stored: {}",
-            names.join(", ")
-        ))
-        .into());
-    }
-    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
-    Ok(())
+        .map(|f| {
+            let path = dir.join(&f.name);
+            out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
+            Pulled {
+                package: release.package.clone(),
+                version: release.version.clone(),
+                file: f.name.clone(),
+                path: path.display().to_string(),
+                sha256: f.digest.hex().to_owned(),
+                size: f.size,
+            }
+        })
+        .collect()
 }
 
-/// Downloads the chosen files of a version into `dir` (atomically, see
-/// [`Packages::download`]), then says where each went, and with `json` prints the report.
-async fn write_files(
-    pkgs: &Packages<'_>,
+/// Requirements pulled at once (each moves up to `packages::CONCURRENCY` files at once).
+const CONCURRENCY: usize = 4;
+
+/// Runs the pulls, a few at a time, then reports every file written and, for more than one
+/// package, one summary. A failed pull is named (`origins`, in the order of `pulls`); the
+/// others still write their files, and the first failure is the command's error.
+async fn pull_all<F>(
     out: &Output,
-    release: &Release,
-    files: &[DistFile],
+    origins: &[String],
+    pulls: Vec<F>,
     dir: &Path,
     json: bool,
-) -> anyhow::Result<()> {
-    let (name, version) = (&release.package, &release.version);
-    pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), files)?;
-    pkgs.download(release.ecosystem, name, files, dir).await?;
-    let mut report = Vec::new();
-    for f in files {
-        let path = dir.join(&f.name);
-        out.status(format!("wrote {} ({})", path.display(), bytes(f.size)));
-        report.push(Pulled {
-            package: name.clone(),
-            version: version.clone(),
-            file: f.name.clone(),
-            path: path.display().to_string(),
-            sha256: f.digest.hex().to_owned(),
-            size: f.size,
-        });
+) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<(Release, Vec<DistFile>)>>,
+{
+    use futures_util::{StreamExt, stream};
+    let results: Vec<anyhow::Result<(Release, Vec<DistFile>)>> =
+        stream::iter(pulls).buffered(CONCURRENCY).collect().await;
+    let mut pulled: Vec<Pulled> = Vec::new();
+    let mut errors = Vec::new();
+    for (origin, result) in origins.iter().zip(results) {
+        match result {
+            Ok((release, files)) => pulled.extend(report(out, &release, &files, dir)),
+            Err(e) => errors.push((origin, e)),
+        }
+    }
+    let asked = origins.len();
+    if asked > 1 {
+        let total: u64 = pulled.iter().map(|p| p.size).sum();
+        out.status(format!(
+            "pulled {} of {asked} requirements: {} {} ({}) into {}",
+            asked - errors.len(),
+            pulled.len(),
+            if pulled.len() == 1 { "file" } else { "files" },
+            bytes(total),
+            dir.display()
+        ));
     }
     if json {
-        out.json(&report);
+        out.json(&pulled);
     }
-    Ok(())
+    let failed = errors.len();
+    let mut errors = errors.into_iter();
+    let Some((first_origin, first)) = errors.next() else {
+        return Ok(());
+    };
+    if asked == 1 {
+        return Err(first);
+    }
+    for (origin, e) in errors {
+        out.warn(format!("cannot pull {origin}: {e:#}"));
+    }
+    Err(first.context(format!(
+        "cannot pull {first_origin} ({failed} of {asked} requirements failed)"
+    )))
 }
 
 fn parse_python_version(s: &str) -> anyhow::Result<(u8, u8)> {
@@ -182,16 +162,12 @@ pub async fn terraform_module(
     let scratch = tempfile::tempdir()?;
     let zip = pkgs.fetch_module_zip(&name, file, scratch.path()).await?;
     let dest = args.output.clone();
-    let label = format!("module {name} {version} ({})", file.name);
-    let max_bytes = args.max_unpacked_size.as_u64();
     let stats = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let f = std::fs::File::open(&zip)?;
-        Ok(terraform_module::unpack_zip_limited(
+        Ok(terraform_module::unpack_zip(
             std::io::BufReader::new(f),
-            &label,
             &dest,
             args.force,
-            max_bytes,
         )?)
     })
     .await??;
@@ -214,16 +190,35 @@ pub async fn terraform_module(
     Ok(())
 }
 
-/// `opp pull nuget ID[@VERSION|RANGE] -o DIR`: the newest matching version's .nupkg.
+/// `opp pull nuget ID[@VERSION|RANGE]... -o DIR`: each package's newest matching version's
+/// .nupkg, a few packages at a time.
 pub async fn nuget(
     settings: &Settings,
     out: &Output,
     args: crate::cli::PullNugetArgs,
 ) -> anyhow::Result<()> {
+    let target = super::open(&settings.location, settings)?;
+    let pkgs = target.packages(out);
+    let origins: Vec<String> = args.packages.iter().map(|p| format!("`{p}`")).collect();
+    let pulls: Vec<_> = args
+        .packages
+        .iter()
+        .map(|p| nuget_one(&pkgs, p, args.prerelease, &args.output))
+        .collect();
+    pull_all(out, &origins, pulls, &args.output, args.json).await
+}
+
+/// One package of `opp pull nuget`: the newest matching version's .nupkg.
+async fn nuget_one(
+    pkgs: &Packages<'_>,
+    spec: &str,
+    prerelease: bool,
+    dir: &Path,
+) -> anyhow::Result<(Release, Vec<DistFile>)> {
     use crate::ecosystem::nuget::{self, NugetVersion, PackageKind, VersionRange};
     let eco = Ecosystem::Nuget;
-    let (id, range) = match args.package.split_once('@') {
-        None => (args.package.as_str(), None),
+    let (id, range) = match spec.split_once('@') {
+        None => (spec, None),
         Some((id, spec)) if spec.trim_start().starts_with(['[', '(']) => {
             (id, Some(VersionRange::parse(spec)?))
         }
@@ -236,27 +231,25 @@ pub async fn nuget(
         }
     };
     let name = Mapper::normalize_package(eco, id.trim())?;
-    let target = super::open(&settings.location, settings)?;
-    let pkgs = target.packages(out);
-    let repo = target.mapper.repository(eco, &name)?;
+    let repo = pkgs.mapper.repository(eco, &name)?;
     let mut versions = pkgs.versions(eco, &name).await?;
     if versions.is_empty() {
         return Err(PackageError::NotFound(format!(
             "no package `{name}` in {}",
-            target.store.location(&repo)
+            pkgs.store.location(&repo)
         ))
         .into());
     }
-    let Some(version) = nuget::select_version(&versions, range.as_ref(), args.prerelease) else {
+    let Some(version) = nuget::select_version(&versions, range.as_ref(), prerelease) else {
         nuget::sort_newest_first(&mut versions);
-        let pre_hint = if args.prerelease {
+        let pre_hint = if prerelease {
             ""
         } else {
             " (pre-releases need --prerelease)"
         };
         return Err(PackageError::NotFound(format!(
             "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
-            args.package,
+            spec,
             versions.join(", ")
         ))
         .into());
@@ -273,47 +266,67 @@ pub async fn nuget(
     if files.is_empty() {
         return Err(PackageError::NotFound(format!(
             "`{name}` {version} in {} holds no .nupkg",
-            target.store.location(&repo)
+            pkgs.store.location(&repo)
         ))
         .into());
     }
-    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
-    Ok(())
+    pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), &files)?;
+    pkgs.download(eco, &name, &files, dir).await?;
+    Ok((release, files.to_vec()))
 }
 
-/// `opp pull rubygems NAME[@REQUIREMENT] [--platform P]`: the newest matching version, then
-/// its gem for the platform (the plain `ruby` gem by default).
+/// `opp pull rubygems NAME[@REQUIREMENT]... [--platform P]`: for each gem, the newest matching
+/// version that has a gem for the platform, a few gems at a time.
 pub async fn rubygems(
     settings: &Settings,
     out: &Output,
     args: crate::cli::PullRubygemsArgs,
 ) -> anyhow::Result<()> {
-    use crate::ecosystem::rubygems;
-    let eco = Ecosystem::Rubygems;
-    let (name, req) = match args.gem.split_once('@') {
-        Some((n, r)) => (n.trim(), Some(rubygems::parse_requirement(r)?)),
-        None => (args.gem.trim(), None),
-    };
-    let name = Mapper::normalize_package(eco, name)?;
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
-    let repo = target.mapper.repository(eco, &name)?;
+    let origins: Vec<String> = args.gems.iter().map(|g| format!("`{g}`")).collect();
+    let platform = args.platform.as_deref();
+    let pulls: Vec<_> = args
+        .gems
+        .iter()
+        .map(|g| rubygems_one(&pkgs, g, platform, args.pre, &args.output))
+        .collect();
+    pull_all(out, &origins, pulls, &args.output, args.json).await
+}
+
+/// One gem of `opp pull rubygems`: the newest matching version, then its gem for the
+/// platform (the plain `ruby` gem by default).
+async fn rubygems_one(
+    pkgs: &Packages<'_>,
+    spec: &str,
+    platform: Option<&str>,
+    pre: bool,
+    dir: &Path,
+) -> anyhow::Result<(Release, Vec<DistFile>)> {
+    use crate::ecosystem::rubygems;
+    let eco = Ecosystem::Rubygems;
+    let (name, req) = match spec.split_once('@') {
+        Some((n, r)) => (n.trim(), Some(rubygems::parse_requirement(r)?)),
+        None => (spec.trim(), None),
+    };
+    let name = Mapper::normalize_package(eco, name)?;
+    let repo = pkgs.mapper.repository(eco, &name)?;
     let versions = pkgs.versions(eco, &name).await?;
     if versions.is_empty() {
         return Err(PackageError::NotFound(format!(
             "no gem `{name}` in {}",
-            target.store.location(&repo)
+            pkgs.store.location(&repo)
         ))
         .into());
     }
-    let Some(version) = rubygems::select_version(&versions, req.as_ref(), args.pre) else {
+    let Some(version) = rubygems::select_version(&versions, req.as_ref(), pre) else {
         let mut all = versions.clone();
         rubygems::sort_newest_first(&mut all);
         let wanted = req
             .as_ref()
             .map(|r| format!(" matches `{r}`"))
             .unwrap_or_default();
-        let pre_hint = if args.pre {
+        let pre_hint = if pre {
             ""
         } else {
             " (pre-releases need --pre)"
@@ -330,7 +343,7 @@ pub async fn rubygems(
             .cloned()
             .unwrap_or_else(|| "ruby".to_owned())
     };
-    let wanted = args.platform.as_deref().unwrap_or("ruby");
+    let wanted = platform.unwrap_or("ruby");
     // As gem does: the newest matching version that has a gem for the platform.
     let mut newest: Option<Release> = None;
     let mut remaining = versions.clone();
@@ -347,12 +360,12 @@ pub async fn rubygems(
         }
         newest.get_or_insert(release);
         remaining.retain(|v| *v != version);
-        candidate = rubygems::select_version(&remaining, req.as_ref(), args.pre);
+        candidate = rubygems::select_version(&remaining, req.as_ref(), pre);
     };
     let Some((file, release)) = chosen else {
         let newest = newest.expect("at least one version was read");
         let stored: Vec<String> = newest.files.iter().map(platform_of).collect();
-        let hint = if args.platform.is_none() {
+        let hint = if platform.is_none() {
             "; it has only platform gems: pass --platform with one of them"
         } else {
             ""
@@ -366,6 +379,6 @@ pub async fn rubygems(
         .into());
     };
     let files = [file.clone()];
-    write_files(&pkgs, out, &release, &files, &args.output, args.json).await?;
-    Ok(())
+    pkgs.download(eco, &name, &files, dir).await?;
+    Ok((release, files.to_vec()))
 }

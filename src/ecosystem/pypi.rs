@@ -12,6 +12,7 @@
 mod archive;
 mod filename;
 mod metadata;
+pub mod requirements;
 mod tags;
 mod version;
 

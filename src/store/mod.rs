@@ -19,6 +19,7 @@ use tokio::io::AsyncRead;
 
 use crate::digest::Digest;
 
+pub mod cache;
 pub mod copy;
 pub mod layout;
 pub mod registry;
@@ -155,6 +156,15 @@ pub trait Store: Send + Sync {
     /// The manifest or index a tag points at, or `None` when the tag (or the repository)
     /// does not exist.
     async fn resolve(&self, repository: &str, tag: &str) -> Result<Option<RawManifest>>;
+
+    /// The digest a tag points at, or `None` when the tag (or the repository) does not
+    /// exist. This default reads the whole manifest through [`Store::resolve`]; a backend
+    /// with a cheaper way (a registry's `HEAD /v2/<name>/manifests/<tag>`) overrides it.
+    /// [`cache::CachingStore`] asks this when its copy of a tag has expired, and keeps its
+    /// cached manifest when the digest has not changed.
+    async fn resolve_digest(&self, repository: &str, tag: &str) -> Result<Option<Digest>> {
+        Ok(self.resolve(repository, tag).await?.map(|m| m.digest))
+    }
 
     /// A manifest or index by digest; its bytes are checked against the digest.
     async fn fetch_manifest(&self, repository: &str, digest: &Digest) -> Result<RawManifest>;

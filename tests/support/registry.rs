@@ -100,6 +100,22 @@ impl Registry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
+    /// Every request the registry answered so far, oldest first, as `METHOD PATH` (e.g.
+    /// `GET /v2/pypi/six/tags/list`): the access log docker-registry writes beside its log.
+    /// Waits until the log has stopped growing for a moment, as a line is written just after
+    /// its response.
+    pub fn requests(&self) -> Vec<String> {
+        let mut last = usize::MAX;
+        loop {
+            let log = self.log();
+            if log.len() == last {
+                return log.lines().filter_map(access_line).collect();
+            }
+            last = log.len();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
     /// Where the registry keeps its data.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -119,6 +135,15 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `METHOD PATH` of an access log line (`127.0.0.1 - - [date] "GET /v2/ HTTP/1.1" 200 ...`).
+fn access_line(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("] \"")?;
+    let mut words = rest.split(' ');
+    let method = words.next()?;
+    let path = words.next()?;
+    Some(format!("{method} {path}"))
 }
 
 /// A port nothing listens on right now.

@@ -2,7 +2,8 @@
 //! `--upstream` fallback for names the store does not have. A project is one index per
 //! version and one manifest per file; versions are read concurrently and each version's
 //! files are kept in a small cache keyed by its index digest, so a page that was served once
-//! costs one tag lookup per version.
+//! costs one tag lookup per version, and over a registry not even that within `--cache-ttl`
+//! (the proxy's store is a `store::cache::CachingStore` there).
 //!
 //! A name the store has is answered from the store only, never mixed with upstream files: an
 //! upstream package cannot shadow or extend a stored one (dependency confusion).

@@ -1,7 +1,8 @@
 //! The gems the store holds, as the RubyGems routes need them: per gem, every stored `.gem`
 //! (one per version and platform) with its info, oldest version first. Versions are read
 //! concurrently, and each version's entries are kept in a small cache keyed by its index
-//! digest, so an index served once costs one tag lookup per version afterwards.
+//! digest, so an index served once costs one tag lookup per version afterwards, and over a
+//! registry not even that within `--cache-ttl` (`store::cache::CachingStore`).
 //!
 //! Reading releases and gem infos is `packages::rubygems`; what the entries turn into on the
 //! wire is `compact.rs` and `marshal.rs`.

@@ -270,6 +270,37 @@ impl Store for RegistryStore {
         self.get_manifest(repository, tag, &cx).await
     }
 
+    /// A HEAD of the tag: its digest from `Docker-Content-Digest`, with no body. A registry
+    /// that leaves the header out gets a GET, as [`Store::resolve`] does.
+    async fn resolve_digest(&self, repository: &str, tag: &str) -> Result<Option<Digest>> {
+        let cx = self.context(repository, format!("tag {tag}"));
+        let scopes = pull(repository);
+        let mut call = Call::new(
+            Method::HEAD,
+            format!("/v2/{repository}/manifests/{tag}"),
+            &scopes,
+            Step::Read,
+        );
+        let accept = reqwest::header::HeaderValue::from_str(&ACCEPTED.join(", "))
+            .map_err(|_| cx.registry("invalid Accept header".to_owned()))?;
+        call.headers.insert(reqwest::header::ACCEPT, accept);
+        let res = self.session.send(call, &cx).await?;
+        match res.status() {
+            StatusCode::NOT_FOUND => return Ok(None),
+            s if s.is_success() => {}
+            _ => return Err(cx.refused(res).await),
+        }
+        let announced = res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok());
+        match announced {
+            Some(d) => Ok(Some(d)),
+            None => Ok(self.resolve(repository, tag).await?.map(|m| m.digest)),
+        }
+    }
+
     async fn fetch_manifest(&self, repository: &str, digest: &Digest) -> Result<RawManifest> {
         let cx = self.context(repository, format!("manifest {digest}"));
         let manifest = self
