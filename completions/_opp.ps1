@@ -433,6 +433,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         'opp;mirror;pypi' {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable')
             [CompletionResult]::new('--requirement', '--requirement', [CompletionResultType]::ParameterName, 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every file it lists from an index; with targets, the wheels some target can install); repeatable')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable')
             [CompletionResult]::new('--constraint', '--constraint', [CompletionResultType]::ParameterName, 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be given as https://USER:PASSWORD@HOST/... and are never printed')

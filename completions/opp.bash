@@ -1005,7 +1005,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__pypi)
-            opts="-r -c -q -v -h --requirement --constraint --upstream --python-version --platform --only-binary --no-binary --all-files --pre --dry-run --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
+            opts="-r -c -q -v -h --requirement --lock --constraint --upstream --python-version --platform --only-binary --no-binary --all-files --pre --dry-run --json --registry --store --plain-http --quiet --config --verbose --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,6 +1016,10 @@ _opp() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

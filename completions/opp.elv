@@ -394,6 +394,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;mirror;pypi'= {
             cand -r 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable'
             cand --requirement 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable'
+            cand --lock 'A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every file it lists from an index; with targets, the wheels some target can install); repeatable'
             cand -c 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable'
             cand --constraint 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable'
             cand --upstream 'The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be given as https://USER:PASSWORD@HOST/... and are never printed'

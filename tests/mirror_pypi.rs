@@ -230,3 +230,42 @@ fn a_platform_marker_brings_a_dependency_only_for_the_targets_that_need_it() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn a_pylock_file_is_mirrored_exactly_without_asking_the_index() {
+    let env = Env::new();
+    let lock = env.root().join("pylock.toml");
+    std::fs::write(
+        &lock,
+        format!(
+            "lock-version = \"1.0\"\ncreated-by = \"hand\"\n\n[[packages]]\nname = \"idna\"\n\
+             version = \"3.7\"\nwheels = [{{ url = \"https://files.pythonhosted.org/packages/e5/3e/\
+             741d8c82801c347547f8a2a06aa57dbb1992be9e948df2ea0eda2c8b79e8/{IDNA_WHEEL}\", \
+             hashes = {{ sha256 = \"{IDNA_WHEEL_SHA256}\" }} }}]\n"
+        ),
+    )
+    .unwrap();
+    // An unreachable upstream: a lock needs no index.
+    let out = run_ok(
+        env.opp()
+            .args([
+                "mirror",
+                "pypi",
+                "--upstream",
+                "http://127.0.0.1:9/simple",
+                "--json",
+                "--lock",
+            ])
+            .arg(&lock),
+    );
+    let all = results(&out);
+    assert_eq!(files_with_status(&all, "added"), [IDNA_WHEEL]);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let dest = env.root().join("pulled");
+    run_ok(
+        env.opp()
+            .args(["pull", "pypi", "idna==3.7", "-o"])
+            .arg(&dest),
+    );
+    assert_eq!(sha256_of(&dest.join(IDNA_WHEEL)), IDNA_WHEEL_SHA256);
+}

@@ -16,6 +16,7 @@ Examples:
   opp mirror pypi requests 'django>=5,<6'        # newest match + its dependencies
   opp mirror pypi 'requests[socks]==2.32.3'      # with an extra's dependencies
   opp mirror pypi -r requirements.txt            # pins (and --hash lines) as given
+  opp mirror pypi --lock pylock.toml             # exactly the files a lock lists (also uv.lock)
   opp mirror pypi numpy --python-version 3.12 --platform manylinux_2_17_x86_64 --platform win_amd64
   opp mirror pypi requests --dry-run --json      # the plan, nothing written";
 
@@ -23,12 +24,17 @@ Examples:
 pub struct MirrorPypiArgs {
     /// Packages to mirror with their dependencies, as PEP 508 requirements: NAME,
     /// NAME==VERSION, 'NAME>=1,<2', NAME[EXTRA].
-    #[arg(value_name = "SPEC", required_unless_present = "requirements")]
+    #[arg(value_name = "SPEC", required_unless_present_any = ["requirements", "lock"])]
     pub specs: Vec<String>,
     /// A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are
     /// mirrored exactly, unpinned ones with their dependencies; repeatable.
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirements: Vec<PathBuf>,
+    /// A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every
+    /// file it lists from an index; with targets, the wheels some target can install);
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Vec<PathBuf>,
     /// A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable.
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]
     pub constraints: Vec<PathBuf>,

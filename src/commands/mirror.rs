@@ -11,7 +11,7 @@ use crate::mirror::pypi::environment::Environment;
 use crate::mirror::pypi::requirements::{self, Parsed};
 use crate::mirror::pypi::resolve::{BinaryRules, Options};
 use crate::mirror::pypi::sink::PypiSink;
-use crate::mirror::pypi::{self, spec, upstream::Upstream};
+use crate::mirror::pypi::{self, lock, spec, upstream::Upstream};
 use crate::mirror::{self, FileResult, MirrorError, download};
 use crate::output::{Output, bytes};
 
@@ -59,16 +59,37 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
 
     let client = download::client()?;
     let upstream = Upstream::new(client.clone(), &args.upstream)?;
-    out.status(format!(
-        "resolving {} requirement(s) against {}",
-        requests.len(),
-        upstream.describe()
-    ));
+    if !requests.is_empty() {
+        out.status(format!(
+            "resolving {} requirement(s) against {}",
+            requests.len(),
+            upstream.describe()
+        ));
+    }
     let target = super::open(&settings.location, settings)?;
     let sink = PypiSink {
         packages: target.packages(out),
     };
-    let (plan, problems) = pypi::plan(&upstream, &sink, &requests, &options).await?;
+    let (mut plan, problems) = pypi::plan(&upstream, &sink, &requests, &options).await?;
+    for path in &args.lock {
+        let text = read(path)?;
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let locked = lock::read(file_name, &text, &options.environments, &options.binary).map_err(
+            |reason| MirrorError::BadLock {
+                path: path.display().to_string(),
+                reason,
+            },
+        )?;
+        for skipped in locked.skipped {
+            out.warn(format!("{}: not mirrored: {skipped}", path.display()));
+        }
+        plan.extend(locked.files);
+    }
+    plan.sort_by(|a, b| (&a.package, &a.file_name).cmp(&(&b.package, &b.file_name)));
+    plan.dedup_by(|a, b| a.package == b.package && a.file_name == b.file_name);
     let fatal = problems.iter().filter(|p| p.fatal).count();
     for p in &problems {
         out.warn(&p.message);

@@ -25,6 +25,8 @@ pub enum MirrorError {
         line: usize,
         reason: String,
     },
+    #[error("{path} is not a lock file opp can read: {reason}")]
+    BadLock { path: String, reason: String },
     #[error("cannot read {path}")]
     Read {
         path: String,

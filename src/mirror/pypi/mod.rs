@@ -6,6 +6,7 @@
 
 pub mod environment;
 pub mod index;
+pub mod lock;
 pub mod metadata;
 pub mod requirements;
 pub mod resolve;
