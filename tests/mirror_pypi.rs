@@ -269,3 +269,104 @@ fn a_pylock_file_is_mirrored_exactly_without_asking_the_index() {
     );
     assert_eq!(sha256_of(&dest.join(IDNA_WHEEL)), IDNA_WHEEL_SHA256);
 }
+
+/// A PEP 503 HTML index served by Python's http.server from a directory, stopped on drop.
+struct StaticIndex {
+    child: std::process::Child,
+    url: String,
+}
+
+impl StaticIndex {
+    fn serve(env: &Env, root: &Path) -> StaticIndex {
+        let port = support::registry::free_port();
+        let child = env
+            .python()
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start python -m http.server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "http.server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        StaticIndex {
+            child,
+            url: format!("http://127.0.0.1:{port}/simple/"),
+        }
+    }
+}
+
+impl Drop for StaticIndex {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_file_whose_bytes_differ_from_the_index_sha256_is_named_and_not_stored() {
+    use support::fixtures::{SIX_SDIST, SIX_WHEEL, pypi_fixture};
+    let env = Env::new();
+    let root = env.root().join("index");
+    std::fs::create_dir_all(root.join("simple/six")).unwrap();
+    std::fs::create_dir_all(root.join("files")).unwrap();
+    let wheel = pypi_fixture(SIX_WHEEL);
+    let sdist = pypi_fixture(SIX_SDIST);
+    std::fs::copy(&wheel, root.join("files").join(SIX_WHEEL)).unwrap();
+    std::fs::copy(&sdist, root.join("files").join(SIX_SDIST)).unwrap();
+    // The page states the right digest for the sdist and a wrong one for the wheel.
+    let wrong = "ab".repeat(32);
+    std::fs::write(
+        root.join("simple/six/index.html"),
+        format!(
+            "<!DOCTYPE html><html><body>\n\
+             <a href=\"../../files/{SIX_WHEEL}#sha256={wrong}\">{SIX_WHEEL}</a><br/>\n\
+             <a href=\"../../files/{SIX_SDIST}#sha256={}\" data-requires-python=\"&gt;=2.7\">{SIX_SDIST}</a><br/>\n\
+             </body></html>\n",
+            sha256_of(&sdist)
+        ),
+    )
+    .unwrap();
+    let index = StaticIndex::serve(&env, &root);
+    let out = run_fail(
+        env.opp()
+            .args(["mirror", "pypi", "six==1.16.0", "--upstream", &index.url]),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: {SIX_WHEEL}: sha256 mismatch: the upstream index says {wrong}, the \
+             downloaded bytes hash to {}; nothing stored",
+            sha256_of(&wheel)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 added, 0 skipped (already stored), 1 failed"),
+        "{err}"
+    );
+    let show = stdout(&run_ok(env.opp().args([
+        "show",
+        "pypi",
+        "six==1.16.0",
+        "--json",
+    ])));
+    assert!(
+        show.contains(SIX_SDIST) && !show.contains(SIX_WHEEL),
+        "{show}"
+    );
+}
