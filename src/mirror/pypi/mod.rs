@@ -4,6 +4,7 @@
 //! to the shared pipeline through `opp push pypi`'s path (`sink`). Requested packages come from
 //! the command line (`spec`) and requirements files (`requirements`).
 
+mod choose;
 pub mod environment;
 pub mod index;
 pub mod lock;
