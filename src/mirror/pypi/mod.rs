@@ -63,46 +63,54 @@ pub async fn plan(
             Err(needs) => needs,
         };
         let known_ref = &known;
-        let fetched: Vec<(Need, Fetched)> = stream::iter(needs)
+        let fetched: Vec<Fetched> = stream::iter(needs)
             .map(|need| async move {
-                let got = match &need {
-                    Need::Page(name) => Fetched::Page(upstream.page(name).await),
+                match need {
+                    Need::Page(name) => {
+                        let page = upstream.page(&name).await;
+                        Fetched::Page(name, page)
+                    }
                     Need::Metadata(name, version) => {
-                        if let Some(bytes) = stored.metadata(name, &version.to_string()).await {
+                        if let Some(bytes) = stored.metadata(&name, &version.to_string()).await {
                             tracing::debug!(
                                 "read the dependencies of {name} {version} from the store"
                             );
-                            return (need, Fetched::Metadata(Ok(metadata::parse(&bytes))));
+                            let deps = Ok(metadata::parse(&bytes));
+                            return Fetched::Metadata(name, version, deps);
                         }
-                        let files = match known_ref.pages.get(name) {
+                        let files = match known_ref.pages.get(&name) {
                             Some(Ok(files)) => files.as_slice(),
                             _ => &[],
                         };
-                        Fetched::Metadata(upstream.dependencies(name, version, files).await)
+                        let deps = upstream.dependencies(&name, &version, files).await;
+                        Fetched::Metadata(name, version, deps)
                     }
-                };
-                (need, got)
+                }
             })
             .buffer_unordered(FETCHES)
             .collect()
             .await;
-        for (need, got) in fetched {
-            match (need, got) {
-                (Need::Page(name), Fetched::Page(page)) => {
+        for f in fetched {
+            match f {
+                Fetched::Page(name, page) => {
                     tracing::debug!("read the index page of {name}");
                     known.pages.insert(name, page);
                 }
-                (Need::Metadata(name, version), Fetched::Metadata(deps)) => {
+                Fetched::Metadata(name, version, deps) => {
                     known.metadata.insert((name, version), deps);
                 }
-                _ => unreachable!("each need is answered in kind"),
             }
         }
     }
     Err(MirrorError::Unsettled(MAX_CALLS))
 }
 
+/// The answer to one [`Need`].
 enum Fetched {
-    Page(Result<Vec<index::IndexFile>, String>),
-    Metadata(Result<metadata::Dependencies, String>),
+    Page(String, Result<Vec<index::IndexFile>, String>),
+    Metadata(
+        String,
+        pep440_rs::Version,
+        Result<metadata::Dependencies, String>,
+    ),
 }
