@@ -107,7 +107,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
     ));
 
     let results = mirror::execute(plan, &sink, &client, out, args.dry_run).await;
-    report(out, &results, settings.location.describe());
+    report(out, &results, settings.location.describe(), args.dry_run);
     if args.json {
         out.json(&results);
     }
@@ -122,7 +122,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
 }
 
 /// One line per file that was added, failed or is planned, then the summary.
-fn report(out: &Output, results: &[FileResult], location: String) {
+fn report(out: &Output, results: &[FileResult], location: String, dry_run: bool) {
     for r in results {
         let size = r
             .size
@@ -140,7 +140,7 @@ fn report(out: &Output, results: &[FileResult], location: String) {
         }
     }
     let (added, skipped, failed, planned) = mirror::counts(results);
-    if planned > 0 || (added == 0 && failed == 0 && skipped == 0) {
+    if dry_run {
         out.status(format!(
             "dry run: {planned} file(s) to mirror into {location}, {skipped} skipped (already \
              stored), {failed} failed; nothing written"

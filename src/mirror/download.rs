@@ -81,7 +81,7 @@ pub async fn get(
             }),
             Err(e) => Err(DownloadError::Http {
                 url: redacted(url),
-                detail: e.without_url().to_string(),
+                detail: causes(e),
             }),
         };
         match result {
@@ -139,7 +139,7 @@ async fn once(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| DownloadError::Http {
             url: redacted(url),
-            detail: e.without_url().to_string(),
+            detail: causes(e),
         })?;
         hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(io)?;
@@ -157,6 +157,23 @@ async fn once(
         });
     }
     Ok((digest, size))
+}
+
+/// A reqwest error with its causes on one line (`error sending request: connection refused`),
+/// without the URL (which may hold a password; the caller names it redacted).
+pub fn causes(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut line = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
 }
 
 /// A URL for messages and logs: without a password.

@@ -138,7 +138,7 @@ impl Edge {
     pub(super) fn describe(&self) -> String {
         let spec = self.specifiers.to_string();
         format!(
-            "{} requires {}",
+            "{}: {}",
             self.from,
             if spec.is_empty() {
                 "any version"

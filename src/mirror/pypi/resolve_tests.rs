@@ -373,8 +373,7 @@ fn an_unknown_project_is_a_fatal_problem_naming_who_wanted_it() {
     assert!(plan.problems[0].fatal);
     assert_eq!(
         plan.problems[0].message,
-        "no-such-thing: the upstream index has no such project (wanted by command line \
-         requires >=1)"
+        "no-such-thing: the upstream index has no such project (wanted by command line: >=1)"
     );
 }
 

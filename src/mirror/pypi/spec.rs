@@ -38,7 +38,7 @@ pub fn parse(spec: &str, origin: &str) -> Result<Request, String> {
 
 /// Reads a command-line spec.
 pub fn from_command_line(spec: &str) -> Result<Request, MirrorError> {
-    parse(spec, spec).map_err(|reason| MirrorError::BadSpec {
+    parse(spec, "the command line").map_err(|reason| MirrorError::BadSpec {
         spec: spec.to_owned(),
         reason,
     })

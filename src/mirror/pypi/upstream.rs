@@ -155,7 +155,7 @@ async fn bounded(response: reqwest::Response, url: &Url) -> Result<Vec<u8>, Stri
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk =
-            chunk.map_err(|e| format!("cannot read {}: {}", redacted(url), e.without_url()))?;
+            chunk.map_err(|e| format!("cannot read {}: {}", redacted(url), download::causes(e)))?;
         if body.len() + chunk.len() > MAX_BODY {
             return Err(format!(
                 "{} is larger than {} MiB; refusing it",
