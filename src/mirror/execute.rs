@@ -35,6 +35,8 @@ pub struct PlanFile {
     /// What a requirements or lock file allows (empty: anything the index states).
     pub allowed: Vec<String>,
     pub size: Option<u64>,
+    /// The file already downloaded (e.g. to read its metadata); checked again, not fetched.
+    pub local: Option<PathBuf>,
 }
 
 /// What happened to one file (`--json` prints a list of these).
@@ -235,10 +237,15 @@ async fn fetch(
     dest: &std::path::Path,
     bar: &ProgressBar,
 ) -> Result<String, String> {
-    let (digest, _) = download::to_file(client, &f.url, dest, f.sha256.as_deref(), bar)
-        .await
-        .map_err(|e| e.to_string())?;
-    let hex = digest.hex().to_owned();
+    let hex = match &f.local {
+        Some(local) => reuse(local, dest, f.sha256.as_deref(), bar).await?,
+        None => download::to_file(client, &f.url, dest, f.sha256.as_deref(), bar)
+            .await
+            .map_err(|e| e.to_string())?
+            .0
+            .hex()
+            .to_owned(),
+    };
     if !f.allowed.is_empty() && !f.allowed.iter().any(|a| a.eq_ignore_ascii_case(&hex)) {
         let _ = tokio::fs::remove_file(dest).await;
         return Err(format!(
@@ -247,6 +254,32 @@ async fn fetch(
         ));
     }
     Ok(hex)
+}
+
+/// Copies a file downloaded earlier in the run to `dest`, checking its digest again.
+async fn reuse(
+    local: &std::path::Path,
+    dest: &std::path::Path,
+    expected: Option<&str>,
+    bar: &ProgressBar,
+) -> Result<String, String> {
+    let (digest, size) = crate::packages::hash_file(local)
+        .await
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+    if let Some(want) = expected
+        && !digest.hex().eq_ignore_ascii_case(want)
+    {
+        return Err(format!(
+            "sha256 mismatch: the upstream index says {want}, the downloaded bytes hash to {}; \
+             nothing stored",
+            digest.hex()
+        ));
+    }
+    tokio::fs::copy(local, dest)
+        .await
+        .map_err(|e| format!("cannot copy {} to {}: {e}", local.display(), dest.display()))?;
+    bar.inc(size);
+    Ok(digest.hex().to_owned())
 }
 
 /// Counts of a run's results: (added, skipped, failed, planned).

@@ -201,6 +201,7 @@ pub fn read(
             sha256: Some(sha256.clone()),
             allowed: vec![sha256],
             size: e.size,
+            local: None,
         });
     }
     Ok(locked)

@@ -49,6 +49,7 @@ pub async fn plan(
                     .files
                     .into_iter()
                     .map(|p| PlanFile {
+                        local: upstream.downloaded(&p.file.url),
                         package: p.package,
                         version: p.version.to_string(),
                         file_name: p.file.file_name,

@@ -20,6 +20,10 @@ pub struct Upstream {
     client: reqwest::Client,
     /// Ends with `/`.
     base: Url,
+    /// Wheels downloaded to read their METADATA, kept for the mirror to reuse (removed on drop).
+    downloaded: tempfile::TempDir,
+    /// URL -> the verified file in `downloaded`.
+    by_url: std::sync::Mutex<std::collections::BTreeMap<Url, std::path::PathBuf>>,
 }
 
 impl Upstream {
@@ -33,7 +37,19 @@ impl Upstream {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| super::super::MirrorError::BadUpstream(url.to_owned()))?;
-        Ok(Upstream { client, base })
+        let downloaded = tempfile::Builder::new()
+            .prefix("opp-mirror-metadata.")
+            .tempdir()
+            .map_err(|source| super::super::MirrorError::Read {
+                path: std::env::temp_dir().display().to_string(),
+                source,
+            })?;
+        Ok(Upstream {
+            client,
+            base,
+            downloaded,
+            by_url: Default::default(),
+        })
     }
 
     /// The index URL for messages (no password).
@@ -122,12 +138,19 @@ impl Upstream {
         ))
     }
 
+    /// A file this run already downloaded (and verified), by its URL.
+    pub fn downloaded(&self, url: &Url) -> Option<std::path::PathBuf> {
+        self.by_url.lock().ok()?.get(url).cloned()
+    }
+
     async fn wheel_metadata(&self, f: &IndexFile) -> Result<Dependencies, String> {
-        let scratch = tempfile::Builder::new()
-            .prefix("opp-mirror-metadata.")
-            .tempdir()
-            .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-        let path = scratch.path().join(&f.file_name);
+        // One directory per file: two projects' wheels cannot share a name, but be safe.
+        let dir = tempfile::Builder::new()
+            .prefix("w.")
+            .tempdir_in(self.downloaded.path())
+            .map_err(|e| format!("cannot make a temporary directory: {e}"))?
+            .keep();
+        let path = dir.join(&f.file_name);
         download::to_file(
             &self.client,
             &f.url,
@@ -137,6 +160,9 @@ impl Upstream {
         )
         .await
         .map_err(|e| e.to_string())?;
+        if let Ok(mut map) = self.by_url.lock() {
+            map.insert(f.url.clone(), path.clone());
+        }
         let described = tokio::task::spawn_blocking(move || eco::describe(&path))
             .await
             .map_err(|e| e.to_string())?
