@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the files of one version')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy a version, with every blob it references, between stores and registries')
+            [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Bring packages and their dependencies from a public index into the store, verified')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a registry: check a username and password with it, then save them')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove the saved credentials for a registry')
@@ -435,6 +436,63 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'opp;mirror' {
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'opp;mirror;pypi' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable')
+            [CompletionResult]::new('--requirement', '--requirement', [CompletionResultType]::ParameterName, 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every file it lists from an index; with targets, the wheels some target can install); repeatable')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable')
+            [CompletionResult]::new('--constraint', '--constraint', [CompletionResultType]::ParameterName, 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be given as https://USER:PASSWORD@HOST/... and are never printed')
+            [CompletionResult]::new('--python-version', '--python-version', [CompletionResultType]::ParameterName, 'Mirror for this Python version (e.g. 3.12): markers, Requires-Python and wheel tags are checked against it; repeatable. Default: any')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Mirror for this platform tag (e.g. manylinux_2_17_x86_64, macosx_11_0_arm64, win_amd64; Linux and macOS tags cover their older releases, as pip does); repeatable. Default: any')
+            [CompletionResult]::new('--only-binary', '--only-binary', [CompletionResultType]::ParameterName, 'Wheels only, for :all: packages or the ones named (comma-separated), as pip''s flag')
+            [CompletionResult]::new('--no-binary', '--no-binary', [CompletionResultType]::ParameterName, 'Source distributions only, for :all: packages or the ones named, as pip''s flag')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--all-files', '--all-files', [CompletionResultType]::ParameterName, 'Every file of each chosen version, not only those for the targets')
+            [CompletionResult]::new('--pre', '--pre', [CompletionResultType]::ParameterName, 'Allow pre-releases (a pinned pre-release is taken without it)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be mirrored, what is already stored); write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result of every file as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'opp;mirror;help' {
+            [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'opp;mirror;help;pypi' {
+            break
+        }
+        'opp;mirror;help;help' {
+            break
+        }
         'opp;proxy' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address')
@@ -528,6 +586,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the files of one version')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy a version, with every blob it references, between stores and registries')
+            [CompletionResult]::new('mirror', 'mirror', [CompletionResultType]::ParameterValue, 'Bring packages and their dependencies from a public index into the store, verified')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a registry: check a username and password with it, then save them')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove the saved credentials for a registry')
@@ -596,6 +655,13 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;help;copy' {
+            break
+        }
+        'opp;help;mirror' {
+            [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            break
+        }
+        'opp;help;mirror;pypi' {
             break
         }
         'opp;help;proxy' {

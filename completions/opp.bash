@@ -40,6 +40,9 @@ _opp() {
             opp,man)
                 cmd="opp__subcmd__man"
                 ;;
+            opp,mirror)
+                cmd="opp__subcmd__mirror"
+                ;;
             opp,proxy)
                 cmd="opp__subcmd__proxy"
                 ;;
@@ -76,6 +79,9 @@ _opp() {
             opp__subcmd__help,man)
                 cmd="opp__subcmd__help__subcmd__man"
                 ;;
+            opp__subcmd__help,mirror)
+                cmd="opp__subcmd__help__subcmd__mirror"
+                ;;
             opp__subcmd__help,proxy)
                 cmd="opp__subcmd__help__subcmd__proxy"
                 ;;
@@ -90,6 +96,9 @@ _opp() {
                 ;;
             opp__subcmd__help__subcmd__lock,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider"
+                ;;
+            opp__subcmd__help__subcmd__mirror,pypi)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__pypi"
                 ;;
             opp__subcmd__help__subcmd__pull,nuget)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__nuget"
@@ -132,6 +141,18 @@ _opp() {
                 ;;
             opp__subcmd__lock__subcmd__help,terraform-provider)
                 cmd="opp__subcmd__lock__subcmd__help__subcmd__terraform__subcmd__provider"
+                ;;
+            opp__subcmd__mirror,help)
+                cmd="opp__subcmd__mirror__subcmd__help"
+                ;;
+            opp__subcmd__mirror,pypi)
+                cmd="opp__subcmd__mirror__subcmd__pypi"
+                ;;
+            opp__subcmd__mirror__subcmd__help,help)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__help"
+                ;;
+            opp__subcmd__mirror__subcmd__help,pypi)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__pypi"
                 ;;
             opp__subcmd__pull,help)
                 cmd="opp__subcmd__pull__subcmd__help"
@@ -212,7 +233,7 @@ _opp() {
 
     case "${cmd}" in
         opp)
-            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help --version push pull list show lock copy proxy login logout completions man help"
+            opts="-q -v -h -V --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help --version push pull list show lock copy mirror proxy login logout completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,7 +343,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help)
-            opts="push pull list show lock copy proxy login logout completions man help"
+            opts="push pull list show lock copy mirror proxy login logout completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -450,6 +471,34 @@ _opp() {
         opp__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror)
+            opts="pypi"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -892,6 +941,156 @@ _opp() {
                 return 0
             fi
             case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror)
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help)
+            opts="pypi help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__pypi)
+            opts="-r -c -q -v -h --requirement --lock --constraint --upstream --python-version --platform --only-binary --no-binary --all-files --pre --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --requirement)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --constraint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --python-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only-binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand mirror 'Bring packages and their dependencies from a public index into the store, verified'
             cand proxy 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
             cand login 'Log in to a registry: check a username and password with it, then save them'
             cand logout 'Remove the saved credentials for a registry'
@@ -397,6 +398,58 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;mirror'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;mirror;pypi'= {
+            cand -r 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable'
+            cand --requirement 'A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are mirrored exactly, unpinned ones with their dependencies; repeatable'
+            cand --lock 'A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every file it lists from an index; with targets, the wheels some target can install); repeatable'
+            cand -c 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable'
+            cand --constraint 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable'
+            cand --upstream 'The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be given as https://USER:PASSWORD@HOST/... and are never printed'
+            cand --python-version 'Mirror for this Python version (e.g. 3.12): markers, Requires-Python and wheel tags are checked against it; repeatable. Default: any'
+            cand --platform 'Mirror for this platform tag (e.g. manylinux_2_17_x86_64, macosx_11_0_arm64, win_amd64; Linux and macOS tags cover their older releases, as pip does); repeatable. Default: any'
+            cand --only-binary 'Wheels only, for :all: packages or the ones named (comma-separated), as pip''s flag'
+            cand --no-binary 'Source distributions only, for :all: packages or the ones named, as pip''s flag'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --all-files 'Every file of each chosen version, not only those for the targets'
+            cand --pre 'Allow pre-releases (a pinned pre-release is taken without it)'
+            cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
+            cand --json 'Print the result of every file as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;mirror;help'= {
+            cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'opp;mirror;help;pypi'= {
+        }
+        &'opp;mirror;help;help'= {
+        }
         &'opp;proxy'= {
             cand --port 'Port to listen on (default: a free one)'
             cand --bind 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address'
@@ -485,6 +538,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand mirror 'Bring packages and their dependencies from a public index into the store, verified'
             cand proxy 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
             cand login 'Log in to a registry: check a username and password with it, then save them'
             cand logout 'Remove the saved credentials for a registry'
@@ -536,6 +590,11 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help;lock;terraform-provider'= {
         }
         &'opp;help;copy'= {
+        }
+        &'opp;help;mirror'= {
+            cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+        }
+        &'opp;help;mirror;pypi'= {
         }
         &'opp;help;proxy'= {
         }

@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::release::Ecosystem;
 
+mod mirror;
 mod transfer;
+pub use mirror::*;
 pub use transfer::*;
 
 const EXIT_CODES: &str = "\
@@ -110,6 +112,9 @@ pub enum Command {
     Lock(LockCommand),
     /// Copy a version, with every blob it references, between stores and registries.
     Copy(CopyArgs),
+    /// Bring packages and their dependencies from a public index into the store, verified.
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
     /// Serve the store to pip, uv, twine, terraform and nuget in their own protocols on
     /// 127.0.0.1, and run a command pointed at it.
     ///

@@ -14,6 +14,7 @@ pub mod digest;
 pub mod ecosystem;
 pub mod error;
 pub mod mapper;
+pub mod mirror;
 pub mod output;
 pub mod packages;
 pub mod proxy;

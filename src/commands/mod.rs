@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::{self, Credentials};
-use crate::cli::{Cli, Command, LockCommand, PullCommand, PushCommand};
+use crate::cli::{Cli, Command, LockCommand, MirrorCommand, PullCommand, PushCommand};
 use crate::config::{self, Location, Settings};
 use crate::mapper::Mapper;
 use crate::output::Output;
@@ -17,6 +17,7 @@ pub mod copy;
 pub mod list;
 pub mod lock;
 pub mod login;
+pub mod mirror;
 pub mod provider;
 pub mod proxy;
 pub mod pull;
@@ -138,6 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
+        Command::Mirror(MirrorCommand::Pypi(args)) => mirror::pypi(&settings, &out, args).await,
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,
         Command::Logout(args) => login::logout(&settings, &out, args).await,

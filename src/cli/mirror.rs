@@ -1,0 +1,72 @@
+//! The arguments of `opp mirror` (one subcommand per ecosystem).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Mirror Python packages, with their dependencies, from a simple index (PyPI by default).
+    #[command(after_help = MIRROR_PYPI_EXAMPLES, after_long_help = MIRROR_PYPI_EXAMPLES)]
+    Pypi(MirrorPypiArgs),
+}
+
+const MIRROR_PYPI_EXAMPLES: &str = "\
+Examples:
+  opp mirror pypi requests 'django>=5,<6'        # newest match + its dependencies
+  opp mirror pypi 'requests[socks]==2.32.3'      # with an extra's dependencies
+  opp mirror pypi -r requirements.txt            # pins (and --hash lines) as given
+  opp mirror pypi --lock pylock.toml             # exactly the files a lock lists (also uv.lock)
+  opp mirror pypi numpy --python-version 3.12 --platform manylinux_2_17_x86_64 --platform win_amd64
+  opp mirror pypi requests --dry-run --json      # the plan, nothing written";
+
+#[derive(Debug, Args)]
+pub struct MirrorPypiArgs {
+    /// Packages to mirror with their dependencies, as PEP 508 requirements: NAME,
+    /// NAME==VERSION, 'NAME>=1,<2', NAME[EXTRA].
+    #[arg(value_name = "SPEC", required_unless_present_any = ["requirements", "lock"])]
+    pub specs: Vec<String>,
+    /// A requirements file: pinned lines (NAME==VERSION, with --hash=sha256:... lines) are
+    /// mirrored exactly, unpinned ones with their dependencies; repeatable.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirements: Vec<PathBuf>,
+    /// A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every
+    /// file it lists from an index; with targets, the wheels some target can install);
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Vec<PathBuf>,
+    /// A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable.
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraints: Vec<PathBuf>,
+    /// The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be
+    /// given as https://USER:PASSWORD@HOST/... and are never printed.
+    #[arg(long, default_value = "https://pypi.org/simple/", value_name = "URL")]
+    pub upstream: String,
+    /// Mirror for this Python version (e.g. 3.12): markers, Requires-Python and wheel tags
+    /// are checked against it; repeatable. Default: any.
+    #[arg(long = "python-version", value_name = "X.Y")]
+    pub python_versions: Vec<String>,
+    /// Mirror for this platform tag (e.g. manylinux_2_17_x86_64, macosx_11_0_arm64,
+    /// win_amd64; Linux and macOS tags cover their older releases, as pip does); repeatable.
+    /// Default: any.
+    #[arg(long = "platform", value_name = "TAG")]
+    pub platforms: Vec<String>,
+    /// Wheels only, for :all: packages or the ones named (comma-separated), as pip's flag.
+    #[arg(long, value_delimiter = ',', value_name = ":all:|NAME,...")]
+    pub only_binary: Vec<String>,
+    /// Source distributions only, for :all: packages or the ones named, as pip's flag.
+    #[arg(long, value_delimiter = ',', value_name = ":all:|NAME,...")]
+    pub no_binary: Vec<String>,
+    /// Every file of each chosen version, not only those for the targets.
+    #[arg(long)]
+    pub all_files: bool,
+    /// Allow pre-releases (a pinned pre-release is taken without it).
+    #[arg(long)]
+    pub pre: bool,
+    /// Print the plan (what would be mirrored, what is already stored); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result of every file as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

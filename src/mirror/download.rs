@@ -1,0 +1,186 @@
+//! Fetching one upstream file into a temporary file, hashed while it streams and checked
+//! against the digest the upstream stated; a mismatch removes the file. Retried on connection
+//! errors and 5xx answers. Memory stays flat whatever the size.
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use indicatif::ProgressBar;
+use reqwest::{StatusCode, Url};
+use tokio::io::AsyncWriteExt;
+
+use crate::digest::{Digest, Hasher};
+
+/// Attempts per file before giving up.
+const ATTEMPTS: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("cannot fetch {url}: {detail}")]
+    Http { url: String, detail: String },
+    #[error("{url} answered {status}")]
+    Status { url: String, status: StatusCode },
+    #[error(
+        "sha256 mismatch: the upstream index says {expected}, the downloaded bytes hash to {actual}; nothing stored"
+    )]
+    Mismatch { expected: String, actual: String },
+    #[error("cannot write {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DownloadError {
+    fn retryable(&self) -> bool {
+        match self {
+            DownloadError::Http { .. } => true,
+            DownloadError::Status { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An HTTP client for upstream indexes: opp's user agent, bounded timeouts.
+pub fn client() -> Result<reqwest::Client, DownloadError> {
+    // reqwest is built without a default crypto provider; opp uses ring everywhere.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("opp/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(15))
+        .read_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| DownloadError::Http {
+            url: String::new(),
+            detail: format!("cannot set up an HTTP client: {e}"),
+        })
+}
+
+/// GETs `url` with retries, for small bodies (index pages, metadata files).
+pub async fn get(
+    client: &reqwest::Client,
+    url: &Url,
+    accept: Option<&str>,
+) -> Result<reqwest::Response, DownloadError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request = client.get(url.clone());
+        if let Some(a) = accept {
+            request = request.header(reqwest::header::ACCEPT, a);
+        }
+        let result = match request.send().await {
+            Ok(r) if r.status().is_success() => return Ok(r),
+            Ok(r) => Err(DownloadError::Status {
+                url: redacted(url),
+                status: r.status(),
+            }),
+            Err(e) => Err(DownloadError::Http {
+                url: redacted(url),
+                detail: causes(e),
+            }),
+        };
+        match result {
+            Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                tracing::debug!("retrying {}: {e}", redacted(url));
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Downloads `url` into `dest`, checking the sha256 (lowercase hex) when one is given.
+/// Returns the digest and size of what was written; on any error `dest` is removed.
+pub async fn to_file(
+    client: &reqwest::Client,
+    url: &Url,
+    dest: &Path,
+    expected: Option<&str>,
+    bar: &ProgressBar,
+) -> Result<(Digest, u64), DownloadError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        tracing::debug!("downloading {}", redacted(url));
+        let result = once(client, url, dest, expected, bar).await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(dest).await;
+        }
+        match result {
+            Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                tracing::debug!("retrying {}: {e}", redacted(url));
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn once(
+    client: &reqwest::Client,
+    url: &Url,
+    dest: &Path,
+    expected: Option<&str>,
+    bar: &ProgressBar,
+) -> Result<(Digest, u64), DownloadError> {
+    let response = get(client, url, None).await?;
+    let io = |source| DownloadError::Io {
+        path: dest.display().to_string(),
+        source,
+    };
+    let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+    let mut hasher = Hasher::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| DownloadError::Http {
+            url: redacted(url),
+            detail: causes(e),
+        })?;
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(io)?;
+        bar.inc(chunk.len() as u64);
+    }
+    file.flush().await.map_err(io)?;
+    let size = hasher.len();
+    let digest = hasher.finish();
+    if let Some(expected) = expected
+        && !digest.hex().eq_ignore_ascii_case(expected)
+    {
+        return Err(DownloadError::Mismatch {
+            expected: expected.to_owned(),
+            actual: digest.hex().to_owned(),
+        });
+    }
+    Ok((digest, size))
+}
+
+/// A reqwest error with its causes on one line (`error sending request: connection refused`),
+/// without the URL (which may hold a password; the caller names it redacted).
+pub fn causes(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut line = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
+}
+
+/// A URL for messages and logs: without a password.
+pub fn redacted(url: &Url) -> String {
+    let mut u = url.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    u.to_string()
+}

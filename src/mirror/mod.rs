@@ -1,0 +1,40 @@
+//! `opp mirror`: bring packages from an ecosystem's public index into the store, in the layout
+//! `opp push` writes. The pipeline every ecosystem shares is here: a plan of files (each with
+//! the digest the upstream states), then its execution (skip what is stored with the same
+//! digest, download concurrently into temporary files, verify, push through the ecosystem's
+//! push path, report per file: `execute`, `download`). What to mirror (the closure, the
+//! upstream's protocol) is each ecosystem's own: `pypi/`.
+
+pub mod download;
+pub mod execute;
+pub mod pypi;
+
+pub use execute::{FileResult, PlanFile, Sink, counts, execute};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    #[error(
+        "`{0}` is not an index URL; give an http:// or https:// simple index, e.g. https://pypi.org/simple/"
+    )]
+    BadUpstream(String),
+    #[error("invalid requirement `{spec}`: {reason}")]
+    BadSpec { spec: String, reason: String },
+    #[error("{path}:{line}: {reason}")]
+    BadLine {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+    #[error("{path} is not a lock file opp can read: {reason}")]
+    BadLock { path: String, reason: String },
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the closure did not settle after {0} rounds of requests to the upstream index")]
+    Unsettled(usize),
+    #[error(transparent)]
+    Download(#[from] download::DownloadError),
+}

@@ -1,0 +1,208 @@
+//! Choosing, for one package in one target environment, the versions to mirror (the newest
+//! satisfying every edge; else each edge's newest, reported as a conflict; else a problem
+//! saying why none fits) and then the files of a chosen version. Pure; part of the closure
+//! (`resolve.rs`), which decides when to call it.
+
+use std::collections::BTreeSet;
+
+use pep440_rs::{Version, VersionSpecifiers};
+
+use super::environment::Environment;
+use super::index::{IndexFile, dist_name};
+use super::resolve::{Edge, Known, Need, Options, Planned, Problem};
+use crate::ecosystem::pypi::{self as eco, Requirement as PipRequirement};
+
+/// A file of `name` usable for `env` under the options and the edges' hashes.
+fn usable(
+    env: &Environment,
+    name: &str,
+    file: &IndexFile,
+    wheel: bool,
+    for_target: bool,
+    options: &Options,
+) -> bool {
+    options.binary.allows(name, wheel)
+        && (!for_target
+            || (eco::is_compatible(&file.file_name, &env.tags())
+                && env.admits_python(file.requires_python.as_deref())))
+}
+
+fn hash_allowed(edges: &[Edge], file: &IndexFile) -> bool {
+    edges.iter().filter(|e| !e.hashes.is_empty()).all(|e| {
+        file.sha256
+            .as_ref()
+            .is_none_or(|h| e.hashes.iter().any(|a| a.eq_ignore_ascii_case(h)))
+    })
+}
+
+/// The versions to mirror of one package: the newest satisfying every edge, else each
+/// edge's newest (a conflict).
+pub(super) fn choose(
+    env: &Environment,
+    name: &str,
+    edges: &[Edge],
+    options: &Options,
+    known: &Known,
+    needs: &mut BTreeSet<Need>,
+    problems: &mut BTreeSet<Problem>,
+) -> Vec<Version> {
+    let files = match known.pages.get(name) {
+        None => {
+            needs.insert(Need::Page(name.to_owned()));
+            return Vec::new();
+        }
+        Some(Err(why)) => {
+            problems.insert(Problem {
+                fatal: true,
+                message: format!("{name}: {why} (wanted by {})", describe_all(edges)),
+            });
+            return Vec::new();
+        }
+        Some(Ok(files)) => files,
+    };
+    let pinned: BTreeSet<&Version> = edges.iter().filter_map(Edge::pinned).collect();
+    let candidates = |check_hashes: bool| -> Vec<String> {
+        let mut versions: BTreeSet<Version> = BTreeSet::new();
+        for f in files {
+            let Some(dist) = dist_name(name, &f.file_name) else {
+                continue;
+            };
+            if (f.yanked && !pinned.contains(&dist.version))
+                || !usable(env, name, f, dist.wheel, true, options)
+                || (check_hashes && !hash_allowed(edges, f))
+            {
+                continue;
+            }
+            versions.insert(dist.version);
+        }
+        versions.iter().map(Version::to_string).collect()
+    };
+    let constraints = options.constraints.get(name).cloned().unwrap_or_default();
+    let pick = |list: &[String], specs: Vec<&VersionSpecifiers>| {
+        let all: VersionSpecifiers = specs
+            .into_iter()
+            .chain(&constraints)
+            .flat_map(|s| s.iter().cloned())
+            .collect();
+        let req = PipRequirement {
+            name: name.to_owned(),
+            specifiers: Some(all),
+        };
+        eco::select_version(list, &req, options.pre).and_then(|v| v.parse::<Version>().ok())
+    };
+    let list = candidates(true);
+    if let Some(v) = pick(&list, edges.iter().map(|e| &e.specifiers).collect()) {
+        return vec![v];
+    }
+    let for_env = if env.is_unconstrained() {
+        String::new()
+    } else {
+        format!(" for {}", env.describe())
+    };
+    // A version exists but none of its files has an allowed digest: the hashes are wrong.
+    if edges.iter().any(|e| !e.hashes.is_empty())
+        && let Some(v) = pick(
+            &candidates(false),
+            edges.iter().map(|e| &e.specifiers).collect(),
+        )
+    {
+        let offered: Vec<String> = files
+            .iter()
+            .filter(|f| dist_name(name, &f.file_name).is_some_and(|d| d.version == v))
+            .map(|f| {
+                format!(
+                    "{} (sha256 {})",
+                    f.file_name,
+                    f.sha256.as_deref().unwrap_or("not given")
+                )
+            })
+            .collect();
+        problems.insert(Problem {
+            fatal: true,
+            message: format!(
+                "no file of {name} {v} has a sha256 that {} allows; the index has {}; nothing \
+                 stored for them",
+                edges
+                    .iter()
+                    .find(|e| !e.hashes.is_empty())
+                    .map_or("", |e| &e.from),
+                offered.join(", ")
+            ),
+        });
+        return Vec::new();
+    }
+    if edges.len() > 1 {
+        let each: BTreeSet<Version> = edges
+            .iter()
+            .filter_map(|e| pick(&list, vec![&e.specifiers]))
+            .collect();
+        if !each.is_empty() {
+            let versions: Vec<String> = each.iter().map(Version::to_string).collect();
+            problems.insert(Problem {
+                fatal: false,
+                message: format!(
+                    "no version of {name} satisfies every requirement{for_env} ({}); mirroring \
+                     {}",
+                    describe_all(edges),
+                    versions.join(" and ")
+                ),
+            });
+            return each.into_iter().collect();
+        }
+    }
+    let pre = if options.pre {
+        ""
+    } else {
+        "; pre-releases need --pre"
+    };
+    problems.insert(Problem {
+        fatal: true,
+        message: format!(
+            "no version of {name} matches{for_env} ({}); the index has {} usable version(s){pre}",
+            describe_all(edges),
+            list.len()
+        ),
+    });
+    Vec::new()
+}
+
+fn describe_all(edges: &[Edge]) -> String {
+    edges
+        .iter()
+        .map(Edge::describe)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The files of a chosen version to mirror for `env`.
+pub(super) fn files_for(
+    env: &Environment,
+    name: &str,
+    version: &Version,
+    edges: &[Edge],
+    options: &Options,
+    known: &Known,
+) -> Vec<Planned> {
+    let Some(Ok(files)) = known.pages.get(name) else {
+        return Vec::new();
+    };
+    let pinned = edges.iter().any(|e| e.pinned() == Some(version));
+    let for_target = !(options.all_files || env.is_unconstrained());
+    let hashes: Vec<String> = edges.iter().flat_map(|e| e.hashes.clone()).collect();
+    files
+        .iter()
+        .filter_map(|f| {
+            let dist = dist_name(name, &f.file_name)?;
+            (dist.version == *version
+                && (!f.yanked || pinned)
+                && usable(env, name, f, dist.wheel, for_target, options)
+                && hash_allowed(edges, f))
+            .then(|| Planned {
+                package: name.to_owned(),
+                version: version.clone(),
+                file: f.clone(),
+                hashes: hashes.clone(),
+            })
+        })
+        .collect()
+}

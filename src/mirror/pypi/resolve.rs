@@ -1,0 +1,320 @@
+//! The dependency closure: from the requested packages and what the upstream index said so far
+//! (project pages, core metadata), which files to mirror. Pure: values in, a plan (or the list
+//! of what still has to be fetched) out; `pypi/mod.rs` fetches and calls again until nothing
+//! is missing.
+//!
+//! Per target environment, each package gets the newest version that satisfies every
+//! specifier seen for it and has a file for the environment, iterated to a fixed point (a
+//! newer choice can drop or add dependencies). This is not a resolver: it never backtracks.
+//! Where no single version satisfies every specifier, each edge's newest is mirrored and the
+//! conflict reported. Lock files and pinned requirements give an exact set instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pep440_rs::{Operator, Version, VersionSpecifiers};
+use pep508_rs::{ExtraName, MarkerTree};
+
+use super::choose::{choose, files_for};
+use super::environment::Environment;
+use super::index::IndexFile;
+use super::metadata::Dependencies;
+use crate::ecosystem::pypi::normalize_name;
+
+/// Rounds after which a closure that keeps changing is taken as it stands (and reported).
+const MAX_ROUNDS: usize = 50;
+
+/// One requested package: a command-line spec or a requirements-file line.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Normalized project name.
+    pub name: String,
+    pub extras: Vec<ExtraName>,
+    pub specifiers: VersionSpecifiers,
+    /// The line's own marker (requirements files); true for command-line specs.
+    pub marker: MarkerTree,
+    /// Allowed sha256 digests (`--hash` lines); empty allows any.
+    pub hashes: Vec<String>,
+    /// Follow its dependencies (false for a pinned requirements line: mirrored exactly).
+    pub follow: bool,
+    /// Where it was asked for, for messages (`command line`, `requirements.txt:3`).
+    pub origin: String,
+}
+
+/// pip's `--only-binary` / `--no-binary`: `:all:` or names.
+#[derive(Clone, Debug, Default)]
+pub struct BinaryRules {
+    pub only_binary_all: bool,
+    pub only_binary: BTreeSet<String>,
+    pub no_binary_all: bool,
+    pub no_binary: BTreeSet<String>,
+}
+
+impl BinaryRules {
+    /// Whether a wheel (`wheel`) or an sdist of `name` may be mirrored. A rule naming the
+    /// project wins over `:all:` of the other flag.
+    pub fn allows(&self, name: &str, wheel: bool) -> bool {
+        let covers = |all: bool, names: &BTreeSet<String>, other: &BTreeSet<String>| {
+            names.contains(name) || (all && !other.contains(name))
+        };
+        if wheel {
+            !covers(self.no_binary_all, &self.no_binary, &self.only_binary)
+        } else {
+            !covers(self.only_binary_all, &self.only_binary, &self.no_binary)
+        }
+    }
+}
+
+/// What shapes a closure besides the requests.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub environments: Vec<Environment>,
+    pub pre: bool,
+    pub binary: BinaryRules,
+    /// Every file of a chosen version, not only those for the targets.
+    pub all_files: bool,
+    /// `-c` constraints: specifiers applied to a package when something depends on it.
+    pub constraints: BTreeMap<String, Vec<VersionSpecifiers>>,
+}
+
+/// What the upstream index said so far.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Normalized name -> its files, or why the page could not be read.
+    pub pages: BTreeMap<String, Result<Vec<IndexFile>, String>>,
+    /// `(name, version)` -> its dependencies, or why they could not be read.
+    pub metadata: BTreeMap<(String, Version), Result<Dependencies, String>>,
+}
+
+/// Something the closure needs from the upstream before it can go on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    Page(String),
+    Metadata(String, Version),
+}
+
+/// One file to mirror.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub package: String,
+    pub version: Version,
+    pub file: IndexFile,
+    /// Digests a requirements file allows for it (empty: any).
+    pub hashes: Vec<String>,
+}
+
+/// A problem found while closing: `fatal` ones make the run fail, others are warnings.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub fatal: bool,
+    pub message: String,
+}
+
+/// The files to mirror and what was found on the way.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub files: Vec<Planned>,
+    pub problems: Vec<Problem>,
+}
+
+/// One specifier seen for a package.
+#[derive(Clone, Debug)]
+pub(super) struct Edge {
+    pub(super) from: String,
+    pub(super) specifiers: VersionSpecifiers,
+    pub(super) extras: Vec<ExtraName>,
+    pub(super) hashes: Vec<String>,
+    pub(super) follow: bool,
+}
+
+impl Edge {
+    /// `==V` (no wildcard) or `===V`: the user pinned an exact version.
+    pub(super) fn pinned(&self) -> Option<&Version> {
+        let mut it = self.specifiers.iter();
+        let first = it.next()?;
+        (it.next().is_none() && matches!(first.operator(), Operator::Equal | Operator::ExactEqual))
+            .then(|| first.version())
+    }
+
+    pub(super) fn describe(&self) -> String {
+        let spec = self.specifiers.to_string();
+        format!(
+            "{}: {}",
+            self.from,
+            if spec.is_empty() {
+                "any version"
+            } else {
+                &spec
+            }
+        )
+    }
+}
+
+/// The closure of `requests` for every environment, or what must be fetched first.
+pub fn resolve(requests: &[Request], options: &Options, known: &Known) -> Result<Plan, Vec<Need>> {
+    let mut needs = BTreeSet::new();
+    let mut problems = BTreeSet::new();
+    let mut files: BTreeMap<(String, String), Planned> = BTreeMap::new();
+    let environments = if options.environments.is_empty() {
+        vec![Environment::default()]
+    } else {
+        options.environments.clone()
+    };
+    for env in &environments {
+        let chosen = close(env, requests, options, known, &mut needs, &mut problems);
+        if !needs.is_empty() {
+            continue;
+        }
+        for ((name, version), edges) in chosen {
+            for planned in files_for(env, &name, &version, &edges, options, known) {
+                files
+                    .entry((name.clone(), planned.file.file_name.clone()))
+                    .or_insert(planned);
+            }
+        }
+    }
+    if !needs.is_empty() {
+        return Err(needs.into_iter().collect());
+    }
+    Ok(Plan {
+        files: files.into_values().collect(),
+        problems: problems.into_iter().collect(),
+    })
+}
+
+type Chosen = BTreeMap<(String, Version), Vec<Edge>>;
+
+/// The fixed point for one environment: chosen versions with the edges that chose them.
+fn close(
+    env: &Environment,
+    requests: &[Request],
+    options: &Options,
+    known: &Known,
+    needs: &mut BTreeSet<Need>,
+    problems: &mut BTreeSet<Problem>,
+) -> Chosen {
+    let mut chosen: Chosen = BTreeMap::new();
+    for round in 0.. {
+        let mut edges: BTreeMap<String, Vec<Edge>> = BTreeMap::new();
+        for r in requests.iter().filter(|r| env.needs(&r.marker, &[])) {
+            edges.entry(r.name.clone()).or_default().push(Edge {
+                from: r.origin.clone(),
+                specifiers: r.specifiers.clone(),
+                extras: r.extras.clone(),
+                hashes: r.hashes.clone(),
+                follow: r.follow,
+            });
+        }
+        let mut round_problems = BTreeSet::new();
+        let mut missing = false;
+        for ((name, version), by) in &chosen {
+            if !by.iter().any(|e| e.follow) {
+                continue;
+            }
+            let extras: Vec<ExtraName> = by.iter().flat_map(|e| e.extras.clone()).collect();
+            let deps = match known.metadata.get(&(name.clone(), version.clone())) {
+                None => {
+                    needs.insert(Need::Metadata(name.clone(), version.clone()));
+                    missing = true;
+                    continue;
+                }
+                Some(Err(why)) => {
+                    round_problems.insert(Problem {
+                        fatal: false,
+                        message: format!(
+                            "cannot read the dependencies of {name} {version} ({why}); the \
+                             closure may be incomplete"
+                        ),
+                    });
+                    continue;
+                }
+                Some(Ok(deps)) => deps,
+            };
+            for bad in &deps.invalid {
+                round_problems.insert(Problem {
+                    fatal: false,
+                    message: format!(
+                        "{name} {version} has an invalid Requires-Dist `{bad}`; skipped"
+                    ),
+                });
+            }
+            for req in deps
+                .requires_dist
+                .iter()
+                .filter(|r| env.needs(&r.marker, &extras))
+            {
+                let specifiers = match &req.version_or_url {
+                    Some(pep508_rs::VersionOrUrl::VersionSpecifier(s)) => s.clone(),
+                    Some(pep508_rs::VersionOrUrl::Url(url)) => {
+                        round_problems.insert(Problem {
+                            fatal: false,
+                            message: format!(
+                                "{name} {version} depends on {} by URL ({url}); not mirrored",
+                                req.name
+                            ),
+                        });
+                        continue;
+                    }
+                    None => VersionSpecifiers::empty(),
+                };
+                edges
+                    .entry(normalize_name(req.name.as_ref()))
+                    .or_default()
+                    .push(Edge {
+                        from: format!("{name} {version}"),
+                        specifiers,
+                        extras: req.extras.clone(),
+                        hashes: Vec::new(),
+                        follow: true,
+                    });
+            }
+        }
+        if missing {
+            return chosen;
+        }
+        let mut next: Chosen = BTreeMap::new();
+        for (name, edges) in edges {
+            for version in choose(
+                env,
+                &name,
+                &edges,
+                options,
+                known,
+                needs,
+                &mut round_problems,
+            ) {
+                next.entry((name.clone(), version))
+                    .or_default()
+                    .extend(edges.clone());
+            }
+        }
+        let same = next.len() == chosen.len()
+            && next.iter().zip(&chosen).all(|((a, ea), (b, eb))| {
+                a == b
+                    && ea.len() == eb.len()
+                    && ea
+                        .iter()
+                        .zip(eb)
+                        .all(|(x, y)| x.from == y.from && x.extras == y.extras)
+            });
+        chosen = next;
+        if !needs.is_empty() || same || round >= MAX_ROUNDS {
+            if round >= MAX_ROUNDS && !same {
+                round_problems.insert(Problem {
+                    fatal: false,
+                    message: format!(
+                        "the closure for {} kept changing after {MAX_ROUNDS} rounds; mirroring \
+                         the last one",
+                        env.describe()
+                    ),
+                });
+            }
+            problems.extend(round_problems);
+            return chosen;
+        }
+    }
+    chosen
+}
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;
