@@ -120,6 +120,8 @@ fn escape_sequences_from_metadata_and_the_store_are_shown_escaped() {
         let (digest, size) = write_blob(repo, &serde_json::to_vec(&manifest).unwrap());
         index["manifests"][0]["digest"] = digest.into();
         index["manifests"][0]["size"] = size.into();
+        // opp reads a file's name from its index entry when the entry describes it.
+        index["manifests"][0]["annotations"]["io.opp.file.name"] = hostile_title.clone().into();
         index["annotations"]["org.opencontainers.image.created"] =
             format!("2024-01-01T00:00:00Z{CLEAR_SEQUENCE}").into();
     });
@@ -186,7 +188,7 @@ fn an_error_quoting_a_stored_string_escapes_it() {
     assert_eq!(
         stderr(&failed),
         format!(
-            "error: {}:1.0 is not a valid OCI image index: `sha256:\\x1b[2Jbeef` is not a sha256 digest (expected sha256: and 64 lowercase hex digits)\n",
+            "error: {}:1.0 is not a valid OCI image index: entry sha256:\\x1b[2Jbeef: annotation digest: `sha256:\\x1b[2Jbeef` is not a sha256 digest (expected sha256: and 64 lowercase hex digits)\n",
             repo.display()
         )
     );
