@@ -3,6 +3,7 @@
 //! twice, a FIFO given as a package. Each must fail with one line naming the file and the limit,
 //! a non-zero exit, bounded memory (the child's peak RSS, from `/usr/bin/time`), and nothing
 //! left where the output would have gone. Every hostile file is built here.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! package metadata and in what a store holds come out escaped (JSON stays exact), a password
 //! in a registry address is refused and never echoed, and error hints name the commands that
 //! help (`opp login`, `opp list ...`).
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
 
