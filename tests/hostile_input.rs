@@ -15,7 +15,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::cli::{Env, run_ok, stderr};
+use support::cli::{Env, run_fail, run_ok, stderr, stdout};
 use support::registry::Registry;
 use support::{fixtures, opentofu, terraform};
 
@@ -468,4 +468,67 @@ fn push_of_a_package_whose_metadata_member_is_a_zip_bomb_is_refused_at_16_mib() 
     }
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(!env.store().exists(), "nothing pushed");
+}
+
+/// A wheel whose METADATA is real but long (a 17 MiB description): refused at the 16 MiB
+/// limit with the variable that raises it named, then pushed once OPP_MAX_METADATA_SIZE allows.
+#[test]
+fn a_long_metadata_is_refused_at_the_limit_and_pushed_once_opp_max_metadata_size_allows_it() {
+    let env = Env::new();
+    let mut metadata = b"Metadata-Version: 2.1\nName: longdesc\nVersion: 1.0\n\n".to_vec();
+    metadata.extend(std::iter::repeat_n(b'a', 17 << 20));
+    let wheel = bomb_zip(
+        &env.root().join("longdesc-1.0-py3-none-any.whl"),
+        &[
+            ("longdesc/__init__.py", b"", 0o644),
+            ("longdesc-1.0.dist-info/METADATA", &metadata, 0o644),
+            (
+                "longdesc-1.0.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\nGenerator: opp-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+                0o644,
+            ),
+        ],
+        &[],
+    );
+    let refused = run_fail(env.opp().args(["push", "pypi"]).arg(&wheel));
+    let err = stderr(&refused);
+    assert!(
+        err.contains("longdesc-1.0.dist-info/METADATA")
+            && err.contains("more than 16 MiB")
+            && err.contains("OPP_MAX_METADATA_SIZE"),
+        "{err}"
+    );
+    assert!(!env.store().exists(), "nothing pushed");
+    run_ok(
+        env.opp()
+            .env("OPP_MAX_METADATA_SIZE", "32MiB")
+            .args(["push", "pypi"])
+            .arg(&wheel),
+    );
+    let listed = run_ok(env.opp().args(["list", "pypi", "longdesc", "--json"]));
+    assert!(stdout(&listed).contains("\"1.0\""), "{}", stdout(&listed));
+}
+
+/// The same alias bomb sent with `gem push` through `opp proxy`: the proxy refuses the upload
+/// (gem reports the failure), stays within bounded memory, and stores nothing.
+#[test]
+fn gem_push_of_an_alias_bomb_through_the_proxy_is_refused_in_bounded_memory() {
+    let env = Env::new();
+    let gem_tool = support::gems::ruby_tool("gem");
+    let gem = gem_with_metadata_gz(
+        &env.root().join("bomb-1.0.0.gem"),
+        gz(alias_bomb_yaml().as_bytes()),
+    );
+    let (out, rss) = run_measured(
+        env.opp()
+            .args(["proxy", "--"])
+            .arg(&gem_tool)
+            .arg("push")
+            .arg(&gem),
+    );
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "gem push succeeded: {text}");
+    assert!(text.contains("alias"), "the refusal says why: {text}");
+    assert!(rss < MAX_RSS_KIB, "peak RSS {rss} KiB: {text}");
+    assert!(!env.store().join("rubygems").exists(), "nothing pushed");
 }

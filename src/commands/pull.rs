@@ -162,12 +162,16 @@ pub async fn terraform_module(
     let scratch = tempfile::tempdir()?;
     let zip = pkgs.fetch_module_zip(&name, file, scratch.path()).await?;
     let dest = args.output.clone();
+    let label = format!("module {name} {version} ({})", file.name);
+    let max_bytes = args.max_unpacked_size.as_u64();
     let stats = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let f = std::fs::File::open(&zip)?;
-        Ok(terraform_module::unpack_zip(
+        Ok(terraform_module::unpack_zip_limited(
             std::io::BufReader::new(f),
+            &label,
             &dest,
             args.force,
+            max_bytes,
         )?)
     })
     .await??;

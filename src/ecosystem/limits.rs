@@ -17,6 +17,46 @@ pub const MAX_METADATA_BYTES: u64 = 16 * MIB;
 /// gem listing thousands of files a few hundred KiB.
 pub const MAX_GEM_METADATA_BYTES: u64 = 4 * MIB;
 
+/// The environment variable that raises both metadata limits above, for a package whose
+/// metadata legitimately passes them (`OPP_MAX_METADATA_SIZE=64MiB`).
+pub const METADATA_SIZE_VARIABLE: &str = "OPP_MAX_METADATA_SIZE";
+
+/// The most opp decompresses of a metadata member: [`MAX_METADATA_BYTES`], or what
+/// `OPP_MAX_METADATA_SIZE` says when it is set to a size (`64MiB`, `1GB`).
+pub fn metadata_bytes() -> u64 {
+    metadata_override().unwrap_or(MAX_METADATA_BYTES)
+}
+
+/// The most opp decompresses of a gem's `metadata.gz`: [`MAX_GEM_METADATA_BYTES`], or
+/// `OPP_MAX_METADATA_SIZE` when set.
+pub fn gem_metadata_bytes() -> u64 {
+    metadata_override().unwrap_or(MAX_GEM_METADATA_BYTES)
+}
+
+/// `OPP_MAX_METADATA_SIZE`, read once; a value that is not a size is ignored with a warning
+/// in the `-v` log (the default limits stay).
+fn metadata_override() -> Option<u64> {
+    static OVERRIDE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *OVERRIDE.get_or_init(|| {
+        let text = std::env::var(METADATA_SIZE_VARIABLE).ok()?;
+        match parse_size(&text) {
+            Some(n) => Some(n),
+            None => {
+                tracing::warn!("{METADATA_SIZE_VARIABLE}={text:?} is not a size such as 64MiB; using the defaults");
+                None
+            }
+        }
+    })
+}
+
+/// A size as people write it: `64MiB`, `2GB`, `1048576`.
+fn parse_size(text: &str) -> Option<u64> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .ok()
+        .map(|b| b.as_u64())
+}
+
 /// The most YAML nodes a gem specification may hold, counting every alias as the nodes it
 /// stands for (a "billion laughs" document is a few KiB of text and billions of nodes).
 pub const MAX_YAML_NODES: u64 = 250_000;
@@ -118,6 +158,17 @@ pub fn show(bytes: u64) -> String {
         b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
         b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
         b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(super::parse_size("64MiB"), Some(64 * 1024 * 1024));
+        assert_eq!(super::parse_size("2GB"), Some(2_000_000_000));
+        assert_eq!(super::parse_size("1048576"), Some(1_048_576));
+        assert_eq!(super::parse_size("lots"), None);
     }
 }
 

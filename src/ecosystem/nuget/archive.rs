@@ -10,7 +10,7 @@ use super::NugetError;
 
 // The largest metadata member opp reads: `limits::MAX_METADATA_BYTES` (a decompression
 // bomb stops there).
-use crate::ecosystem::limits::{self, MAX_METADATA_BYTES as MAX_NUSPEC_BYTES};
+use crate::ecosystem::limits;
 
 /// The nuspec member: its name in the archive and its exact bytes.
 #[derive(Debug)]
@@ -74,12 +74,13 @@ pub(super) fn nuspec<R: Read + Seek>(path: &Path, reader: R) -> Result<Member, N
         reason,
     };
     let file = zip.by_name(&member).map_err(|e| corrupt(e.to_string()))?;
-    let bytes = limits::read_at_most(file, MAX_NUSPEC_BYTES)
+    let bytes = limits::read_at_most(file, limits::metadata_bytes())
         .map_err(|e| corrupt(e.to_string()))?
         .ok_or_else(|| {
             corrupt(format!(
-                "it unpacks to more than {}, the most opp reads of a nuspec",
-                limits::show(MAX_NUSPEC_BYTES)
+                "it unpacks to more than {}, the most opp reads of a nuspec \
+                 (OPP_MAX_METADATA_SIZE raises it)",
+                limits::show(limits::metadata_bytes())
             ))
         })?;
     Ok(Member {

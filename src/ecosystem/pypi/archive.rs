@@ -13,7 +13,7 @@ use super::PypiError;
 
 // The largest metadata member opp reads: `limits::MAX_METADATA_BYTES` (a decompression
 // bomb stops there).
-use crate::ecosystem::limits::{self, MAX_METADATA_BYTES};
+use crate::ecosystem::limits;
 
 /// A metadata member found in an archive: its path inside the archive and its exact bytes.
 #[derive(Debug)]
@@ -165,12 +165,13 @@ fn read_limited(path: &Path, member: &str, reader: &mut impl Read) -> Result<Vec
         member: member.to_string(),
         reason,
     };
-    limits::read_at_most(reader, MAX_METADATA_BYTES)
+    limits::read_at_most(reader, limits::metadata_bytes())
         .map_err(|e| corrupt(e.to_string()))?
         .ok_or_else(|| {
             corrupt(format!(
-                "it unpacks to more than {}, the most opp reads of a metadata file",
-                limits::show(MAX_METADATA_BYTES)
+                "it unpacks to more than {}, the most opp reads of a metadata file \
+                 (OPP_MAX_METADATA_SIZE raises it)",
+                limits::show(limits::metadata_bytes())
             ))
         })
 }

@@ -10,7 +10,7 @@ use flate2::read::GzDecoder;
 
 use super::RubygemsError;
 use crate::digest::Hasher;
-use crate::ecosystem::limits::{self, MAX_GEM_METADATA_BYTES};
+use crate::ecosystem::limits;
 
 /// The specification member of a gem.
 const METADATA: &str = "metadata.gz";
@@ -72,12 +72,13 @@ fn gunzip(path: &Path, member: impl Read) -> Result<String, RubygemsError> {
         path: path.to_path_buf(),
         detail,
     };
-    let bytes = limits::read_at_most(GzDecoder::new(member), MAX_GEM_METADATA_BYTES)
+    let bytes = limits::read_at_most(GzDecoder::new(member), limits::gem_metadata_bytes())
         .map_err(|e| bad(format!("not gzip-compressed ({e})")))?
         .ok_or_else(|| {
             bad(format!(
-                "it unpacks to more than {}, the most opp reads (a gzip bomb, not a gem)",
-                limits::show(MAX_GEM_METADATA_BYTES)
+                "it unpacks to more than {}, the most opp reads of a gem specification \
+                 (OPP_MAX_METADATA_SIZE raises it)",
+                limits::show(limits::gem_metadata_bytes())
             ))
         })?;
     String::from_utf8(bytes).map_err(|_| bad("the YAML inside is not UTF-8".to_owned()))
