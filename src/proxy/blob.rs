@@ -43,7 +43,20 @@ pub async fn body(
     digest: &Digest,
     size: u64,
 ) -> Result<Body, PackageError> {
-    let reader = state.store.fetch_blob(repository, digest, size).await?;
+    let reader = match state.store.fetch_blob(repository, digest, size).await {
+        Ok(reader) => reader,
+        // A store that checks a blob whole before handing it over (the proxy's cache of a
+        // registry reads small blobs whole) finds the damage before any byte is sent: the
+        // client gets an error status instead of a cut transfer, logged the same way.
+        Err(e @ crate::store::StoreError::Corrupt { .. }) => {
+            tracing::error!(
+                "opp proxy: not serving blob {digest} of {repository}: {e}; the request was \
+                 refused"
+            );
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(verified(reader, repository, digest))
 }
 
