@@ -86,13 +86,16 @@ pub(super) async fn write(
     file.sync_all()
         .await
         .map_err(io_error("cannot write", &tmp_path))?;
-    drop(file);
+    // Still open, so still locked, until it has its final name: another process's reaper
+    // would otherwise take the closed upload file for one a killed opp left, and remove it.
+    let locked = file.into_std().await;
 
     let moved = target.clone();
     tokio::task::spawn_blocking(move || {
         tmp_path
             .persist(&moved)
             .map_err(|e| io_error("cannot rename a temporary file to", &moved)(e.error))?;
+        drop(locked);
         sync_dir(&dir)
     })
     .await
