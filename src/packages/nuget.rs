@@ -42,18 +42,16 @@ impl Packages<'_> {
                 )));
             }
         }
-        let mut report = Vec::new();
-        for ((name, version), members) in groups {
+        let mut described = BTreeMap::new();
+        for (key, members) in groups {
             let mut files = Vec::with_capacity(members.len());
             for p in members {
                 files.push(file_spec(p).await?);
             }
-            report.extend(
-                self.push_reported(eco, &artifact::NUGET, &name, &version, files, force)
-                    .await?,
-            );
+            described.insert(key, files);
         }
-        Ok(report)
+        self.push_versions(eco, &artifact::NUGET, described, force)
+            .await
     }
 
     /// One version as stored (`id` in any case, `version` in any NuGet spelling), or `None`.

@@ -72,7 +72,37 @@ impl Candidate for Files<'_> {
     }
 }
 
+/// Versions pushed at once by one command: each version's write-and-verify loop waits a while
+/// after its tag write (`settle`), so versions one after another would add those waits up.
+const VERSIONS_AT_ONCE: usize = 8;
+
 impl Packages<'_> {
+    /// [`Packages::push_reported`] for every `(name, version) -> files` group, a few versions
+    /// at once; the report keeps the groups' order. The first failure is the result (the
+    /// versions already tagged stay; a version whose push was cut off has no new tag).
+    pub async fn push_versions(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        groups: BTreeMap<(String, String), Vec<FileSpec>>,
+        force: bool,
+    ) -> Result<Vec<Pushed>> {
+        // Futures are built first and then streamed: a stream holding a closure over borrowed
+        // items is not `Send` for every lifetime (rust-lang/rust#102211).
+        let pushes: Vec<_> = groups
+            .into_iter()
+            .map(|((name, version), files)| async move {
+                self.push_reported(eco, kinds, &name, &version, files, force)
+                    .await
+            })
+            .collect();
+        let reports: Vec<Vec<Pushed>> = stream::iter(pushes)
+            .buffered(VERSIONS_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(reports.into_iter().flatten().collect())
+    }
+
     /// [`Packages::push`], then one [`Pushed`] line per file: what `opp push` prints and
     /// `--json` reports, for every ecosystem that pushes described files.
     pub async fn push_reported(

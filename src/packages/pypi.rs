@@ -38,14 +38,8 @@ impl Packages<'_> {
             };
             groups.entry((name, d.version)).or_default().push(spec);
         }
-        let mut report = Vec::new();
-        for ((name, version), files) in groups {
-            report.extend(
-                self.push_reported(eco, &artifact::PYPI, &name, &version, files, force)
-                    .await?,
-            );
-        }
-        Ok(report)
+        self.push_versions(eco, &artifact::PYPI, groups, force)
+            .await
     }
 }
 

@@ -32,14 +32,8 @@ impl Packages<'_> {
                 .or_default()
                 .push(gem_spec(&gem)?);
         }
-        let mut report = Vec::new();
-        for ((name, version), files) in groups {
-            report.extend(
-                self.push_reported(eco, &artifact::RUBYGEMS, &name, &version, files, force)
-                    .await?,
-            );
-        }
-        Ok(report)
+        self.push_versions(eco, &artifact::RUBYGEMS, groups, force)
+            .await
     }
 
     /// One version of a gem as stored (every platform), or `None` when it does not exist.
