@@ -1,9 +1,12 @@
 //! Fetching one upstream file into a temporary file, hashed while it streams and checked
-//! against the digest the upstream stated; a mismatch removes the file. Retried on connection
-//! errors and 5xx answers. Memory stays flat whatever the size.
+//! against the digest the upstream stated; a mismatch removes the file. Retried as registry
+//! requests are (`store::registry::retry`: 429, 502, 503, 504 and broken connections, with
+//! backoff and `Retry-After`), once per step: a whole download is one step. Memory stays flat
+//! whatever the size.
 
+use std::future::Future;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use indicatif::ProgressBar;
@@ -11,6 +14,7 @@ use reqwest::{StatusCode, Url};
 use tokio::io::AsyncWriteExt;
 
 use crate::digest::{Digest, Hasher};
+use crate::store::registry::retry::{self, Step};
 
 /// Attempts per file before giving up.
 const ATTEMPTS: u32 = 3;
@@ -20,7 +24,12 @@ pub enum DownloadError {
     #[error("cannot fetch {url}: {detail}")]
     Http { url: String, detail: String },
     #[error("{url} answered {status}")]
-    Status { url: String, status: StatusCode },
+    Status {
+        url: String,
+        status: StatusCode,
+        /// The wait the upstream asked for (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
     #[error(
         "sha256 mismatch: the upstream index says {expected}, the downloaded bytes hash to {actual}; nothing stored"
     )]
@@ -34,21 +43,48 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
-    fn retryable(&self) -> bool {
+    /// `Some(wait)` when another try is worth it: a broken connection, or an answer the
+    /// registry policy retries (then the upstream's own delay, if it gave one).
+    fn retry(&self) -> Option<Option<Duration>> {
         match self {
-            DownloadError::Http { .. } => true,
-            DownloadError::Status { status, .. } => {
-                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            DownloadError::Http { .. } => Some(None),
+            DownloadError::Status {
+                status,
+                retry_after,
+                ..
+            } if retry::retryable_status(*status, Step::Read) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `step` until it succeeds, fails for good, or has been tried [`ATTEMPTS`] times,
+/// waiting between tries as the registry policy says.
+async fn retrying<T, F, Fut>(url: &Url, mut step: F) -> Result<T, DownloadError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DownloadError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match step().await {
+            Err(e) if tries < ATTEMPTS => {
+                let Some(asked) = e.retry() else {
+                    return Err(e);
+                };
+                let wait = retry::delay(tries, asked, fastrand::f64());
+                tracing::debug!("retrying {} in {wait:?}: {e}", redacted(url));
+                tokio::time::sleep(wait).await;
             }
-            _ => false,
+            other => return other,
         }
     }
 }
 
 /// An HTTP client for upstream indexes: opp's user agent, bounded timeouts.
 pub fn client() -> Result<reqwest::Client, DownloadError> {
-    // reqwest is built without a default crypto provider; opp uses ring everywhere.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::store::registry::install_crypto_provider();
     reqwest::Client::builder()
         .user_agent(concat!("opp/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(15))
@@ -66,31 +102,34 @@ pub async fn get(
     url: &Url,
     accept: Option<&str>,
 ) -> Result<reqwest::Response, DownloadError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut request = client.get(url.clone());
-        if let Some(a) = accept {
-            request = request.header(reqwest::header::ACCEPT, a);
-        }
-        let result = match request.send().await {
-            Ok(r) if r.status().is_success() => return Ok(r),
-            Ok(r) => Err(DownloadError::Status {
-                url: redacted(url),
-                status: r.status(),
-            }),
-            Err(e) => Err(DownloadError::Http {
-                url: redacted(url),
-                detail: causes(e),
-            }),
-        };
-        match result {
-            Err(e) if e.retryable() && attempt < ATTEMPTS => {
-                tracing::debug!("retrying {}: {e}", redacted(url));
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-            }
-            other => return other,
-        }
+    retrying(url, || send(client, url, accept)).await
+}
+
+/// One GET of `url`: the response when it is a success, else the error it stands for.
+async fn send(
+    client: &reqwest::Client,
+    url: &Url,
+    accept: Option<&str>,
+) -> Result<reqwest::Response, DownloadError> {
+    let mut request = client.get(url.clone());
+    if let Some(a) = accept {
+        request = request.header(reqwest::header::ACCEPT, a);
+    }
+    match request.send().await {
+        Ok(r) if r.status().is_success() => Ok(r),
+        Ok(r) => Err(DownloadError::Status {
+            url: redacted(url),
+            status: r.status(),
+            retry_after: r
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry::parse_retry_after(v, SystemTime::now())),
+        }),
+        Err(e) => Err(DownloadError::Http {
+            url: redacted(url),
+            detail: causes(e),
+        }),
     }
 }
 
@@ -103,24 +142,18 @@ pub async fn to_file(
     expected: Option<&str>,
     bar: &ProgressBar,
 ) -> Result<(Digest, u64), DownloadError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    retrying(url, || async {
         tracing::debug!("downloading {}", redacted(url));
         let result = once(client, url, dest, expected, bar).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(dest).await;
         }
-        match result {
-            Err(e) if e.retryable() && attempt < ATTEMPTS => {
-                tracing::debug!("retrying {}: {e}", redacted(url));
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-            }
-            other => return other,
-        }
-    }
+        result
+    })
+    .await
 }
 
+/// One download of `url` into `dest`, hashed as it streams.
 async fn once(
     client: &reqwest::Client,
     url: &Url,
@@ -128,7 +161,7 @@ async fn once(
     expected: Option<&str>,
     bar: &ProgressBar,
 ) -> Result<(Digest, u64), DownloadError> {
-    let response = get(client, url, None).await?;
+    let response = send(client, url, None).await?;
     let io = |source| DownloadError::Io {
         path: dest.display().to_string(),
         source,

@@ -26,7 +26,8 @@ mod download;
 mod error;
 mod manifest;
 mod paging;
-mod retry;
+/// The retry policy (pure), shared with `opp mirror`'s upstream downloads.
+pub(crate) mod retry;
 mod session;
 mod token;
 mod upload;

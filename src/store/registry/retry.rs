@@ -22,7 +22,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// What a request does, which decides what may be retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Step {
+pub(crate) enum Step {
     /// A read (GET, HEAD) or a blob upload started over from a fresh session.
     Read,
     /// A manifest or tag write (PUT): a 500 is retried too.
@@ -30,7 +30,7 @@ pub(super) enum Step {
 }
 
 /// Whether an answer with `status` is worth another try.
-pub(super) fn retryable_status(status: StatusCode, step: Step) -> bool {
+pub(crate) fn retryable_status(status: StatusCode, step: Step) -> bool {
     match status.as_u16() {
         429 | 502 | 503 | 504 => true,
         500 => step == Step::ManifestWrite,
@@ -41,7 +41,7 @@ pub(super) fn retryable_status(status: StatusCode, step: Step) -> bool {
 /// The wait before try number `tries + 1` (`tries` >= 1 done so far): the registry's own
 /// delay when it gave one, else capped exponential backoff. `jitter` in [0, 1) picks a point
 /// in the upper half of the backoff, so that many clients do not come back together.
-pub(super) fn delay(tries: u32, asked: Option<Duration>, jitter: f64) -> Duration {
+pub(crate) fn delay(tries: u32, asked: Option<Duration>, jitter: f64) -> Duration {
     if let Some(asked) = asked {
         return asked;
     }
@@ -51,7 +51,7 @@ pub(super) fn delay(tries: u32, asked: Option<Duration>, jitter: f64) -> Duratio
 }
 
 /// A `Retry-After` header value: delay-seconds or an HTTP date (RFC 9110 10.2.3).
-pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
