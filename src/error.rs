@@ -150,3 +150,19 @@ pub fn render(err: &anyhow::Error, hint: Option<&str>, color: bool) -> String {
     }
     out
 }
+
+/// An error and its causes on one line (a cause already quoted by its parent is left out):
+/// for log lines, warnings and the one-line reasons the proxy answers with.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -195,18 +195,7 @@ async fn once(
 /// A reqwest error with its causes on one line (`error sending request: connection refused`),
 /// without the URL (which may hold a password; the caller names it redacted).
 pub fn causes(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut line = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line
+    crate::error::chain(&e.without_url())
 }
 
 /// A URL for messages and logs: without a password.

@@ -27,20 +27,7 @@ pub fn package_status(e: &PackageError) -> StatusCode {
     }
 }
 
-/// An error and its causes on one line (a cause already quoted by its parent is left out).
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
+pub use crate::error::chain;
 
 #[cfg(test)]
 mod tests {

@@ -212,20 +212,7 @@ impl Context<'_> {
     }
 }
 
-/// An error and its causes on one line: `a: b: c`.
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let s_text = s.to_string();
-        if !out.contains(&s_text) {
-            out.push_str(": ");
-            out.push_str(&s_text);
-        }
-        cur = s.source();
-    }
-    out
-}
+pub(super) use crate::error::chain;
 
 /// `: <body>` shortened, or nothing for an empty body.
 fn quote(body: &str) -> String {
