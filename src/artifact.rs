@@ -3,6 +3,8 @@
 //! of new files into an existing index. Moving the bytes is `store/`; reading files from disk
 //! is `ecosystem/`.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -16,12 +18,18 @@ use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile};
 use crate::store::{OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, RawManifest};
 
+pub use layouts::{
+    NUGET, NUGET_NUSPEC, NUGET_SNUPKG, PYOCI_SHA256, PYPI, PYPI_METADATA, PYPI_REQUIRES_PYTHON,
+    RUBYGEMS, RUBYGEMS_INFO, RUBYGEMS_PLATFORM,
+};
+
 pub const TITLE: &str = "org.opencontainers.image.title";
 pub const CREATED: &str = "org.opencontainers.image.created";
 pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 pub const EMPTY_CONFIG: &[u8] = b"{}";
 
-/// The media and artifact types of one ecosystem's layout.
+/// The media and artifact types of one ecosystem's layout, and how its entries are keyed
+/// (every ecosystem's values are in `layouts`).
 #[derive(Debug, Clone, Copy)]
 pub struct Kinds {
     /// `artifactType` of the version's index.
@@ -30,43 +38,14 @@ pub struct Kinds {
     pub file_artifact_type: &'static str,
     /// `mediaType` of the file layer.
     pub layer_media_type: &'static str,
+    /// The entry annotation that tells apart entries without an OCI platform, beside their
+    /// `artifactType` (RubyGems' `io.opp.rubygems.platform`): part of the merge key.
+    pub entry_key: Option<&'static str>,
+    /// An entry annotation of the layout that holds the file's sha256 in hex (PyOCI's
+    /// `com.pyoci.sha256_digest`): read in place of `io.opp.file.digest`, which is then not
+    /// written.
+    pub digest_annotation: Option<&'static str>,
 }
-
-/// PyPI, readable by PyOCI.
-pub const PYPI: Kinds = Kinds {
-    index_artifact_type: "application/pyoci.package.v1",
-    file_artifact_type: "application/pyoci.package.v1",
-    layer_media_type: "application/pyoci.package.v1",
-};
-pub const PYPI_METADATA: &str = "application/vnd.opp.pypi.metadata.v1";
-pub const PYOCI_SHA256: &str = "com.pyoci.sha256_digest";
-pub const PYPI_REQUIRES_PYTHON: &str = "io.opp.pypi.requires-python";
-
-/// NuGet (opp's own layout): the `.nupkg` entries. Each entry repeats its manifest's
-/// artifactType, which keeps a nupkg and its snupkg apart in the index.
-pub const NUGET: Kinds = Kinds {
-    index_artifact_type: "application/vnd.opp.nuget.package.v1",
-    file_artifact_type: "application/vnd.opp.nuget.nupkg.v1",
-    layer_media_type: "application/vnd.opp.nuget.nupkg.v1+zip",
-};
-/// The `.snupkg` symbols package of a version, beside its nupkg.
-pub const NUGET_SNUPKG: Kinds = Kinds {
-    index_artifact_type: NUGET.index_artifact_type,
-    file_artifact_type: "application/vnd.opp.nuget.snupkg.v1",
-    layer_media_type: "application/vnd.opp.nuget.snupkg.v1+zip",
-};
-/// The `.nuspec`, second layer of the nupkg manifest.
-pub const NUGET_NUSPEC: &str = "application/vnd.opp.nuget.nuspec.v1+xml";
-
-/// RubyGems (opp's own layout): one entry per platform gem, told apart by the
-/// [`RUBYGEMS_PLATFORM`] entry annotation.
-pub const RUBYGEMS: Kinds = Kinds {
-    index_artifact_type: "application/vnd.opp.rubygems.gem.v1",
-    file_artifact_type: "application/vnd.opp.rubygems.gem.v1",
-    layer_media_type: "application/vnd.opp.rubygems.gem.v1+tar",
-};
-/// The JSON layer beside each gem: what the compact index needs.
-pub const RUBYGEMS_INFO: &str = "application/vnd.opp.rubygems.info.v1+json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -162,7 +141,7 @@ pub struct FileArtifact {
 impl FileArtifact {
     /// The index entry of this file: the spec's annotations, `created`, and the file's
     /// description ([`entry`]) so that the version reads from its index alone.
-    pub fn entry(&self, created: &str) -> ImageIndexEntry {
+    pub fn entry(&self, kinds: &Kinds, created: &str) -> ImageIndexEntry {
         let mut annotations = self.spec.entry_annotations.clone();
         annotations.insert(CREATED.to_owned(), created.to_owned());
         let file = &self.spec.layers[0];
@@ -171,6 +150,7 @@ impl FileArtifact {
             .map(|l| l.descriptor.clone())
             .collect();
         let described = entry::annotations(
+            kinds,
             &annotations,
             file.title.as_deref().unwrap_or(&self.spec.file_name),
             &file.descriptor,
@@ -385,16 +365,14 @@ pub enum Merged {
     Replaced(String),
 }
 
-/// The annotation that tells platform-less entries of one version apart (RubyGems).
-pub const RUBYGEMS_PLATFORM: &str = "io.opp.rubygems.platform";
-
 /// Merges new file entries into an existing index's entries. Files are keyed by platform
 /// (one file per platform per version, as PyOCI and OpenTofu key them); entries without an
-/// OCI platform by their `artifactType` and `io.opp.rubygems.platform` annotation (a NuGet
-/// nupkg and its snupkg, one gem per Ruby platform). `existing` pairs each
+/// OCI platform by their `artifactType` and the layout's [`Kinds::entry_key`] annotation (a
+/// NuGet nupkg and its snupkg, one gem per Ruby platform). `existing` pairs each
 /// entry with the digest of the file it holds. Nothing already there is dropped unless
 /// `force` replaces it with other bytes of the same key.
 pub fn merge(
+    kinds: &Kinds,
     existing: Vec<(ImageIndexEntry, Digest)>,
     new: Vec<(String, ImageIndexEntry, Digest)>,
     force: bool,
@@ -408,10 +386,9 @@ pub fn merge(
         None => (
             None,
             e.artifact_type.clone(),
-            e.annotations
-                .as_ref()
-                .and_then(|a| a.get(RUBYGEMS_PLATFORM))
-                .cloned(),
+            kinds
+                .entry_key
+                .and_then(|key| e.annotations.as_ref()?.get(key).cloned()),
         ),
     };
     let mut entries: Vec<(ImageIndexEntry, Digest)> = existing;
@@ -449,5 +426,6 @@ pub fn now_rfc3339() -> String {
 }
 
 pub mod entry;
+pub mod layouts;
 #[cfg(test)]
 mod tests;

@@ -9,21 +9,26 @@
 //! what [`Mapper::repository`] and [`Mapper::tag`] would produce, so two inputs never share a
 //! repository or tag, and foreign tags (`latest`, `sha256-...`) are simply not versions.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 mod error;
-mod nuget;
+pub(crate) mod naming;
+pub(crate) mod nuget;
 mod oci;
-mod pypi;
-mod rubygems;
+pub(crate) mod pypi;
+pub(crate) mod rubygems;
 mod template;
-mod terraform;
+pub(crate) mod terraform;
 #[cfg(test)]
 mod tests;
 
 use crate::release::Ecosystem;
 use error::Problem;
-use template::{Symbol, Template, Vocabulary};
+use naming::Values;
+use template::Template;
 
 pub use error::MapError;
+pub use naming::Naming;
 
 pub use terraform::DEFAULT_HOSTNAME as DEFAULT_TERRAFORM_HOSTNAME;
 
@@ -34,7 +39,7 @@ pub use terraform::DEFAULT_HOSTNAME as DEFAULT_TERRAFORM_HOSTNAME;
 #[derive(Debug, Clone)]
 pub struct Mapper {
     /// One template per ecosystem, in the order of [`Ecosystem::ALL`].
-    templates: [Template; 5],
+    templates: Vec<Template>,
 }
 
 impl Mapper {
@@ -45,23 +50,19 @@ impl Mapper {
         if !prefix.is_empty() {
             oci::check_repository(prefix).map_err(refuse)?;
         }
-        let template = |eco: Ecosystem| {
-            let path = default_path(eco);
-            let source = match prefix {
-                "" => format!("{eco}/{path}"),
-                _ => format!("{prefix}/{eco}/{path}"),
-            };
-            Template::parse(&source, vocabulary(eco)).map_err(refuse)
-        };
-        Ok(Mapper {
-            templates: [
-                template(Ecosystem::Pypi)?,
-                template(Ecosystem::TerraformProvider)?,
-                template(Ecosystem::TerraformModule)?,
-                template(Ecosystem::Nuget)?,
-                template(Ecosystem::Rubygems)?,
-            ],
-        })
+        let templates = Ecosystem::ALL
+            .iter()
+            .map(|&eco| {
+                let naming = naming_of(eco);
+                let path = naming.default_path;
+                let source = match prefix {
+                    "" => format!("{eco}/{path}"),
+                    _ => format!("{prefix}/{eco}/{path}"),
+                };
+                Template::parse(&source, &naming.vocabulary).map_err(refuse)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Mapper { templates })
     }
 
     /// Replaces the repository of `eco`'s packages by a template: the whole repository path
@@ -72,9 +73,9 @@ impl Mapper {
     /// component must be separated by text their values cannot contain, so that every
     /// repository still names exactly one package.
     pub fn with_template(mut self, eco: Ecosystem, template: &str) -> Result<Mapper, MapError> {
-        let parsed = Template::parse(template, vocabulary(eco))
+        let parsed = Template::parse(template, &naming_of(eco).vocabulary)
             .map_err(|problem| MapError::template(eco, template, problem))?;
-        self.templates[slot(eco)] = parsed;
+        self.templates[eco.index()] = parsed;
         Ok(self)
     }
 
@@ -84,7 +85,7 @@ impl Mapper {
     pub fn repository(&self, eco: Ecosystem, package: &str) -> Result<String, MapError> {
         let refuse = |problem| MapError::package(eco, package, problem);
         let normalized = Self::normalize_package(eco, package)?;
-        let values = values(eco, &normalized);
+        let values = (naming_of(eco).values)(&normalized);
         let template = self.template(eco);
         if let Some(unused) = values
             .iter()
@@ -111,8 +112,9 @@ impl Mapper {
     /// The normalized package id `repository` holds, or `None` when it is not one of `eco`'s
     /// repositories under this mapper (including repositories another tool named differently).
     pub fn package(&self, eco: Ecosystem, repository: &str) -> Option<String> {
-        let values = self.template(eco).values(repository, vocabulary(eco))?;
-        let candidate = package_from_values(eco, &values)?;
+        let naming = naming_of(eco);
+        let values = self.template(eco).values(repository, &naming.vocabulary)?;
+        let candidate = (naming.package)(&Values(&values))?;
         let normalized = Self::normalize_package(eco, &candidate).ok()?;
         let maps_back = self.repository(eco, &normalized).ok()? == repository;
         (normalized == candidate && maps_back).then_some(normalized)
@@ -127,13 +129,7 @@ impl Mapper {
     /// The tag of `version`, normalized first as the ecosystem does.
     pub fn tag(&self, eco: Ecosystem, version: &str) -> Result<String, MapError> {
         let normalized = Self::normalize_version(eco, version)?;
-        let tag = match eco {
-            Ecosystem::Pypi => pypi::tag_text(&normalized),
-            Ecosystem::TerraformProvider | Ecosystem::TerraformModule => {
-                terraform::tag_text(&normalized)
-            }
-            Ecosystem::Nuget | Ecosystem::Rubygems => normalized,
-        };
+        let tag = (naming_of(eco).tag_text)(&normalized);
         oci::check_tag(&tag).map_err(|problem| MapError::version(eco, version, problem))?;
         Ok(tag)
     }
@@ -142,13 +138,7 @@ impl Mapper {
     /// `eco` as this mapper writes them (`latest`, `sha256-...` helper tags, spellings that
     /// are not normalized): listing skips them.
     pub fn version(&self, eco: Ecosystem, tag: &str) -> Option<String> {
-        let text = match eco {
-            Ecosystem::Pypi => pypi::version_text(tag),
-            Ecosystem::TerraformProvider | Ecosystem::TerraformModule => {
-                terraform::version_text(tag)
-            }
-            Ecosystem::Nuget | Ecosystem::Rubygems => tag.to_owned(),
-        };
+        let text = (naming_of(eco).version_text)(tag);
         let normalized = Self::normalize_version(eco, &text).ok()?;
         (self.tag(eco, &normalized).ok()? == tag).then_some(normalized)
     }
@@ -156,167 +146,23 @@ impl Mapper {
     /// The package id as the ecosystem normalizes it: PEP 503 for PyPI, lowercase for the
     /// others (and a provider's default hostname dropped).
     pub fn normalize_package(eco: Ecosystem, package: &str) -> Result<String, MapError> {
-        match eco {
-            Ecosystem::Pypi => pypi::normalize_package(package),
-            Ecosystem::TerraformProvider => terraform::normalize_provider(package),
-            Ecosystem::TerraformModule => terraform::normalize_module(package),
-            Ecosystem::Nuget => nuget::normalize_package(package),
-            Ecosystem::Rubygems => rubygems::normalize_package(package),
-        }
-        .map_err(|problem| MapError::package(eco, package, problem))
+        (naming_of(eco).normalize_package)(package)
+            .map_err(|problem| MapError::package(eco, package, problem))
     }
 
     /// The version as the ecosystem normalizes it: PEP 440, semver (without a leading `v`),
     /// NuGet's normalized form, the gem version as `Gem::Version` spells it.
     pub fn normalize_version(eco: Ecosystem, version: &str) -> Result<String, MapError> {
-        match eco {
-            Ecosystem::Pypi => pypi::normalize_version(version),
-            Ecosystem::TerraformProvider | Ecosystem::TerraformModule => {
-                terraform::normalize_version(version)
-            }
-            Ecosystem::Nuget => nuget::normalize_version(version),
-            Ecosystem::Rubygems => rubygems::normalize_version(version),
-        }
-        .map_err(|problem| MapError::version(eco, version, problem))
+        (naming_of(eco).normalize_version)(version)
+            .map_err(|problem| MapError::version(eco, version, problem))
     }
 
     fn template(&self, eco: Ecosystem) -> &Template {
-        &self.templates[slot(eco)]
+        &self.templates[eco.index()]
     }
 }
 
-fn slot(eco: Ecosystem) -> usize {
-    match eco {
-        Ecosystem::Pypi => 0,
-        Ecosystem::TerraformProvider => 1,
-        Ecosystem::TerraformModule => 2,
-        Ecosystem::Nuget => 3,
-        Ecosystem::Rubygems => 4,
-    }
-}
-
-/// The package path under `<prefix>/<ecosystem>/` by default.
-fn default_path(eco: Ecosystem) -> &'static str {
-    match eco {
-        Ecosystem::TerraformProvider => "${namespace}/${type}",
-        Ecosystem::TerraformModule => "${namespace}/${name}/${system}",
-        Ecosystem::Pypi | Ecosystem::Nuget | Ecosystem::Rubygems => "${name}",
-    }
-}
-
-fn vocabulary(eco: Ecosystem) -> &'static Vocabulary {
-    const PYPI: Vocabulary = Vocabulary {
-        allowed: &[Symbol::Name],
-        required: &[Symbol::Name],
-        value_char: |_, c| pypi::is_component_char(c),
-    };
-    const PROVIDER: Vocabulary = Vocabulary {
-        allowed: &[Symbol::Hostname, Symbol::Namespace, Symbol::Type],
-        required: &[Symbol::Namespace, Symbol::Type],
-        value_char: |symbol, c| terraform::is_provider_value_char(symbol == Symbol::Hostname, c),
-    };
-    const MODULE: Vocabulary = Vocabulary {
-        allowed: &[Symbol::Namespace, Symbol::Name, Symbol::System],
-        required: &[Symbol::Namespace, Symbol::Name, Symbol::System],
-        value_char: |symbol, c| terraform::is_module_value_char(symbol == Symbol::System, c),
-    };
-    const NUGET: Vocabulary = Vocabulary {
-        allowed: &[Symbol::Name],
-        required: &[Symbol::Name],
-        value_char: |_, c| nuget::is_id_char(c),
-    };
-    const RUBYGEMS: Vocabulary = Vocabulary {
-        allowed: &[Symbol::Name],
-        required: &[Symbol::Name],
-        value_char: |_, c| rubygems::is_repository_char(c),
-    };
-    match eco {
-        Ecosystem::Pypi => &PYPI,
-        Ecosystem::TerraformProvider => &PROVIDER,
-        Ecosystem::TerraformModule => &MODULE,
-        Ecosystem::Nuget => &NUGET,
-        Ecosystem::Rubygems => &RUBYGEMS,
-    }
-}
-
-/// One template symbol's text for a package.
-struct Value {
-    symbol: Symbol,
-    text: String,
-    /// The package id did not say it (a provider without hostname), so a template may leave
-    /// it out.
-    implied: bool,
-    /// What the value is when the package id does not say it.
-    default: Option<&'static str>,
-}
-
-impl Value {
-    fn stated(symbol: Symbol, text: impl Into<String>) -> Value {
-        Value {
-            symbol,
-            text: text.into(),
-            implied: false,
-            default: None,
-        }
-    }
-}
-
-/// The template values of a normalized package id.
-fn values(eco: Ecosystem, normalized: &str) -> Vec<Value> {
-    match eco {
-        Ecosystem::Pypi => vec![Value::stated(
-            Symbol::Name,
-            pypi::repository_name(normalized),
-        )],
-        Ecosystem::TerraformProvider => {
-            let (hostname, namespace, kind) = terraform::split_provider(normalized);
-            vec![
-                Value {
-                    symbol: Symbol::Hostname,
-                    text: hostname.unwrap_or(terraform::DEFAULT_HOSTNAME).to_owned(),
-                    implied: hostname.is_none(),
-                    default: Some(terraform::DEFAULT_HOSTNAME),
-                },
-                Value::stated(Symbol::Namespace, namespace),
-                Value::stated(Symbol::Type, kind),
-            ]
-        }
-        Ecosystem::TerraformModule => {
-            let mut parts = normalized.splitn(3, '/');
-            [Symbol::Namespace, Symbol::Name, Symbol::System]
-                .into_iter()
-                .map(|symbol| Value::stated(symbol, parts.next().unwrap_or_default()))
-                .collect()
-        }
-        Ecosystem::Nuget | Ecosystem::Rubygems => vec![Value::stated(Symbol::Name, normalized)],
-    }
-}
-
-/// The package id that template values stand for (checked by the caller).
-fn package_from_values(eco: Ecosystem, values: &[(Symbol, String)]) -> Option<String> {
-    let get = |symbol: Symbol| {
-        values
-            .iter()
-            .find(|(s, _)| *s == symbol)
-            .map(|(_, text)| text.as_str())
-    };
-    match eco {
-        Ecosystem::Pypi => get(Symbol::Name).map(pypi::package_name),
-        Ecosystem::TerraformProvider => {
-            let (namespace, kind) = (get(Symbol::Namespace)?, get(Symbol::Type)?);
-            Some(match get(Symbol::Hostname) {
-                Some(hostname) if hostname != terraform::DEFAULT_HOSTNAME => {
-                    format!("{hostname}/{namespace}/{kind}")
-                }
-                _ => format!("{namespace}/{kind}"),
-            })
-        }
-        Ecosystem::TerraformModule => Some(format!(
-            "{}/{}/{}",
-            get(Symbol::Namespace)?,
-            get(Symbol::Name)?,
-            get(Symbol::System)?
-        )),
-        Ecosystem::Nuget | Ecosystem::Rubygems => get(Symbol::Name).map(str::to_owned),
-    }
+/// The ecosystem's naming rules, from its contract.
+fn naming_of(eco: Ecosystem) -> &'static Naming {
+    eco.contract().naming
 }

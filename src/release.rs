@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::digest::Digest;
 
-/// A package ecosystem opp knows how to store.
+/// A package ecosystem opp knows how to store. What each one is (names, versions, tags,
+/// order, layout) is its contract: [`Ecosystem::contract`] (`ecosystem::contract`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ecosystem {
@@ -26,6 +27,7 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Every ecosystem, in declaration order (a unit test in `ecosystem::contract` checks it).
     pub const ALL: [Ecosystem; 5] = [
         Ecosystem::Pypi,
         Ecosystem::TerraformProvider,
@@ -34,15 +36,21 @@ impl Ecosystem {
         Ecosystem::Rubygems,
     ];
 
-    /// The name used on the command line and as the default repository segment.
+    /// The name used on the command line and as the default repository segment (the
+    /// contract's `name`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Ecosystem::Pypi => "pypi",
-            Ecosystem::TerraformProvider => "terraform-provider",
-            Ecosystem::TerraformModule => "terraform-module",
-            Ecosystem::Nuget => "nuget",
-            Ecosystem::Rubygems => "rubygems",
-        }
+        self.contract().name
+    }
+
+    /// The ecosystem named `name` (as [`Ecosystem::as_str`] spells it), if any.
+    pub fn parse(name: &str) -> Option<Ecosystem> {
+        Ecosystem::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// The ecosystem's position in [`Ecosystem::ALL`], for tables with one slot per
+    /// ecosystem.
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 

@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use oci_client::manifest::ImageIndexEntry;
 use serde::{Deserialize, Serialize};
 
-use super::ArtifactError;
+use super::{ArtifactError, Kinds};
 use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile};
 
 /// The distribution file's name (its layer's `org.opencontainers.image.title`).
 pub const FILE_NAME: &str = "io.opp.file.name";
-/// `sha256:<hex>` of the distribution file (the manifest's first layer); left out where
-/// PyOCI's `com.pyoci.sha256_digest` already says it.
+/// `sha256:<hex>` of the distribution file (the manifest's first layer); left out where the
+/// layout's own [`Kinds::digest_annotation`] (PyOCI's `com.pyoci.sha256_digest`) already says
+/// it.
 pub const FILE_DIGEST: &str = "io.opp.file.digest";
 /// The distribution file's size in bytes, in decimal.
 pub const FILE_SIZE: &str = "io.opp.file.size";
@@ -49,6 +50,7 @@ impl From<&Descriptor> for Json {
 
 /// The annotations that describe one file entry, beside the `layout`'s own.
 pub(super) fn annotations(
+    kinds: &Kinds,
     layout: &BTreeMap<String, String>,
     name: &str,
     file: &Descriptor,
@@ -61,7 +63,8 @@ pub(super) fn annotations(
     ]);
     // PyPI entries already carry PyOCI's digest annotation; an index of thousands of wheels
     // stays further from the 4 MiB limit without a second copy.
-    if layout.get(super::PYOCI_SHA256).map(String::as_str) != Some(file.digest.hex()) {
+    let said = kinds.digest_annotation.and_then(|key| layout.get(key));
+    if said.map(String::as_str) != Some(file.digest.hex()) {
         a.insert(FILE_DIGEST.to_owned(), file.digest.to_string());
     }
     if let Some(m) = metadata {
@@ -78,14 +81,14 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("descriptors serialize")
 }
 
-/// The digest of the file an entry holds, when its annotations say it (opp's own, or
-/// PyOCI's `com.pyoci.sha256_digest`).
-pub fn file_digest(entry: &ImageIndexEntry) -> Option<Digest> {
+/// The digest of the file an entry holds, when its annotations say it (opp's own, or the
+/// layout's [`Kinds::digest_annotation`]).
+pub fn file_digest(kinds: &Kinds, entry: &ImageIndexEntry) -> Option<Digest> {
     let a = entry.annotations.as_ref()?;
     if let Some(d) = a.get(FILE_DIGEST) {
         return d.parse().ok();
     }
-    a.get(super::PYOCI_SHA256)
+    a.get(kinds.digest_annotation?)
         .and_then(|h| Digest::from_hex(h).ok())
 }
 
@@ -100,10 +103,15 @@ pub fn other_annotations(entry: &ImageIndexEntry) -> BTreeMap<String, String> {
 /// Reads a [`DistFile`] from an entry's annotations alone, or `None` when the entry does not
 /// carry opp's file description (then its manifest has to be read). Annotations that are
 /// there but malformed are an error, not a silent fallback.
-pub fn dist_file(what: &str, entry: &ImageIndexEntry) -> Option<Result<DistFile, ArtifactError>> {
+pub fn dist_file(
+    kinds: &Kinds,
+    what: &str,
+    entry: &ImageIndexEntry,
+) -> Option<Result<DistFile, ArtifactError>> {
     let a = entry.annotations.as_ref()?;
     let (name, size) = (a.get(FILE_NAME)?, a.get(FILE_SIZE)?);
-    let digest = match (a.get(FILE_DIGEST), a.get(super::PYOCI_SHA256)) {
+    let layout_digest = kinds.digest_annotation.and_then(|key| a.get(key));
+    let digest = match (a.get(FILE_DIGEST), layout_digest) {
         (Some(d), _) => d.clone(),
         (None, Some(hex)) => format!("sha256:{hex}"),
         (None, None) => return None,

@@ -46,6 +46,7 @@ fn a_nupkg_and_its_snupkg_are_two_entries() {
     let nupkg = entry(Some(NUGET.file_artifact_type), None, None);
     let snupkg = entry(Some(NUGET_SNUPKG.file_artifact_type), None, None);
     let (entries, outcome) = merge(
+        &NUGET,
         vec![(nupkg, digest(1))],
         vec![new("a.snupkg", snupkg, 2)],
         false,
@@ -64,6 +65,7 @@ fn gems_of_other_ruby_platforms_are_other_entries_and_the_same_one_conflicts() {
         Some("x86_64-linux"),
     );
     let (entries, _) = merge(
+        &RUBYGEMS,
         vec![(ruby.clone(), digest(1))],
         vec![new("g-1.0-x86_64-linux.gem", linux, 2)],
         false,
@@ -71,6 +73,7 @@ fn gems_of_other_ruby_platforms_are_other_entries_and_the_same_one_conflicts() {
     .unwrap();
     assert_eq!(entries.len(), 2);
     let err = merge(
+        &RUBYGEMS,
         vec![(ruby.clone(), digest(1))],
         vec![new("g-1.0.gem", ruby, 3)],
         false,
@@ -89,6 +92,7 @@ fn entries_with_a_platform_are_keyed_by_it_alone() {
         None,
     );
     let (entries, outcome) = merge(
+        &PYPI,
         vec![(theirs, digest(1))],
         vec![new("w.whl", ours, 1)],
         false,
@@ -147,12 +151,12 @@ fn nupkg_spec() -> FileSpec {
 
 #[test]
 fn an_entry_opp_writes_reads_back_as_its_manifest_does() {
-    for spec in [wheel_spec(), nupkg_spec()] {
+    for (kinds, spec) in [(&PYPI, wheel_spec()), (&NUGET, nupkg_spec())] {
         let name = spec.file_name.clone();
         let a = file_manifest(spec, "2026-01-01T00:00:00Z");
-        let e = a.entry("2026-01-01T00:00:00Z");
+        let e = a.entry(kinds, "2026-01-01T00:00:00Z");
         let from_manifest = dist_file("test", &e, &a.manifest, |_| String::new()).unwrap();
-        let from_entry = entry::dist_file("test", &e)
+        let from_entry = entry::dist_file(kinds, "test", &e)
             .unwrap_or_else(|| panic!("{name}: the entry does not describe its file"))
             .unwrap();
         assert_eq!(from_entry, from_manifest, "{name}");
@@ -163,18 +167,18 @@ fn an_entry_opp_writes_reads_back_as_its_manifest_does() {
 fn an_entry_without_opps_annotations_is_read_from_its_manifest() {
     // PyOCI's entries carry only its digest annotation.
     let e = entry(None, Some(("any", "py3-none-any.whl")), None);
-    assert!(entry::dist_file("test", &e).is_none());
+    assert!(entry::dist_file(&PYPI, "test", &e).is_none());
 }
 
 #[test]
 fn a_malformed_file_annotation_is_an_error_naming_it() {
     let a = file_manifest(wheel_spec(), "2026-01-01T00:00:00Z");
-    let mut e = a.entry("2026-01-01T00:00:00Z");
+    let mut e = a.entry(&PYPI, "2026-01-01T00:00:00Z");
     e.annotations
         .as_mut()
         .unwrap()
         .insert(entry::FILE_SIZE.to_owned(), "twelve".to_owned());
-    let err = entry::dist_file("reg/pypi/six:1.0", &e)
+    let err = entry::dist_file(&PYPI, "reg/pypi/six:1.0", &e)
         .unwrap()
         .unwrap_err();
     assert!(
@@ -188,7 +192,7 @@ fn a_malformed_file_annotation_is_an_error_naming_it() {
 #[test]
 fn the_file_description_is_not_reported_as_an_entry_annotation() {
     let a = file_manifest(wheel_spec(), "2026-01-01T00:00:00Z");
-    let file = entry::dist_file("test", &a.entry("2026-01-01T00:00:00Z"))
+    let file = entry::dist_file(&PYPI, "test", &a.entry(&PYPI, "2026-01-01T00:00:00Z"))
         .unwrap()
         .unwrap();
     let keys: Vec<&str> = file.annotations.keys().map(String::as_str).collect();

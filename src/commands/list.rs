@@ -9,6 +9,8 @@
 //! error itself and exit status 1. A repository without any version (what a failed copy or
 //! push into a registry may leave) is no package and is not listed.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
@@ -221,7 +223,7 @@ async fn versions(
             files: r.files.len(),
             size: r.total_size(),
             created: r.created.clone(),
-            platforms: platforms(eco, &r),
+            platforms: eco.contract().platforms.of(&r),
             version: r.version,
         })
         .collect();
@@ -229,7 +231,7 @@ async fn versions(
         out.json(&rows);
         return Ok(());
     }
-    let with_platforms = matches!(eco, Ecosystem::TerraformProvider | Ecosystem::Rubygems);
+    let with_platforms = eco.contract().platforms.shown();
     let mut headers = vec!["version", "files", "size", "created"];
     if with_platforms {
         headers.push("platforms");
@@ -252,29 +254,6 @@ async fn versions(
             .collect(),
     );
     Ok(())
-}
-
-/// `os_arch` of every file of a release, for ecosystems whose files are per platform.
-fn platforms(eco: Ecosystem, r: &Release) -> Vec<String> {
-    if eco == Ecosystem::Rubygems {
-        return r
-            .files
-            .iter()
-            .filter_map(|f| {
-                f.annotations
-                    .get(crate::artifact::RUBYGEMS_PLATFORM)
-                    .cloned()
-            })
-            .collect();
-    }
-    if eco != Ecosystem::TerraformProvider {
-        return Vec::new();
-    }
-    r.files
-        .iter()
-        .filter_map(|f| f.platform.as_ref())
-        .map(|(os, arch)| format!("{os}_{arch}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -165,28 +165,12 @@ pub fn name_and_version(
     ))
 }
 
-/// One stored version, read in its ecosystem's layout.
+/// One stored version, read in its ecosystem's layout (the contract's `read_release`).
 pub async fn load_release(
     pkgs: &crate::packages::Packages<'_>,
     eco: crate::release::Ecosystem,
     name: &str,
     version: &str,
 ) -> Result<Option<crate::release::Release>, crate::packages::PackageError> {
-    use crate::release::Ecosystem;
-    match eco {
-        Ecosystem::TerraformModule => pkgs.module_release(name, version).await,
-        Ecosystem::TerraformProvider => Ok(pkgs
-            .provider_version(name, version)
-            .await?
-            .map(|v| v.release)),
-        Ecosystem::Nuget => pkgs.nuget_release(name, version).await,
-        Ecosystem::Rubygems => pkgs.gem_release(name, version).await,
-        _ => {
-            let fallback = |(_, arch): &(String, String)| {
-                crate::ecosystem::pypi::file_name_for(name, version, arch)
-            };
-            pkgs.release(eco, &crate::artifact::PYPI, name, version, &fallback)
-                .await
-        }
-    }
+    (eco.contract().read_release)(pkgs, name, version).await
 }

@@ -1,5 +1,7 @@
 //! `opp show ECOSYSTEM NAME==VERSION`: the files of one version with digest and size.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 use crate::cli::ShowArgs;
 use crate::config::Settings;
 use crate::output::{Output, bytes};

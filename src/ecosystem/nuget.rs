@@ -255,3 +255,13 @@ pub fn describe_reader<R: Read + Seek>(
         size,
     })
 }
+
+/// Nuget's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
+pub static CONTRACT: super::contract::Contract = super::contract::Contract {
+    name: "nuget",
+    summary: "NuGet packages (ID)",
+    naming: &crate::mapper::nuget::NAMING,
+    sort_newest_first,
+    read_release: crate::packages::nuget::read_release,
+    platforms: super::contract::Platforms::None,
+};

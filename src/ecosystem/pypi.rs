@@ -349,3 +349,13 @@ fn check_sdist_name(
         )
     }))
 }
+
+/// Pypi's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
+pub static CONTRACT: super::contract::Contract = super::contract::Contract {
+    name: "pypi",
+    summary: "Python wheels and sdists",
+    naming: &crate::mapper::pypi::NAMING,
+    sort_newest_first,
+    read_release: crate::packages::pypi::read_release,
+    platforms: super::contract::Platforms::None,
+};

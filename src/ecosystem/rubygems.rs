@@ -162,3 +162,13 @@ pub fn describe_reader<R: Read>(name: &Path, reader: R, size: u64) -> Result<Gem
         size,
     })
 }
+
+/// Rubygems's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
+pub static CONTRACT: super::contract::Contract = super::contract::Contract {
+    name: "rubygems",
+    summary: "Ruby gems",
+    naming: &crate::mapper::rubygems::NAMING,
+    sort_newest_first,
+    read_release: crate::packages::rubygems::read_release,
+    platforms: super::contract::Platforms::Annotation(crate::artifact::RUBYGEMS_PLATFORM),
+};

@@ -261,6 +261,16 @@ pub fn source(path: &Path) -> Result<ModuleSource, ModuleError> {
     }
 }
 
+/// TerraformModule's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
+pub static CONTRACT: super::contract::Contract = super::contract::Contract {
+    name: "terraform-module",
+    summary: "Terraform modules (NAMESPACE/NAME/SYSTEM)",
+    naming: &crate::mapper::terraform::MODULE,
+    sort_newest_first: super::terraform_provider::sort_newest_first,
+    read_release: crate::packages::module::read_release,
+    platforms: super::contract::Platforms::None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

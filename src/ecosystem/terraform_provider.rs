@@ -287,6 +287,16 @@ impl ProviderError {
     }
 }
 
+/// TerraformProvider's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
+pub static CONTRACT: super::contract::Contract = super::contract::Contract {
+    name: "terraform-provider",
+    summary: "Terraform providers (NAMESPACE/TYPE)",
+    naming: &crate::mapper::terraform::PROVIDER,
+    sort_newest_first,
+    read_release: crate::packages::provider::read_release,
+    platforms: super::contract::Platforms::Oci,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,28 @@
 //! fourth part dropped, build metadata dropped). Nothing about nupkg or nuspec files.
 
 use super::Problem;
+use super::naming::{self, Naming};
+use super::template::{Symbol, Vocabulary};
+
+/// NuGet's naming: normalized ids and versions are valid OCI names and tags as they are.
+pub static NAMING: Naming = Naming {
+    normalize_package,
+    normalize_version,
+    tag_text: naming::same,
+    version_text: naming::same,
+    default_path: "${name}",
+    vocabulary: Vocabulary {
+        allowed: &[Symbol::Name],
+        required: &[Symbol::Name],
+        value_char: |_, c| is_id_char(c),
+    },
+    values: naming::name_value,
+    package: naming::name_package,
+};
 
 /// NuGet's id rule `^\w+([.-]\w+)*$` (ASCII only: nothing else maps to OCI), at most 100
 /// characters, lowercased.
-pub fn normalize_package(id: &str) -> Result<String, Problem> {
+pub(super) fn normalize_package(id: &str) -> Result<String, Problem> {
     if id.is_empty() {
         return Err(Problem::invalid("a NuGet package id cannot be empty"));
     }
@@ -47,13 +65,13 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// Whether a repository value made from a normalized id can contain `c`.
-pub fn is_id_char(c: char) -> bool {
+pub(super) fn is_id_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')
 }
 
 /// NuGet's normalized version, lowercased: `13.0.1.0` -> `13.0.1`, `1.01` -> `1.1.0`,
 /// `1.0.0-Beta+abc` -> `1.0.0-beta`.
-pub fn normalize_version(version: &str) -> Result<String, Problem> {
+pub(super) fn normalize_version(version: &str) -> Result<String, Problem> {
     if let Some(ch) = version
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')))

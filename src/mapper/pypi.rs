@@ -7,10 +7,28 @@ use std::str::FromStr;
 use pep440_rs::Version;
 
 use super::Problem;
+use super::naming::{Naming, Value, Values};
+use super::template::{Symbol, Vocabulary};
+
+/// PyPI's naming, as PyOCI spells it in OCI.
+pub static NAMING: Naming = Naming {
+    normalize_package,
+    normalize_version,
+    tag_text,
+    version_text,
+    default_path: "${name}",
+    vocabulary: Vocabulary {
+        allowed: &[Symbol::Name],
+        required: &[Symbol::Name],
+        value_char: |_, c| is_component_char(c),
+    },
+    values: |normalized| vec![Value::stated(Symbol::Name, repository_name(normalized))],
+    package: |values: &Values| values.get(Symbol::Name).map(package_name),
+};
 
 /// PEP 503: lowercase, every run of `-`, `_`, `.` becomes one `-`. The name must be a valid
 /// PEP 508 name: ASCII letters and digits, with `-`, `_`, `.` only between them.
-pub fn normalize_package(name: &str) -> Result<String, Problem> {
+pub(super) fn normalize_package(name: &str) -> Result<String, Problem> {
     let (Some(first), Some(last)) = (name.chars().next(), name.chars().last()) else {
         return Err(Problem::invalid("a Python package name cannot be empty"));
     };
@@ -45,22 +63,22 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// The repository path component of a normalized name, as PyOCI names it.
-pub fn repository_name(normalized: &str) -> String {
+pub(super) fn repository_name(normalized: &str) -> String {
     normalized.replace('-', "_")
 }
 
 /// The normalized name a repository path component stands for.
-pub fn package_name(component: &str) -> String {
+pub(super) fn package_name(component: &str) -> String {
     component.replace('_', "-")
 }
 
 /// Whether a repository component made by [`repository_name`] can contain `c`.
-pub fn is_component_char(c: char) -> bool {
+pub(super) fn is_component_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
 }
 
 /// The PEP 440 normalized form (`1.0-RC1` -> `1.0rc1`, `v1.01` -> `1.1`).
-pub fn normalize_version(version: &str) -> Result<String, Problem> {
+pub(super) fn normalize_version(version: &str) -> Result<String, Problem> {
     if let Some(ch) = version.chars().find(|c| !is_version_char(*c)) {
         return Err(Problem::character(ch, "is not allowed in Python versions"));
     }
@@ -75,12 +93,12 @@ fn is_version_char(c: char) -> bool {
 }
 
 /// A normalized version never contains `-`, so PyOCI writes the local-version `+` as `-`.
-pub fn tag_text(normalized: &str) -> String {
+pub(super) fn tag_text(normalized: &str) -> String {
     normalized.replace('+', "-")
 }
 
 /// The version text a tag stands for.
-pub fn version_text(tag: &str) -> String {
+pub(super) fn version_text(tag: &str) -> String {
     tag.replace('-', "+")
 }
 

@@ -2,10 +2,28 @@
 //! as `Gem::Version` accepts and spells them. Nothing about `.gem` files or the compact index.
 
 use super::Problem;
+use super::naming::{self, Naming};
+use super::template::{Symbol, Vocabulary};
+
+/// RubyGems' naming: normalized names and versions are valid OCI names and tags as they are.
+pub static NAMING: Naming = Naming {
+    normalize_package,
+    normalize_version,
+    tag_text: naming::same,
+    version_text: naming::same,
+    default_path: "${name}",
+    vocabulary: Vocabulary {
+        allowed: &[Symbol::Name],
+        required: &[Symbol::Name],
+        value_char: |_, c| is_repository_char(c),
+    },
+    values: naming::name_value,
+    package: naming::name_package,
+};
 
 /// `Gem::Specification`'s name rule (`[a-zA-Z0-9._-]+`, not starting with `.`, `-` or `_`),
 /// lowercased.
-pub fn normalize_package(name: &str) -> Result<String, Problem> {
+pub(super) fn normalize_package(name: &str) -> Result<String, Problem> {
     let Some(first) = name.chars().next() else {
         return Err(Problem::invalid("a gem name cannot be empty"));
     };
@@ -23,7 +41,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// Whether a repository value made from a normalized name can contain `c`.
-pub fn is_repository_char(c: char) -> bool {
+pub(super) fn is_repository_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')
 }
 
@@ -31,7 +49,7 @@ pub fn is_repository_char(c: char) -> bool {
 /// `[0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?`, spelled as `Gem::Version#to_s`
 /// spells it: every `-` becomes `.pre.` (`1.0-rc1` -> `1.0.pre.rc1`). Case is kept: RubyGems
 /// compares versions case-sensitively.
-pub fn normalize_version(version: &str) -> Result<String, Problem> {
+pub(super) fn normalize_version(version: &str) -> Result<String, Problem> {
     if let Some(ch) = version
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))

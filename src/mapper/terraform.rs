@@ -3,12 +3,85 @@
 //! spelling of a version (`+` -> `_`). Nothing about zips, checksums or protocols.
 
 use super::Problem;
+use super::naming::{Naming, Value, Values};
+use super::template::{Symbol, Vocabulary};
+
+/// Providers as OpenTofu's `oci_mirror` names them: `${hostname}`, `${namespace}`, `${type}`.
+pub static PROVIDER: Naming = Naming {
+    normalize_package: normalize_provider,
+    normalize_version,
+    tag_text,
+    version_text,
+    default_path: "${namespace}/${type}",
+    vocabulary: Vocabulary {
+        allowed: &[Symbol::Hostname, Symbol::Namespace, Symbol::Type],
+        required: &[Symbol::Namespace, Symbol::Type],
+        value_char: |symbol, c| is_provider_value_char(symbol == Symbol::Hostname, c),
+    },
+    values: provider_values,
+    package: provider_package,
+};
+
+/// Modules: `${namespace}`, `${name}`, `${system}`.
+pub static MODULE: Naming = Naming {
+    normalize_package: normalize_module,
+    normalize_version,
+    tag_text,
+    version_text,
+    default_path: "${namespace}/${name}/${system}",
+    vocabulary: Vocabulary {
+        allowed: &[Symbol::Namespace, Symbol::Name, Symbol::System],
+        required: &[Symbol::Namespace, Symbol::Name, Symbol::System],
+        value_char: |symbol, c| is_module_value_char(symbol == Symbol::System, c),
+    },
+    values: module_values,
+    package: module_package,
+};
+
+fn provider_values(normalized: &str) -> Vec<Value> {
+    let (hostname, namespace, kind) = split_provider(normalized);
+    vec![
+        Value {
+            symbol: Symbol::Hostname,
+            text: hostname.unwrap_or(DEFAULT_HOSTNAME).to_owned(),
+            implied: hostname.is_none(),
+            default: Some(DEFAULT_HOSTNAME),
+        },
+        Value::stated(Symbol::Namespace, namespace),
+        Value::stated(Symbol::Type, kind),
+    ]
+}
+
+fn provider_package(values: &Values) -> Option<String> {
+    let (namespace, kind) = (values.get(Symbol::Namespace)?, values.get(Symbol::Type)?);
+    Some(match values.get(Symbol::Hostname) {
+        Some(hostname) if hostname != DEFAULT_HOSTNAME => format!("{hostname}/{namespace}/{kind}"),
+        _ => format!("{namespace}/{kind}"),
+    })
+}
+
+fn module_values(normalized: &str) -> Vec<Value> {
+    let mut parts = normalized.splitn(3, '/');
+    [Symbol::Namespace, Symbol::Name, Symbol::System]
+        .into_iter()
+        .map(|symbol| Value::stated(symbol, parts.next().unwrap_or_default()))
+        .collect()
+}
+
+fn module_package(values: &Values) -> Option<String> {
+    Some(format!(
+        "{}/{}/{}",
+        values.get(Symbol::Namespace)?,
+        values.get(Symbol::Name)?,
+        values.get(Symbol::System)?
+    ))
+}
 
 /// The registry a provider address without hostname belongs to.
 pub const DEFAULT_HOSTNAME: &str = "registry.terraform.io";
 
 /// A provider address, lowercased; the hostname is dropped when it is [`DEFAULT_HOSTNAME`].
-pub fn normalize_provider(address: &str) -> Result<String, Problem> {
+pub(super) fn normalize_provider(address: &str) -> Result<String, Problem> {
     let parts: Vec<&str> = address.split('/').collect();
     let (hostname, namespace, kind) = match parts[..] {
         [namespace, kind] => (None, namespace, kind),
@@ -31,7 +104,7 @@ pub fn normalize_provider(address: &str) -> Result<String, Problem> {
 }
 
 /// Splits a normalized provider address into hostname (if not the default), namespace, type.
-pub fn split_provider(normalized: &str) -> (Option<&str>, &str, &str) {
+pub(super) fn split_provider(normalized: &str) -> (Option<&str>, &str, &str) {
     let mut parts = normalized.rsplitn(3, '/');
     let kind = parts.next().unwrap_or_default();
     let namespace = parts.next().unwrap_or_default();
@@ -99,12 +172,12 @@ fn normalize_hostname(hostname: &str) -> Result<String, Problem> {
 }
 
 /// Whether a provider's repository value for a template symbol can contain `c`.
-pub fn is_provider_value_char(hostname: bool, c: char) -> bool {
+pub(super) fn is_provider_value_char(hostname: bool, c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (hostname && c == '.')
 }
 
 /// A module registry address `<namespace>/<name>/<system>`, lowercased.
-pub fn normalize_module(address: &str) -> Result<String, Problem> {
+pub(super) fn normalize_module(address: &str) -> Result<String, Problem> {
     let parts: Vec<&str> = address.split('/').collect();
     let [namespace, name, system] = parts[..] else {
         return Err(Problem::invalid(
@@ -160,14 +233,14 @@ fn normalize_module_system(system: &str) -> Result<String, Problem> {
 }
 
 /// Whether a module's repository value can contain `c` (`system` never has `-` or `_`).
-pub fn is_module_value_char(system: bool, c: char) -> bool {
+pub(super) fn is_module_value_char(system: bool, c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || (!system && matches!(c, '-' | '_'))
 }
 
 /// A semantic version, `MAJOR.MINOR.PATCH[-PRE][+BUILD]`, as Terraform and OpenTofu accept it.
 /// A leading `v` (as in git tags `v1.2.3`) is dropped: Terraform's registries read such tags
 /// as the version without it.
-pub fn normalize_version(version: &str) -> Result<String, Problem> {
+pub(super) fn normalize_version(version: &str) -> Result<String, Problem> {
     if let Some(ch) = version
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')))
@@ -184,12 +257,12 @@ pub fn normalize_version(version: &str) -> Result<String, Problem> {
 }
 
 /// OpenTofu's tag for a version: `+` (not allowed in tags) becomes `_` (never in a semver).
-pub fn tag_text(normalized: &str) -> String {
+pub(super) fn tag_text(normalized: &str) -> String {
     normalized.replace('+', "_")
 }
 
 /// The version text a tag stands for, as OpenTofu reads it.
-pub fn version_text(tag: &str) -> String {
+pub(super) fn version_text(tag: &str) -> String {
     tag.replace('_', "+")
 }
 

@@ -15,9 +15,7 @@ use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
 use crate::store::{RawManifest, StoreError};
 
-pub const MODULE_ARTIFACT_TYPE: &str = "application/vnd.opentofu.modulepkg";
-pub const ZIP_MEDIA_TYPE: &str = "archive/zip";
-pub const LATEST: &str = "latest";
+pub use crate::artifact::layouts::{LATEST, MODULE_ARTIFACT_TYPE, ZIP_MEDIA_TYPE};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -282,4 +280,13 @@ impl Packages<'_> {
         })?;
         Ok(path)
     }
+}
+
+/// The contract's `read_release` (`ecosystem::contract`).
+pub(crate) fn read_release<'a>(
+    pkgs: &'a Packages<'a>,
+    name: &'a str,
+    version: &'a str,
+) -> futures_util::future::BoxFuture<'a, Result<Option<Release>>> {
+    Box::pin(pkgs.module_release(name, version))
 }

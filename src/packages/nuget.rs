@@ -126,3 +126,12 @@ fn futures_are_send(p: &Packages<'_>) {
     send(p.push_nuget(Vec::new(), false));
     send(p.nuget_release("a", "1.0.0"));
 }
+
+/// The contract's `read_release` (`ecosystem::contract`).
+pub(crate) fn read_release<'a>(
+    pkgs: &'a Packages<'a>,
+    name: &'a str,
+    version: &'a str,
+) -> futures_util::future::BoxFuture<'a, Result<Option<Release>>> {
+    Box::pin(pkgs.nuget_release(name, version))
+}

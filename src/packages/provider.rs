@@ -15,20 +15,13 @@ use async_trait::async_trait;
 
 use super::settle::{Candidate, Step};
 use super::{CONCURRENCY, PackageError, Packages, Result};
-use crate::artifact::{self, ArtifactError, FileSpec, Kinds, LayerSource, LayerSpec, Merged};
+use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec, Merged};
 use crate::digest::Digest;
 use crate::ecosystem::terraform_provider::{PlatformZip, ProviderRelease};
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
 use crate::store::RawManifest;
 
-pub const PROVIDER: Kinds = Kinds {
-    index_artifact_type: "application/vnd.opentofu.provider",
-    file_artifact_type: "application/vnd.opentofu.provider-target",
-    layer_media_type: "archive/zip",
-};
-pub const CHECKSUMS_ARTIFACT_TYPE: &str = "application/vnd.opp.terraform.provider.checksums.v1";
-pub const H1: &str = "io.opp.terraform.h1";
-pub const PROTOCOLS: &str = "io.opp.terraform.protocols";
+pub use crate::artifact::layouts::{CHECKSUMS_ARTIFACT_TYPE, H1, PROTOCOLS, PROVIDER};
 
 /// One stored provider version: its platform zips (platform, digest = `zh:`, `h1:`
 /// annotation), the protocols, and the checksums file when opp pushed it.
@@ -191,7 +184,7 @@ impl Packages<'_> {
             .into_iter()
             .map(|s| artifact::file_manifest(s, &created))
             .collect();
-        let entries = built.iter().map(|a| a.entry(&created)).collect();
+        let entries = built.iter().map(|a| a.entry(&PROVIDER, &created)).collect();
         let mut annotations = BTreeMap::new();
         if !rel.protocols.is_empty() {
             annotations.insert(PROTOCOLS.to_owned(), rel.protocols.join(","));
@@ -320,7 +313,9 @@ impl Packages<'_> {
         let fallback = |(os, arch): &(String, String)| {
             crate::ecosystem::terraform_provider::zip_file_name(provider_type, version, os, arch)
         };
-        let file = self.dist_file(repo, what, &entry, &fallback).await?;
+        let file = self
+            .dist_file(&PROVIDER, repo, what, &entry, &fallback)
+            .await?;
         Ok(Some((is_target, file)))
     }
 }
@@ -353,4 +348,19 @@ fn small_layer(path: &std::path::Path, media_type: &str, bytes: Bytes) -> LayerS
         title: Some(file_name_of(path)),
         source: LayerSource::Bytes(bytes),
     }
+}
+
+/// The contract's `read_release` (`ecosystem::contract`): the version's files (its
+/// SHA256SUMS and protocols are what pull and the proxy read besides).
+pub(crate) fn read_release<'a>(
+    pkgs: &'a Packages<'a>,
+    name: &'a str,
+    version: &'a str,
+) -> futures_util::future::BoxFuture<'a, Result<Option<Release>>> {
+    Box::pin(async move {
+        Ok(pkgs
+            .provider_version(name, version)
+            .await?
+            .map(|v| v.release))
+    })
 }

@@ -2,6 +2,8 @@
 //! is new, then merge file by file into the version's index under the write-and-verify loop of
 //! [`settle`](super::settle); and the upload of blobs and manifests every push shares.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -53,7 +55,12 @@ impl Files<'_> {
             }
             None => Vec::new(),
         };
-        Ok(artifact::merge(existing, self.new.clone(), self.force)?)
+        Ok(artifact::merge(
+            self.kinds,
+            existing,
+            self.new.clone(),
+            self.force,
+        )?)
     }
 }
 
@@ -179,7 +186,7 @@ impl Packages<'_> {
                 .map(|a| {
                     (
                         a.spec.file_name.clone(),
-                        a.entry(&created),
+                        a.entry(kinds, &created),
                         a.spec.digest().clone(),
                     )
                 })

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 
 pub use super::Pushed;
 use super::{Packages, Result, hash_file};
@@ -11,7 +12,7 @@ use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::pypi::PythonDist;
 use crate::mapper::Mapper;
-use crate::release::{Descriptor, Ecosystem};
+use crate::release::{Descriptor, Ecosystem, Release};
 
 impl Packages<'_> {
     /// Pushes described distributions, grouped into one index per version.
@@ -59,4 +60,20 @@ fn pypi_annotations(digest: &Digest, requires_python: Option<&str>) -> BTreeMap<
         a.insert(artifact::PYPI_REQUIRES_PYTHON.to_owned(), r.to_owned());
     }
     a
+}
+
+/// The contract's `read_release` (`ecosystem::contract`): a PyPI version, file names rebuilt
+/// for PyOCI-pushed entries that carry no title.
+pub(crate) fn read_release<'a>(
+    pkgs: &'a Packages<'a>,
+    name: &'a str,
+    version: &'a str,
+) -> BoxFuture<'a, Result<Option<Release>>> {
+    Box::pin(async move {
+        let fallback = |(_, arch): &(String, String)| {
+            crate::ecosystem::pypi::file_name_for(name, version, arch)
+        };
+        pkgs.release(Ecosystem::Pypi, &artifact::PYPI, name, version, &fallback)
+            .await
+    })
 }

@@ -1,6 +1,9 @@
 //! Reading a version's index into a [`Release`]: entries opp wrote describe their file in
 //! annotations (`artifact::entry`), so the index alone is enough; entries other tools wrote
-//! are read from their manifests, several at once.
+//! are read from their manifests, several at once. What is layout-specific (the digest
+//! annotation PyOCI writes) comes from the layout's [`Kinds`].
+
+#![deny(clippy::wildcard_enum_match_arm)]
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
@@ -31,7 +34,7 @@ impl Packages<'_> {
         // Owned entries: a closure over borrowed ones makes the future not `Send` for every
         // lifetime (rust-lang/rust#102211), which axum handlers need.
         let files: Vec<DistFile> = stream::iter(index.manifests.iter().cloned())
-            .map(|entry| self.dist_file_owned(&repo, &what, entry, fallback_name))
+            .map(|entry| self.dist_file_owned(kinds, &repo, &what, entry, fallback_name))
             .buffered(CONCURRENCY * 2)
             .try_collect()
             .await?;
@@ -51,24 +54,27 @@ impl Packages<'_> {
 
     async fn dist_file_owned(
         &self,
+        kinds: &Kinds,
         repo: &str,
         what: &str,
         entry: ImageIndexEntry,
         fallback_name: &(dyn Fn(&(String, String)) -> String + Sync),
     ) -> Result<DistFile> {
-        self.dist_file(repo, what, &entry, fallback_name).await
+        self.dist_file(kinds, repo, what, &entry, fallback_name)
+            .await
     }
 
     /// The file an index entry holds: from the entry's annotations where opp wrote them,
     /// else from the file manifest it names.
     pub(crate) async fn dist_file(
         &self,
+        kinds: &Kinds,
         repo: &str,
         what: &str,
         entry: &ImageIndexEntry,
         fallback_name: &(dyn Fn(&(String, String)) -> String + Sync),
     ) -> Result<DistFile> {
-        if let Some(file) = artifact::entry::dist_file(what, entry) {
+        if let Some(file) = artifact::entry::dist_file(kinds, what, entry) {
             return Ok(file?);
         }
         let digest: Digest =
@@ -98,7 +104,7 @@ impl Packages<'_> {
     ) -> Result<Vec<(ImageIndexEntry, Digest)>> {
         let index = artifact::parse_index(kinds, what, raw)?;
         let found: Vec<(ImageIndexEntry, Digest)> = stream::iter(index.manifests)
-            .map(|entry| self.entry_with_digest(repo, what, entry))
+            .map(|entry| self.entry_with_digest(kinds, repo, what, entry))
             .buffered(CONCURRENCY * 2)
             .try_collect()
             .await?;
@@ -107,14 +113,15 @@ impl Packages<'_> {
 
     async fn entry_with_digest(
         &self,
+        kinds: &Kinds,
         repo: &str,
         what: &str,
         entry: ImageIndexEntry,
     ) -> Result<(ImageIndexEntry, Digest)> {
-        let digest = match artifact::entry::file_digest(&entry) {
+        let digest = match artifact::entry::file_digest(kinds, &entry) {
             Some(d) => d,
             None => {
-                self.dist_file(repo, what, &entry, &|_| String::new())
+                self.dist_file(kinds, repo, what, &entry, &|_| String::new())
                     .await?
                     .digest
             }

@@ -127,3 +127,12 @@ fn gem_spec(gem: &Gem) -> Result<FileSpec> {
         )]),
     })
 }
+
+/// The contract's `read_release` (`ecosystem::contract`).
+pub(crate) fn read_release<'a>(
+    pkgs: &'a Packages<'a>,
+    name: &'a str,
+    version: &'a str,
+) -> futures_util::future::BoxFuture<'a, Result<Option<Release>>> {
+    Box::pin(pkgs.gem_release(name, version))
+}

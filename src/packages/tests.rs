@@ -192,7 +192,7 @@ fn an_index_without_opps_annotations_is_read_from_its_manifests() {
     let entries = built
         .iter()
         .map(|a| {
-            let mut e = a.entry(created);
+            let mut e = a.entry(&artifact::PYPI, created);
             if let Some(an) = e.annotations.as_mut() {
                 an.retain(|k, _| !k.starts_with("io.opp.file."));
             }

@@ -1,0 +1,158 @@
+//! The ecosystem contract: everything the shared code (mapper, list, show, pull, the CLI)
+//! needs to know about one ecosystem, as one static [`Contract`] per ecosystem, defined in the
+//! ecosystem's own module (`ecosystem/<eco>.rs`). Shared code asks [`Ecosystem::contract`]
+//! and never matches on the ecosystem itself; the one `match` that ties a variant to its
+//! contract is here, and it has no wildcard arm, so a new variant does not compile until it
+//! has a contract.
+//!
+//! What stays per ecosystem on purpose: the `push`/`pull` subcommands and their arguments
+//! (each ecosystem's inputs differ), the proxy frontend, and the ecosystem's push (which
+//! describes its files into `artifact::FileSpec`s).
+
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use futures_util::future::BoxFuture;
+
+use crate::mapper::Naming;
+use crate::packages::{PackageError, Packages};
+use crate::release::{Ecosystem, Release};
+
+/// One ecosystem's answers to everything shared code asks.
+pub struct Contract {
+    /// The name on the command line, in config files and as the default repository segment
+    /// (`pypi`, `terraform-provider`, ...).
+    pub name: &'static str,
+    /// One line for `--help` beside the name.
+    pub summary: &'static str,
+    /// Name and version rules, and their spelling as repositories and tags (`mapper`).
+    pub naming: &'static Naming,
+    /// Sorts versions newest first in the ecosystem's order; strings that do not parse go
+    /// last.
+    pub sort_newest_first: fn(&mut [String]),
+    /// Reads one stored version in the ecosystem's layout (`None`: not stored).
+    pub read_release: ReadRelease,
+    /// What `opp list` shows as a version's platforms.
+    pub platforms: Platforms,
+}
+
+/// Reads a stored version: `(packages, normalized name, normalized version)`.
+pub type ReadRelease = for<'a> fn(
+    &'a Packages<'a>,
+    &'a str,
+    &'a str,
+) -> BoxFuture<'a, Result<Option<Release>, PackageError>>;
+
+/// Where a version's files say which platform they are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platforms {
+    /// The files are not per platform (or the platform is part of the file name only).
+    None,
+    /// Each index entry's OCI platform, shown as `os_arch` (Terraform providers).
+    Oci,
+    /// An index entry annotation names the platform (RubyGems' `io.opp.rubygems.platform`).
+    Annotation(&'static str),
+}
+
+impl Platforms {
+    /// Whether listing shows a platforms column at all.
+    pub fn shown(self) -> bool {
+        self != Platforms::None
+    }
+
+    /// The platform of every file of `release` that names one.
+    pub fn of(self, release: &Release) -> Vec<String> {
+        match self {
+            Platforms::None => Vec::new(),
+            Platforms::Oci => release
+                .files
+                .iter()
+                .filter_map(|f| f.platform.as_ref())
+                .map(|(os, arch)| format!("{os}_{arch}"))
+                .collect(),
+            Platforms::Annotation(key) => release
+                .files
+                .iter()
+                .filter_map(|f| f.annotations.get(key).cloned())
+                .collect(),
+        }
+    }
+}
+
+impl Ecosystem {
+    /// The ecosystem's contract: the one place a variant is tied to its rules.
+    pub fn contract(self) -> &'static Contract {
+        match self {
+            Ecosystem::Pypi => &super::pypi::CONTRACT,
+            Ecosystem::TerraformProvider => &super::terraform_provider::CONTRACT,
+            Ecosystem::TerraformModule => &super::terraform_module::CONTRACT,
+            Ecosystem::Nuget => &super::nuget::CONTRACT,
+            Ecosystem::Rubygems => &super::rubygems::CONTRACT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ecosystem_has_its_own_name_and_position() {
+        for (i, eco) in Ecosystem::ALL.into_iter().enumerate() {
+            assert_eq!(
+                eco.index(),
+                i,
+                "{eco} is not at its place in Ecosystem::ALL"
+            );
+            assert_eq!(Ecosystem::parse(eco.contract().name), Some(eco));
+        }
+        let mut names: Vec<&str> = Ecosystem::ALL.iter().map(|e| e.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            Ecosystem::ALL.len(),
+            "two ecosystems share a name"
+        );
+    }
+
+    #[test]
+    fn versions_sort_in_each_ecosystems_order() {
+        // One case per ecosystem where its order differs from plain text order.
+        let cases: [(Ecosystem, &[&str], &[&str]); 5] = [
+            (
+                Ecosystem::Pypi,
+                &["1.0", "1.0rc1", "1.10"],
+                &["1.10", "1.0", "1.0rc1"],
+            ),
+            (
+                Ecosystem::TerraformProvider,
+                &["1.2.0", "1.10.0", "1.10.0-beta"],
+                &["1.10.0", "1.10.0-beta", "1.2.0"],
+            ),
+            (
+                Ecosystem::TerraformModule,
+                &["0.9.0", "0.10.0"],
+                &["0.10.0", "0.9.0"],
+            ),
+            (
+                Ecosystem::Nuget,
+                &["1.0.0-beta", "1.0.0", "1.0.10"],
+                &["1.0.10", "1.0.0", "1.0.0-beta"],
+            ),
+            (
+                Ecosystem::Rubygems,
+                &["1.0.pre.rc1", "1.0", "1.10"],
+                &["1.10", "1.0", "1.0.pre.rc1"],
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (eco, input, expected) in cases {
+            let mut versions: Vec<String> = input.iter().map(|s| s.to_string()).collect();
+            (eco.contract().sort_newest_first)(&mut versions);
+            if versions != *expected {
+                failures.push(format!("{eco}: {versions:?}, expected {expected:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
