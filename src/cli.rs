@@ -5,12 +5,14 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::release::Ecosystem;
 
+mod ecosystem;
 mod mirror;
 mod transfer;
+pub use ecosystem::{EcosystemArg, EcosystemParser};
 pub use mirror::*;
 pub use transfer::*;
 
@@ -148,37 +150,11 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// Ecosystems whose push, pull and list are implemented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EcosystemArg {
-    /// Python wheels and sdists.
-    Pypi,
-    /// Terraform providers (NAMESPACE/TYPE).
-    TerraformProvider,
-    /// Terraform modules (NAMESPACE/NAME/SYSTEM).
-    TerraformModule,
-    /// NuGet packages (ID).
-    Nuget,
-    /// Ruby gems.
-    Rubygems,
-}
-
-impl From<EcosystemArg> for Ecosystem {
-    fn from(e: EcosystemArg) -> Ecosystem {
-        match e {
-            EcosystemArg::Pypi => Ecosystem::Pypi,
-            EcosystemArg::TerraformProvider => Ecosystem::TerraformProvider,
-            EcosystemArg::TerraformModule => Ecosystem::TerraformModule,
-            EcosystemArg::Nuget => Ecosystem::Nuget,
-            EcosystemArg::Rubygems => Ecosystem::Rubygems,
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// An ecosystem; without it, list the packages of every ecosystem.
-    pub ecosystem: Option<EcosystemArg>,
+    #[arg(value_parser = EcosystemParser)]
+    pub ecosystem: Option<Ecosystem>,
     /// A package name; without it, list the packages.
     pub name: Option<String>,
     /// Print JSON on stdout instead of a table.
@@ -188,7 +164,8 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    pub ecosystem: EcosystemArg,
+    #[arg(value_parser = EcosystemParser)]
+    pub ecosystem: Ecosystem,
     /// NAME==VERSION or NAME@VERSION.
     #[arg(value_name = "NAME@VERSION")]
     pub package: String,
@@ -199,7 +176,8 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    pub ecosystem: EcosystemArg,
+    #[arg(value_parser = EcosystemParser)]
+    pub ecosystem: Ecosystem,
     /// NAME==VERSION (or NAME@VERSION).
     #[arg(value_name = "NAME==VERSION")]
     pub package: String,

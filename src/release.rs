@@ -11,7 +11,7 @@ use crate::digest::Digest;
 
 /// A package ecosystem opp knows how to store. What each one is (names, versions, tags,
 /// order, layout) is its contract: [`Ecosystem::contract`] (`ecosystem::contract`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ecosystem {
     /// Python wheels and sdists (PyOCI-compatible layout).

@@ -22,7 +22,7 @@ struct Copied {
 }
 
 pub async fn run(settings: &Settings, out: &Output, args: CopyArgs) -> anyhow::Result<()> {
-    let eco: Ecosystem = args.ecosystem.into();
+    let eco: Ecosystem = args.ecosystem;
     let (name, version) = super::name_and_version(eco, &args.package)?;
     let from_loc = match &args.from {
         Some(s) => Location::parse(s, &settings.default_store, settings.plain_http)

@@ -46,7 +46,7 @@ struct PackageRow {
 
 pub async fn run(settings: &Settings, out: &Output, args: ListArgs) -> anyhow::Result<()> {
     let target = super::open(&settings.location, settings)?;
-    match (args.ecosystem.map(Ecosystem::from), args.name) {
+    match (args.ecosystem, args.name) {
         (Some(eco), Some(name)) => versions(out, &target, eco, &name, args.json).await,
         (Some(eco), None) => packages(out, &target, &[eco], args.json).await,
         // clap gives a name only after an ecosystem.

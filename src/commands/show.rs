@@ -8,7 +8,7 @@ use crate::output::{Output, bytes};
 use crate::release::Ecosystem;
 
 pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::Result<()> {
-    let eco: Ecosystem = args.ecosystem.into();
+    let eco: Ecosystem = args.ecosystem;
     let (name, version) = super::name_and_version(eco, &args.package)?;
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
