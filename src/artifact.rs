@@ -61,16 +61,15 @@ pub enum ArtifactError {
         found: Option<String>,
         expected: &'static str,
     },
-    #[error(
-        "{file} is already stored with other content (stored {stored}, new {new}); pass --force to replace it"
-    )]
+    /// Its hint (pass --force) is in `error::diagnostic`.
+    #[error("{file} is already stored with other content (stored {stored}, new {new})")]
     Conflict {
         file: String,
         stored: Digest,
         new: Digest,
     },
     #[error(
-        "{what} is already stored with other files ({file}: stored {}, new {new}); pass --force to replace the version",
+        "{what} is already stored with other files ({file}: stored {}, new {new})",
         stored.as_ref().map(Digest::to_string).unwrap_or_else(|| "none".into())
     )]
     VersionConflict {

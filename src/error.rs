@@ -1,16 +1,26 @@
 //! Turning any error into what a person reads and the exit status a script checks: one line
-//! of what failed, the chain of causes, and one hint (as uv and cargo print them). Every
+//! of what failed, the chain of causes, and hints (as uv and cargo print them):
+//!
+//!     error: <what failed>
+//!       caused by: <cause>
+//!       hint: <what to do>
+//!
+//! Typed errors say what kind of failure they are and what to do about it through
+//! [`Diagnostic`] (`error/diagnostic.rs`), apart from their message; [`report`] asks the
+//! first cause in the chain that answers, and the exit status comes from its [`Kind`]. Every
 //! piece goes through [`crate::output::escape`]: messages quote names, tags and texts that
 //! packages and registries wrote.
 
 use std::fmt::Write;
 
 use crate::output::escape;
-use crate::packages::PackageError;
 use crate::release::Ecosystem;
-use crate::store::StoreError;
 
-/// Exit statuses, documented in `opp --help`.
+mod diagnostic;
+
+pub use diagnostic::{Diagnostic, Kind, Report, report};
+
+/// Exit statuses, documented in `opp --help`; [`Kind::exit_code`] picks one.
 pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const USAGE: u8 = 2;
@@ -62,74 +72,20 @@ impl NotStored {
     }
 }
 
-/// The exit status and hint for an error, from the first cause that opp knows.
+/// The exit status and first hint of an error (see [`report`] for all of them).
 pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<crate::commands::login::LoginRefused>()
-            && matches!(e.source, StoreError::Unauthorized { .. })
-        {
-            return (
-                exit::AUTH,
-                Some(format!(
-                    "check the username and the password (or the token and its scopes), then run `opp login {}` again",
-                    e.host
-                )),
-            );
-        }
-        let store_error = cause.downcast_ref::<StoreError>().or_else(|| {
-            match cause.downcast_ref::<PackageError>() {
-                Some(PackageError::Store(e)) => Some(e),
-                _ => None,
-            }
-        });
-        if let Some(e) = store_error {
-            return match e {
-                StoreError::Unauthorized {
-                    registry,
-                    status: 403,
-                    ..
-                } => (
-                    exit::AUTH,
-                    Some(format!(
-                        "check the package name and the registry prefix (`opp list` shows what {registry} holds); if they are right, these credentials lack access (on ghcr.io the token needs read:packages, or write:packages to push)"
-                    )),
-                ),
-                StoreError::Unauthorized { registry, .. } => (
-                    exit::AUTH,
-                    Some(format!(
-                        "run `opp login {registry}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD; if you did (or logged in with docker, whose credentials opp reads too), the password or token is wrong or expired"
-                    )),
-                ),
-                StoreError::Unreachable { registry, .. } => (
-                    exit::FAILURE,
-                    Some(format!("check that {registry} is the right address and the registry is running (--registry / OPP_REGISTRY)")),
-                ),
-                StoreError::NotFound { .. } => (exit::NOT_FOUND, None),
-                StoreError::Corrupt { .. } => (
-                    exit::FAILURE,
-                    Some("nothing was written; run the command again, and if it persists the stored copy is damaged".into()),
-                ),
-                _ => (exit::FAILURE, None),
-            };
-        }
-        if let Some(e) = cause.downcast_ref::<NotStored>() {
-            return (exit::NOT_FOUND, Some(e.hint()));
-        }
-        if let Some(PackageError::NotFound(_)) = cause.downcast_ref::<PackageError>() {
-            return (
-                exit::NOT_FOUND,
-                Some(
-                    "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
-                        .into(),
-                ),
-            );
-        }
-    }
-    (exit::FAILURE, None)
+    let report = report(err);
+    (report.kind.exit_code(), report.hints.into_iter().next())
 }
 
 /// Renders an error: `error: ...`, then `  caused by: ...` lines, then `  hint: ...`.
 pub fn render(err: &anyhow::Error, hint: Option<&str>, color: bool) -> String {
+    let hints: Vec<String> = hint.map(str::to_owned).into_iter().collect();
+    render_with_hints(err, &hints, color)
+}
+
+/// Renders an error with one `  hint: ...` line per hint (what the binary prints).
+pub fn render_with_hints(err: &anyhow::Error, hints: &[String], color: bool) -> String {
     let (red, bold, reset) = if color {
         ("\x1b[1;31m", "\x1b[1m", "\x1b[0m")
     } else {
@@ -145,7 +101,7 @@ pub fn render(err: &anyhow::Error, hint: Option<&str>, color: bool) -> String {
         }
         last = text;
     }
-    if let Some(h) = hint {
+    for h in hints {
         let _ = write!(out, "\n  {bold}hint{reset}: {}", escape(h));
     }
     out
@@ -166,3 +122,6 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let code = if e.use_stderr() {
+                error::Kind::Usage.exit_code()
+            } else {
+                0
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -44,11 +48,12 @@ fn main() -> ExitCode {
     match runtime.block_on(opp::commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let (code, hint) = error::classify(&err);
+            // The kind (exit status) and hints come from the typed errors in the chain.
+            let report = error::report(&err);
             let color = std::io::stderr().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            eprintln!("{}", error::render(&err, hint.as_deref(), color));
-            ExitCode::from(code)
+            eprintln!("{}", error::render_with_hints(&err, &report.hints, color));
+            ExitCode::from(report.kind.exit_code())
         }
     }
 }

@@ -1,0 +1,201 @@
+//! What kind of failure an error is and what a person can do about it, kept apart from its
+//! message: the [`Diagnostic`] trait, implemented here for the library's typed errors, and
+//! [`report`], which asks the first cause of an error chain that answers. The errors opp can
+//! diagnose are listed once, in [`as_diagnostic`]; a new typed error with advice implements
+//! `Diagnostic` and joins that list.
+
+use super::{NotStored, exit};
+use crate::artifact::ArtifactError;
+use crate::commands::login::LoginRefused;
+use crate::packages::PackageError;
+use crate::store::StoreError;
+
+/// What kind of failure an error is; the exit status comes from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Anything else: bad input, a registry error, an I/O error.
+    Failure,
+    /// The command line itself is wrong (clap reports those before a command runs).
+    Usage,
+    /// The package or version is not stored where the command looked.
+    NotFound,
+    /// The registry refused the credentials, or they lack access.
+    Auth,
+}
+
+impl Kind {
+    /// The exit status `opp --help` documents for this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Failure => exit::FAILURE,
+            Kind::Usage => exit::USAGE,
+            Kind::NotFound => exit::NOT_FOUND,
+            Kind::Auth => exit::AUTH,
+        }
+    }
+}
+
+/// A typed error that knows what kind of failure it is and what to do about it.
+pub trait Diagnostic {
+    /// The kind of failure, or `None` to leave it to a cause further down the chain.
+    fn kind(&self) -> Option<Kind> {
+        None
+    }
+
+    /// Advice, one sentence each, printed as `hint:` lines after the causes.
+    fn hints(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The kind and hints of an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub kind: Kind,
+    pub hints: Vec<String>,
+}
+
+/// The kind and hints of the first cause in `err`'s chain that gives either; a failure
+/// without hints when none does.
+pub fn report(err: &anyhow::Error) -> Report {
+    for cause in err.chain() {
+        let Some(diagnostic) = as_diagnostic(cause) else {
+            continue;
+        };
+        let (kind, hints) = (diagnostic.kind(), diagnostic.hints());
+        if kind.is_some() || !hints.is_empty() {
+            return Report {
+                kind: kind.unwrap_or(Kind::Failure),
+                hints,
+            };
+        }
+    }
+    Report {
+        kind: Kind::Failure,
+        hints: Vec::new(),
+    }
+}
+
+/// The errors opp can diagnose: one line per type.
+fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Diagnostic> {
+    None.or_else(|| {
+        cause
+            .downcast_ref::<LoginRefused>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<StoreError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<PackageError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<ArtifactError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<NotStored>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+}
+
+impl Diagnostic for LoginRefused {
+    fn kind(&self) -> Option<Kind> {
+        // Any other refusal (unreachable, ...) is the store error's to diagnose.
+        matches!(self.source, StoreError::Unauthorized { .. }).then_some(Kind::Auth)
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self.source {
+            StoreError::Unauthorized { .. } => vec![format!(
+                "check the username and the password (or the token and its scopes), then run `opp login {}` again",
+                self.host
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Diagnostic for StoreError {
+    fn kind(&self) -> Option<Kind> {
+        Some(match self {
+            StoreError::Unauthorized { .. } => Kind::Auth,
+            StoreError::NotFound { .. } => Kind::NotFound,
+            _ => Kind::Failure,
+        })
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            StoreError::Unauthorized {
+                registry,
+                status: 403,
+                ..
+            } => vec![format!(
+                "check the package name and the registry prefix (`opp list` shows what {registry} holds); if they are right, these credentials lack access (on ghcr.io the token needs read:packages, or write:packages to push)"
+            )],
+            StoreError::Unauthorized { registry, .. } => vec![format!(
+                "run `opp login {registry}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD; if you did (or logged in with docker, whose credentials opp reads too), the password or token is wrong or expired"
+            )],
+            StoreError::Unreachable { registry, .. } => vec![format!(
+                "check that {registry} is the right address and the registry is running (--registry / OPP_REGISTRY)"
+            )],
+            StoreError::Corrupt { .. } => vec![
+                "nothing was written; run the command again, and if it persists the stored copy is damaged".into(),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Diagnostic for PackageError {
+    // Transparent variants hide their inner error from the chain: ask it here.
+    fn kind(&self) -> Option<Kind> {
+        match self {
+            PackageError::Store(e) => e.kind(),
+            PackageError::Artifact(e) => e.kind(),
+            PackageError::NotFound(_) => Some(Kind::NotFound),
+            _ => None,
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            PackageError::Store(e) => e.hints(),
+            PackageError::Artifact(e) => e.hints(),
+            PackageError::NotFound(_) => vec![
+                "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
+                    .into(),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Diagnostic for ArtifactError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            ArtifactError::Conflict { .. } => vec!["pass --force to replace it".into()],
+            ArtifactError::VersionConflict { .. } => {
+                vec!["pass --force to replace the version".into()]
+            }
+            ArtifactError::Invalid { .. } | ArtifactError::WrongType { .. } => Vec::new(),
+        }
+    }
+}
+
+impl Diagnostic for NotStored {
+    fn kind(&self) -> Option<Kind> {
+        Some(Kind::NotFound)
+    }
+
+    fn hints(&self) -> Vec<String> {
+        vec![self.hint()]
+    }
+}

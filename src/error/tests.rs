@@ -1,0 +1,107 @@
+//! The kind, hints and rendering of errors as the binary prints them.
+
+use super::*;
+use crate::artifact::ArtifactError;
+use crate::digest::Digest;
+use crate::packages::PackageError;
+use crate::store::StoreError;
+
+fn digest(byte: u8) -> Digest {
+    Digest::from_hex(&format!("{byte:02x}").repeat(32)).unwrap()
+}
+
+#[test]
+fn each_typed_error_gives_its_kind_and_hints() {
+    let cases: Vec<(&str, anyhow::Error, Kind, Vec<&str>)> = vec![
+        (
+            "a version not stored",
+            anyhow::Error::new(NotStored {
+                ecosystem: Ecosystem::Pypi,
+                package: "six".into(),
+                version: Some("9.9".into()),
+                location: "store/pypi/six".into(),
+                registry: None,
+            }),
+            Kind::NotFound,
+            vec!["`opp list pypi six` shows the stored versions of `six`"],
+        ),
+        (
+            "credentials refused, under a context",
+            anyhow::Error::new(StoreError::Unauthorized {
+                registry: "r.example".into(),
+                location: "r.example/pypi/six".into(),
+                status: 401,
+            })
+            .context("cannot push six"),
+            Kind::Auth,
+            vec![
+                "run `opp login r.example`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD; if you did (or logged in with docker, whose credentials opp reads too), the password or token is wrong or expired",
+            ],
+        ),
+        (
+            "a conflict inside a package error",
+            anyhow::Error::new(PackageError::Artifact(ArtifactError::Conflict {
+                file: "six-1.0.tar.gz".into(),
+                stored: digest(1),
+                new: digest(2),
+            })),
+            Kind::Failure,
+            vec!["pass --force to replace it"],
+        ),
+        (
+            "a missing blob",
+            anyhow::Error::new(PackageError::Store(StoreError::NotFound {
+                what: "blob".into(),
+                location: "r.example/pypi/six".into(),
+            })),
+            Kind::NotFound,
+            vec![],
+        ),
+        (
+            "an error opp knows nothing about",
+            anyhow::anyhow!("something else"),
+            Kind::Failure,
+            vec![],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, err, kind, hints) in cases {
+        let got = report(&err);
+        let want = Report {
+            kind,
+            hints: hints.into_iter().map(str::to_owned).collect(),
+        };
+        if got != want {
+            failures.push(format!("{name}: got {got:?}, expected {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn exit_codes_come_from_the_kind() {
+    assert_eq!(
+        [Kind::Failure, Kind::Usage, Kind::NotFound, Kind::Auth].map(Kind::exit_code),
+        [1, 2, 3, 4]
+    );
+}
+
+#[test]
+fn the_message_the_causes_and_every_hint_are_lines_of_their_own() {
+    let err = anyhow::Error::new(PackageError::Artifact(ArtifactError::Conflict {
+        file: "six-1.0.tar.gz".into(),
+        stored: digest(1),
+        new: digest(2),
+    }))
+    .context("cannot push six 1.0");
+    let hints = vec!["one".to_owned(), "two".to_owned()];
+    assert_eq!(
+        render_with_hints(&err, &hints, false),
+        format!(
+            "error: cannot push six 1.0\n  caused by: six-1.0.tar.gz is already stored with other \
+             content (stored {}, new {})\n  hint: one\n  hint: two",
+            digest(1),
+            digest(2)
+        )
+    );
+}
