@@ -3,7 +3,8 @@
 //! spell a repository or tag themselves. It is pure: no I/O, no registry, no files.
 //!
 //! Each ecosystem's own rules (which names and versions are valid, how the ecosystem
-//! normalizes them, how they are spelled in OCI) live in one submodule each; the OCI rules in
+//! normalizes them, how they are spelled in OCI) live in one submodule each, gathered in a
+//! [`Naming`] that the ecosystem's contract hands in (`ecosystem::contract`); the OCI rules in
 //! `oci`; repository templates in `template`. This module ties them together and makes
 //! sure the mapping is one-to-one: [`Mapper::package`] and [`Mapper::version`] give back only
 //! what [`Mapper::repository`] and [`Mapper::tag`] would produce, so two inputs never share a
