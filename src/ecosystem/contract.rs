@@ -116,6 +116,46 @@ mod tests {
     }
 
     #[test]
+    fn platforms_come_from_the_oci_platform_or_an_annotation() {
+        use std::collections::BTreeMap;
+
+        let file = |platform: Option<(&str, &str)>, gem: Option<&str>| crate::release::DistFile {
+            name: "f".into(),
+            digest: crate::digest::Digest::of(b"f"),
+            size: 1,
+            platform: platform.map(|(os, arch)| (os.to_owned(), arch.to_owned())),
+            manifest: crate::digest::Digest::of(b"m"),
+            metadata: None,
+            extra_layers: Vec::new(),
+            annotations: gem
+                .map(|g| BTreeMap::from([("gem.platform".to_owned(), g.to_owned())]))
+                .unwrap_or_default(),
+        };
+        let release = Release {
+            ecosystem: Ecosystem::Rubygems,
+            package: "p".into(),
+            version: "1".into(),
+            created: None,
+            files: vec![
+                file(Some(("linux", "amd64")), None),
+                file(None, Some("x86_64-linux")),
+            ],
+        };
+        assert_eq!(Platforms::None.of(&release), Vec::<String>::new());
+        assert_eq!(Platforms::Oci.of(&release), ["linux_amd64"]);
+        assert_eq!(
+            Platforms::Annotation("gem.platform").of(&release),
+            ["x86_64-linux"]
+        );
+        let shown: Vec<bool> = Ecosystem::ALL
+            .iter()
+            .map(|e| e.contract().platforms.shown())
+            .collect();
+        // Providers and gems are per platform; the others' platforms are in their file names.
+        assert_eq!(shown, [false, true, false, false, true]);
+    }
+
+    #[test]
     fn versions_sort_in_each_ecosystems_order() {
         // One case per ecosystem where its order differs from plain text order.
         let cases: [(Ecosystem, &[&str], &[&str]); 5] = [
