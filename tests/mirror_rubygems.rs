@@ -12,8 +12,8 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use gems::{TestGem, seal, tool};
-use support::cli::{Env, run_ok, stdout};
+use gems::{TestGem, proxied, seal, tool};
+use support::cli::{Env, run_fail, run_ok, stderr, stdout};
 use support::gem_source::GemSource;
 
 /// The chain `oppchain-a 1.0.0 -> oppchain-b ~> 1.2 -> oppchain-c >= 1, < 2`, with versions
@@ -126,20 +126,73 @@ fn expected_chain(env: &Env) -> String {
     format!("a 1.0.0 b 1.3.0 c 1.5.0 {c}")
 }
 
+/// This machine's Ruby as `X.Y`.
+fn local_ruby(env: &Env) -> String {
+    stdout(&run_ok(gems::ruby(env).args([
+        "-e",
+        "print RbConfig::CONFIG['MAJOR'] + '.' + RbConfig::CONFIG['MINOR']",
+    ])))
+}
+
+/// `bundle install` in `project` straight from the source its Gemfile names.
+fn bundle_install(env: &Env, project: &Path, bundle_path: &Path) {
+    let mut install = std::process::Command::new(tool("bundle"));
+    seal(env, &mut install);
+    run_ok(
+        install
+            .current_dir(project)
+            .env("BUNDLE_PATH", bundle_path)
+            .arg("install"),
+    );
+}
+
+/// `opp proxy -- bundle install` in `project`, into a fresh bundle path.
+fn bundle_install_through_the_proxy(env: &Env, project: &Path, bundle_path: &Path) {
+    run_ok(
+        proxied(env, &[], "bundle", &["install"])
+            .current_dir(project)
+            .env("BUNDLE_PATH", bundle_path),
+    );
+}
+
+/// `opp mirror rubygems ARGS --json`: (status, file) of every result, sorted.
+fn mirror_json(env: &Env, args: &[&str]) -> Vec<(String, String)> {
+    let out = run_ok(env.opp().args(["mirror", "rubygems", "--json"]).args(args));
+    statuses(&out)
+}
+
+fn statuses(out: &std::process::Output) -> Vec<(String, String)> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}): {}", stdout(out)));
+    let mut all: Vec<(String, String)> = json
+        .as_array()
+        .expect("a JSON list")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_owned(),
+                r["file"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn with_status(status: &str, files: &[&str]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|f| (status.to_owned(), (*f).to_owned()))
+        .collect()
+}
+
 #[test]
 fn the_local_gem_source_serves_bundle_install_through_its_compact_index() {
     let env = Env::new();
     let source = GemSource::serve(&env, &build_chain(&env));
     let project = project(&env, "direct", &source.url);
     let bundle_path = env.root().join("bundle-direct");
-    let mut install = std::process::Command::new(tool("bundle"));
-    seal(&env, &mut install);
-    run_ok(
-        install
-            .current_dir(&project)
-            .env("BUNDLE_PATH", &bundle_path)
-            .arg("install"),
-    );
+    bundle_install(&env, &project, &bundle_path);
     assert_eq!(chain_of(&env, &project, &bundle_path), expected_chain(&env));
     let asked = source.requests();
     for path in [
@@ -156,5 +209,111 @@ fn the_local_gem_source_serves_bundle_install_through_its_compact_index() {
     assert!(
         !asked.iter().any(|(p, _)| p.contains("specs.4.8")),
         "bundler read the full index: {asked:?}"
+    );
+}
+
+#[test]
+fn a_mirrored_closure_installs_with_bundler_through_the_proxy_from_the_store_alone() {
+    let env = Env::new();
+    let source = GemSource::serve(&env, &build_chain(&env));
+    let platform = local_platform(&env);
+    let ruby = local_ruby(&env);
+    let out = run_ok(env.opp().args([
+        "mirror",
+        "rubygems",
+        "oppchain-a",
+        "--upstream",
+        &source.url,
+        "--platform",
+        &platform,
+        "--ruby-version",
+        &ruby,
+    ]));
+    let native = platform == "x86_64-linux";
+    let c = if native {
+        "oppchain-c-1.5.0-x86_64-linux.gem"
+    } else {
+        "oppchain-c-1.5.0.gem"
+    };
+    assert!(
+        stderr(&out).contains("3 added, 0 skipped (already stored), 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+    // The source is gone: bundler sees only what the mirror stored.
+    drop(source);
+    let project = project(&env, "through-proxy", "https://rubygems.org");
+    let bundle_path = env.root().join("bundle-proxy");
+    bundle_install_through_the_proxy(&env, &project, &bundle_path);
+    assert_eq!(chain_of(&env, &project, &bundle_path), expected_chain(&env));
+    // What bundler installed is the bytes gem build wrote.
+    let cache = bundle_path
+        .join("ruby")
+        .join(format!("{ruby}.0"))
+        .join("cache");
+    let dist = env.root().join("dist");
+    for file in ["oppchain-a-1.0.0.gem", "oppchain-b-1.3.0.gem", c] {
+        assert_eq!(
+            std::fs::read(cache.join(file)).unwrap(),
+            std::fs::read(dist.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_second_run_downloads_no_gem() {
+    let env = Env::new();
+    let source = GemSource::serve(&env, &build_chain(&env));
+    let args = [
+        "oppchain-b@~> 1.3",
+        "--upstream",
+        &source.url,
+        "--ruby-version",
+        "3.1",
+    ];
+    let files = [
+        "oppchain-b-1.3.0.gem",
+        "oppchain-c-1.5.0-x86_64-linux.gem",
+        "oppchain-c-1.5.0.gem",
+    ];
+    assert_eq!(mirror_json(&env, &args), with_status("added", &files));
+    let downloads = source.gem_downloads();
+    assert_eq!(downloads, 3, "{:?}", source.requests());
+    assert_eq!(mirror_json(&env, &args), with_status("skipped", &files));
+    assert_eq!(source.gem_downloads(), downloads, "{:?}", source.requests());
+}
+
+#[test]
+fn a_gem_whose_bytes_differ_from_the_info_checksum_is_not_stored() {
+    let env = Env::new();
+    let mut source = GemSource::serve(&env, &build_chain(&env));
+    let file = "oppchain-c-1.0.0.gem";
+    let actual = source.gem(file).sha256.clone();
+    let wrong = "ab".repeat(32);
+    source.set_checksum(file, &wrong);
+    let out = run_fail(env.opp().args([
+        "mirror",
+        "rubygems",
+        "oppchain-c@1.0.0",
+        "--upstream",
+        &source.url,
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let line = format!(
+        "warning: {file}: sha256 mismatch: the upstream index says {wrong}, the downloaded \
+         bytes hash to {actual}; nothing stored"
+    );
+    assert!(err.lines().any(|l| l == line), "{err}");
+    assert!(
+        err.contains("0 added, 0 skipped (already stored), 1 failed"),
+        "{err}"
+    );
+    let listed = run_ok(env.opp().args(["list", "rubygems"]));
+    assert!(
+        !stdout(&listed).contains("oppchain-c"),
+        "{}",
+        stdout(&listed)
     );
 }
