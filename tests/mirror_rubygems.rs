@@ -317,3 +317,103 @@ fn a_gem_whose_bytes_differ_from_the_info_checksum_is_not_stored() {
         stdout(&listed)
     );
 }
+
+/// A Gemfile.lock Bundler wrote for oppchain-a against `source`, in a project under `env`.
+fn bundler_lock(env: &Env, source: &GemSource) -> PathBuf {
+    let project = project(env, "locked", &source.url);
+    bundle_install(env, &project, &env.root().join("bundle-locked"));
+    project.join("Gemfile.lock")
+}
+
+/// The chain's files on this machine, as Bundler locks them.
+fn locked_files(env: &Env) -> [&'static str; 3] {
+    [
+        "oppchain-a-1.0.0.gem",
+        "oppchain-b-1.3.0.gem",
+        if local_platform(env) == "x86_64-linux" {
+            "oppchain-c-1.5.0-x86_64-linux.gem"
+        } else {
+            "oppchain-c-1.5.0.gem"
+        },
+    ]
+}
+
+#[test]
+fn a_gemfile_lock_is_mirrored_exactly_and_installs_frozen_through_the_proxy() {
+    let env = Env::new();
+    let source = GemSource::serve(&env, &build_chain(&env));
+    let lock = bundler_lock(&env, &source);
+    let before = source.gem_downloads();
+    // No --ruby-version: a resolution would take b 1.4.0; the lock pins 1.3.0.
+    let got = mirror_json(&env, &["--lock", lock.to_str().unwrap()]);
+    assert_eq!(got, with_status("added", &locked_files(&env)));
+    assert_eq!(
+        source.gem_downloads() - before,
+        3,
+        "{:?}",
+        source.requests()
+    );
+    drop(source);
+    let bundle_path = env.root().join("bundle-frozen");
+    let project = lock.parent().unwrap();
+    run_ok(
+        proxied(&env, &[], "bundle", &["install"])
+            .current_dir(project)
+            .env("BUNDLE_FROZEN", "true")
+            .env("BUNDLE_PATH", &bundle_path),
+    );
+    assert_eq!(chain_of(&env, project, &bundle_path), expected_chain(&env));
+}
+
+#[test]
+fn a_lock_checksum_that_differs_from_the_source_stores_nothing_for_that_gem() {
+    let env = Env::new();
+    let source = GemSource::serve(&env, &build_chain(&env));
+    let lock = bundler_lock(&env, &source);
+    let [a, b, c] = locked_files(&env);
+    let wrong = "cd".repeat(32);
+    // A CHECKSUMS section as Bundler 2.5 writes it (this Bundler predates it): right for b
+    // and c, wrong for a.
+    let spec = |file: &str| {
+        let g = source.gem(file);
+        let platform = if g.platform == "ruby" {
+            String::new()
+        } else {
+            format!("-{}", g.platform)
+        };
+        format!("{} ({}{platform})", g.name, g.version)
+    };
+    let checksums = format!(
+        "CHECKSUMS\n  {} sha256={wrong}\n  {} sha256={}\n  {} sha256={}\n\n",
+        spec(a),
+        spec(b),
+        source.gem(b).sha256,
+        spec(c),
+        source.gem(c).sha256
+    );
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let at = text
+        .find("BUNDLED WITH")
+        .expect("Bundler writes BUNDLED WITH");
+    std::fs::write(&lock, format!("{}{checksums}{}", &text[..at], &text[at..])).unwrap();
+    let before = source.requests().len();
+    let out = run_fail(
+        env.opp()
+            .args(["mirror", "rubygems", "--json", "--lock"])
+            .arg(&lock),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let line = format!(
+        "warning: {a}: the lock's CHECKSUMS say sha256 {wrong}, the source's /info says {}; \
+         nothing stored",
+        source.gem(a).sha256
+    );
+    let err = stderr(&out);
+    assert!(err.lines().any(|l| l == line), "{err}");
+    assert_eq!(statuses(&out), with_status("added", &[b, c]));
+    let asked = &source.requests()[before..];
+    assert!(
+        !asked.iter().any(|(p, _)| p == &format!("/gems/{a}")),
+        "{a} was downloaded: {asked:?}"
+    );
+}
