@@ -417,3 +417,39 @@ fn a_lock_checksum_that_differs_from_the_source_stores_nothing_for_that_gem() {
         "{a} was downloaded: {asked:?}"
     );
 }
+
+#[test]
+fn a_dry_run_plans_each_platforms_files_and_writes_nothing() {
+    let env = Env::new();
+    let source = GemSource::serve(&env, &build_chain(&env));
+    let got = mirror_json(
+        &env,
+        &[
+            "oppchain-a",
+            "--upstream",
+            &source.url,
+            "--platform",
+            "arm64-darwin",
+            "--platform",
+            "x86_64-linux",
+            "--ruby-version",
+            "3.1",
+            "--dry-run",
+        ],
+    );
+    // arm64-darwin has no native c: the plain one; x86_64-linux takes its native c.
+    assert_eq!(
+        got,
+        with_status(
+            "planned",
+            &[
+                "oppchain-a-1.0.0.gem",
+                "oppchain-b-1.3.0.gem",
+                "oppchain-c-1.5.0-x86_64-linux.gem",
+                "oppchain-c-1.5.0.gem",
+            ]
+        )
+    );
+    assert_eq!(source.gem_downloads(), 0, "{:?}", source.requests());
+    assert!(!env.store().exists(), "the dry run wrote the store");
+}
