@@ -15,6 +15,8 @@ use crate::output::Output;
 
 /// The gem source used when none is given.
 const DEFAULT_UPSTREAM: &str = "https://rubygems.org/";
+/// The largest Gemfile.lock read (a large application's is a few hundred KiB).
+const MAX_LOCK: u64 = 64 * 1024 * 1024;
 
 pub async fn run(
     settings: &Settings,
@@ -37,10 +39,19 @@ pub async fn run(
     };
     let mut locks = Vec::new();
     for path in &args.lock {
-        let text = std::fs::read_to_string(path).map_err(|source| MirrorError::Read {
+        let read_error = |source| MirrorError::Read {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > MAX_LOCK {
+            return Err(RubygemsMirrorError::BadLock {
+                path: path.display().to_string(),
+                reason: format!("it is {size} bytes, more than a lock file holds"),
+            }
+            .into());
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
         let locked = lock::read(&text).map_err(|reason| RubygemsMirrorError::BadLock {
             path: path.display().to_string(),
             reason,

@@ -4,7 +4,9 @@
 //! `checksum:SHA256,ruby:REQ,rubygems:REQ`. Read as Bundler's `CompactIndexClient::GemParser`
 //! reads it (the version ends at the first `-`). Pure: text in, values out.
 
-use crate::ecosystem::rubygems::{Requirement, parse_requirement};
+use crate::ecosystem::rubygems::{GemVersion, Requirement, parse_requirement};
+use crate::mapper::Mapper;
+use crate::release::Ecosystem;
 
 /// One gem file the index lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,14 +56,35 @@ pub fn parse(body: &str) -> (Vec<InfoLine>, Vec<String>) {
     (lines, invalid)
 }
 
+/// A gem name as RubyGems allows it (it becomes part of a URL and a file name).
+pub fn check_name(name: &str) -> Result<(), String> {
+    Mapper::normalize_package(Ecosystem::Rubygems, name)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A version and a platform that can be part of a file name: a gem version, and a platform
+/// of letters, digits, `_`, `.` and `-` starting with a letter or digit.
+pub fn check_file_parts(version: &str, platform: &str) -> Result<(), String> {
+    GemVersion::parse(version).map_err(|e| e.to_string())?;
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+    if !platform
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        || !platform.bytes().all(plain)
+    {
+        return Err(format!("`{platform}` is not a gem platform"));
+    }
+    Ok(())
+}
+
 fn parse_line(line: &str) -> Result<InfoLine, String> {
     let (version_and_platform, rest) = line.split_once(' ').unwrap_or((line, ""));
     let (version, platform) = version_and_platform
         .split_once('-')
         .unwrap_or((version_and_platform, "ruby"));
-    if version.is_empty() || platform.is_empty() {
-        return Err("no version".into());
-    }
+    check_file_parts(version, platform)?;
     let (deps, meta) = rest.split_once('|').unwrap_or((rest, ""));
     let requirement = |text: &str| parse_requirement(text).map_err(|e| e.to_string());
     let mut dependencies = Vec::new();
@@ -69,6 +92,7 @@ fn parse_line(line: &str) -> Result<InfoLine, String> {
         let (name, req) = dep
             .split_once(':')
             .ok_or_else(|| format!("the dependency `{dep}` has no requirement"))?;
+        check_name(name)?;
         dependencies.push((name.to_owned(), requirement(req)?));
     }
     let mut out = InfoLine {
@@ -112,7 +136,10 @@ mod tests {
              1.5.0-x86_64-linux |checksum:{sum}\n\
              2.0.0.rc1 json:~> 2.0\n\
              bad line:x|checksum:{sum}\n\
-             3.0 |checksum:nothex\n"
+             3.0 |checksum:nothex\n\
+             1.0-x86_64/../../x |checksum:{sum}\n\
+             ../1.0 |checksum:{sum}\n\
+             1.1 ../../evil:>= 0|checksum:{sum}\n"
         );
         let (lines, invalid) = parse(&body);
         assert_eq!(lines.len(), 4, "{lines:#?}");
@@ -126,7 +153,7 @@ mod tests {
         assert_eq!(lines[2].platform, "x86_64-linux");
         assert_eq!(lines[2].file_name("c"), "c-1.5.0-x86_64-linux.gem");
         assert_eq!(lines[3].sha256, None);
-        assert_eq!(invalid.len(), 2, "{invalid:?}");
+        assert_eq!(invalid.len(), 5, "{invalid:?}");
         assert!(invalid[1].contains("is not a sha256"), "{invalid:?}");
     }
 }

@@ -77,6 +77,9 @@ pub fn read(text: &str) -> Result<Locked, String> {
                 } else if indent == 4 && in_specs {
                     let (name, version, platform) = spec_line(body)
                         .ok_or_else(|| format!("line {}: `{body}` is not NAME (VERSION)", n + 1))?;
+                    super::info::check_name(&name)
+                        .and_then(|()| super::info::check_file_parts(&version, &platform))
+                        .map_err(|why| format!("line {}: `{body}`: {why}", n + 1))?;
                     if section == "GEM" {
                         locked.gems.push(LockedGem {
                             name,
@@ -174,6 +177,8 @@ mod tests {
     fn what_is_not_a_lock_is_refused() {
         assert!(read("source 'https://rubygems.org'\ngem 'rails'\n").is_err());
         assert!(read("GEM\n  remote: x\n  specs:\n    bad\n").is_err());
+        assert!(read("GEM\n  remote: x\n  specs:\n    a (1.0-x/../../y)\n").is_err());
+        assert!(read("GEM\n  remote: x\n  specs:\n    ../a (1.0)\n").is_err());
         let bad_sum = "GEM\n  remote: x\n  specs:\n    a (1)\n\nCHECKSUMS\n  a (1) sha256=zz\n";
         assert_eq!(
             read(bad_sum).unwrap_err(),
