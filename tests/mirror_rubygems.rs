@@ -453,3 +453,53 @@ fn a_dry_run_plans_each_platforms_files_and_writes_nothing() {
     assert_eq!(source.gem_downloads(), 0, "{:?}", source.requests());
     assert!(!env.store().exists(), "the dry run wrote the store");
 }
+
+#[test]
+fn mirroring_into_a_registry_stores_the_source_bytes_where_opp_pull_finds_them() {
+    let reg = support::registry::Registry::start();
+    let env = Env::new();
+    let source = GemSource::serve(&env, &build_chain(&env));
+    let global = ["--registry", reg.host.as_str()];
+    run_ok(env.opp().args(global).args([
+        "mirror",
+        "rubygems",
+        "oppchain-c@~> 1.0",
+        "--upstream",
+        &source.url,
+        "--platform",
+        "x86_64-linux",
+    ]));
+    let native = "oppchain-c-1.5.0-x86_64-linux.gem";
+    let dest = env.root().join("pulled");
+    let pull = |platform: &str| {
+        let mut cmd = env.opp();
+        cmd.args(global)
+            .args([
+                "pull",
+                "rubygems",
+                "oppchain-c@1.5.0",
+                "--platform",
+                platform,
+                "-o",
+            ])
+            .arg(&dest);
+        cmd
+    };
+    run_ok(&mut pull("x86_64-linux"));
+    assert_eq!(
+        std::fs::read(dest.join(native)).unwrap(),
+        std::fs::read(&source.gem(native).path).unwrap()
+    );
+    // --platform x86_64-linux mirrored the native gem, not the plain one beside it.
+    let refused = run_fail(&mut pull("ruby"));
+    assert!(
+        stderr(&refused).contains("has no gem for platform `ruby`"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!dest.join("oppchain-c-1.5.0.gem").exists());
+    assert!(
+        !env.store().join("rubygems").exists(),
+        "nothing went to the local store"
+    );
+}
