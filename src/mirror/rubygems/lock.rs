@@ -1,7 +1,8 @@
 //! Reading a `Gemfile.lock` as Bundler writes it: the gems of each `GEM` section (its
 //! `remote:` and `specs:`, `NAME (VERSION[-PLATFORM])` at four spaces), and the `CHECKSUMS`
-//! section of Bundler 2.5+ (`NAME (VERSION[-PLATFORM]) sha256=HEX`). Gems from `GIT` and
-//! `PATH` sources are listed as not mirrored. Pure: text in, values out.
+//! section of Bundler 2.5+ (`NAME (VERSION[-PLATFORM]) sha256=HEX`, as `Bundler::Checksum`
+//! writes it). Gems from `GIT` and `PATH` sources are listed as not mirrored. Pure: text in,
+//! values out.
 
 use std::collections::BTreeMap;
 
@@ -106,7 +107,12 @@ pub fn read(text: &str) -> Result<Locked, String> {
                     continue;
                 };
                 for sum in sums.split(',') {
-                    if let Some(hex) = sum.trim().strip_prefix("sha256=") {
+                    // `sha256=HEX` as Bundler 2.5 writes it; `sha256-HEX` as its previews did.
+                    let sum = sum.trim();
+                    if let Some(hex) = sum
+                        .strip_prefix("sha256=")
+                        .or_else(|| sum.strip_prefix("sha256-"))
+                    {
                         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                             return Err(format!(
                                 "line {}: `{hex}` is not a sha256 in CHECKSUMS",
@@ -170,6 +176,18 @@ mod tests {
         assert_eq!(
             locked.skipped,
             ["y 0.1.0 comes from a GIT source (https://github.com/x/y.git), not a gem source"]
+        );
+    }
+
+    #[test]
+    fn checksums_with_a_dash_as_bundler_previews_wrote_them_are_read() {
+        let sum = "0f".repeat(32);
+        let text = format!(
+            "GEM\n  remote: x\n  specs:\n    a (1.0)\n\nCHECKSUMS\n  a (1.0) sha256-{sum}\n"
+        );
+        assert_eq!(
+            read(&text).unwrap().gems[0].sha256.as_deref(),
+            Some(sum.as_str())
         );
     }
 
