@@ -412,6 +412,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;pypi'= {
@@ -442,11 +443,35 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;mirror;rubygems'= {
+            cand --lock 'A Gemfile.lock mirrored exactly, no resolution: every gem of its GEM sections at the version and platform it pins, checked against its CHECKSUMS section where there is one; repeatable'
+            cand --platform 'Mirror for this platform (x86_64-linux, arm64-darwin, x64-mingw-ucrt, java, ruby): a version''s platform gem where one runs there, else its plain gem; repeatable. Default: every file of each chosen version'
+            cand --ruby-version 'Mirror for this Ruby (X.Y or X.Y.Z): versions whose required_ruby_version excludes it are not chosen. Default: any Ruby'
+            cand --upstream 'The gem source to mirror from (its compact index, /info/NAME, and /gems/); credentials may be given as https://USER:PASSWORD@HOST/ and are never printed. Default: https://rubygems.org/, or with --lock the lock''s own remote'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --pre 'Allow pre-releases (a requirement naming one allows them without it)'
+            cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
+            cand --json 'Print the result of every file as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'opp;mirror;help'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;help;pypi'= {
+        }
+        &'opp;mirror;help;rubygems'= {
         }
         &'opp;mirror;help;help'= {
         }
@@ -593,8 +618,11 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;mirror'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
         }
         &'opp;help;mirror;pypi'= {
+        }
+        &'opp;help;mirror;rubygems'= {
         }
         &'opp;help;proxy'= {
         }

@@ -9,7 +9,15 @@ pub enum MirrorCommand {
     /// Mirror Python packages, with their dependencies, from a simple index (PyPI by default).
     #[command(after_help = MIRROR_PYPI_EXAMPLES, after_long_help = MIRROR_PYPI_EXAMPLES)]
     Pypi(MirrorPypiArgs),
+    /// Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by
+    /// default).
+    #[command(after_help = MIRROR_RUBYGEMS_EXAMPLES, after_long_help = MIRROR_RUBYGEMS_EXAMPLES)]
+    Rubygems(MirrorRubygemsArgs),
 }
+
+#[path = "mirror_rubygems.rs"]
+mod mirror_rubygems;
+pub use mirror_rubygems::{MIRROR_RUBYGEMS_EXAMPLES, MirrorRubygemsArgs};
 
 const MIRROR_PYPI_EXAMPLES: &str = "\
 Examples:

@@ -20,7 +20,7 @@ mod error;
 mod files;
 mod index;
 mod marshal;
-mod platform;
+pub(crate) mod platform;
 mod upload;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod fault_front;
 pub mod fixtures;
+pub mod gem_source;
 pub mod gems;
 pub mod nuget;
 pub mod opentofu;
