@@ -6,6 +6,7 @@ pub mod fault_front;
 pub mod fixtures;
 pub mod gems;
 pub mod nuget;
+pub mod nuget_feed;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;
