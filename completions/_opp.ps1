@@ -450,6 +450,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -482,12 +483,38 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'opp;mirror;nuget' {
+            [CompletionResult]::new('--framework', '--framework', [CompletionResultType]::ParameterName, 'Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0, netcoreapp3.1, net48 ...), each package''s nearest dependency group as NuGet chooses it; repeatable. Default: every dependency group')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A packages.lock.json mirrored exactly, no resolution: every package version it names, checked against its contentHash (SHA-512); repeatable')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The NuGet v3 feed to mirror from: its service index URL')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--lowest', '--lowest', [CompletionResultType]::ParameterName, 'A range on the command line mirrors its lowest match (as dependencies always do), not its newest')
+            [CompletionResult]::new('--prerelease', '--prerelease', [CompletionResultType]::ParameterName, 'Allow pre-release versions (a pinned pre-release, or a range naming one, is taken without it)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be mirrored, what is already stored); write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result of every file as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'opp;mirror;help' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'opp;mirror;help;pypi' {
+            break
+        }
+        'opp;mirror;help;nuget' {
             break
         }
         'opp;mirror;help;help' {
@@ -659,9 +686,13 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         }
         'opp;help;mirror' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             break
         }
         'opp;help;mirror;pypi' {
+            break
+        }
+        'opp;help;mirror;nuget' {
             break
         }
         'opp;help;proxy' {

@@ -97,6 +97,9 @@ _opp() {
             opp__subcmd__help__subcmd__lock,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider"
                 ;;
+            opp__subcmd__help__subcmd__mirror,nuget)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__nuget"
+                ;;
             opp__subcmd__help__subcmd__mirror,pypi)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__pypi"
                 ;;
@@ -145,11 +148,17 @@ _opp() {
             opp__subcmd__mirror,help)
                 cmd="opp__subcmd__mirror__subcmd__help"
                 ;;
+            opp__subcmd__mirror,nuget)
+                cmd="opp__subcmd__mirror__subcmd__nuget"
+                ;;
             opp__subcmd__mirror,pypi)
                 cmd="opp__subcmd__mirror__subcmd__pypi"
                 ;;
             opp__subcmd__mirror__subcmd__help,help)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__help"
+                ;;
+            opp__subcmd__mirror__subcmd__help,nuget)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__nuget"
                 ;;
             opp__subcmd__mirror__subcmd__help,pypi)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__pypi"
@@ -483,8 +492,22 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror)
-            opts="pypi"
+            opts="pypi nuget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__nuget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -969,7 +992,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi nuget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1003,7 +1026,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help)
-            opts="pypi help"
+            opts="pypi nuget help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1030,6 +1053,20 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__nuget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__mirror__subcmd__help__subcmd__pypi)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1037,6 +1074,52 @@ _opp() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__nuget)
+            opts="-q -v -h --framework --lock --upstream --lowest --prerelease --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --framework)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -6,12 +6,16 @@
 //! byte with the direct install.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
+#[path = "proxy_nuget/setup.rs"]
+mod setup;
 mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::cli::{Env, run_ok};
-use support::nuget_feed::{Feed, FeedPackage};
+use serde_json::Value;
+use setup::{proxy_nuget, stored_nupkg};
+use support::cli::{Env, run_ok, stderr, stdout};
+use support::nuget_feed::{Feed, FeedPackage, sha512_base64};
 
 /// (targetFramework or none, [(id, range)]).
 type Group<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)]);
@@ -146,5 +150,187 @@ fn nuget_installs_the_chain_from_the_test_feed_choosing_groups_per_framework() {
             .iter()
             .any(|p| p.starts_with("/v3/registration/opp.b/page/")),
         "nuget.exe never read a linked registration page: {requested:?}"
+    );
+}
+
+/// `opp mirror nuget ARGS... --upstream FEED --json`, trusting the feed's CA; the results.
+fn mirror(env: &Env, feed: &Feed, args: &[&str]) -> std::process::Output {
+    let bundle = feed.ca_bundle(env.root());
+    let mut cmd = env.opp();
+    cmd.args(["mirror", "nuget"])
+        .args(args)
+        .args(["--upstream", &feed.index_url(), "--json"])
+        .env("SSL_CERT_FILE", bundle);
+    cmd.output().expect("run opp mirror nuget")
+}
+
+/// The files of `--json` results with `status`, sorted.
+fn with_status(out: &std::process::Output, status: &str) -> Vec<String> {
+    let results: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}): {}", stdout(out)));
+    let mut files: Vec<String> = results
+        .as_array()
+        .expect("a JSON list")
+        .iter()
+        .filter(|r| r["status"] == status)
+        .map(|r| r["file"].as_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_mirrored_closure_installs_through_the_proxy_with_the_bytes_nuget_gets_from_the_feed() {
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve(&packages);
+    let out = mirror(
+        &env,
+        &feed,
+        &["Opp.A", "--framework", "net48", "--framework", "net8.0"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        with_status(&out, "added"),
+        [
+            "Opp.A.1.0.0.nupkg",
+            "Opp.B.1.0.0.nupkg",
+            "Opp.C.1.0.0.nupkg",
+            "Opp.D.1.0.0.nupkg"
+        ]
+    );
+    assert!(
+        stderr(&out).contains("4 added, 0 skipped (already stored), 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+
+    // First through the proxy (the store alone: the feed sees no request), then straight from
+    // the feed; both installs hold the same packages, byte for byte.
+    for framework in ["net48", "net8.0"] {
+        let before = feed.requested().len();
+        let proxied = env.root().join(format!("proxied-{framework}"));
+        run_ok(&mut proxy_nuget(
+            &env,
+            &[],
+            &[
+                "install",
+                "Opp.A",
+                "-Framework",
+                framework,
+                "-OutputDirectory",
+                proxied.to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(
+            feed.requested().len(),
+            before,
+            "the proxied install reached the feed"
+        );
+        let direct = env.root().join(format!("direct-{framework}"));
+        let want = nuget_install_direct(&env, &feed, "Opp.A", framework, &direct);
+        assert_eq!(installed(&proxied), want, "{framework}");
+        for dir in &want {
+            assert_eq!(
+                std::fs::read(nupkg_in(&proxied, dir)).unwrap(),
+                std::fs::read(nupkg_in(&direct, dir)).unwrap(),
+                "{framework}: {dir}"
+            );
+        }
+    }
+
+    // A second run fetches no package file.
+    let before = feed.requested();
+    let again = mirror(
+        &env,
+        &feed,
+        &["Opp.A", "--framework", "net48", "--framework", "net8.0"],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(with_status(&again, "skipped").len(), 4);
+    let fetched: Vec<String> = feed.requested()[before.len()..]
+        .iter()
+        .filter(|p| p.ends_with(".nupkg"))
+        .cloned()
+        .collect();
+    assert!(fetched.is_empty(), "downloaded again: {fetched:?}");
+}
+
+/// A packages.lock.json naming these (id, version, contentHash) for net8.0.
+fn lock_file(env: &Env, entries: &[(&str, &str, &str)]) -> PathBuf {
+    let deps: Vec<String> = entries
+        .iter()
+        .map(|(id, version, hash)| {
+            format!(
+                "\"{id}\": {{\"type\": \"Transitive\", \"resolved\": \"{version}\", \"contentHash\": \"{hash}\"}}"
+            )
+        })
+        .collect();
+    let text = format!(
+        "{{\"version\": 1, \"dependencies\": {{\"net8.0\": {{{}}}}}}}",
+        deps.join(", ")
+    );
+    let path = env.root().join("packages.lock.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn feed_file<'a>(packages: &'a [FeedPackage], id: &str, version: &str) -> &'a Path {
+    &packages
+        .iter()
+        .find(|p| p.id == id && p.version == version)
+        .unwrap()
+        .path
+}
+
+#[test]
+fn a_lock_file_is_mirrored_exactly_without_following_dependencies() {
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve(&packages);
+    let b11 = feed_file(&packages, "Opp.B", "1.1.0");
+    let lock = lock_file(&env, &[("Opp.B", "1.1.0", &sha512_base64(b11))]);
+    let out = mirror(&env, &feed, &["--lock", lock.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(with_status(&out, "added"), ["Opp.B.1.1.0.nupkg"]);
+    let stored = stored_nupkg(&env, "Opp.B", "1.1.0").expect("Opp.B 1.1.0 stored");
+    assert_eq!(
+        stored.digest,
+        opp::digest::Digest::of(&std::fs::read(b11).unwrap())
+    );
+    assert!(
+        stored_nupkg(&env, "Opp.C", "2.0.0").is_none(),
+        "a dependency was followed"
+    );
+}
+
+#[test]
+fn a_lock_file_with_a_wrong_content_hash_stores_nothing_and_says_so_in_one_line() {
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve(&packages);
+    let d = feed_file(&packages, "Opp.D", "1.0.0");
+    // The hash of another package's bytes.
+    let wrong = sha512_base64(feed_file(&packages, "Opp.C", "1.0.0"));
+    let lock = lock_file(&env, &[("Opp.D", "1.0.0", &wrong)]);
+    let out = mirror(&env, &feed, &["--lock", lock.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Opp.D.1.0.0.nupkg:"))
+        .unwrap_or_else(|| panic!("no line names the file: {text}"));
+    assert_eq!(
+        line,
+        format!(
+            "warning: Opp.D.1.0.0.nupkg: SHA-512 mismatch: {}'s contentHash is {wrong}, the \
+             downloaded bytes hash to {}; nothing stored",
+            lock.display(),
+            sha512_base64(d)
+        )
+    );
+    assert!(
+        stored_nupkg(&env, "Opp.D", "1.0.0").is_none(),
+        "stored despite the hash"
     );
 }

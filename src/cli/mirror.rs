@@ -4,11 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+#[path = "mirror_nuget.rs"]
+mod mirror_nuget;
+pub use mirror_nuget::MirrorNugetArgs;
+
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
     /// Mirror Python packages, with their dependencies, from a simple index (PyPI by default).
     #[command(after_help = MIRROR_PYPI_EXAMPLES, after_long_help = MIRROR_PYPI_EXAMPLES)]
     Pypi(MirrorPypiArgs),
+    /// Mirror NuGet packages, with their dependencies per target framework, from a v3 feed
+    /// (nuget.org by default).
+    #[command(after_help = mirror_nuget::MIRROR_NUGET_EXAMPLES, after_long_help = mirror_nuget::MIRROR_NUGET_EXAMPLES)]
+    Nuget(MirrorNugetArgs),
 }
 
 const MIRROR_PYPI_EXAMPLES: &str = "\

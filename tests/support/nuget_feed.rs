@@ -17,6 +17,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
+/// A dependency group: its targetFramework (`None`: any) and its (id, range) dependencies.
+pub type FeedGroup = (Option<String>, Vec<(String, String)>);
+
 /// One package version of the feed.
 #[derive(Clone, Debug)]
 pub struct FeedPackage {
@@ -25,7 +28,7 @@ pub struct FeedPackage {
     /// The `.nupkg` the feed serves.
     pub path: PathBuf,
     /// (targetFramework or `None` for "any", [(dependency id, range)]).
-    pub groups: Vec<(Option<String>, Vec<(String, String)>)>,
+    pub groups: Vec<FeedGroup>,
     pub listed: bool,
     /// The `packageHash` the registration states, when it is not the file's own.
     pub stated_hash: Option<String>,
