@@ -486,6 +486,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         'opp;mirror;nuget' {
             [CompletionResult]::new('--framework', '--framework', [CompletionResultType]::ParameterName, 'Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0, netcoreapp3.1, net48 ...), each package''s nearest dependency group as NuGet chooses it; repeatable. Default: every dependency group')
             [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A packages.lock.json mirrored exactly, no resolution: every package version it names, checked against its contentHash (SHA-512); repeatable')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'An SDK-style project (.csproj, .fsproj ...): its PackageReference items (versions from Directory.Packages.props for Central Package Management) with their dependencies, for its TargetFramework(s); repeatable')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The NuGet v3 feed to mirror from: its service index URL')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')

@@ -334,3 +334,67 @@ fn a_lock_file_with_a_wrong_content_hash_stores_nothing_and_says_so_in_one_line(
         "stored despite the hash"
     );
 }
+
+#[test]
+fn a_project_with_central_versions_mirrors_its_references_for_its_framework() {
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve(&packages);
+    let repo = env.root().join("repo");
+    std::fs::create_dir_all(repo.join("src/App")).unwrap();
+    std::fs::write(
+        repo.join("Directory.Packages.props"),
+        "<Project>\n  <PropertyGroup>\n    <ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>\n    \
+         <OppAVersion>0.9.5</OppAVersion>\n  </PropertyGroup>\n  <ItemGroup>\n    \
+         <PackageVersion Include=\"Opp.A\" Version=\"$(OppAVersion)\" />\n  </ItemGroup>\n</Project>\n",
+    )
+    .unwrap();
+    let project = repo.join("src/App/App.csproj");
+    std::fs::write(
+        &project,
+        "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <PropertyGroup>\n    <TargetFramework>net8.0</TargetFramework>\n  \
+         </PropertyGroup>\n  <ItemGroup>\n    <PackageReference Include=\"Opp.A\" />\n  </ItemGroup>\n</Project>\n",
+    )
+    .unwrap();
+    let out = mirror(&env, &feed, &["--project", project.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 0.9.5 means >= 0.9.5: restore's lowest match is 1.0.0; net8.0's group has no Opp.D.
+    assert_eq!(
+        with_status(&out, "added"),
+        [
+            "Opp.A.1.0.0.nupkg",
+            "Opp.B.1.0.0.nupkg",
+            "Opp.C.1.0.0.nupkg"
+        ]
+    );
+}
+
+#[test]
+fn a_project_version_naming_an_unknown_property_is_a_one_line_error() {
+    let env = Env::new();
+    let project = env.root().join("App.csproj");
+    std::fs::write(
+        &project,
+        "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <PropertyGroup>\n    <TargetFramework>net8.0</TargetFramework>\n  \
+         </PropertyGroup>\n  <ItemGroup>\n    <PackageReference Include=\"Opp.A\" Version=\"$(OppAVersion)\" />\n  \
+         </ItemGroup>\n</Project>\n",
+    )
+    .unwrap();
+    let out = env
+        .opp()
+        .args(["mirror", "nuget", "--project"])
+        .arg(&project)
+        .args(["--upstream", "https://127.0.0.1:9/v3/index.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "error: {}: the version of PackageReference Opp.A is `$(OppAVersion)`, and opp cannot \
+             resolve the property `OppAVersion` (only unconditional properties of the project and \
+             Directory.Packages.props are read); set it there, or give the package on the command line",
+            project.display()
+        )
+    );
+}

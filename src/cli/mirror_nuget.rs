@@ -10,13 +10,14 @@ Examples:
   opp mirror nuget 'Serilog@[3.0,4.0)' --framework net8.0 --framework netstandard2.0
   opp mirror nuget Serilog@3.1.1 --framework net48             # exactly that version
   opp mirror nuget --lock packages.lock.json                   # exact versions, contentHash checked
+  opp mirror nuget --project src/App/App.csproj                # its PackageReference items
   opp mirror nuget Serilog --framework net8.0 --dry-run --json # the plan, nothing written";
 
 #[derive(Debug, Args)]
 pub struct MirrorNugetArgs {
     /// Packages to mirror with their dependencies: ID (newest stable), ID@VERSION (exactly
     /// that version) or ID@RANGE in NuGet's notation ('Serilog@[3.0,4.0)': its newest match).
-    #[arg(value_name = "ID[@RANGE]", required_unless_present_any = ["lock"])]
+    #[arg(value_name = "ID[@RANGE]", required_unless_present_any = ["lock", "project"])]
     pub packages: Vec<String>,
     /// Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0,
     /// netcoreapp3.1, net48 ...), each package's nearest dependency group as NuGet chooses
@@ -27,6 +28,11 @@ pub struct MirrorNugetArgs {
     /// checked against its contentHash (SHA-512); repeatable.
     #[arg(long, value_name = "FILE")]
     pub lock: Vec<PathBuf>,
+    /// An SDK-style project (.csproj, .fsproj ...): its PackageReference items (versions from
+    /// Directory.Packages.props for Central Package Management) with their dependencies, for
+    /// its TargetFramework(s); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub project: Vec<PathBuf>,
     /// The NuGet v3 feed to mirror from: its service index URL.
     #[arg(
         long,

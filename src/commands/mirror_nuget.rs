@@ -3,14 +3,16 @@
 //! the configured store, print what happened to each file and a summary.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use crate::cli::MirrorNugetArgs;
 use crate::config::Settings;
+use crate::ecosystem::nuget::VersionRange;
 use crate::mirror::nuget::feed::Feed;
 use crate::mirror::nuget::framework::Tfm;
 use crate::mirror::nuget::resolve::{Options, Request};
 use crate::mirror::nuget::sink::{Expected, NugetSink};
-use crate::mirror::nuget::{self, Wanted, lock, spec};
+use crate::mirror::nuget::{self, Wanted, lock, project, spec};
 use crate::mirror::{self, FileResult, PlanFile, Sink, download};
 use crate::output::Output;
 
@@ -21,11 +23,21 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
         .iter()
         .map(|f| Tfm::parse_target(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let requests = args
+    let mut frameworks = frameworks;
+    let mut requests = args
         .packages
         .iter()
         .map(|s| spec::parse(s).map_err(|e| anyhow::anyhow!("invalid package {e}")))
         .collect::<anyhow::Result<Vec<Request>>>()?;
+    for path in &args.project {
+        let (more_frameworks, more_requests) = read_project(path)?;
+        for f in more_frameworks {
+            if !frameworks.contains(&f) {
+                frameworks.push(f);
+            }
+        }
+        requests.extend(more_requests);
+    }
     let mut wanted = Vec::new();
     for path in &args.lock {
         let text = std::fs::read_to_string(path)
@@ -120,6 +132,54 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
         );
     }
     Ok(())
+}
+
+/// A project's frameworks and references (restore's choice: each reference's lowest match).
+fn read_project(path: &Path) -> anyhow::Result<(Vec<Tfm>, Vec<Request>)> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+    };
+    let text = read(path)?;
+    // MSBuild imports the nearest Directory.Packages.props above the project.
+    let dir = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let central = dir
+        .iter()
+        .flat_map(|d| d.ancestors())
+        .map(|d| d.join("Directory.Packages.props"))
+        .find(|p| p.is_file());
+    let central_text = match &central {
+        Some(p) => Some((p.display().to_string(), read(p)?)),
+        None => None,
+    };
+    let name = path.display().to_string();
+    let project = project::read(
+        &name,
+        &text,
+        central_text.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let frameworks = project
+        .frameworks
+        .iter()
+        .map(|f| Tfm::parse_target(f).map_err(|e| anyhow::anyhow!("{name}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let requests = project
+        .references
+        .into_iter()
+        .map(|(id, version)| {
+            let range = VersionRange::parse(&version).map_err(|e| {
+                anyhow::anyhow!("{name}: the version of PackageReference {id}: {e}")
+            })?;
+            Ok(Request {
+                id,
+                range: Some(range),
+                lowest: true,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((frameworks, requests))
 }
 
 /// Leaves out the versions whose `.nupkg` the store already holds (a NuGet version is

@@ -8,6 +8,7 @@
 pub mod feed;
 pub mod framework;
 pub mod lock;
+pub mod project;
 pub mod registration;
 pub mod resolve;
 pub mod sink;

@@ -21,6 +21,9 @@ pub struct Request {
     pub id: String,
     /// `None`: any version.
     pub range: Option<VersionRange>,
+    /// Takes the lowest match, as restore does for a project's reference (a command-line
+    /// request takes the newest unless [`Options::lowest`]).
+    pub lowest: bool,
 }
 
 /// How versions are chosen.
@@ -63,7 +66,8 @@ pub fn is_pinned(range: Option<&VersionRange>) -> bool {
 struct Edge {
     id: String,
     range: Option<VersionRange>,
-    requested: bool,
+    /// Takes the newest match, not the lowest.
+    newest: bool,
     from: String,
 }
 
@@ -88,7 +92,7 @@ pub fn resolve(
             .map(|r| Edge {
                 id: r.id.clone(),
                 range: r.range.clone(),
-                requested: true,
+                newest: !r.lowest && !options.lowest,
                 from: "the command line".into(),
             })
             .collect();
@@ -141,7 +145,7 @@ pub fn resolve(
                     queue.push_back(Edge {
                         id: d.id.clone(),
                         range: d.range.clone(),
-                        requested: false,
+                        newest: false,
                         from: format!("{} {} for {for_target}", entry.id, entry.version),
                     });
                 }
@@ -173,7 +177,7 @@ fn choose<'a>(entries: &'a [Entry], edge: &Edge, options: &Options) -> Option<&'
             && (prerelease || !e.version.is_prerelease())
             && (pinned || e.listed)
     });
-    if edge.requested && !options.lowest {
+    if edge.newest {
         fitting.max_by(|a, b| a.version.cmp(&b.version))
     } else {
         fitting.min_by(|a, b| a.version.cmp(&b.version))

@@ -68,6 +68,7 @@ fn request(id: &str, range: Option<&str>) -> Request {
     Request {
         id: id.into(),
         range: range.map(|r| VersionRange::parse(r).unwrap()),
+        lowest: false,
     }
 }
 

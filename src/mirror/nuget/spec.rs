@@ -33,6 +33,7 @@ pub fn parse(spec: &str) -> Result<Request, String> {
     Ok(Request {
         id: id.to_owned(),
         range,
+        lowest: false,
     })
 }
 
