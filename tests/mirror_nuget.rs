@@ -398,3 +398,29 @@ fn a_project_version_naming_an_unknown_property_is_a_one_line_error() {
         )
     );
 }
+
+#[test]
+fn a_package_whose_bytes_differ_from_the_feeds_package_hash_is_not_stored() {
+    let env = Env::new();
+    let mut packages = chain(&env);
+    let wrong = sha512_base64(feed_file(&packages, "Opp.C", "1.0.0"));
+    let d = packages.iter_mut().find(|p| p.id == "Opp.D").unwrap();
+    d.stated_hash = Some(wrong.clone());
+    let right = sha512_base64(&d.path);
+    let feed = Feed::serve(&packages);
+    let out = mirror(&env, &feed, &["Opp.D", "--framework", "net48"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.lines().any(|l| l
+            == format!(
+                "warning: Opp.D.1.0.0.nupkg: SHA-512 mismatch: the feed's packageHash is {wrong}, \
+                 the downloaded bytes hash to {right}; nothing stored"
+            )),
+        "{text}"
+    );
+    assert!(
+        stored_nupkg(&env, "Opp.D", "1.0.0").is_none(),
+        "stored despite the hash"
+    );
+}
