@@ -59,7 +59,8 @@ fn package(dir: &Path, id: &str, version: &str, groups: &[Group]) -> FeedPackage
     p
 }
 
-/// The chain: A 1.0.0 (net8.0: B; netstandard2.0: B and D), A 0.9.0; B 1.0.0 (C >= 1.0) and
+/// The chain: A 1.0.0 (net8.0: B; .NETStandard2.0, spelled as nuget.org registrations do: B
+/// and D), A 0.9.0; B 1.0.0 (C >= 1.0) and
 /// B 1.1.0 (C >= 2.0), for any framework; C 1.0.0 and 2.0.0; D 1.0.0.
 fn chain(env: &Env) -> Vec<FeedPackage> {
     let dir = env.root().join("built");
@@ -71,7 +72,7 @@ fn chain(env: &Env) -> Vec<FeedPackage> {
             &dir,
             "Opp.A",
             "1.0.0",
-            &[(Some("net8.0"), &b), (Some("netstandard2.0"), &b_and_d)],
+            &[(Some("net8.0"), &b), (Some(".NETStandard2.0"), &b_and_d)],
         ),
         package(&dir, "Opp.B", "1.0.0", &[(None, &[("Opp.C", "[1.0.0, )")])]),
         package(&dir, "Opp.B", "1.1.0", &[(None, &[("Opp.C", "[2.0.0, )")])]),
@@ -423,4 +424,41 @@ fn a_package_whose_bytes_differ_from_the_feeds_package_hash_is_not_stored() {
         stored_nupkg(&env, "Opp.D", "1.0.0").is_none(),
         "stored despite the hash"
     );
+}
+
+#[test]
+fn the_dry_run_plan_for_each_framework_is_what_nuget_installs_and_nothing_is_written() {
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve(&packages);
+    let mut failures = Vec::new();
+    for framework in [
+        "net46",
+        "net461",
+        "net472",
+        "netcoreapp2.1",
+        "netcoreapp3.1",
+        "net6.0",
+        "netstandard2.0",
+    ] {
+        let out = mirror(
+            &env,
+            &feed,
+            &["Opp.A", "--framework", framework, "--dry-run"],
+        );
+        assert!(out.status.success(), "{framework}: {}", stderr(&out));
+        let planned: Vec<String> = with_status(&out, "planned")
+            .iter()
+            .map(|f| f.trim_end_matches(".nupkg").to_owned())
+            .collect();
+        let direct = env.root().join(format!("direct-{framework}"));
+        let installed = nuget_install_direct(&env, &feed, "Opp.A", framework, &direct);
+        if planned != installed {
+            failures.push(format!(
+                "{framework}: opp plans {planned:?}, nuget installs {installed:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(!env.store().exists(), "a dry run wrote the store");
 }
