@@ -462,3 +462,33 @@ fn the_dry_run_plan_for_each_framework_is_what_nuget_installs_and_nothing_is_wri
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(!env.store().exists(), "a dry run wrote the store");
 }
+
+#[test]
+fn mirroring_into_a_registry_stores_the_feeds_bytes_where_opp_pull_finds_them() {
+    let reg = support::registry::Registry::start();
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve(&packages);
+    run_ok(
+        env.opp()
+            .args(["--registry", &reg.host, "mirror", "nuget", "Opp.A"])
+            .args(["--framework", "net8.0", "--upstream", &feed.index_url()])
+            .env("SSL_CERT_FILE", feed.ca_bundle(env.root())),
+    );
+    let dest = env.root().join("pulled");
+    run_ok(
+        env.opp()
+            .args(["--registry", &reg.host, "pull", "nuget"])
+            .args(["Opp.A@1.0.0", "Opp.B@1.0.0", "Opp.C@1.0.0", "-o"])
+            .arg(&dest),
+    );
+    for (id, version) in [("Opp.A", "1.0.0"), ("Opp.B", "1.0.0"), ("Opp.C", "1.0.0")] {
+        let pulled = dest.join(format!("{id}.{version}.nupkg"));
+        assert_eq!(
+            std::fs::read(&pulled).unwrap_or_else(|e| panic!("{}: {e}", pulled.display())),
+            std::fs::read(feed_file(&packages, id, version)).unwrap(),
+            "{id}"
+        );
+    }
+    assert!(!env.store().exists(), "nothing in the local store");
+}
