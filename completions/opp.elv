@@ -447,7 +447,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --framework 'Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0, netcoreapp3.1, net48 ...), each package''s nearest dependency group as NuGet chooses it; repeatable. Default: every dependency group'
             cand --lock 'A packages.lock.json mirrored exactly, no resolution: every package version it names, checked against its contentHash (SHA-512); repeatable'
             cand --project 'An SDK-style project (.csproj, .fsproj ...): its PackageReference items (versions from Directory.Packages.props for Central Package Management) with their dependencies, for its TargetFramework(s); repeatable'
-            cand --upstream 'The NuGet v3 feed to mirror from: its service index URL'
+            cand --upstream 'The NuGet v3 feed to mirror from: its service index URL; credentials may be given as https://USER:TOKEN@HOST/... and are never printed'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'

@@ -492,3 +492,45 @@ fn mirroring_into_a_registry_stores_the_feeds_bytes_where_opp_pull_finds_them() 
     }
     assert!(!env.store().exists(), "nothing in the local store");
 }
+
+#[test]
+fn credentials_in_the_feed_url_reach_every_request_and_are_never_printed() {
+    let env = Env::new();
+    let packages = chain(&env);
+    let feed = Feed::serve_with_auth(&packages, Some(("opp", "s3cret-token")));
+    let with_password = feed
+        .index_url()
+        .replace("https://", "https://opp:s3cret-token@");
+    let bundle = feed.ca_bundle(env.root());
+    let run = |upstream: &str| {
+        env.opp()
+            .args([
+                "mirror",
+                "nuget",
+                "Opp.A",
+                "--framework",
+                "net8.0",
+                "--upstream",
+                upstream,
+            ])
+            .env("SSL_CERT_FILE", &bundle)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&feed.index_url());
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("401 Unauthorized"),
+        "{}",
+        stderr(&refused)
+    );
+    let out = run(&with_password);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 added"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("s3cret-token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("https://opp:***@localhost"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -33,7 +33,8 @@ pub struct MirrorNugetArgs {
     /// its TargetFramework(s); repeatable.
     #[arg(long, value_name = "FILE")]
     pub project: Vec<PathBuf>,
-    /// The NuGet v3 feed to mirror from: its service index URL.
+    /// The NuGet v3 feed to mirror from: its service index URL; credentials may be given as
+    /// https://USER:TOKEN@HOST/... and are never printed.
     #[arg(
         long,
         default_value = "https://api.nuget.org/v3/index.json",

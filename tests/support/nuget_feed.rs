@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum_server::tls_rustls::RustlsConfig;
 use base64::Engine;
@@ -65,6 +65,17 @@ pub struct Feed {
 impl Feed {
     /// Serves `packages` on a loopback port.
     pub fn serve(packages: &[FeedPackage]) -> Feed {
+        Feed::serve_with_auth(packages, None)
+    }
+
+    /// Serves `packages`, answering 401 to requests without `user`:`password` (basic auth).
+    pub fn serve_with_auth(packages: &[FeedPackage], auth: Option<(&str, &str)>) -> Feed {
+        let wanted = auth.map(|(u, p)| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+            )
+        });
         opp::store::registry::install_crypto_provider();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -86,12 +97,23 @@ impl Feed {
         let config = RustlsConfig::from_config(Arc::new(inner));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
-        let app = Router::new().fallback(move |uri: Uri| {
+        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
             let files = files.clone();
             let seen = seen.clone();
+            let wanted = wanted.clone();
             async move {
                 let path = uri.path().to_owned();
                 seen.lock().expect("request log").push(path.clone());
+                let given = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                if wanted.is_some() && given != wanted.as_deref() {
+                    return Response::builder()
+                        .status(StatusCode::UNAUTHORIZED)
+                        .header(header::WWW_AUTHENTICATE, "Basic realm=\"feed\"")
+                        .body(axum::body::Body::from("who are you"))
+                        .expect("a 401 response");
+                }
                 // Ids and versions are case-insensitive in a v3 feed: the layout is lowercase.
                 match files.get(&path.to_ascii_lowercase()) {
                     Some((bytes, kind)) => {

@@ -2,7 +2,9 @@
 //! registration with the pages it links, and the URL of a version's `.nupkg` (the flat
 //! container's, as nuget.exe downloads it, else the registration's `packageContent`).
 //! Bodies are bounded and gzip-encoded ones (nuget.org's registrations) decoded. Reading the
-//! JSON is `registration.rs`.
+//! JSON is `registration.rs`. Credentials in the service index URL
+//! (`https://USER:TOKEN@host/...`) are sent as basic auth to every URL of the same origin the
+//! feed leads to, and never printed.
 
 use std::io::Read;
 
@@ -33,7 +35,7 @@ pub struct Feed {
 
 impl Feed {
     pub fn new(client: reqwest::Client, url: &str) -> Result<Feed, BadFeed> {
-        let index = Url::parse(url)
+        let index = Url::parse(url.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| BadFeed(url.to_owned()))?;
@@ -102,10 +104,11 @@ impl Feed {
             (Some(flat), _) => {
                 let id = id.to_ascii_lowercase();
                 join(flat, &format!("{id}/{version}/{id}.{version}.nupkg"))
+                    .map(|u| self.authorized(u))
             }
-            (None, Some(content)) => {
-                Url::parse(content).map_err(|e| format!("packageContent `{content}`: {e}"))
-            }
+            (None, Some(content)) => Url::parse(content)
+                .map(|u| self.authorized(u))
+                .map_err(|e| format!("packageContent `{content}`: {e}")),
             (None, None) => Err(format!(
                 "{} offers no flat container (PackageBaseAddress/3.0.0) and the registration \
                  gives no packageContent for {id} {version}",
@@ -117,6 +120,7 @@ impl Feed {
     /// A JSON document: bounded, decoded from gzip when the feed sends it so. Errors start
     /// with the status code when the feed answered one.
     async fn document(&self, url: &Url) -> Result<Vec<u8>, String> {
+        let url = &self.authorized(url.clone());
         let response = download::get(&self.client, url, Some("application/json"))
             .await
             .map_err(|e| match e {
@@ -167,6 +171,22 @@ impl Feed {
     }
 }
 
+impl Feed {
+    /// `url` with the service index's credentials when it has the same origin and none of its
+    /// own (reqwest sends a URL's credentials as basic auth).
+    fn authorized(&self, mut url: Url) -> Url {
+        let has_credentials = !self.index.username().is_empty() || self.index.password().is_some();
+        let same_origin = url.scheme() == self.index.scheme()
+            && url.host_str() == self.index.host_str()
+            && url.port_or_known_default() == self.index.port_or_known_default();
+        if has_credentials && same_origin && url.username().is_empty() && url.password().is_none() {
+            let _ = url.set_username(self.index.username());
+            let _ = url.set_password(self.index.password());
+        }
+        url
+    }
+}
+
 /// `base` (ending in `/` or not) joined with a relative path.
 fn join(base: &str, path: &str) -> Result<Url, String> {
     let base = if base.ends_with('/') {
@@ -177,4 +197,30 @@ fn join(base: &str, path: &str) -> Result<Url, String> {
     Url::parse(&base)
         .and_then(|b| b.join(path))
         .map_err(|e| format!("`{base}` + `{path}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_credentials_go_to_its_own_origin_only() {
+        let client = download::client().unwrap();
+        let feed = Feed::new(client, "https://me:t0ken@feed.example/v3/index.json").unwrap();
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            feed.authorized(url("https://feed.example/v3/flat/a/index.json"))
+                .as_str(),
+            "https://me:t0ken@feed.example/v3/flat/a/index.json"
+        );
+        for other in [
+            "https://cdn.example/a.nupkg",
+            "http://feed.example/a.nupkg",
+            "https://feed.example:8443/a.nupkg",
+            "https://you:x@feed.example/a.nupkg",
+        ] {
+            assert_eq!(feed.authorized(url(other)).as_str(), other);
+        }
+        assert_eq!(feed.describe(), "https://me:***@feed.example/v3/index.json");
+    }
 }
