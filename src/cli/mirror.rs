@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+#[path = "mirror_nuget.rs"]
+mod mirror_nuget;
+pub use mirror_nuget::MirrorNugetArgs;
+
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
     /// Mirror Python packages, with their dependencies, from a simple index (PyPI by default).
@@ -13,6 +17,10 @@ pub enum MirrorCommand {
     /// default).
     #[command(after_help = MIRROR_RUBYGEMS_EXAMPLES, after_long_help = MIRROR_RUBYGEMS_EXAMPLES)]
     Rubygems(MirrorRubygemsArgs),
+    /// Mirror NuGet packages, with their dependencies per target framework, from a v3 feed
+    /// (nuget.org by default).
+    #[command(after_help = mirror_nuget::MIRROR_NUGET_EXAMPLES, after_long_help = mirror_nuget::MIRROR_NUGET_EXAMPLES)]
+    Nuget(MirrorNugetArgs),
 }
 
 #[path = "mirror_rubygems.rs"]

@@ -18,6 +18,7 @@ pub mod list;
 pub mod lock;
 pub mod login;
 pub mod mirror;
+pub mod mirror_nuget;
 pub mod mirror_rubygems;
 pub mod provider;
 pub mod proxy;
@@ -143,6 +144,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mirror(MirrorCommand::Pypi(args)) => mirror::pypi(&settings, &out, args).await,
         Command::Mirror(MirrorCommand::Rubygems(args)) => {
             mirror_rubygems::run(&settings, &out, args).await
+        }
+        Command::Mirror(MirrorCommand::Nuget(args)) => {
+            mirror_nuget::nuget(&settings, &out, args).await
         }
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,

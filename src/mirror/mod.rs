@@ -7,6 +7,7 @@
 
 pub mod download;
 pub mod execute;
+pub mod nuget;
 pub mod pypi;
 pub mod rubygems;
 

@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod gem_source;
 pub mod gems;
 pub mod nuget;
+pub mod nuget_feed;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;

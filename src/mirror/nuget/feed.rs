@@ -1,0 +1,226 @@
+//! The upstream NuGet v3 feed over HTTP: its service index (read once), each id's
+//! registration with the pages it links, and the URL of a version's `.nupkg` (the flat
+//! container's, as nuget.exe downloads it, else the registration's `packageContent`).
+//! Bodies are bounded and gzip-encoded ones (nuget.org's registrations) decoded. Reading the
+//! JSON is `registration.rs`. Credentials in the service index URL
+//! (`https://USER:TOKEN@host/...`) are sent as basic auth to every URL of the same origin the
+//! feed leads to, and never printed.
+
+use std::io::Read;
+
+use reqwest::{StatusCode, Url};
+use tokio::sync::OnceCell;
+
+use super::registration::{self, Entry, Resources};
+use crate::ecosystem::nuget::NugetVersion;
+use crate::mirror::download::{self, DownloadError};
+
+/// The largest service index or registration document read (nuget.org's biggest pages are a
+/// few MiB).
+const MAX_DOCUMENT: u64 = 64 * 1024 * 1024;
+/// Registration pages followed per id.
+const MAX_PAGES: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{0}` is not a NuGet feed URL; give the service index, e.g. https://api.nuget.org/v3/index.json"
+)]
+pub struct BadFeed(pub String);
+
+pub struct Feed {
+    client: reqwest::Client,
+    index: Url,
+    resources: OnceCell<Result<Resources, String>>,
+}
+
+impl Feed {
+    pub fn new(client: reqwest::Client, url: &str) -> Result<Feed, BadFeed> {
+        let index = Url::parse(url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| BadFeed(url.to_owned()))?;
+        Ok(Feed {
+            client,
+            index,
+            resources: OnceCell::new(),
+        })
+    }
+
+    /// The feed for messages: its service index URL without a password.
+    pub fn describe(&self) -> String {
+        download::redacted(&self.index)
+    }
+
+    async fn resources(&self) -> Result<&Resources, String> {
+        self.resources
+            .get_or_init(|| async {
+                let bytes = self.document(&self.index).await?;
+                registration::resources(&bytes)
+                    .map_err(|e| format!("{}: {e}", download::redacted(&self.index)))
+            })
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Every version of `id` the feed registers; an id it does not know is an error saying so.
+    pub async fn registration(&self, id: &str) -> Result<Vec<Entry>, String> {
+        let base = &self.resources().await?.registrations;
+        let url = join(base, &format!("{}/index.json", id.to_ascii_lowercase()))?;
+        let bytes = match self.document(&url).await {
+            Err(e) if e.starts_with("404") => {
+                return Err(format!("no package of that id on {}", self.describe()));
+            }
+            other => other?,
+        };
+        let mut read = registration::read(&bytes).map_err(|e| format!("{url}: {e}"))?;
+        let mut entries = std::mem::take(&mut read.entries);
+        let mut pages = read.pages;
+        let mut followed = 0;
+        while let Some(page) = pages.pop() {
+            followed += 1;
+            if followed > MAX_PAGES {
+                return Err(format!("{url}: more than {MAX_PAGES} registration pages"));
+            }
+            let page_url = Url::parse(&page).map_err(|e| format!("{url}: page `{page}`: {e}"))?;
+            let bytes = self.document(&page_url).await?;
+            let more = registration::read(&bytes).map_err(|e| format!("{page}: {e}"))?;
+            entries.extend(more.entries);
+            pages.extend(more.pages);
+        }
+        Ok(entries)
+    }
+
+    /// Where the `.nupkg` of `id` `version` is: the flat container (lowercase id, normalized
+    /// version), else `content` from the registration.
+    pub async fn package_url(
+        &self,
+        id: &str,
+        version: &NugetVersion,
+        content: Option<&str>,
+    ) -> Result<Url, String> {
+        let resources = self.resources().await?;
+        match (&resources.flat_container, content) {
+            (Some(flat), _) => {
+                let id = id.to_ascii_lowercase();
+                join(flat, &format!("{id}/{version}/{id}.{version}.nupkg"))
+                    .map(|u| self.authorized(u))
+            }
+            (None, Some(content)) => Url::parse(content)
+                .map(|u| self.authorized(u))
+                .map_err(|e| format!("packageContent `{content}`: {e}")),
+            (None, None) => Err(format!(
+                "{} offers no flat container (PackageBaseAddress/3.0.0) and the registration \
+                 gives no packageContent for {id} {version}",
+                self.describe()
+            )),
+        }
+    }
+
+    /// A JSON document: bounded, decoded from gzip when the feed sends it so. Errors start
+    /// with the status code when the feed answered one.
+    async fn document(&self, url: &Url) -> Result<Vec<u8>, String> {
+        let url = &self.authorized(url.clone());
+        let response = download::get(&self.client, url, Some("application/json"))
+            .await
+            .map_err(|e| match e {
+                DownloadError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
+                    format!("404: {e}")
+                }
+                other => other.to_string(),
+            })?;
+        let gzip = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let too_big = || {
+            format!(
+                "{}: the document is larger than {} MiB",
+                download::redacted(url),
+                MAX_DOCUMENT >> 20
+            )
+        };
+        if response.content_length().is_some_and(|n| n > MAX_DOCUMENT) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        let mut response = response;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("{}: {}", download::redacted(url), download::causes(e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > MAX_DOCUMENT {
+                return Err(too_big());
+            }
+        }
+        if !gzip {
+            return Ok(body);
+        }
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .take(MAX_DOCUMENT + 1)
+            .read_to_end(&mut plain)
+            .map_err(|e| format!("{}: bad gzip body: {e}", download::redacted(url)))?;
+        if plain.len() as u64 > MAX_DOCUMENT {
+            return Err(too_big());
+        }
+        Ok(plain)
+    }
+}
+
+impl Feed {
+    /// `url` with the service index's credentials when it has the same origin and none of its
+    /// own (reqwest sends a URL's credentials as basic auth).
+    fn authorized(&self, mut url: Url) -> Url {
+        let has_credentials = !self.index.username().is_empty() || self.index.password().is_some();
+        let same_origin = url.scheme() == self.index.scheme()
+            && url.host_str() == self.index.host_str()
+            && url.port_or_known_default() == self.index.port_or_known_default();
+        if has_credentials && same_origin && url.username().is_empty() && url.password().is_none() {
+            let _ = url.set_username(self.index.username());
+            let _ = url.set_password(self.index.password());
+        }
+        url
+    }
+}
+
+/// `base` (ending in `/` or not) joined with a relative path.
+fn join(base: &str, path: &str) -> Result<Url, String> {
+    let base = if base.ends_with('/') {
+        base.to_owned()
+    } else {
+        format!("{base}/")
+    };
+    Url::parse(&base)
+        .and_then(|b| b.join(path))
+        .map_err(|e| format!("`{base}` + `{path}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_credentials_go_to_its_own_origin_only() {
+        let client = download::client().unwrap();
+        let feed = Feed::new(client, "https://me:t0ken@feed.example/v3/index.json").unwrap();
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            feed.authorized(url("https://feed.example/v3/flat/a/index.json"))
+                .as_str(),
+            "https://me:t0ken@feed.example/v3/flat/a/index.json"
+        );
+        for other in [
+            "https://cdn.example/a.nupkg",
+            "http://feed.example/a.nupkg",
+            "https://feed.example:8443/a.nupkg",
+            "https://you:x@feed.example/a.nupkg",
+        ] {
+            assert_eq!(feed.authorized(url(other)).as_str(), other);
+        }
+        assert_eq!(feed.describe(), "https://me:***@feed.example/v3/index.json");
+    }
+}
