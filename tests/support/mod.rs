@@ -9,6 +9,7 @@ pub mod nuget;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;
+pub mod tf_registry;
 pub mod token_server;
 
 use std::path::PathBuf;
