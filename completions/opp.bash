@@ -100,6 +100,9 @@ _opp() {
             opp__subcmd__help__subcmd__mirror,pypi)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__pypi"
                 ;;
+            opp__subcmd__help__subcmd__mirror,terraform-provider)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__provider"
+                ;;
             opp__subcmd__help__subcmd__pull,nuget)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__nuget"
                 ;;
@@ -148,11 +151,17 @@ _opp() {
             opp__subcmd__mirror,pypi)
                 cmd="opp__subcmd__mirror__subcmd__pypi"
                 ;;
+            opp__subcmd__mirror,terraform-provider)
+                cmd="opp__subcmd__mirror__subcmd__terraform__subcmd__provider"
+                ;;
             opp__subcmd__mirror__subcmd__help,help)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__help"
                 ;;
             opp__subcmd__mirror__subcmd__help,pypi)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__mirror__subcmd__help,terraform-provider)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider"
                 ;;
             opp__subcmd__pull,help)
                 cmd="opp__subcmd__pull__subcmd__help"
@@ -483,7 +492,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror)
-            opts="pypi"
+            opts="pypi terraform-provider"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +506,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -969,7 +992,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1003,7 +1026,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help)
-            opts="pypi help"
+            opts="pypi terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1031,6 +1054,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1088,6 +1125,48 @@ _opp() {
                     return 0
                     ;;
                 --no-binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__terraform__subcmd__provider)
+            opts="-q -v -h --platform --upstream --insecure-skip-signature --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

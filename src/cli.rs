@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::release::Ecosystem;
 
 mod mirror;
+mod mirror_terraform;
 mod transfer;
 pub use mirror::*;
+pub use mirror_terraform::*;
 pub use transfer::*;
 
 const EXIT_CODES: &str = "\

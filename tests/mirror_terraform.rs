@@ -12,7 +12,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::cli::Env;
+use support::cli::{Env, run_fail, run_ok, stderr, stdout};
 use support::terraform::{self, Terraform};
 use support::tf_registry::{Gpg, TfRegistry};
 
@@ -163,4 +163,237 @@ fn terraform_refuses_a_release_of_the_test_registry_signed_by_a_key_it_does_not_
         registry.host
     );
     assert!(said.contains(&expected), "{expected}\n{said}");
+}
+
+/// `opp mirror terraform-provider ARGS... --upstream <the registry>`, trusting its CA.
+fn mirror(env: &Env, up: &TfRegistry, args: &[&str]) -> std::process::Command {
+    let mut cmd = env.opp();
+    cmd.args(["mirror", "terraform-provider"])
+        .args(args)
+        .args(["--upstream", &up.host])
+        .env("SSL_CERT_FILE", &up.ca_file);
+    cmd
+}
+
+/// `opp proxy -- terraform init` in `work`, as a user runs it.
+fn init_through_the_proxy(env: &Env, tf: &Terraform, work: &Path) -> Output {
+    let program = PathBuf::from(tf.command(work).get_program());
+    env.opp()
+        .args(["proxy", "--"])
+        .arg(program)
+        .args(["init", "-input=false", "-no-color"])
+        .current_dir(work)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("run opp proxy -- terraform init")
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn a_mirrored_provider_installs_through_the_proxy_with_the_hashes_of_the_direct_install() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let tf = Terraform::new(&env);
+    let direct = direct_install(&env, &up, &tf);
+    let direct_address = format!("{}/acme/{TYPE}", up.registry.host);
+
+    run_ok(&mut mirror(&env, &up.registry, &["acme/hello@~> 1.2"]));
+
+    // The same configuration, naming the provider where a user's configuration names it
+    // (registry.terraform.io/acme/hello, which the mirrored copy is stored as), with the lock
+    // file of the direct install: terraform checks what the proxy serves against it.
+    let work = env.root().join("proxied");
+    terraform::config_for_provider(&work, terraform::DEFAULT_HOST, "acme", TYPE, "~> 1.2");
+    let lock = direct.replace(
+        &direct_address,
+        &format!("{}/acme/{TYPE}", terraform::DEFAULT_HOST),
+    );
+    std::fs::write(work.join(".terraform.lock.hcl"), &lock).unwrap();
+    let out = init_through_the_proxy(&env, &tf, &work);
+    assert!(out.status.success(), "{}", terraform::explain(&out));
+    let after = terraform::lock_file(&work);
+    let zh = |hashes: Vec<String>| -> Vec<String> {
+        sorted(
+            hashes
+                .into_iter()
+                .filter(|h| h.starts_with("zh:"))
+                .collect(),
+        )
+    };
+    let direct_zh = zh(terraform::lock_hashes(&direct, &direct_address));
+    assert_eq!(direct_zh.len(), platforms().len() + 1, "{direct}");
+    assert_eq!(
+        zh(terraform::lock_hashes(&after, "acme/hello")),
+        direct_zh,
+        "{after}"
+    );
+    assert_eq!(terraform::lock_version(&after, "acme/hello"), VERSION);
+}
+
+#[test]
+fn mirrored_zips_are_the_registrys_bytes_and_opp_show_names_the_signing_key() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let out = run_ok(&mut mirror(&env, &up.registry, &["acme/hello"]));
+    let said = stderr(&out);
+    assert!(
+        said.contains("5 added, 0 skipped (already stored), 0 failed"),
+        "{said}"
+    );
+    let show = run_ok(
+        env.opp()
+            .args(["show", "terraform-provider", "acme/hello==1.2.3"]),
+    );
+    let shown = stderr(&show);
+    let expected = format!(
+        "SHA256SUMS signed by key {} (acme releases <releases@acme.invalid>), verified when \
+         mirrored from https://{}/v1/providers/acme/hello/versions",
+        up.gpg.key_id, up.registry.host
+    );
+    assert!(shown.lines().any(|l| l == expected), "{expected}\n{shown}");
+    let json =
+        run_ok(
+            env.opp()
+                .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
+        );
+    let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    for (os, arch) in platforms() {
+        let name = terraform::zip_name(TYPE, VERSION, os, arch);
+        let zh = terraform::zh_of_file(&up.release.join(&name));
+        let file = release["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not stored: {release}"));
+        assert_eq!(
+            format!(
+                "zh:{}",
+                file["digest"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:")
+            ),
+            zh
+        );
+    }
+}
+
+#[test]
+fn a_second_mirror_downloads_no_zip() {
+    let env = Env::new();
+    let up = upstream(&env);
+    run_ok(&mut mirror(&env, &up.registry, &["acme/hello"]));
+    let before = up.registry.requests().len();
+    let out = run_ok(&mut mirror(&env, &up.registry, &["acme/hello"]));
+    let zips: Vec<String> = up.registry.requests()[before..]
+        .iter()
+        .filter(|p| p.ends_with(".zip"))
+        .cloned()
+        .collect();
+    assert!(zips.is_empty(), "{zips:?}");
+    assert!(
+        stderr(&out).contains("0 added, 5 skipped (already stored), 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Runs a mirror that must fail: exit 1, the `expected` line on stderr, nothing stored.
+fn fails_storing_nothing(env: &Env, up: &TfRegistry, expected: &str) {
+    let out = run_fail(&mut mirror(env, up, &["acme/hello"]));
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(
+        said.lines().any(|l| l == expected),
+        "expected the line\n{expected}\nin\n{said}"
+    );
+    let show = run_fail(
+        env.opp()
+            .args(["show", "terraform-provider", "acme/hello==1.2.3"]),
+    );
+    assert!(!show.status.success());
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[test]
+fn a_tampered_zip_stores_nothing() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let (os, arch) = this_platform();
+    let name = terraform::zip_name(TYPE, VERSION, os, arch);
+    let zip = up.release.join(&name);
+    let original = sha256_hex(&std::fs::read(&zip).unwrap());
+    let evil = terraform::provider_zip_bytes(TYPE, "6.6.6", os, arch);
+    std::fs::write(&zip, &evil).unwrap();
+    fails_storing_nothing(
+        &env,
+        &up.registry,
+        &format!(
+            "warning: {name}: sha256 mismatch: the upstream index says {original}, the \
+             downloaded bytes hash to {}; nothing stored",
+            sha256_hex(&evil)
+        ),
+    );
+}
+
+#[test]
+fn a_signature_by_a_key_the_registry_does_not_name_stores_nothing() {
+    let env = Env::new();
+    let named = Gpg::new("acme releases <releases@acme.invalid>");
+    let other = Gpg::new("someone else <else@example.invalid>");
+    let registry = TfRegistry::start(&env.root().join("registry"));
+    let release =
+        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
+    registry.add_release(
+        "acme/hello",
+        &release,
+        VERSION,
+        &platforms(),
+        &other,
+        &[&named],
+    );
+    fails_storing_nothing(
+        &env,
+        &registry,
+        &format!(
+            "warning: acme/hello 1.2.3: terraform-provider-hello_1.2.3_SHA256SUMS.sig: the \
+             signature (by key {}) is not valid for any signing key the registry gave ({}); \
+             nothing stored",
+            other.key_id, named.key_id
+        ),
+    );
+}
+
+#[test]
+fn a_signed_sha256sums_that_disagrees_with_the_registry_stores_nothing() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let (os, arch) = this_platform();
+    let name = terraform::zip_name(TYPE, VERSION, os, arch);
+    let sums = up.release.join(terraform::sums_name(TYPE, VERSION));
+    let true_sum = sha256_hex(&std::fs::read(up.release.join(&name)).unwrap());
+    let wrong = sha256_hex(b"not the zip");
+    let text = std::fs::read_to_string(&sums)
+        .unwrap()
+        .replace(&true_sum, &wrong);
+    std::fs::write(&sums, text).unwrap();
+    up.gpg.sign(&sums, &support::tf_registry::sig_path(&sums));
+    fails_storing_nothing(
+        &env,
+        &up.registry,
+        &format!(
+            "warning: acme/hello 1.2.3: the registry says sha256 {true_sum} for {name}, but the \
+             signed terraform-provider-hello_1.2.3_SHA256SUMS says {wrong}; nothing stored"
+        ),
+    );
 }

@@ -9,6 +9,12 @@ pub enum MirrorCommand {
     /// Mirror Python packages, with their dependencies, from a simple index (PyPI by default).
     #[command(after_help = MIRROR_PYPI_EXAMPLES, after_long_help = MIRROR_PYPI_EXAMPLES)]
     Pypi(MirrorPypiArgs),
+    /// Mirror Terraform providers from a provider registry, signatures checked, every platform.
+    #[command(
+        after_help = super::MIRROR_TERRAFORM_PROVIDER_EXAMPLES,
+        after_long_help = super::MIRROR_TERRAFORM_PROVIDER_EXAMPLES
+    )]
+    TerraformProvider(super::MirrorTerraformProviderArgs),
 }
 
 const MIRROR_PYPI_EXAMPLES: &str = "\

@@ -122,7 +122,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
 }
 
 /// One line per file that was added, failed or is planned, then the summary.
-fn report(out: &Output, results: &[FileResult], location: String, dry_run: bool) {
+pub(super) fn report(out: &Output, results: &[FileResult], location: String, dry_run: bool) {
     for r in results {
         let size = r
             .size

@@ -18,6 +18,7 @@ pub mod list;
 pub mod lock;
 pub mod login;
 pub mod mirror;
+pub mod mirror_terraform;
 pub mod provider;
 pub mod proxy;
 pub mod pull;
@@ -140,6 +141,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
         Command::Mirror(MirrorCommand::Pypi(args)) => mirror::pypi(&settings, &out, args).await,
+        Command::Mirror(MirrorCommand::TerraformProvider(args)) => {
+            mirror_terraform::provider(&settings, &out, args).await
+        }
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,
         Command::Logout(args) => login::logout(&settings, &out, args).await,

@@ -8,6 +8,7 @@
 pub mod download;
 pub mod execute;
 pub mod pypi;
+pub mod terraform;
 
 pub use execute::{FileResult, PlanFile, Sink, counts, execute};
 
