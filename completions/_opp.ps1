@@ -484,6 +484,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;mirror;terraform-provider' {
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The provider registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')

@@ -1156,12 +1156,16 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__terraform__subcmd__provider)
-            opts="-q -v -h --platform --upstream --insecure-skip-signature --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-q -v -h --lock --platform --upstream --insecure-skip-signature --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

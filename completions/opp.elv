@@ -444,6 +444,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'opp;mirror;terraform-provider'= {
+            cand --lock 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)'
             cand --platform 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version'
             cand --upstream 'The provider registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'

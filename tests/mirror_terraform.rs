@@ -306,7 +306,12 @@ fn a_second_mirror_downloads_no_zip() {
 
 /// Runs a mirror that must fail: exit 1, the `expected` line on stderr, nothing stored.
 fn fails_storing_nothing(env: &Env, up: &TfRegistry, expected: &str) {
-    let out = run_fail(&mut mirror(env, up, &["acme/hello"]));
+    fails_storing_nothing_with(env, up, &["acme/hello"], expected);
+}
+
+/// [`fails_storing_nothing`] with these arguments.
+fn fails_storing_nothing_with(env: &Env, up: &TfRegistry, args: &[&str], expected: &str) {
+    let out = run_fail(&mut mirror(env, up, args));
     assert_eq!(out.status.code(), Some(1));
     let said = stderr(&out);
     assert!(
@@ -394,6 +399,95 @@ fn a_signed_sha256sums_that_disagrees_with_the_registry_stores_nothing() {
         &format!(
             "warning: acme/hello 1.2.3: the registry says sha256 {true_sum} for {name}, but the \
              signed terraform-provider-hello_1.2.3_SHA256SUMS says {wrong}; nothing stored"
+        ),
+    );
+}
+
+/// A lock file for `acme/hello` 1.2.3 with the `zh:` of the zips of `platforms` and `extra`.
+fn lock_file(up: &Upstream, platforms: &[(&str, &str)], extra: &[String]) -> String {
+    let mut hashes: Vec<String> = platforms
+        .iter()
+        .map(|(os, arch)| {
+            terraform::zh_of_file(
+                &up.release
+                    .join(terraform::zip_name(TYPE, VERSION, os, arch)),
+            )
+        })
+        .collect();
+    hashes.extend(extra.iter().cloned());
+    let listed: String = hashes.iter().map(|h| format!("    \"{h}\",\n")).collect();
+    format!(
+        "provider \"registry.terraform.io/acme/hello\" {{\n  version     = \"{VERSION}\"\n  \
+         constraints = \"~> 1.2\"\n  hashes = [\n{listed}  ]\n}}\n"
+    )
+}
+
+#[test]
+fn a_lock_file_with_hashes_for_two_platforms_mirrors_exactly_that_version_and_those_zips() {
+    let env = Env::new();
+    let up = upstream(&env);
+    // A newer version the lock does not name.
+    let newer =
+        terraform::provider_release(&env.root().join("release-2"), TYPE, "1.3.0", &platforms());
+    up.registry.add_release(
+        "acme/hello",
+        &newer,
+        "1.3.0",
+        &platforms(),
+        &up.gpg,
+        &[&up.gpg],
+    );
+    let two = [platforms()[0], platforms()[1]];
+    let lock = env.root().join(".terraform.lock.hcl");
+    std::fs::write(&lock, lock_file(&up, &two, &[])).unwrap();
+    run_ok(&mut mirror(
+        &env,
+        &up.registry,
+        &["--lock", lock.to_str().unwrap()],
+    ));
+    let json =
+        run_ok(
+            env.opp()
+                .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
+        );
+    let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let mut stored: Vec<String> = release["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    stored.sort();
+    let mut expected: Vec<String> = two
+        .iter()
+        .map(|(os, arch)| terraform::zip_name(TYPE, VERSION, os, arch))
+        .collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+    run_fail(
+        env.opp()
+            .args(["show", "terraform-provider", "acme/hello==1.3.0"]),
+    );
+}
+
+#[test]
+fn a_lock_file_hash_the_signed_sha256sums_does_not_list_stores_nothing() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let bogus = format!("zh:{}", sha256_hex(b"some other zip"));
+    let lock = env.root().join(".terraform.lock.hcl");
+    std::fs::write(
+        &lock,
+        lock_file(&up, &platforms(), std::slice::from_ref(&bogus)),
+    )
+    .unwrap();
+    fails_storing_nothing_with(
+        &env,
+        &up.registry,
+        &["--lock", lock.to_str().unwrap()],
+        &format!(
+            "warning: acme/hello 1.2.3: the lock file's {bogus} is not in the signed \
+             terraform-provider-hello_1.2.3_SHA256SUMS; nothing stored"
         ),
     );
 }

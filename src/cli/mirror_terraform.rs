@@ -7,6 +7,7 @@ Examples:
   opp mirror terraform-provider hashicorp/aws@'~> 5.80'       # every platform it has
   opp mirror terraform-provider hashicorp/aws hashicorp/random --platform linux_amd64 --platform darwin_arm64
   opp mirror terraform-provider acme/hello --upstream tf.corp.example   # fetched there, stored as acme/hello
+  opp mirror terraform-provider --lock .terraform.lock.hcl       # exactly the locked versions, hashes checked
   opp mirror terraform-provider hashicorp/aws --dry-run --json          # the plan, nothing written";
 
 #[derive(Debug, Args)]
@@ -14,8 +15,13 @@ pub struct MirrorTerraformProviderArgs {
     /// Providers to mirror: NAMESPACE/TYPE or HOSTNAME/NAMESPACE/TYPE (stored under that
     /// address), with an optional @CONSTRAINT in Terraform's syntax (e.g. '~> 5.80'); the
     /// newest matching version is mirrored.
-    #[arg(value_name = "ADDRESS[@CONSTRAINT]", required = true)]
+    #[arg(value_name = "ADDRESS[@CONSTRAINT]", required_unless_present = "lock")]
     pub providers: Vec<String>,
+    /// A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the
+    /// platforms whose zips its zh: hashes name (checked against them and, when every platform
+    /// is mirrored, its h1: hashes).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<std::path::PathBuf>,
     /// Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every
     /// platform the registry lists for the version.
     #[arg(long = "platform", value_name = "OS_ARCH")]

@@ -8,6 +8,7 @@ use crate::cli::MirrorTerraformProviderArgs;
 use crate::config::Settings;
 use crate::ecosystem::terraform_provider as tfp;
 use crate::mirror::terraform::TerraformMirrorError as Error;
+use crate::mirror::terraform::lock;
 use crate::mirror::terraform::plan::{self, Options};
 use crate::mirror::terraform::registry::{self, Registry};
 use crate::mirror::terraform::sink::ProviderSink;
@@ -25,6 +26,7 @@ fn names_provider(e: &Error) -> bool {
             | Error::Signature { .. }
             | Error::ShasumMismatch { .. }
             | Error::NotInSums { .. }
+            | Error::LockMismatch { .. }
     )
 }
 
@@ -33,11 +35,25 @@ pub async fn provider(
     out: &Output,
     args: MirrorTerraformProviderArgs,
 ) -> anyhow::Result<()> {
-    let requests = args
+    let mut requests = args
         .providers
         .iter()
         .map(|s| plan::parse_request(s))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.lock {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| crate::mirror::MirrorError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let bad = |reason: String| Error::BadLock {
+            path: path.display().to_string(),
+            reason,
+        };
+        for locked in lock::read(&text).map_err(bad)? {
+            requests.push(plan::from_lock(&locked)?);
+        }
+    }
     let options = Options {
         platforms: args
             .platforms

@@ -5,6 +5,7 @@
 //! concurrently and checks each against the signed `SHA256SUMS`; the sink pushes each
 //! version whole through `opp push terraform-provider`'s path with its provenance (`sink`).
 
+pub mod lock;
 pub mod plan;
 pub mod registry;
 pub mod signature;
@@ -77,6 +78,14 @@ pub enum TerraformMirrorError {
         file: String,
         sums: String,
     },
+    #[error("{what}: the lock file's zh:{hash} is not in the signed {sums}; nothing stored")]
+    LockMismatch {
+        what: String,
+        hash: String,
+        sums: String,
+    },
+    #[error("{path} is not a lock file opp can read: {reason}")]
+    BadLock { path: String, reason: String },
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error(transparent)]

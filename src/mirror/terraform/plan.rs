@@ -12,6 +12,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use indicatif::ProgressBar;
 
 use super::TerraformMirrorError as Error;
+use super::lock::Locked;
 use super::registry::{Download, Registry, VersionInfo};
 use super::signature::{self, Signer};
 use crate::ecosystem::terraform_provider::{
@@ -34,6 +35,16 @@ pub struct Request {
     pub address: ProviderAddress,
     pub constraint: Constraint,
     pub constraint_text: String,
+    /// From a lock file: its `zh:` hashes (hex; the zips to mirror) and `h1:` hashes.
+    pub locked: Option<(Vec<String>, Vec<String>)>,
+}
+
+/// The request for one provider block of a lock file: exactly its version, the platforms whose
+/// zips its `zh:` hashes name.
+pub fn from_lock(locked: &Locked) -> Result<Request, Error> {
+    let mut request = parse_request(&format!("{}@{}", locked.address, locked.version))?;
+    request.locked = Some((locked.zh.clone(), locked.h1.clone()));
+    Ok(request)
 }
 
 /// Reads `hashicorp/aws`, `hashicorp/aws@~> 5.80`, `registry.opentofu.org/hashicorp/aws@5.1.0`.
@@ -55,6 +66,7 @@ pub fn parse_request(spec: &str) -> Result<Request, Error> {
         address,
         constraint,
         constraint_text: constraint_text.to_owned(),
+        locked: None,
     })
 }
 
@@ -152,6 +164,8 @@ pub struct VersionMeta {
     pub sig_name: String,
     pub provenance: Provenance,
     pub signer: Option<Signer>,
+    /// `h1:` hashes of a lock file that some zip of the version must have.
+    pub locked_h1: Vec<String>,
 }
 
 /// Options of a run.
@@ -263,9 +277,44 @@ pub async fn plan(
         )
     };
     let sums = parse_shasums(&sums_path, &sums_bytes)?;
+    let (allowed, locked_h1) = match &request.locked {
+        Some((zh, h1)) => {
+            if let Some(stray) = zh.iter().find(|z| !sums.values().any(|v| v == *z)) {
+                return Err(Error::LockMismatch {
+                    what,
+                    hash: stray.clone(),
+                    sums: sums_name,
+                });
+            }
+            // The h1: of platforms left out by --platform cannot be checked.
+            let h1 = if options.platforms.is_empty() {
+                h1.clone()
+            } else {
+                Vec::new()
+            };
+            (zh.clone(), h1)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let docs: Vec<&Download> = docs
+        .iter()
+        .filter(|d| allowed.is_empty() || allowed.contains(&d.shasum))
+        .collect();
+    if docs.is_empty() {
+        return Err(Error::NoPlatform {
+            name: request.name.clone(),
+            version: chosen.version.clone(),
+            asked: "the platforms whose zips the lock file's zh: hashes name".to_owned(),
+            available: platforms
+                .iter()
+                .map(|(o, a)| format!("{o}_{a}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let mut files = Vec::new();
     let mut zips = BTreeMap::new();
-    for d in &docs {
+    for d in docs {
         let Some(signed) = sums.get(&d.filename) else {
             return Err(Error::NotInSums {
                 what,
@@ -289,7 +338,7 @@ pub async fn plan(
             file_name: d.filename.clone(),
             url: d.download_url.clone(),
             sha256: Some(signed.clone()),
-            allowed: Vec::new(),
+            allowed: allowed.clone(),
             size: None,
             local: None,
         });
@@ -360,6 +409,7 @@ pub async fn plan(
             sig_name,
             provenance,
             signer,
+            locked_h1,
         },
         missing,
     })

@@ -136,6 +136,17 @@ impl Sink for ProviderSink<'_> {
             });
         }
         platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+        if let Some(h1) = meta
+            .locked_h1
+            .iter()
+            .find(|h| !platforms.iter().any(|p| &&p.h1 == h))
+        {
+            let why = format!(
+                "not stored: the lock file's {h1} is the hash of no zip of {} {}",
+                meta.name, meta.version
+            );
+            return files.iter().map(|_| Err(why.clone())).collect();
+        }
         let release = ProviderRelease {
             provider_type: meta.provider_type.clone(),
             version: meta.version.clone(),
