@@ -491,3 +491,121 @@ fn a_lock_file_hash_the_signed_sha256sums_does_not_list_stores_nothing() {
         ),
     );
 }
+
+/// The names of the zips `opp show --json` lists for acme/hello 1.2.3, sorted.
+fn stored_zips(env: &Env) -> Vec<String> {
+    let json =
+        run_ok(
+            env.opp()
+                .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
+        );
+    let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    sorted(
+        release["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect(),
+    )
+}
+
+#[test]
+fn platform_flags_narrow_the_mirror_to_those_zips() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let (os, arch) = platforms()[1];
+    let flag = format!("{os}_{arch}");
+    run_ok(&mut mirror(
+        &env,
+        &up.registry,
+        &["acme/hello", "--platform", &flag],
+    ));
+    assert_eq!(
+        stored_zips(&env),
+        [terraform::zip_name(TYPE, VERSION, os, arch)]
+    );
+}
+
+#[test]
+fn a_dry_run_plans_every_file_and_writes_nothing() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let out = run_ok(&mut mirror(
+        &env,
+        &up.registry,
+        &["acme/hello", "--dry-run", "--json"],
+    ));
+    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut planned: Vec<String> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["status"], "planned", "{r}");
+            r["file"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    planned.sort();
+    let mut expected: Vec<String> = platforms()
+        .iter()
+        .map(|(os, arch)| terraform::zip_name(TYPE, VERSION, os, arch))
+        .collect();
+    expected.push(terraform::sums_name(TYPE, VERSION));
+    expected.push(format!("{}.sig", terraform::sums_name(TYPE, VERSION)));
+    expected.sort();
+    assert_eq!(planned, expected);
+    assert!(
+        !up.registry.requests().iter().any(|p| p.ends_with(".zip")),
+        "a dry run downloaded a zip"
+    );
+    run_fail(
+        env.opp()
+            .args(["show", "terraform-provider", "acme/hello==1.2.3"]),
+    );
+}
+
+#[test]
+fn insecure_skip_signature_warns_and_opp_show_says_the_version_is_unverified() {
+    let env = Env::new();
+    let named = Gpg::new("acme releases <releases@acme.invalid>");
+    let other = Gpg::new("someone else <else@example.invalid>");
+    let registry = TfRegistry::start(&env.root().join("registry"));
+    let release =
+        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
+    registry.add_release(
+        "acme/hello",
+        &release,
+        VERSION,
+        &platforms(),
+        &other,
+        &[&named],
+    );
+    let out = run_ok(&mut mirror(
+        &env,
+        &registry,
+        &["acme/hello", "--insecure-skip-signature"],
+    ));
+    assert!(
+        stderr(&out).lines().any(|l| l
+            == "warning: --insecure-skip-signature: SHA256SUMS signatures are NOT checked; the \
+                zips are checked only against an SHA256SUMS anyone between you and the registry \
+                could have written, and the versions are stored marked unverified"),
+        "{}",
+        stderr(&out)
+    );
+    let show = run_ok(
+        env.opp()
+            .args(["show", "terraform-provider", "acme/hello==1.2.3"]),
+    );
+    let expected = format!(
+        "SHA256SUMS signature not verified (--insecure-skip-signature) when mirrored from \
+         https://{}/v1/providers/acme/hello/versions",
+        registry.host
+    );
+    assert!(
+        stderr(&show).lines().any(|l| l == expected),
+        "{}",
+        stderr(&show)
+    );
+}
