@@ -609,3 +609,50 @@ fn insecure_skip_signature_warns_and_opp_show_says_the_version_is_unverified() {
         stderr(&show)
     );
 }
+
+/// The benchmark of the issue: one provider version for 4 platforms from an upstream that
+/// answers every request 100 ms late, `opp mirror` beside `curl` fetching the same 4 zips one
+/// by one. Prints both times; run with `cargo test --test mirror_terraform -- --ignored
+/// --nocapture bench`.
+#[test]
+#[ignore = "a benchmark: prints timings"]
+fn bench_mirror_of_4_platforms_with_100ms_latency_beside_curl_one_by_one() {
+    use std::time::{Duration, Instant};
+    let env = Env::new();
+    let four = [
+        ("linux", "amd64"),
+        ("linux", "arm64"),
+        ("darwin", "arm64"),
+        ("windows", "amd64"),
+    ];
+    let gpg = Gpg::new("acme releases <releases@acme.invalid>");
+    let registry = TfRegistry::start(&env.root().join("registry"));
+    let release = terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &four);
+    registry.add_release("acme/hello", &release, VERSION, &four, &gpg, &[&gpg]);
+    registry.set_delay(Duration::from_millis(100));
+
+    let started = Instant::now();
+    for (os, arch) in four {
+        let url = format!(
+            "https://{}/files/acme/hello/{VERSION}/{}",
+            registry.host,
+            terraform::zip_name(TYPE, VERSION, os, arch)
+        );
+        let out = std::process::Command::new("curl")
+            .args(["-sSf", "-o", "/dev/null", "--cacert"])
+            .arg(&registry.ca_file)
+            .arg(&url)
+            .output()
+            .expect("run curl");
+        assert!(out.status.success(), "curl {url}: {out:?}");
+    }
+    let curl = started.elapsed();
+
+    let started = Instant::now();
+    run_ok(&mut mirror(&env, &registry, &["acme/hello"]));
+    let opp = started.elapsed();
+    println!(
+        "4 platforms, 100 ms per request: opp mirror {opp:?}, curl one by one {curl:?}, ratio {:.2}",
+        opp.as_secs_f64() / curl.as_secs_f64()
+    );
+}

@@ -245,16 +245,16 @@ pub async fn plan(
         })?;
     let (sums_path, sig_path) = (dir.join(&sums_name), dir.join(&sig_name));
     let hidden = ProgressBar::hidden();
-    let (sums_digest, _) =
-        download::to_file(client, &first.shasums_url, &sums_path, None, &hidden).await?;
-    let (sig_digest, _) = download::to_file(
-        client,
-        &first.shasums_signature_url,
-        &sig_path,
-        None,
-        &hidden,
-    )
-    .await?;
+    let ((sums_digest, _), (sig_digest, _)) = tokio::try_join!(
+        download::to_file(client, &first.shasums_url, &sums_path, None, &hidden),
+        download::to_file(
+            client,
+            &first.shasums_signature_url,
+            &sig_path,
+            None,
+            &hidden
+        ),
+    )?;
     let read = |p: &Path| {
         std::fs::read(p).map_err(|source| download::DownloadError::Io {
             path: p.display().to_string(),
