@@ -656,3 +656,29 @@ fn bench_mirror_of_4_platforms_with_100ms_latency_beside_curl_one_by_one() {
         opp.as_secs_f64() / curl.as_secs_f64()
     );
 }
+
+#[test]
+fn a_lock_file_h1_that_no_zip_has_stores_nothing() {
+    let env = Env::new();
+    let up = upstream(&env);
+    // The h1: of a zip of another version: a well-formed hash of no zip of 1.2.3.
+    let other = env.root().join("other");
+    terraform::provider_release(&other, TYPE, "9.9.9", &platforms());
+    let (os, arch) = this_platform();
+    let h1 = terraform::h1_of_zip(&other.join(terraform::zip_name(TYPE, "9.9.9", os, arch)));
+    let lock = env.root().join(".terraform.lock.hcl");
+    std::fs::write(
+        &lock,
+        lock_file(&up, &platforms(), std::slice::from_ref(&h1)),
+    )
+    .unwrap();
+    fails_storing_nothing_with(
+        &env,
+        &up.registry,
+        &["--lock", lock.to_str().unwrap()],
+        &format!(
+            "warning: terraform-provider-hello_1.2.3_SHA256SUMS: not stored: the lock file's \
+             {h1} is the hash of no zip of acme/hello 1.2.3"
+        ),
+    );
+}
