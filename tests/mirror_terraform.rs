@@ -4,92 +4,19 @@
 //! terraform (1.0.3 and 1.15) installs from it directly, checking the signature, and refuses a
 //! release signed by a key the registry does not name. Then opp mirrors from it, and
 //! `opp proxy -- terraform init` installs the mirrored provider with the hashes of the direct
-//! install. A tampered zip, an unknown signer and a wrong SHA256SUMS store nothing.
+//! install; the flags (`--platform`, `--dry-run --json`, `--insecure-skip-signature`). What
+//! must be refused is in `mirror_terraform_refusals.rs`; the shared helpers in
+//! `mirror_terraform/common.rs`.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
+#[path = "mirror_terraform/common.rs"]
+mod common;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
+use common::*;
 use support::cli::{Env, run_fail, run_ok, stderr, stdout};
 use support::terraform::{self, Terraform};
 use support::tf_registry::{Gpg, TfRegistry};
-
-const TYPE: &str = "hello";
-const VERSION: &str = "1.2.3";
-
-/// This machine's platform as Terraform names it, e.g. `("linux", "amd64")`.
-fn this_platform() -> (&'static str, &'static str) {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    (std::env::consts::OS, arch)
-}
-
-/// This platform and two others, without duplicates.
-fn platforms() -> Vec<(&'static str, &'static str)> {
-    let mut p = vec![this_platform()];
-    for other in [("darwin", "arm64"), ("windows", "amd64")] {
-        if !p.contains(&other) {
-            p.push(other);
-        }
-    }
-    p
-}
-
-/// A registry serving `acme/hello` 1.2.3 for [`platforms`], signed by a fresh key it names.
-struct Upstream {
-    registry: TfRegistry,
-    gpg: Gpg,
-    release: PathBuf,
-}
-
-fn upstream(env: &Env) -> Upstream {
-    let gpg = Gpg::new("acme releases <releases@acme.invalid>");
-    let registry = TfRegistry::start(&env.root().join("registry"));
-    let release =
-        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
-    registry.add_release("acme/hello", &release, VERSION, &platforms(), &gpg, &[&gpg]);
-    Upstream {
-        registry,
-        gpg,
-        release,
-    }
-}
-
-/// `terraform init` in `work`, trusting the registry's CA, with extra environment.
-fn init(tf: &Terraform, work: &Path, ca: &Path, envs: &[(String, String)]) -> Output {
-    tf.command(work)
-        .args(["init", "-input=false", "-no-color"])
-        .env("SSL_CERT_FILE", ca)
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("run terraform init")
-}
-
-/// Terraform installs `acme/hello` from the registry directly; returns the lock file.
-fn direct_install(env: &Env, up: &Upstream, tf: &Terraform) -> String {
-    let work = env.root().join("direct");
-    terraform::config_for_provider(&work, &up.registry.host, "acme", TYPE, "~> 1.2");
-    let out = init(tf, &work, &up.registry.ca_file, &[]);
-    assert!(
-        out.status.success(),
-        "{} init from the test registry failed:\n{}",
-        tf.version(),
-        terraform::explain(&out)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    let expected = format!(
-        "Installed {}/acme/{TYPE} v{VERSION} (self-signed, key ID {})",
-        up.registry.host, up.gpg.key_id
-    );
-    assert!(printed.contains(&expected), "{expected}\n{printed}");
-    terraform::lock_file(&work)
-}
 
 fn terraform_installs_from_the_test_registry_checking_its_signature(latest: bool) {
     let env = Env::new();
@@ -163,35 +90,6 @@ fn terraform_refuses_a_release_of_the_test_registry_signed_by_a_key_it_does_not_
         registry.host
     );
     assert!(said.contains(&expected), "{expected}\n{said}");
-}
-
-/// `opp mirror terraform-provider ARGS... --upstream <the registry>`, trusting its CA.
-fn mirror(env: &Env, up: &TfRegistry, args: &[&str]) -> std::process::Command {
-    let mut cmd = env.opp();
-    cmd.args(["mirror", "terraform-provider"])
-        .args(args)
-        .args(["--upstream", &up.host])
-        .env("SSL_CERT_FILE", &up.ca_file);
-    cmd
-}
-
-/// `opp proxy -- terraform init` in `work`, as a user runs it.
-fn init_through_the_proxy(env: &Env, tf: &Terraform, work: &Path) -> Output {
-    let program = PathBuf::from(tf.command(work).get_program());
-    env.opp()
-        .args(["proxy", "--"])
-        .arg(program)
-        .args(["init", "-input=false", "-no-color"])
-        .current_dir(work)
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .expect("run opp proxy -- terraform init")
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
 }
 
 #[test]
@@ -302,212 +200,6 @@ fn a_second_mirror_downloads_no_zip() {
         "{}",
         stderr(&out)
     );
-}
-
-/// Runs a mirror that must fail: exit 1, the `expected` line on stderr, nothing stored.
-fn fails_storing_nothing(env: &Env, up: &TfRegistry, expected: &str) {
-    fails_storing_nothing_with(env, up, &["acme/hello"], expected);
-}
-
-/// [`fails_storing_nothing`] with these arguments.
-fn fails_storing_nothing_with(env: &Env, up: &TfRegistry, args: &[&str], expected: &str) {
-    let out = run_fail(&mut mirror(env, up, args));
-    assert_eq!(out.status.code(), Some(1));
-    let said = stderr(&out);
-    assert!(
-        said.lines().any(|l| l == expected),
-        "expected the line\n{expected}\nin\n{said}"
-    );
-    let show = run_fail(
-        env.opp()
-            .args(["show", "terraform-provider", "acme/hello==1.2.3"]),
-    );
-    assert!(!show.status.success());
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(bytes))
-}
-
-#[test]
-fn a_tampered_zip_stores_nothing() {
-    let env = Env::new();
-    let up = upstream(&env);
-    let (os, arch) = this_platform();
-    let name = terraform::zip_name(TYPE, VERSION, os, arch);
-    let zip = up.release.join(&name);
-    let original = sha256_hex(&std::fs::read(&zip).unwrap());
-    let evil = terraform::provider_zip_bytes(TYPE, "6.6.6", os, arch);
-    std::fs::write(&zip, &evil).unwrap();
-    fails_storing_nothing(
-        &env,
-        &up.registry,
-        &format!(
-            "warning: {name}: sha256 mismatch: the upstream index says {original}, the \
-             downloaded bytes hash to {}; nothing stored",
-            sha256_hex(&evil)
-        ),
-    );
-}
-
-#[test]
-fn a_signature_by_a_key_the_registry_does_not_name_stores_nothing() {
-    let env = Env::new();
-    let named = Gpg::new("acme releases <releases@acme.invalid>");
-    let other = Gpg::new("someone else <else@example.invalid>");
-    let registry = TfRegistry::start(&env.root().join("registry"));
-    let release =
-        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
-    registry.add_release(
-        "acme/hello",
-        &release,
-        VERSION,
-        &platforms(),
-        &other,
-        &[&named],
-    );
-    fails_storing_nothing(
-        &env,
-        &registry,
-        &format!(
-            "warning: acme/hello 1.2.3: terraform-provider-hello_1.2.3_SHA256SUMS.sig: the \
-             signature (by key {}) is not valid for any signing key the registry gave ({}); \
-             nothing stored",
-            other.key_id, named.key_id
-        ),
-    );
-}
-
-#[test]
-fn a_signed_sha256sums_that_disagrees_with_the_registry_stores_nothing() {
-    let env = Env::new();
-    let up = upstream(&env);
-    let (os, arch) = this_platform();
-    let name = terraform::zip_name(TYPE, VERSION, os, arch);
-    let sums = up.release.join(terraform::sums_name(TYPE, VERSION));
-    let true_sum = sha256_hex(&std::fs::read(up.release.join(&name)).unwrap());
-    let wrong = sha256_hex(b"not the zip");
-    let text = std::fs::read_to_string(&sums)
-        .unwrap()
-        .replace(&true_sum, &wrong);
-    std::fs::write(&sums, text).unwrap();
-    up.gpg.sign(&sums, &support::tf_registry::sig_path(&sums));
-    fails_storing_nothing(
-        &env,
-        &up.registry,
-        &format!(
-            "warning: acme/hello 1.2.3: the registry says sha256 {true_sum} for {name}, but the \
-             signed terraform-provider-hello_1.2.3_SHA256SUMS says {wrong}; nothing stored"
-        ),
-    );
-}
-
-/// A lock file for `acme/hello` 1.2.3 with the `zh:` of the zips of `platforms` and `extra`.
-fn lock_file(up: &Upstream, platforms: &[(&str, &str)], extra: &[String]) -> String {
-    let mut hashes: Vec<String> = platforms
-        .iter()
-        .map(|(os, arch)| {
-            terraform::zh_of_file(
-                &up.release
-                    .join(terraform::zip_name(TYPE, VERSION, os, arch)),
-            )
-        })
-        .collect();
-    hashes.extend(extra.iter().cloned());
-    let listed: String = hashes.iter().map(|h| format!("    \"{h}\",\n")).collect();
-    format!(
-        "provider \"registry.terraform.io/acme/hello\" {{\n  version     = \"{VERSION}\"\n  \
-         constraints = \"~> 1.2\"\n  hashes = [\n{listed}  ]\n}}\n"
-    )
-}
-
-#[test]
-fn a_lock_file_with_hashes_for_two_platforms_mirrors_exactly_that_version_and_those_zips() {
-    let env = Env::new();
-    let up = upstream(&env);
-    // A newer version the lock does not name.
-    let newer =
-        terraform::provider_release(&env.root().join("release-2"), TYPE, "1.3.0", &platforms());
-    up.registry.add_release(
-        "acme/hello",
-        &newer,
-        "1.3.0",
-        &platforms(),
-        &up.gpg,
-        &[&up.gpg],
-    );
-    let two = [platforms()[0], platforms()[1]];
-    let lock = env.root().join(".terraform.lock.hcl");
-    std::fs::write(&lock, lock_file(&up, &two, &[])).unwrap();
-    run_ok(&mut mirror(
-        &env,
-        &up.registry,
-        &["--lock", lock.to_str().unwrap()],
-    ));
-    let json =
-        run_ok(
-            env.opp()
-                .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
-        );
-    let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
-    let mut stored: Vec<String> = release["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_owned())
-        .collect();
-    stored.sort();
-    let mut expected: Vec<String> = two
-        .iter()
-        .map(|(os, arch)| terraform::zip_name(TYPE, VERSION, os, arch))
-        .collect();
-    expected.sort();
-    assert_eq!(stored, expected);
-    run_fail(
-        env.opp()
-            .args(["show", "terraform-provider", "acme/hello==1.3.0"]),
-    );
-}
-
-#[test]
-fn a_lock_file_hash_the_signed_sha256sums_does_not_list_stores_nothing() {
-    let env = Env::new();
-    let up = upstream(&env);
-    let bogus = format!("zh:{}", sha256_hex(b"some other zip"));
-    let lock = env.root().join(".terraform.lock.hcl");
-    std::fs::write(
-        &lock,
-        lock_file(&up, &platforms(), std::slice::from_ref(&bogus)),
-    )
-    .unwrap();
-    fails_storing_nothing_with(
-        &env,
-        &up.registry,
-        &["--lock", lock.to_str().unwrap()],
-        &format!(
-            "warning: acme/hello 1.2.3: the lock file's {bogus} is not in the signed \
-             terraform-provider-hello_1.2.3_SHA256SUMS; nothing stored"
-        ),
-    );
-}
-
-/// The names of the zips `opp show --json` lists for acme/hello 1.2.3, sorted.
-fn stored_zips(env: &Env) -> Vec<String> {
-    let json =
-        run_ok(
-            env.opp()
-                .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
-        );
-    let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
-    sorted(
-        release["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["name"].as_str().unwrap().to_owned())
-            .collect(),
-    )
 }
 
 #[test]
@@ -654,31 +346,5 @@ fn bench_mirror_of_4_platforms_with_100ms_latency_beside_curl_one_by_one() {
     println!(
         "4 platforms, 100 ms per request: opp mirror {opp:?}, curl one by one {curl:?}, ratio {:.2}",
         opp.as_secs_f64() / curl.as_secs_f64()
-    );
-}
-
-#[test]
-fn a_lock_file_h1_that_no_zip_has_stores_nothing() {
-    let env = Env::new();
-    let up = upstream(&env);
-    // The h1: of a zip of another version: a well-formed hash of no zip of 1.2.3.
-    let other = env.root().join("other");
-    terraform::provider_release(&other, TYPE, "9.9.9", &platforms());
-    let (os, arch) = this_platform();
-    let h1 = terraform::h1_of_zip(&other.join(terraform::zip_name(TYPE, "9.9.9", os, arch)));
-    let lock = env.root().join(".terraform.lock.hcl");
-    std::fs::write(
-        &lock,
-        lock_file(&up, &platforms(), std::slice::from_ref(&h1)),
-    )
-    .unwrap();
-    fails_storing_nothing_with(
-        &env,
-        &up.registry,
-        &["--lock", lock.to_str().unwrap()],
-        &format!(
-            "warning: terraform-provider-hello_1.2.3_SHA256SUMS: not stored: the lock file's \
-             {h1} is the hash of no zip of acme/hello 1.2.3"
-        ),
     );
 }
