@@ -97,11 +97,11 @@ _opp() {
             opp__subcmd__help__subcmd__lock,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider"
                 ;;
-            opp__subcmd__help__subcmd__mirror,nuget)
-                cmd="opp__subcmd__help__subcmd__mirror__subcmd__nuget"
-                ;;
             opp__subcmd__help__subcmd__mirror,pypi)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__pypi"
+                ;;
+            opp__subcmd__help__subcmd__mirror,terraform-provider)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__provider"
                 ;;
             opp__subcmd__help__subcmd__pull,nuget)
                 cmd="opp__subcmd__help__subcmd__pull__subcmd__nuget"
@@ -148,20 +148,20 @@ _opp() {
             opp__subcmd__mirror,help)
                 cmd="opp__subcmd__mirror__subcmd__help"
                 ;;
-            opp__subcmd__mirror,nuget)
-                cmd="opp__subcmd__mirror__subcmd__nuget"
-                ;;
             opp__subcmd__mirror,pypi)
                 cmd="opp__subcmd__mirror__subcmd__pypi"
+                ;;
+            opp__subcmd__mirror,terraform-provider)
+                cmd="opp__subcmd__mirror__subcmd__terraform__subcmd__provider"
                 ;;
             opp__subcmd__mirror__subcmd__help,help)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__help"
                 ;;
-            opp__subcmd__mirror__subcmd__help,nuget)
-                cmd="opp__subcmd__mirror__subcmd__help__subcmd__nuget"
-                ;;
             opp__subcmd__mirror__subcmd__help,pypi)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__mirror__subcmd__help,terraform-provider)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider"
                 ;;
             opp__subcmd__pull,help)
                 cmd="opp__subcmd__pull__subcmd__help"
@@ -492,7 +492,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror)
-            opts="pypi nuget"
+            opts="pypi terraform-provider"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -505,7 +505,7 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opp__subcmd__help__subcmd__mirror__subcmd__nuget)
+        opp__subcmd__help__subcmd__mirror__subcmd__pypi)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -519,7 +519,7 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opp__subcmd__help__subcmd__mirror__subcmd__pypi)
+        opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -992,7 +992,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi nuget help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1026,7 +1026,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help)
-            opts="pypi nuget help"
+            opts="pypi terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1040,20 +1040,6 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        opp__subcmd__mirror__subcmd__help__subcmd__nuget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1081,49 +1067,13 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opp__subcmd__mirror__subcmd__nuget)
-            opts="-q -v -h --framework --lock --project --upstream --lowest --prerelease --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+        opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --framework)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lock)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --project)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --upstream)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --registry)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --registry-config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1175,6 +1125,52 @@ _opp() {
                     return 0
                     ;;
                 --no-binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__terraform__subcmd__provider)
+            opts="-q -v -h --lock --platform --upstream --insecure-skip-signature --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

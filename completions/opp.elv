@@ -412,7 +412,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
-            cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
+            cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;pypi'= {
@@ -443,18 +443,16 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
-        &'opp;mirror;nuget'= {
-            cand --framework 'Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0, netcoreapp3.1, net48 ...), each package''s nearest dependency group as NuGet chooses it; repeatable. Default: every dependency group'
-            cand --lock 'A packages.lock.json mirrored exactly, no resolution: every package version it names, checked against its contentHash (SHA-512); repeatable'
-            cand --project 'An SDK-style project (.csproj, .fsproj ...): its PackageReference items (versions from Directory.Packages.props for Central Package Management) with their dependencies, for its TargetFramework(s); repeatable'
-            cand --upstream 'The NuGet v3 feed to mirror from: its service index URL; credentials may be given as https://USER:TOKEN@HOST/... and are never printed'
+        &'opp;mirror;terraform-provider'= {
+            cand --lock 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)'
+            cand --platform 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version'
+            cand --upstream 'The provider registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
             cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
             cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
-            cand --lowest 'A range on the command line mirrors its lowest match (as dependencies always do), not its newest'
-            cand --prerelease 'Allow pre-release versions (a pinned pre-release, or a range naming one, is taken without it)'
+            cand --insecure-skip-signature 'DANGEROUS: do not check SHA256SUMS''s OpenPGP signature against the registry''s keys (the zips are still checked against SHA256SUMS); the stored versions say they are unverified'
             cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
             cand --json 'Print the result of every file as JSON on stdout'
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
@@ -467,12 +465,12 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;mirror;help'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
-            cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
+            cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;help;pypi'= {
         }
-        &'opp;mirror;help;nuget'= {
+        &'opp;mirror;help;terraform-provider'= {
         }
         &'opp;mirror;help;help'= {
         }
@@ -619,11 +617,11 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;mirror'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
-            cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
+            cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
         }
         &'opp;help;mirror;pypi'= {
         }
-        &'opp;help;mirror;nuget'= {
+        &'opp;help;mirror;terraform-provider'= {
         }
         &'opp;help;proxy'= {
         }

@@ -11,9 +11,11 @@ use crate::release::Ecosystem;
 
 mod ecosystem;
 mod mirror;
+mod mirror_terraform;
 mod transfer;
 pub use ecosystem::{EcosystemArg, EcosystemParser};
 pub use mirror::*;
+pub use mirror_terraform::*;
 pub use transfer::*;
 
 const EXIT_CODES: &str = "\

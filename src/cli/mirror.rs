@@ -21,6 +21,12 @@ pub enum MirrorCommand {
     /// (nuget.org by default).
     #[command(after_help = mirror_nuget::MIRROR_NUGET_EXAMPLES, after_long_help = mirror_nuget::MIRROR_NUGET_EXAMPLES)]
     Nuget(MirrorNugetArgs),
+    /// Mirror Terraform providers from a provider registry, signatures checked, every platform.
+    #[command(
+        after_help = super::MIRROR_TERRAFORM_PROVIDER_EXAMPLES,
+        after_long_help = super::MIRROR_TERRAFORM_PROVIDER_EXAMPLES
+    )]
+    TerraformProvider(super::MirrorTerraformProviderArgs),
 }
 
 #[path = "mirror_rubygems.rs"]

@@ -20,6 +20,7 @@ pub mod login;
 pub mod mirror;
 pub mod mirror_nuget;
 pub mod mirror_rubygems;
+pub mod mirror_terraform;
 pub mod provider;
 pub mod proxy;
 pub mod pull;
@@ -147,6 +148,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mirror(MirrorCommand::Nuget(args)) => {
             mirror_nuget::nuget(&settings, &out, args).await
+        }
+        Command::Mirror(MirrorCommand::TerraformProvider(args)) => {
+            mirror_terraform::provider(&settings, &out, args).await
         }
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,

@@ -40,5 +40,11 @@ pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::R
             .map(|f| vec![f.name.clone(), bytes(f.size), f.digest.hex().to_owned()])
             .collect(),
     );
+    if eco == Ecosystem::TerraformProvider
+        && let Some(v) = pkgs.provider_version(&name, &version).await?
+        && let Some(line) = crate::mirror::terraform::provenance_line(&v.annotations)
+    {
+        out.status(line);
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod nuget;
 pub mod pypi;
 pub mod rubygems;
+pub mod terraform;
 
 pub use execute::{FileResult, PlanFile, Sink, counts, execute};
 

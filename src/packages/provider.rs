@@ -22,6 +22,23 @@ use crate::release::{Descriptor, DistFile, Ecosystem, Release};
 use crate::store::RawManifest;
 
 pub use crate::artifact::layouts::{CHECKSUMS_ARTIFACT_TYPE, H1, PROTOCOLS, PROVIDER};
+/// Index annotations `opp mirror terraform-provider` adds (docs/formats.md, "Provenance").
+pub const SIGNING_KEY_ID: &str = "io.opp.terraform.signing-key-id";
+pub const SIGNING_KEY_USER: &str = "io.opp.terraform.signing-key-user";
+pub const SIGNATURE: &str = "io.opp.terraform.signature";
+pub const SOURCE: &str = "io.opp.terraform.source";
+/// The media type of the signing public key layer of the checksums entry.
+pub const PGP_KEYS: &str = "application/pgp-keys";
+
+/// What a mirror knows of where a version came from and who signed it, kept with the version:
+/// the signing key as a layer of the checksums entry, the rest as index annotations.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// The signing public key, ASCII-armored, and its layer's title.
+    pub signing_key: Option<(String, Bytes)>,
+    /// [`SIGNING_KEY_ID`], [`SIGNING_KEY_USER`], [`SIGNATURE`], [`SOURCE`].
+    pub annotations: BTreeMap<String, String>,
+}
 
 /// One stored provider version: its platform zips (platform, digest = `zh:`, `h1:`
 /// annotation), the protocols, and the checksums file when opp pushed it.
@@ -30,6 +47,8 @@ pub struct ProviderVersion {
     pub release: Release,
     pub protocols: Vec<String>,
     pub shasums: Option<DistFile>,
+    /// The index's annotations (provenance, protocols, creation time).
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl ProviderVersion {
@@ -135,6 +154,18 @@ impl Packages<'_> {
         rel: &ProviderRelease,
         force: bool,
     ) -> Result<Vec<Merged>> {
+        self.push_provider_with(name, rel, force, &Provenance::default())
+            .await
+    }
+
+    /// [`push_provider`](Self::push_provider), keeping `provenance` with the version.
+    pub async fn push_provider_with(
+        &self,
+        name: &str,
+        rel: &ProviderRelease,
+        force: bool,
+        provenance: &Provenance,
+    ) -> Result<Vec<Merged>> {
         let eco = Ecosystem::TerraformProvider;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, &rel.version)?;
@@ -171,6 +202,11 @@ impl Packages<'_> {
             let bytes = read_small(sig).await?;
             layers.push(small_layer(sig, "application/pgp-signature", bytes));
         }
+        if let Some((title, key)) = &provenance.signing_key {
+            let mut layer = small_layer(&rel.shasums, PGP_KEYS, key.clone());
+            layer.title = Some(title.clone());
+            layers.push(layer);
+        }
         specs.push(FileSpec {
             file_name: file_name_of(&rel.shasums),
             artifact_type: CHECKSUMS_ARTIFACT_TYPE,
@@ -189,6 +225,7 @@ impl Packages<'_> {
         if !rel.protocols.is_empty() {
             annotations.insert(PROTOCOLS.to_owned(), rel.protocols.join(","));
         }
+        annotations.extend(provenance.annotations.clone());
         let candidate = WholeProvider {
             name,
             version: &rel.version,
@@ -290,6 +327,7 @@ impl Packages<'_> {
             },
             protocols,
             shasums,
+            annotations,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod nuget_feed;
 pub mod opentofu;
 pub mod registry;
 pub mod terraform;
+pub mod tf_registry;
 pub mod token_server;
 
 use std::path::PathBuf;

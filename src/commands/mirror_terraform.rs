@@ -1,0 +1,155 @@
+//! `opp mirror terraform-provider ADDRESS[@CONSTRAINT]...`: plan each provider from its
+//! registry (version, platforms, verified SHA256SUMS), run the plan into the configured store
+//! through the shared pipeline, print what happened to each file and a summary.
+
+use std::collections::BTreeMap;
+
+use crate::cli::MirrorTerraformProviderArgs;
+use crate::config::Settings;
+use crate::ecosystem::terraform_provider as tfp;
+use crate::mirror::terraform::TerraformMirrorError as Error;
+use crate::mirror::terraform::lock;
+use crate::mirror::terraform::plan::{self, Options};
+use crate::mirror::terraform::registry::{self, Registry};
+use crate::mirror::terraform::sink::ProviderSink;
+use crate::mirror::{self, download};
+use crate::output::Output;
+
+/// Whether the error's message already names the provider and version.
+fn names_provider(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::NoVersion { .. }
+            | Error::NoPlatform { .. }
+            | Error::OddFileName { .. }
+            | Error::SplitSums { .. }
+            | Error::Signature { .. }
+            | Error::ShasumMismatch { .. }
+            | Error::NotInSums { .. }
+            | Error::LockMismatch { .. }
+    )
+}
+
+pub async fn provider(
+    settings: &Settings,
+    out: &Output,
+    args: MirrorTerraformProviderArgs,
+) -> anyhow::Result<()> {
+    let mut requests = args
+        .providers
+        .iter()
+        .map(|s| plan::parse_request(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.lock {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| crate::mirror::MirrorError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let bad = |reason: String| Error::BadLock {
+            path: path.display().to_string(),
+            reason,
+        };
+        for locked in lock::read(&text).map_err(bad)? {
+            requests.push(plan::from_lock(&locked)?);
+        }
+    }
+    let options = Options {
+        platforms: args
+            .platforms
+            .iter()
+            .map(|p| tfp::parse_platform(p))
+            .collect::<Result<Vec<_>, _>>()?,
+        skip_signature: args.insecure_skip_signature,
+    };
+    if options.skip_signature {
+        out.warn(
+            "--insecure-skip-signature: SHA256SUMS signatures are NOT checked; the zips are \
+             checked only against an SHA256SUMS anyone between you and the registry could have \
+             written, and the versions are stored marked unverified",
+        );
+    }
+    let client = download::client()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("opp-mirror-terraform.")
+        .tempdir()?;
+    let mut registries: BTreeMap<String, Registry> = BTreeMap::new();
+    let mut files = Vec::new();
+    let mut versions = BTreeMap::new();
+    let mut failed_requests = 0;
+    for request in &requests {
+        let host = args
+            .upstream
+            .clone()
+            .unwrap_or_else(|| request.address.hostname.clone());
+        let planned = async {
+            let base = registry::upstream_base(&host)?;
+            if !registries.contains_key(base.as_str()) {
+                let found = Registry::discover(&client, &base).await?;
+                registries.insert(base.to_string(), found);
+            }
+            let registry = &registries[base.as_str()];
+            plan::plan(&client, registry, request, &options, scratch.path()).await
+        }
+        .await;
+        match planned {
+            Ok(p) => {
+                for m in &p.missing {
+                    out.warn(format!(
+                        "{} {} has no {m}",
+                        p.version.name, p.version.version
+                    ));
+                }
+                let signed = match &p.version.signer {
+                    Some(s) => format!(
+                        "SHA256SUMS signed by {}{}",
+                        s.key_id,
+                        s.user_id
+                            .as_deref()
+                            .map(|u| format!(" ({u})"))
+                            .unwrap_or_default()
+                    ),
+                    None => "signature NOT checked".to_owned(),
+                };
+                out.status(format!(
+                    "{} {}: {} platform(s) from {host}, {signed}",
+                    p.version.name,
+                    p.version.version,
+                    p.version.zips.len()
+                ));
+                files.extend(p.files);
+                versions.insert(
+                    (p.version.name.clone(), p.version.version.clone()),
+                    p.version,
+                );
+            }
+            Err(e) => {
+                failed_requests += 1;
+                let message = crate::error::chain(&e);
+                if names_provider(&e) {
+                    out.warn(message);
+                } else {
+                    out.warn(format!("{}: {message}", request.name));
+                }
+            }
+        }
+    }
+    let target = super::open(&settings.location, settings)?;
+    let sink = ProviderSink {
+        packages: target.packages(out),
+        versions,
+    };
+    let results = mirror::execute(files, &sink, &client, out, args.dry_run).await;
+    super::mirror::report(out, &results, settings.location.describe(), args.dry_run);
+    if args.json {
+        out.json(&results);
+    }
+    let (_, _, failed, _) = mirror::counts(&results);
+    if failed > 0 || failed_requests > 0 {
+        anyhow::bail!(
+            "the mirror is incomplete: {failed} file(s) failed and {failed_requests} provider(s) \
+             could not be planned (see above)"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Where mirrored provider files go: the store, through `opp push terraform-provider`'s path
+//! (`Packages::push_provider_with`: OpenTofu's layout, the checksums entry, the `h1:` of each
+//! zip), with the version's provenance. A version is pushed whole or not at all: when a zip
+//! of the plan failed (or the store holds the version with other zips), nothing is written.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::plan::VersionMeta;
+use crate::artifact::Merged;
+use crate::ecosystem::terraform_provider::{PlatformZip, ProviderRelease, h1_of_zip_file};
+use crate::mirror::{PlanFile, Sink};
+use crate::packages::Packages;
+
+pub struct ProviderSink<'a> {
+    pub packages: Packages<'a>,
+    /// (stored name, version) -> what to push.
+    pub versions: BTreeMap<(String, String), VersionMeta>,
+}
+
+fn chain(e: impl Into<anyhow::Error>) -> String {
+    format!("{:#}", e.into())
+}
+
+#[async_trait::async_trait]
+impl Sink for ProviderSink<'_> {
+    /// The stored files when the version holds every zip of the plan (so nothing is fetched);
+    /// otherwise none, so the whole version is fetched and pushed.
+    async fn stored(
+        &self,
+        package: &str,
+        version: &str,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let Some(stored) = self
+            .packages
+            .provider_version(package, version)
+            .await
+            .map_err(chain)?
+        else {
+            return Ok(BTreeMap::new());
+        };
+        let mut files: BTreeMap<String, String> = stored
+            .release
+            .files
+            .into_iter()
+            .map(|f| (f.name, f.digest.hex().to_owned()))
+            .collect();
+        let whole = self
+            .versions
+            .get(&(package.to_owned(), version.to_owned()))
+            .is_some_and(|meta| meta.zips.keys().all(|z| files.contains_key(z)));
+        if !whole {
+            return Ok(BTreeMap::new());
+        }
+        if let Some(sums) = stored.shasums {
+            files.insert(sums.name, sums.digest.hex().to_owned());
+        }
+        Ok(files)
+    }
+
+    async fn push(&self, files: Vec<(PlanFile, PathBuf)>) -> Vec<Result<bool, String>> {
+        let Some(first) = files.first() else {
+            return Vec::new();
+        };
+        let key = (first.0.package.clone(), first.0.version.clone());
+        let Some(meta) = self.versions.get(&key) else {
+            let why = format!("{} {} was not planned", key.0, key.1);
+            return files.iter().map(|_| Err(why.clone())).collect();
+        };
+        let path_of = |name: &str| {
+            files
+                .iter()
+                .find(|(f, _)| f.file_name == name)
+                .map(|(f, p)| (f.clone(), p.clone()))
+        };
+        let zips: Vec<(PlanFile, PathBuf)> = files
+            .iter()
+            .filter(|(f, _)| meta.zips.contains_key(&f.file_name))
+            .cloned()
+            .collect();
+        if zips.is_empty() {
+            // Every zip was already stored: the checksums came along with them.
+            return files.iter().map(|_| Ok(false)).collect();
+        }
+        let missing: Vec<&String> = meta
+            .zips
+            .keys()
+            .filter(|z| !zips.iter().any(|(f, _)| &f.file_name == *z))
+            .collect();
+        let (Some((_, sums)), Some(sig)) = (path_of(&meta.sums_name), path_of(&meta.sig_name))
+        else {
+            let why = format!("{} or its signature did not arrive", meta.sums_name);
+            return files.iter().map(|_| Err(why.clone())).collect();
+        };
+        if !missing.is_empty() {
+            let why = format!(
+                "not stored: {} of {} {} failed, and a version is stored whole",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                meta.name,
+                meta.version
+            );
+            return files.iter().map(|_| Err(why.clone())).collect();
+        }
+        let mut platforms = Vec::new();
+        for (f, path) in &zips {
+            let (os, arch) = meta.zips[&f.file_name].clone();
+            let p = path.clone();
+            let h1 = match tokio::task::spawn_blocking(move || h1_of_zip_file(&p)).await {
+                Ok(Ok(h1)) => h1,
+                Ok(Err(e)) => {
+                    let why = format!(
+                        "{} is not a provider zip opp can push: {}",
+                        f.file_name,
+                        chain(e)
+                    );
+                    return files.iter().map(|_| Err(why.clone())).collect();
+                }
+                Err(e) => return files.iter().map(|_| Err(e.to_string())).collect(),
+            };
+            let size = match tokio::fs::metadata(path).await {
+                Ok(m) => m.len(),
+                Err(e) => return files.iter().map(|_| Err(e.to_string())).collect(),
+            };
+            platforms.push(PlatformZip {
+                path: path.clone(),
+                file_name: f.file_name.clone(),
+                os,
+                arch,
+                sha256_hex: f.sha256.clone().unwrap_or_default(),
+                h1,
+                size,
+            });
+        }
+        platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+        if let Some(h1) = meta
+            .locked_h1
+            .iter()
+            .find(|h| !platforms.iter().any(|p| &&p.h1 == h))
+        {
+            let why = format!(
+                "not stored: the lock file's {h1} is the hash of no zip of {} {}",
+                meta.name, meta.version
+            );
+            return files.iter().map(|_| Err(why.clone())).collect();
+        }
+        let release = ProviderRelease {
+            provider_type: meta.provider_type.clone(),
+            version: meta.version.clone(),
+            platforms,
+            shasums: sums,
+            shasums_sig: Some(sig.1),
+            manifest_json: None,
+            protocols: meta.protocols.clone(),
+        };
+        match self
+            .packages
+            .push_provider_with(&meta.name, &release, false, &meta.provenance)
+            .await
+        {
+            Ok(merged) => {
+                let added = merged.iter().any(|m| !matches!(m, Merged::Unchanged(_)));
+                files.iter().map(|_| Ok(added)).collect()
+            }
+            Err(e) => {
+                let why = chain(e);
+                files.iter().map(|_| Err(why.clone())).collect()
+            }
+        }
+    }
+}
