@@ -420,7 +420,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --lock 'A lock file mirrored exactly, no resolution: PEP 751 pylock.toml, or uv.lock (every file it lists from an index; with targets, the wheels some target can install); repeatable'
             cand -c 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable'
             cand --constraint 'A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable'
-            cand --upstream 'The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be given as https://USER:PASSWORD@HOST/... and are never printed'
+            cand --upstream 'The simple index to mirror from (PEP 503 HTML or PEP 691 JSON). Default: `upstream` of [mirror.pypi] in the config file, else https://pypi.org/simple/. Credentials as pip finds them: https://USER:PASSWORD@HOST/..., else the host''s ~/.netrc (NETRC) entry, else, for https://USER@HOST/..., the keyring entry of service HOST and user USER; never printed'
             cand --python-version 'Mirror for this Python version (e.g. 3.12): markers, Requires-Python and wheel tags are checked against it; repeatable. Default: any'
             cand --platform 'Mirror for this platform tag (e.g. manylinux_2_17_x86_64, macosx_11_0_arm64, win_amd64; Linux and macOS tags cover their older releases, as pip does); repeatable. Default: any'
             cand --only-binary 'Wheels only, for :all: packages or the ones named (comma-separated), as pip''s flag'

@@ -8,6 +8,7 @@ pub mod gems;
 pub mod nuget;
 pub mod opentofu;
 pub mod registry;
+pub mod static_index;
 pub mod terraform;
 pub mod token_server;
 
