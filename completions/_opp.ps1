@@ -471,6 +471,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
             [CompletionResult]::new('--all-files', '--all-files', [CompletionResultType]::ParameterName, 'Every file of each chosen version, not only those for the targets')
             [CompletionResult]::new('--pre', '--pre', [CompletionResultType]::ParameterName, 'Allow pre-releases (a pinned pre-release is taken without it)')
+            [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Download every file into a temporary file before storing it. By default a wheel whose sha256, size and metadata the index states (PEP 691 JSON with PEP 658, as PyPI serves them) streams straight into the store')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be mirrored, what is already stored); write nothing')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result of every file as JSON on stdout')
             [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')

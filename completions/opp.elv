@@ -432,6 +432,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
             cand --all-files 'Every file of each chosen version, not only those for the targets'
             cand --pre 'Allow pre-releases (a pinned pre-release is taken without it)'
+            cand --no-stream 'Download every file into a temporary file before storing it. By default a wheel whose sha256, size and metadata the index states (PEP 691 JSON with PEP 658, as PyPI serves them) streams straight into the store'
             cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
             cand --json 'Print the result of every file as JSON on stdout'
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'

@@ -298,6 +298,7 @@ complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcomma
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l all-files -d 'Every file of each chosen version, not only those for the targets'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l pre -d 'Allow pre-releases (a pinned pre-release is taken without it)'
+complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l no-stream -d 'Download every file into a temporary file before storing it. By default a wheel whose sha256, size and metadata the index states (PEP 691 JSON with PEP 658, as PyPI serves them) streams straight into the store'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l dry-run -d 'Print the plan (what would be mirrored, what is already stored); write nothing'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l json -d 'Print the result of every file as JSON on stdout'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from pypi" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'

@@ -215,3 +215,104 @@ fn the_upstream_in_the_config_file_is_used_without_the_flag() {
         stderr(&out)
     );
 }
+
+/// six's wheel listed on a PEP 691 JSON page with its size and PEP 658 metadata (the METADATA
+/// inside it, served beside it), and its sdist with a size only.
+fn json_index_with_six(root: &Path) {
+    index_with_six(root);
+    let files = root.join("files");
+    let wheel = std::fs::File::open(files.join(SIX_WHEEL)).unwrap();
+    let mut zip = zip::ZipArchive::new(wheel).unwrap();
+    let mut metadata = Vec::new();
+    std::io::Read::read_to_end(
+        &mut zip.by_name("six-1.16.0.dist-info/METADATA").unwrap(),
+        &mut metadata,
+    )
+    .unwrap();
+    std::fs::write(files.join(format!("{SIX_WHEEL}.metadata")), &metadata).unwrap();
+    let entry = |f: &str, core: Option<String>| {
+        let path = files.join(f);
+        let mut v = serde_json::json!({
+            "filename": f,
+            "url": format!("../../files/{f}"),
+            "hashes": {"sha256": sha256_of(&path)},
+            "size": std::fs::metadata(&path).unwrap().len(),
+        });
+        if let Some(h) = core {
+            v["core-metadata"] = serde_json::json!({ "sha256": h });
+        }
+        v
+    };
+    let metadata_sha = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&metadata))
+    };
+    let page = serde_json::json!({
+        "meta": {"api-version": "1.1"},
+        "name": "six",
+        "files": [entry(SIX_WHEEL, Some(metadata_sha)), entry(SIX_SDIST, None)],
+    });
+    std::fs::write(root.join("simple/six/index.json"), page.to_string()).unwrap();
+}
+
+#[test]
+fn a_wheel_the_index_describes_fully_streams_into_the_store_byte_for_byte() {
+    let env = Env::new();
+    let root = env.root().join("index");
+    json_index_with_six(&root);
+    let index = StaticIndex::serve(&env, &root);
+    let out = run_ok(env.opp().args([
+        "-v",
+        "mirror",
+        "pypi",
+        "six==1.16.0",
+        "--json",
+        "--upstream",
+        &index.url,
+    ]));
+    let mut want = vec![SIX_SDIST.to_owned(), SIX_WHEEL.to_owned()];
+    want.sort();
+    assert_eq!(added(&out), want, "{}", stderr(&out));
+    let log = stderr(&out);
+    let downloads: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("downloading http://") && !l.contains(".metadata"))
+        .map(|l| l.rsplit_once(" DEBUG ").map_or(l, |(_, m)| m))
+        .collect();
+    let base = format!("http://127.0.0.1:{}/files", index.port);
+    assert_eq!(
+        downloads
+            .iter()
+            .filter(|l| l.contains(SIX_WHEEL))
+            .collect::<Vec<_>>(),
+        [&format!(
+            "opp::mirror::pypi::streaming: downloading {base}/{SIX_WHEEL} into the store"
+        )],
+        "the wheel was not streamed alone: {log}"
+    );
+    let dest = env.root().join("pulled");
+    run_ok(
+        env.opp()
+            .args(["pull", "pypi", "six==1.16.0", "-o"])
+            .arg(&dest),
+    );
+    assert_eq!(
+        sha256_of(&dest.join(SIX_WHEEL)),
+        sha256_of(&pypi_fixture(SIX_WHEEL))
+    );
+    // Its METADATA is stored beside it, as `opp push` stores a wheel's: a second run reads
+    // the dependencies from the store.
+    let again = run_ok(env.opp().args([
+        "-v",
+        "mirror",
+        "pypi",
+        "six==1.16.0",
+        "--upstream",
+        &index.url,
+    ]));
+    assert!(
+        stderr(&again).contains("read the dependencies of six 1.16.0 from the store"),
+        "{}",
+        stderr(&again)
+    );
+}

@@ -66,6 +66,11 @@ pub struct MirrorPypiArgs {
     /// Allow pre-releases (a pinned pre-release is taken without it).
     #[arg(long)]
     pub pre: bool,
+    /// Download every file into a temporary file before storing it. By default a wheel whose
+    /// sha256, size and metadata the index states (PEP 691 JSON with PEP 658, as PyPI serves
+    /// them) streams straight into the store.
+    #[arg(long)]
+    pub no_stream: bool,
     /// Print the plan (what would be mirrored, what is already stored); write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -80,10 +80,16 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
         ));
     }
     let target = super::open(&settings.location, settings)?;
+    let planner = PypiSink {
+        packages: target.packages(out),
+        streaming: None,
+    };
+    let (mut plan, problems, streamable) =
+        pypi::plan(&upstream, &planner, &requests, &options).await?;
     let sink = PypiSink {
         packages: target.packages(out),
+        streaming: (!args.no_stream).then_some((&upstream, streamable)),
     };
-    let (mut plan, problems) = pypi::plan(&upstream, &sink, &requests, &options).await?;
     for path in &args.lock {
         let text = read(path)?;
         let file_name = path

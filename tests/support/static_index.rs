@@ -1,5 +1,6 @@
-//! A PEP 503 simple index served from a directory by Python's `http.server` on 127.0.0.1,
-//! optionally behind HTTP basic auth (answering 401 to any request without the right
+//! A simple index served from a directory by Python's `http.server` on 127.0.0.1 (a
+//! directory's `index.json` as a PEP 691 JSON page, else its `index.html`), optionally behind
+//! HTTP basic auth (answering 401 to any request without the right
 //! `Authorization` header), stopped on drop. For `opp mirror pypi --upstream` tests that need
 //! an index whose files and pages they control.
 
@@ -24,6 +25,15 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("WWW-Authenticate", 'Basic realm="index"')
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        page = os.path.join(root, self.path.lstrip("/").split("?")[0], "index.json")
+        if self.path.endswith("/") and os.path.isfile(page):
+            body = open(page, "rb").read()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         super().do_GET()
 

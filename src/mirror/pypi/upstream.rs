@@ -66,6 +66,11 @@ impl Upstream {
         })
     }
 
+    /// The HTTP client the index is read with.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The index URL for messages (no password).
     pub fn describe(&self) -> String {
         redacted(&self.base)
@@ -172,7 +177,11 @@ impl Upstream {
 
     /// The PEP 658 core metadata served beside `f`, at most the metadata limit, checked
     /// against the digest the index gives for it.
-    async fn metadata_file(&self, f: &IndexFile, hash: Option<&str>) -> Result<Vec<u8>, String> {
+    pub async fn metadata_file(
+        &self,
+        f: &IndexFile,
+        hash: Option<&str>,
+    ) -> Result<Vec<u8>, String> {
         let url = Url::from_str(&format!("{}.metadata", f.url))
             .map_err(|e| format!("cannot build the metadata URL: {e}"))?;
         let response = download::get(&self.client, &url, None)
