@@ -1082,7 +1082,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__pypi)
-            opts="-r -c -q -v -h --requirement --lock --constraint --upstream --python-version --platform --only-binary --no-binary --all-files --pre --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-r -c -q -v -h --requirement --lock --constraint --upstream --python-version --platform --only-binary --no-binary --all-files --pre --no-stream --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -157,6 +157,17 @@ struct FileConfig {
     /// Repository template per ecosystem, e.g. `terraform-provider = "acme/${namespace}/${type}"`.
     #[serde(default)]
     templates: BTreeMap<String, String>,
+    /// `[mirror.ECOSYSTEM]` tables, e.g. `[mirror.pypi] upstream = "https://..."`.
+    #[serde(default)]
+    mirror: BTreeMap<String, MirrorConfig>,
+}
+
+/// One `[mirror.ECOSYSTEM]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MirrorConfig {
+    /// The index `opp mirror ECOSYSTEM` reads from (`--upstream` wins).
+    upstream: Option<String>,
 }
 
 /// The settings every command runs with.
@@ -172,6 +183,8 @@ pub struct Settings {
     pub templates: BTreeMap<Ecosystem, String>,
     /// How long each registry step may keep retrying (`--retry-timeout`).
     pub retry_timeout: Duration,
+    /// Ecosystem name (`pypi`) -> `upstream` of its `[mirror.NAME]` table in the config file.
+    pub mirror_upstreams: BTreeMap<String, String>,
 }
 
 /// The local store used when nothing else is configured.
@@ -211,6 +224,18 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
             })?;
         templates.insert(eco, template);
     }
+    let mut mirror_upstreams = BTreeMap::new();
+    for (name, table) in file.mirror {
+        if !Ecosystem::ALL.into_iter().any(|e| e.as_str() == name) {
+            return Err(ConfigError::Parse {
+                path: path_str.clone(),
+                detail: format!("unknown ecosystem `{name}` in [mirror.{name}]"),
+            });
+        }
+        if let Some(upstream) = table.upstream {
+            mirror_upstreams.insert(name, upstream);
+        }
+    }
     let default_store = match global.store.clone().or(file.store) {
         Some(s) => s,
         None => default_store()?,
@@ -243,6 +268,7 @@ pub fn load(global: &GlobalArgs) -> Result<Settings, ConfigError> {
         quiet: global.quiet,
         templates,
         retry_timeout,
+        mirror_upstreams,
     })
 }
 
@@ -352,6 +378,18 @@ mod tests {
                 other => panic!("{spec}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn a_mirror_table_gives_the_upstream_of_its_ecosystem() {
+        let file: FileConfig =
+            toml::from_str("[mirror.pypi]\nupstream = \"https://devpi.example/simple/\"\n")
+                .unwrap();
+        assert_eq!(
+            file.mirror["pypi"].upstream.as_deref(),
+            Some("https://devpi.example/simple/")
+        );
+        assert!(toml::from_str::<FileConfig>("[mirror.pypi]\nupstreem = \"x\"\n").is_err());
     }
 
     #[test]

@@ -64,6 +64,11 @@ impl NotStored {
                 "`opp list {} {}{registry}` shows the stored versions of `{}`",
                 self.ecosystem, self.package, self.package
             ),
+            None if self.ecosystem == Ecosystem::Pypi => format!(
+                "`opp mirror pypi{registry} {}` brings it, with its dependencies, from PyPI; \
+                 `opp list pypi{registry}` shows the stored pypi packages",
+                self.package
+            ),
             None => format!(
                 "`opp list {}{registry}` shows the stored {} packages",
                 self.ecosystem, self.ecosystem

@@ -321,7 +321,7 @@ fn not_found_hints_name_the_list_command_of_that_package() {
         (
             &["list", "pypi", "nosuchpackage"],
             format!(
-                "error: no package `nosuchpackage` in {}/pypi/nosuchpackage\n  hint: `opp list pypi` shows the stored pypi packages\n",
+                "error: no package `nosuchpackage` in {}/pypi/nosuchpackage\n  hint: `opp mirror pypi nosuchpackage` brings it, with its dependencies, from PyPI; `opp list pypi` shows the stored pypi packages\n",
                 store.display()
             ),
         ),

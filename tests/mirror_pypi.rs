@@ -12,6 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 use support::cli::{Env, run_fail, run_ok, stderr, stdout};
 use support::registry::Registry;
+use support::static_index::StaticIndex;
 
 /// idna 3.7 as PyPI lists it.
 const IDNA_WHEEL: &str = "idna-3.7-py3-none-any.whl";
@@ -271,52 +272,6 @@ fn a_pylock_file_is_mirrored_exactly_without_asking_the_index() {
     assert_eq!(sha256_of(&dest.join(IDNA_WHEEL)), IDNA_WHEEL_SHA256);
 }
 
-/// A PEP 503 HTML index served by Python's http.server from a directory, stopped on drop.
-struct StaticIndex {
-    child: std::process::Child,
-    url: String,
-}
-
-impl StaticIndex {
-    fn serve(env: &Env, root: &Path) -> StaticIndex {
-        let port = support::registry::free_port();
-        let child = env
-            .python()
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(root)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start python -m http.server");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "http.server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        StaticIndex {
-            child,
-            url: format!("http://127.0.0.1:{port}/simple/"),
-        }
-    }
-}
-
-impl Drop for StaticIndex {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_file_whose_bytes_differ_from_the_index_sha256_is_named_and_not_stored() {
     use support::fixtures::{SIX_SDIST, SIX_WHEEL, pypi_fixture};
@@ -369,5 +324,25 @@ fn a_file_whose_bytes_differ_from_the_index_sha256_is_named_and_not_stored() {
     assert!(
         show.contains(SIX_SDIST) && !show.contains(SIX_WHEEL),
         "{show}"
+    );
+}
+
+#[test]
+fn pulling_a_package_the_store_lacks_names_the_mirror_command() {
+    let env = Env::new();
+    let out = run_fail(
+        env.opp()
+            .args(["pull", "pypi", "nosuchpackage", "-o"])
+            .arg(env.root().join("pulled")),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: no package `nosuchpackage` in {}/pypi/nosuchpackage\n  hint: `opp mirror \
+             pypi nosuchpackage` brings it, with its dependencies, from PyPI; `opp list pypi` \
+             shows the stored pypi packages\n",
+            env.store().display()
+        )
     );
 }

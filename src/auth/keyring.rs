@@ -49,6 +49,13 @@ pub fn get(host: &str) -> Keyring<Option<(String, String)>> {
     })
 }
 
+/// The password stored under `service` for `user`, as other tools file theirs (pip's and
+/// uv's keyring support: service = the index host); `None` if there is none.
+pub fn password(service: &str, user: &str) -> Keyring<Option<String>> {
+    let (service, user) = (service.to_owned(), user.to_owned());
+    bounded(move || imp::password(&service, &user))
+}
+
 /// Stores `username` and `secret` for `host`, replacing what was there.
 pub fn set(host: &str, username: &str, secret: &str) -> Keyring<()> {
     let value = match serde_json::to_string(&Stored {
@@ -170,6 +177,15 @@ mod imp {
         }
     }
 
+    pub fn password(service: &str, user: &str) -> Result<Option<String>, String> {
+        let entry = Entry::new_in_store(&store()?, service, user).map_err(|e| describe(&e))?;
+        match entry.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NoEntry) => Ok(None),
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
     pub fn set(host: &str, value: &str) -> Result<(), String> {
         entry(host)?.set_password(value).map_err(|e| describe(&e))
     }
@@ -199,6 +215,10 @@ mod imp {
     const WHY: &str = "opp was built without the `keyring` feature";
 
     pub fn get(_host: &str) -> Result<Option<String>, String> {
+        Err(WHY.into())
+    }
+
+    pub fn password(_service: &str, _user: &str) -> Result<Option<String>, String> {
         Err(WHY.into())
     }
 

@@ -60,10 +60,13 @@ pub struct MirrorPypiArgs {
     /// A constraints file (NAME<SPECIFIER> lines) applied to every package it names; repeatable.
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]
     pub constraints: Vec<PathBuf>,
-    /// The simple index to mirror from (PEP 503 HTML or PEP 691 JSON); credentials may be
-    /// given as https://USER:PASSWORD@HOST/... and are never printed.
-    #[arg(long, default_value = "https://pypi.org/simple/", value_name = "URL")]
-    pub upstream: String,
+    /// The simple index to mirror from (PEP 503 HTML or PEP 691 JSON). Default: `upstream`
+    /// of [mirror.pypi] in the config file, else https://pypi.org/simple/. Credentials as pip
+    /// finds them: https://USER:PASSWORD@HOST/..., else the host's ~/.netrc (NETRC) entry,
+    /// else, for https://USER@HOST/..., the keyring entry of service HOST and user USER; never
+    /// printed.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
     /// Mirror for this Python version (e.g. 3.12): markers, Requires-Python and wheel tags
     /// are checked against it; repeatable. Default: any.
     #[arg(long = "python-version", value_name = "X.Y")]
@@ -85,6 +88,11 @@ pub struct MirrorPypiArgs {
     /// Allow pre-releases (a pinned pre-release is taken without it).
     #[arg(long)]
     pub pre: bool,
+    /// Download every file into a temporary file before storing it. By default a wheel whose
+    /// sha256, size and metadata the index states (PEP 691 JSON with PEP 658, as PyPI serves
+    /// them) streams straight into the store.
+    #[arg(long)]
+    pub no_stream: bool,
     /// Print the plan (what would be mirrored, what is already stored); write nothing.
     #[arg(long)]
     pub dry_run: bool,

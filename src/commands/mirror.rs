@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::cli::MirrorPypiArgs;
 use crate::config::Settings;
 use crate::ecosystem::pypi::normalize_name;
+use crate::mirror::pypi::credentials::Netrc;
 use crate::mirror::pypi::environment::Environment;
 use crate::mirror::pypi::requirements::{self, Parsed};
 use crate::mirror::pypi::resolve::{BinaryRules, Options};
@@ -14,6 +15,9 @@ use crate::mirror::pypi::sink::PypiSink;
 use crate::mirror::pypi::{self, lock, spec, upstream::Upstream};
 use crate::mirror::{self, FileResult, MirrorError, download};
 use crate::output::{Output, bytes};
+
+/// Where `opp mirror pypi` reads from without `--upstream` or `[mirror.pypi] upstream`.
+const DEFAULT_UPSTREAM: &str = "https://pypi.org/simple/";
 
 /// `opp mirror pypi SPEC... [-r FILE] [targets]`.
 pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> anyhow::Result<()> {
@@ -58,7 +62,16 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
     }
 
     let client = download::client()?;
-    let upstream = Upstream::new(client.clone(), &args.upstream)?;
+    let netrc = Netrc::load().unwrap_or_else(|why| {
+        out.warn(format!("{why}; going on without .netrc credentials"));
+        Netrc::default()
+    });
+    let upstream_url = args
+        .upstream
+        .as_deref()
+        .or(settings.mirror_upstreams.get("pypi").map(String::as_str))
+        .unwrap_or(DEFAULT_UPSTREAM);
+    let upstream = Upstream::new(client.clone(), upstream_url, netrc)?;
     if !requests.is_empty() {
         out.status(format!(
             "resolving {} requirement(s) against {}",
@@ -67,10 +80,16 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
         ));
     }
     let target = super::open(&settings.location, settings)?;
+    let planner = PypiSink {
+        packages: target.packages(out),
+        streaming: None,
+    };
+    let (mut plan, problems, streamable) =
+        pypi::plan(&upstream, &planner, &requests, &options).await?;
     let sink = PypiSink {
         packages: target.packages(out),
+        streaming: (!args.no_stream).then_some((&upstream, streamable)),
     };
-    let (mut plan, problems) = pypi::plan(&upstream, &sink, &requests, &options).await?;
     for path in &args.lock {
         let text = read(path)?;
         let file_name = path

@@ -287,6 +287,24 @@ pub fn describe_reader<R: Read + Seek>(
     })
 }
 
+/// The `PKG-INFO` of an sdist (`.tar.gz` or legacy `.zip`), byte for byte, read within the
+/// metadata limit (`limits::metadata_bytes`). Blocking: reads the file. `opp mirror` reads an
+/// sdist's dependencies from it when no wheel states them.
+pub fn sdist_pkg_info(path: &Path) -> Result<Vec<u8>, PypiError> {
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let extension = Extension::of(file_name);
+    let (file, _) = super::files::open(path)?;
+    let member = match extension {
+        Some(Extension::TarGz) => archive::tar_gz_sdist_pkg_info(path, BufReader::new(file))?,
+        Some(Extension::Zip) => archive::zip_sdist_pkg_info(path, BufReader::new(file))?,
+        _ => return Err(invalid_name(path, "an sdist ends with .tar.gz or .zip")),
+    };
+    Ok(member.bytes)
+}
+
 fn invalid_name(path: &Path, reason: &str) -> PypiError {
     PypiError::InvalidFileName {
         path: path.to_path_buf(),

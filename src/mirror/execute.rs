@@ -82,6 +82,18 @@ pub trait Sink: Send + Sync {
     /// Pushes the downloaded files of one version; per file, `Ok(true)` when added,
     /// `Ok(false)` when it was already there with the same bytes, or why it failed.
     async fn push(&self, files: Vec<(PlanFile, PathBuf)>) -> Vec<Result<bool, String>>;
+    /// Stores the files of one version it can take straight from the upstream into the store,
+    /// with no temporary file (it knows each file's digest, size and metadata up front):
+    /// per file taken, `Ok(true)` when added, `Ok(false)` when already there, or why it
+    /// failed; and the files it leaves to the download path. By default it takes none.
+    async fn stream(
+        &self,
+        files: Vec<PlanFile>,
+        _client: &reqwest::Client,
+        _bar: &ProgressBar,
+    ) -> (Vec<(PlanFile, Result<bool, String>)>, Vec<PlanFile>) {
+        (Vec::new(), files)
+    }
 }
 
 /// Runs the plan. With `dry_run`, only checks what the store holds and reports each file as
@@ -169,6 +181,13 @@ async fn version(
     if to_fetch.is_empty() {
         return results;
     }
+    let (streamed, to_fetch) = sink.stream(to_fetch, client, bar).await;
+    for (f, outcome) in streamed {
+        results.push(outcome_result(&f, outcome));
+    }
+    if to_fetch.is_empty() {
+        return results;
+    }
     let scratch = match tempfile::Builder::new().prefix("opp-mirror.").tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -228,6 +247,19 @@ async fn version(
         });
     }
     results
+}
+
+/// The result of a file the sink took (pushed or streamed).
+fn outcome_result(f: &PlanFile, outcome: Result<bool, String>) -> FileResult {
+    match outcome {
+        Ok(true) => FileResult::of(f, "added", None),
+        Ok(false) => FileResult::of(
+            f,
+            "skipped",
+            Some("already stored with the same sha256".into()),
+        ),
+        Err(why) => FileResult::of(f, "failed", Some(why)),
+    }
 }
 
 /// Downloads and checks one file; returns its sha256.

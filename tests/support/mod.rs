@@ -10,6 +10,7 @@ pub mod nuget;
 pub mod nuget_feed;
 pub mod opentofu;
 pub mod registry;
+pub mod static_index;
 pub mod terraform;
 pub mod tf_registry;
 pub mod token_server;

@@ -45,7 +45,7 @@ pub async fn pypi(settings: &Settings, out: &Output, args: PullPypiArgs) -> anyh
     let origins: Vec<String> = wanted.iter().map(|w| w.origin.clone()).collect();
     let pulls: Vec<_> = wanted
         .iter()
-        .map(|w| pull_one(&pkgs, w, &py_target, args.pre, &args.output))
+        .map(|w| pull_one(&target, &pkgs, w, &py_target, args.pre, &args.output))
         .collect();
     super::pull_all(out, &origins, pulls, &args.output, args.json).await
 }
@@ -115,6 +115,7 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<Wanted>> {
 
 /// Resolves one requirement, chooses its files for the target, writes them into `dir`.
 async fn pull_one(
+    target: &super::super::Target,
     pkgs: &Packages<'_>,
     w: &Wanted,
     py_target: &PyTarget,
@@ -122,14 +123,10 @@ async fn pull_one(
     dir: &Path,
 ) -> anyhow::Result<(Release, Vec<DistFile>)> {
     let name = &w.name;
-    let repo = pkgs.mapper.repository(Ecosystem::Pypi, name)?;
+    pkgs.mapper.repository(Ecosystem::Pypi, name)?;
     let versions = pkgs.versions(Ecosystem::Pypi, name).await?;
     if versions.is_empty() {
-        return Err(PackageError::NotFound(format!(
-            "no package `{name}` in {}",
-            pkgs.store.location(&repo)
-        ))
-        .into());
+        return Err(target.not_stored(Ecosystem::Pypi, name, None).into());
     }
     let Some(version) = pypi::select_version(&versions, &w.requirement, pre) else {
         let mut all = versions.clone();

@@ -6,6 +6,9 @@
 //! What cannot name a package in a store is refused with the line and what to do: editable
 //! installs (`-e`), URLs and paths, nested files (`-r`, `-c`) and other options. Each kept line
 //! is then checked by [`super::parse_requirement`]. Pure: text in, values out.
+//!
+//! The reading of lines (continuations, comments, `--hash` options) is shared with
+//! `opp mirror pypi -r` (`mirror::pypi::requirements`), which applies its own rules to them.
 
 use super::PypiError;
 use super::version::{Requirement, parse_requirement};
@@ -41,30 +44,11 @@ pub fn parse(text: &str) -> Result<Vec<Wanted>, RequirementsError> {
         if let Some(reason) = refused(first, content) {
             return Err(fail(reason));
         }
-        // The requirement runs up to its first option (`--hash=...`).
-        let requirement_end = content.find(" --").unwrap_or(content.len());
-        let (text, options) = content.split_at(requirement_end);
-        let mut sha256 = Vec::new();
-        let mut options = options.split_whitespace().peekable();
-        while let Some(option) = options.next() {
-            let value = match option.strip_prefix("--hash") {
-                Some("") => options.next().unwrap_or_default(),
-                Some(v) if v.starts_with('=') => &v[1..],
-                _ => {
-                    return Err(fail(format!(
-                        "option `{option}` is not supported by opp pull (only --hash=sha256:...)"
-                    )));
-                }
-            };
-            let hex = value
-                .strip_prefix("sha256:")
-                .filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
-                .ok_or_else(|| {
-                    fail(format!(
-                        "`--hash={value}` is not sha256:<64 hex digits> (opp checks sha256 only)"
-                    ))
-                })?;
-            sha256.push(hex.to_ascii_lowercase());
+        let (text, sha256, others) = split_hashes(content).map_err(fail)?;
+        if let Some(option) = others.first() {
+            return Err(fail(format!(
+                "option `{option}` is not supported by opp pull (only --hash=sha256:...)"
+            )));
         }
         let requirement = parse_requirement(text.trim()).map_err(|e| match e {
             PypiError::InvalidRequirement {
@@ -118,8 +102,43 @@ fn refused(first: &str, content: &str) -> Option<String> {
     None
 }
 
+/// Splits `name==1.0 --hash=sha256:ab --hash sha256:cd --no-binary x` into the requirement,
+/// its sha256 digests (lowercase) and its other options (pip's per-requirement options).
+/// A hash that is not `sha256:<64 hex digits>` is refused.
+pub fn split_hashes(line: &str) -> Result<(&str, Vec<String>, Vec<String>), String> {
+    let at = line
+        .find(" --")
+        .or_else(|| line.find("\t--"))
+        .unwrap_or(line.len());
+    let (requirement, options) = (line[..at].trim(), &line[at..]);
+    let mut hashes = Vec::new();
+    let mut others = Vec::new();
+    let mut tokens = options.split_whitespace();
+    while let Some(token) = tokens.next() {
+        let value = match token.strip_prefix("--hash") {
+            Some("") => tokens.next().unwrap_or_default(),
+            Some(rest) if rest.starts_with('=') => &rest[1..],
+            _ => {
+                others.push(token.to_owned());
+                continue;
+            }
+        };
+        let hex = value
+            .strip_prefix("sha256:")
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                format!(
+                    "`--hash={value}`: only sha256 hashes are supported, as \
+                     --hash=sha256:<64 hex digits>"
+                )
+            })?;
+        hashes.push(hex.to_ascii_lowercase());
+    }
+    Ok((requirement, hashes, others))
+}
+
 /// Physical lines joined where one ends in `\`, each with the number of its first line.
-fn logical_lines(text: &str) -> Vec<(usize, String)> {
+pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -143,7 +162,7 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
 }
 
 /// The line without its comment: `#` at its start or after whitespace, as pip reads it.
-fn strip_comment(line: &str) -> &str {
+pub fn strip_comment(line: &str) -> &str {
     let bytes = line.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {

@@ -20,6 +20,31 @@ pub struct Dependencies {
     /// PEP 643: the metadata is 2.2+ and does not mark `Requires-Dist` dynamic (always true
     /// for a wheel's METADATA, whose values are final).
     pub static_requires_dist: bool,
+    /// `Metadata-Version`, as written.
+    pub metadata_version: Option<String>,
+}
+
+impl Dependencies {
+    /// Why an sdist's `Requires-Dist` cannot be taken as its dependencies (PEP 643: only
+    /// Metadata-Version 2.2+ values not marked `Dynamic` are final), or `None` when they can.
+    pub fn not_static(&self) -> Option<String> {
+        if self.static_requires_dist {
+            return None;
+        }
+        Some(match &self.metadata_version {
+            Some(v)
+                if pep440_rs::Version::from_str(v)
+                    .is_ok_and(|v| v >= pep440_rs::Version::new([2, 2])) =>
+            {
+                "its PKG-INFO marks Requires-Dist as Dynamic (computed at build time)".to_owned()
+            }
+            Some(v) => format!(
+                "its PKG-INFO is Metadata-Version {v}, older than 2.2, whose Requires-Dist may \
+                 differ from what a build states"
+            ),
+            None => "its PKG-INFO has no Metadata-Version".to_owned(),
+        })
+    }
 }
 
 /// Reads the header block of a core metadata file.
@@ -66,6 +91,7 @@ pub fn parse(bytes: &[u8]) -> Dependencies {
         .and_then(|v| pep440_rs::Version::from_str(v).ok())
         .is_some_and(|v| v >= pep440_rs::Version::new([2, 2]));
     deps.static_requires_dist = at_least_2_2 && !dynamic;
+    deps.metadata_version = metadata_version;
     deps
 }
 
@@ -101,5 +127,32 @@ mod tests {
     fn sdist_metadata_is_static_from_2_2_unless_marked_dynamic() {
         assert!(parse(b"Metadata-Version: 2.2\nName: x\n").static_requires_dist);
         assert!(!parse(b"Metadata-Version: 2.3\nDynamic: Requires-Dist\n").static_requires_dist);
+    }
+
+    #[test]
+    fn an_sdist_says_why_its_dependencies_are_not_final() {
+        let cases = [
+            ("Metadata-Version: 2.4\nRequires-Dist: six\n", None),
+            (
+                "Metadata-Version: 2.2\nDynamic: requires-dist\n",
+                Some("its PKG-INFO marks Requires-Dist as Dynamic (computed at build time)"),
+            ),
+            (
+                "Metadata-Version: 2.1\nRequires-Dist: six\n",
+                Some(
+                    "its PKG-INFO is Metadata-Version 2.1, older than 2.2, whose Requires-Dist \
+                     may differ from what a build states",
+                ),
+            ),
+            ("Name: x\n", Some("its PKG-INFO has no Metadata-Version")),
+        ];
+        let mut failures = Vec::new();
+        for (text, want) in cases {
+            let got = parse(text.as_bytes()).not_static();
+            if got.as_deref() != want {
+                failures.push(format!("{text:?}: {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

@@ -5,6 +5,7 @@
 //! the command line (`spec`) and requirements files (`requirements`).
 
 mod choose;
+pub mod credentials;
 pub mod environment;
 pub mod index;
 pub mod lock;
@@ -13,6 +14,7 @@ pub mod requirements;
 pub mod resolve;
 pub mod sink;
 pub mod spec;
+pub mod streaming;
 pub mod upstream;
 
 use futures_util::{StreamExt, stream};
@@ -34,17 +36,22 @@ pub trait StoredMetadata: Sync {
     async fn metadata(&self, name: &str, version: &str) -> Option<Vec<u8>>;
 }
 
-/// The files to mirror for `requests`, and the problems found on the way.
+/// The files to mirror for `requests`, the problems found on the way, and the files the index
+/// describes fully enough to stream them into the store.
 pub async fn plan(
     upstream: &Upstream,
     stored: &dyn StoredMetadata,
     requests: &[Request],
     options: &Options,
-) -> Result<(Vec<PlanFile>, Vec<Problem>), MirrorError> {
+) -> Result<(Vec<PlanFile>, Vec<Problem>, streaming::Streamable), MirrorError> {
     let mut known = Known::default();
     for _ in 0..MAX_CALLS {
         let needs = match resolve::resolve(requests, options, &known) {
             Ok(plan) => {
+                let mut streamable = streaming::Streamable::default();
+                for p in &plan.files {
+                    streamable.insert(&p.file);
+                }
                 let files = plan
                     .files
                     .into_iter()
@@ -59,7 +66,7 @@ pub async fn plan(
                         size: p.file.size,
                     })
                     .collect();
-                return Ok((files, plan.problems));
+                return Ok((files, plan.problems, streamable));
             }
             Err(needs) => needs,
         };

@@ -4,6 +4,8 @@
 //! already lists them. An unpinned line is a specifier whose dependencies are followed.
 //! Comments and `\` continuations are handled, `-r`/`-c` lines nest; `-e`, VCS, URL and path
 //! lines are refused (a mirror takes packages from the index). Pure: the caller reads files.
+//! Lines, comments and `--hash` options are read by `ecosystem::pypi::requirements` (shared
+//! with `opp pull pypi -r`); this module applies the mirror's rules to them.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +13,7 @@ use pep440_rs::{Operator, VersionSpecifiers};
 
 use super::resolve::Request;
 use super::spec;
+use crate::ecosystem::pypi::requirements::{logical_lines, split_hashes, strip_comment};
 use crate::mirror::MirrorError;
 
 /// How deep `-r`/`-c` lines may nest.
@@ -47,6 +50,7 @@ fn read_at(
     let text = read(path)?;
     let shown = path.display().to_string();
     for (line_no, line) in logical_lines(&text) {
+        let line = strip_comment(&line);
         let bad = |reason: String| MirrorError::BadLine {
             path: shown.clone(),
             line: line_no,
@@ -77,7 +81,7 @@ fn read_at(
             }
             continue;
         }
-        let (requirement, hashes) = split_hashes(line).map_err(&bad)?;
+        let (requirement, hashes, _other_options) = split_hashes(line).map_err(&bad)?;
         if requirement.contains("://") || requirement.starts_with(['.', '/']) {
             return Err(bad(format!(
                 "`{requirement}`: URL, VCS and path requirements cannot be mirrored; name a \
@@ -111,33 +115,6 @@ fn is_pin(specifiers: &VersionSpecifiers) -> bool {
             .all(|s| matches!(s.operator(), Operator::Equal | Operator::ExactEqual))
 }
 
-/// Lines with comments removed and `\` continuations joined, numbered by their first line.
-fn logical_lines(text: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let without_comment = match raw.find('#') {
-            Some(0) => "",
-            Some(at) if raw[..at].ends_with([' ', '\t']) => &raw[..at],
-            _ => raw,
-        };
-        let (content, continues) = match without_comment.trim_end().strip_suffix('\\') {
-            Some(c) => (c, true),
-            None => (without_comment, false),
-        };
-        let entry = current.get_or_insert_with(|| (i + 1, String::new()));
-        if !entry.1.is_empty() {
-            entry.1.push(' ');
-        }
-        entry.1.push_str(content.trim());
-        if !continues && let Some(done) = current.take() {
-            out.push(done);
-        }
-    }
-    out.extend(current);
-    out
-}
-
 /// `-r file`, `--requirement=file`, `--index-url URL` ... as `(option, value)`.
 fn option(line: &str) -> Option<(&str, &str)> {
     if !line.starts_with('-') {
@@ -163,34 +140,6 @@ fn nested_path(parent: &Path, value: &str) -> PathBuf {
         return p.to_owned();
     }
     parent.parent().unwrap_or(Path::new(".")).join(p)
-}
-
-/// Splits `name==1.0 --hash=sha256:ab --hash sha256:cd` into the requirement and its sha256
-/// digests.
-fn split_hashes(line: &str) -> Result<(&str, Vec<String>), String> {
-    let Some(at) = line.find(" --").or_else(|| line.find("\t--")) else {
-        return Ok((line, Vec::new()));
-    };
-    let (requirement, options) = (line[..at].trim(), &line[at..]);
-    let mut hashes = Vec::new();
-    let mut tokens = options.split_whitespace();
-    while let Some(token) = tokens.next() {
-        let value = match token.strip_prefix("--hash") {
-            Some("") => tokens.next().unwrap_or_default(),
-            Some(rest) if rest.starts_with('=') => &rest[1..],
-            _ => continue, // --global-option and the like say nothing about files
-        };
-        let Some(hex) = value.strip_prefix("sha256:") else {
-            return Err(format!(
-                "`--hash {value}`: only sha256 hashes are supported (as `--hash=sha256:HEX`)"
-            ));
-        };
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("`{hex}` is not a sha256 digest (64 hex digits)"));
-        }
-        hashes.push(hex.to_ascii_lowercase());
-    }
-    Ok((requirement, hashes))
 }
 
 #[cfg(test)]

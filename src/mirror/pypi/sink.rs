@@ -1,20 +1,31 @@
-//! Where mirrored Python files go: the store, through the path `opp push pypi` takes (each
-//! file described from its own metadata, then `Packages::push_pypi`), so a mirrored file is
-//! laid out exactly like a pushed one.
+//! Where mirrored Python files go: the store, laid out exactly as `opp push pypi` lays out a
+//! pushed file (the same file manifest, metadata config and index annotations, pushed with
+//! `Packages::push_versions`). A downloaded file is described from its own metadata, as
+//! `opp push` describes it, and filed under the sha256 its download computed (not hashed
+//! again); a wheel the index describes fully is streamed straight into the store (`stream`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::artifact;
+use bytes::Bytes;
+use indicatif::ProgressBar;
+
+use super::streaming::{self, Described, HttpBlob, Streamable};
+use super::upstream::Upstream;
+use crate::artifact::{self, FileSpec, LayerSource, LayerSpec};
+use crate::digest::Digest;
 use crate::ecosystem::pypi as eco;
 use crate::mapper::Mapper;
 use crate::mirror::pypi::StoredMetadata;
 use crate::mirror::{PlanFile, Sink};
 use crate::packages::Packages;
-use crate::release::Ecosystem;
+use crate::release::{Descriptor, Ecosystem};
 
 pub struct PypiSink<'a> {
     pub packages: Packages<'a>,
+    /// The upstream and the wheels it describes fully, to stream them; `None`: spool every
+    /// file to a temporary file first.
+    pub streaming: Option<(&'a Upstream, Streamable)>,
 }
 
 /// The largest stored METADATA read back.
@@ -58,6 +69,87 @@ fn chain(e: impl Into<anyhow::Error>) -> String {
     format!("{:#}", e.into())
 }
 
+/// The file manifest of one Python file, as `Packages::push_pypi` builds it.
+fn spec(file_name: &str, d: Described, source: LayerSource) -> FileSpec {
+    let mut annotations =
+        BTreeMap::from([(artifact::PYOCI_SHA256.to_owned(), d.digest.hex().to_owned())]);
+    if let Some(r) = d.requires_python {
+        annotations.insert(artifact::PYPI_REQUIRES_PYTHON.to_owned(), r);
+    }
+    FileSpec {
+        file_name: file_name.to_owned(),
+        artifact_type: artifact::PYPI.file_artifact_type,
+        entry_artifact_type: None,
+        layers: vec![LayerSpec {
+            descriptor: Descriptor {
+                media_type: artifact::PYPI.layer_media_type.to_owned(),
+                digest: d.digest,
+                size: d.size,
+            },
+            title: Some(file_name.to_owned()),
+            source,
+        }],
+        metadata: (!d.metadata.is_empty())
+            .then(|| (artifact::PYPI_METADATA, Bytes::from(d.metadata))),
+        platform: Some(("any".to_owned(), d.platform_arch)),
+        entry_annotations: annotations,
+    }
+}
+
+impl PypiSink<'_> {
+    /// Pushes the described files of one version; per file, added or unchanged, or why not.
+    async fn push_specs(
+        &self,
+        name: &str,
+        version: &str,
+        specs: Vec<FileSpec>,
+    ) -> Result<BTreeMap<String, bool>, String> {
+        let groups = BTreeMap::from([((name.to_owned(), version.to_owned()), specs)]);
+        let pushed = self
+            .packages
+            .push_versions(Ecosystem::Pypi, &artifact::PYPI, groups, false)
+            .await
+            .map_err(chain)?;
+        Ok(pushed
+            .into_iter()
+            .map(|p| (p.file, p.status != "unchanged"))
+            .collect())
+    }
+
+    /// Streams one wheel's bytes into the store's blob; its file manifest is pushed after.
+    async fn stream_one(
+        &self,
+        upstream: &Upstream,
+        f: &PlanFile,
+        file: &super::index::IndexFile,
+        bar: &ProgressBar,
+    ) -> Result<FileSpec, String> {
+        let d = streaming::describe(upstream, f, file).await?;
+        let name = Mapper::normalize_package(Ecosystem::Pypi, &f.package).map_err(chain)?;
+        let repo = self
+            .packages
+            .mapper
+            .repository(Ecosystem::Pypi, &name)
+            .map_err(chain)?;
+        let store = &self.packages.store;
+        if !store.blob_exists(&repo, &d.digest).await.map_err(chain)? {
+            let source = HttpBlob {
+                client: upstream.client().clone(),
+                url: f.url.clone(),
+                bar: bar.clone(),
+            };
+            store
+                .push_blob_from(&repo, &d.digest, d.size, &source)
+                .await
+                .map_err(chain)?;
+        } else {
+            bar.inc(d.size);
+        }
+        // The blob is stored: the push finds it there and reads nothing from this source.
+        Ok(spec(&f.file_name, d, LayerSource::Bytes(Bytes::new())))
+    }
+}
+
 #[async_trait::async_trait]
 impl Sink for PypiSink<'_> {
     async fn stored(
@@ -84,43 +176,104 @@ impl Sink for PypiSink<'_> {
 
     async fn push(&self, files: Vec<(PlanFile, PathBuf)>) -> Vec<Result<bool, String>> {
         let mut outcome: Vec<Result<bool, String>> = Vec::with_capacity(files.len());
-        let mut dists = Vec::new();
+        let mut specs = Vec::new();
         for (f, path) in &files {
-            let path = path.clone();
-            let described = tokio::task::spawn_blocking(move || eco::describe(&path)).await;
-            match described {
-                Ok(Ok(d)) => {
-                    dists.push(d);
+            let owned = path.clone();
+            let described = tokio::task::spawn_blocking(move || eco::describe(&owned)).await;
+            let digest = f.sha256.as_deref().map(Digest::from_hex);
+            match (described, digest) {
+                (Ok(Ok(d)), Some(Ok(digest))) => {
+                    let described = Described {
+                        digest,
+                        size: d.size,
+                        metadata: d.metadata.unwrap_or_default(),
+                        requires_python: d.requires_python,
+                        platform_arch: d.platform_arch,
+                    };
+                    specs.push(spec(
+                        &d.file_name,
+                        described,
+                        LayerSource::File(path.clone()),
+                    ));
                     outcome.push(Ok(true));
                 }
-                Ok(Err(e)) => outcome.push(Err(format!(
+                (Ok(Err(e)), _) => outcome.push(Err(format!(
                     "{} is not a distribution opp can push: {}",
                     f.file_name,
                     chain(e)
                 ))),
-                Err(e) => outcome.push(Err(e.to_string())),
+                (Err(e), _) => outcome.push(Err(e.to_string())),
+                (_, _) => outcome.push(Err(format!(
+                    "{}: the download gave no sha256 to file it under",
+                    f.file_name
+                ))),
             }
         }
-        if dists.is_empty() {
+        let Some((first, _)) = files.first() else {
+            return outcome;
+        };
+        if specs.is_empty() {
             return outcome;
         }
-        match self.packages.push_pypi(dists, false).await {
-            Ok(pushed) => {
-                let status: BTreeMap<&str, &str> =
-                    pushed.iter().map(|p| (p.file.as_str(), p.status)).collect();
+        match self.push_specs(&first.package, &first.version, specs).await {
+            Ok(status) => {
                 for ((f, _), o) in files.iter().zip(outcome.iter_mut()) {
                     if o.is_ok() {
-                        *o = Ok(status.get(f.file_name.as_str()) != Some(&"unchanged"));
+                        *o = Ok(status.get(&f.file_name).copied().unwrap_or(true));
                     }
                 }
             }
-            Err(e) => {
-                let why = chain(e);
+            Err(why) => {
                 for o in outcome.iter_mut().filter(|o| o.is_ok()) {
                     *o = Err(why.clone());
                 }
             }
         }
         outcome
+    }
+
+    async fn stream(
+        &self,
+        files: Vec<PlanFile>,
+        _client: &reqwest::Client,
+        bar: &ProgressBar,
+    ) -> (Vec<(PlanFile, Result<bool, String>)>, Vec<PlanFile>) {
+        let Some((upstream, streamable)) = &self.streaming else {
+            return (Vec::new(), files);
+        };
+        let (take, rest): (Vec<PlanFile>, Vec<PlanFile>) =
+            files.into_iter().partition(|f| streamable.get(f).is_some());
+        let Some(first) = take.first().cloned() else {
+            return (Vec::new(), rest);
+        };
+        let streams = take.iter().map(|f| async move {
+            match streamable.get(f) {
+                Some(file) => self.stream_one(upstream, f, file, bar).await,
+                None => Err("not streamable".to_owned()),
+            }
+        });
+        let specs: Vec<Result<FileSpec, String>> = futures_util::future::join_all(streams).await;
+        let ready: Vec<FileSpec> = specs
+            .iter()
+            .filter_map(|s| s.as_ref().ok().cloned())
+            .collect();
+        let pushed = if ready.is_empty() {
+            Ok(BTreeMap::new())
+        } else {
+            self.push_specs(&first.package, &first.version, ready).await
+        };
+        let results = take
+            .into_iter()
+            .zip(specs)
+            .map(|(f, spec)| {
+                let outcome = match (spec, &pushed) {
+                    (Err(why), _) => Err(why),
+                    (Ok(_), Err(why)) => Err(why.clone()),
+                    (Ok(_), Ok(status)) => Ok(status.get(&f.file_name).copied().unwrap_or(true)),
+                };
+                (f, outcome)
+            })
+            .collect();
+        (results, rest)
     }
 }

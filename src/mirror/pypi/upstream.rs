@@ -1,25 +1,30 @@
 //! The upstream simple index over HTTP: a project's page (JSON when offered) and a version's
 //! dependencies: from the PEP 658 metadata file beside a wheel when the index serves one
-//! (no wheel download), else from the METADATA inside a downloaded wheel. Credentials in the
+//! (no wheel download), else from the METADATA inside a downloaded wheel, else from an
+//! sdist's PKG-INFO when it is final (Metadata-Version 2.2+, not Dynamic). Credentials in the
 //! URL's userinfo are sent as basic auth and never printed.
 
 use std::str::FromStr;
 
 use reqwest::Url;
 
+use super::credentials::{self, Netrc};
 use super::index::{self, IndexFile, dist_name};
 use super::metadata::{self, Dependencies};
 use crate::digest::Hasher;
+use crate::ecosystem::limits;
 use crate::ecosystem::pypi as eco;
 use crate::mirror::download::{self, DownloadError, redacted};
 
-/// The largest project page or metadata file read into memory.
-const MAX_BODY: usize = 128 * 1024 * 1024;
+/// The largest project page read into memory (metadata files: `limits::metadata_bytes`).
+const MAX_PAGE: u64 = 128 * 1024 * 1024;
 
 pub struct Upstream {
     client: reqwest::Client,
-    /// Ends with `/`.
+    /// Ends with `/`; carries the credentials found for it.
     base: Url,
+    /// For files served from another host.
+    netrc: Netrc,
     /// Wheels downloaded to read their METADATA, kept for the mirror to reuse (removed on drop).
     downloaded: tempfile::TempDir,
     /// URL -> the verified file in `downloaded`.
@@ -27,16 +32,24 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(client: reqwest::Client, url: &str) -> Result<Upstream, super::super::MirrorError> {
+    /// The index at `url`, with credentials as pip finds them (`credentials`).
+    pub fn new(
+        client: reqwest::Client,
+        url: &str,
+        netrc: Netrc,
+    ) -> Result<Upstream, super::super::MirrorError> {
         let with_slash = if url.ends_with('/') {
             url.to_owned()
         } else {
             format!("{url}/")
         };
-        let base = Url::parse(&with_slash)
+        let mut base = Url::parse(&with_slash)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| super::super::MirrorError::BadUpstream(url.to_owned()))?;
+            .ok_or_else(|| super::super::MirrorError::BadUpstream(redact_text(url)))?;
+        if let Some(source) = credentials::fill(&mut base, &netrc) {
+            tracing::debug!("credentials for {} from {source:?}", redacted(&base));
+        }
         let downloaded = tempfile::Builder::new()
             .prefix("opp-mirror-metadata.")
             .tempdir()
@@ -47,9 +60,15 @@ impl Upstream {
         Ok(Upstream {
             client,
             base,
+            netrc,
             downloaded,
             by_url: Default::default(),
         })
+    }
+
+    /// The HTTP client the index is read with.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     /// The index URL for messages (no password).
@@ -71,6 +90,19 @@ impl Upstream {
                     self.describe()
                 ));
             }
+            Err(DownloadError::Status { status, .. }) if status.as_u16() == 401 => {
+                return Err(format!(
+                    "the upstream index {} answered 401 Unauthorized {}",
+                    self.describe(),
+                    if self.base.password().is_some() {
+                        "to the credentials opp sent: check them"
+                    } else {
+                        "and opp found no credentials for it: give them in the URL \
+                         (https://USER:PASSWORD@HOST/...), in ~/.netrc, or in the keyring \
+                         (https://USER@HOST/...)"
+                    }
+                ));
+            }
             Err(e) => return Err(e.to_string()),
         };
         let json = response
@@ -80,9 +112,27 @@ impl Upstream {
             .is_some_and(|v| v.starts_with(index::JSON_TYPE));
         // The page's own URL after redirects resolves relative links.
         let page_url = response.url().clone();
-        let body = bounded(response, &page_url).await?;
-        index::parse_page(&body, json, &page_url)
-            .map_err(|e| format!("{}: {e}", redacted(&page_url)))
+        let body = bounded(response, &page_url, MAX_PAGE).await?;
+        let mut files = index::parse_page(&body, json, &page_url)
+            .map_err(|e| format!("{}: {e}", redacted(&page_url)))?;
+        for f in &mut files {
+            self.authorize(&mut f.url);
+        }
+        Ok(files)
+    }
+
+    /// Gives a file URL without credentials those of the index when it is on the index's
+    /// host, else its own host's `.netrc` entry (as pip sends them).
+    fn authorize(&self, url: &mut Url) {
+        if !url.username().is_empty() || url.password().is_some() {
+            return;
+        }
+        if url.host_str() == self.base.host_str() && url.port() == self.base.port() {
+            let _ = url.set_username(self.base.username());
+            let _ = url.set_password(self.base.password());
+        } else {
+            credentials::from_netrc(url, &self.netrc);
+        }
     }
 
     /// The dependencies of one version, from the best file the page lists for it.
@@ -104,24 +154,7 @@ impl Upstream {
             .iter()
             .find_map(|(f, wheel)| f.metadata.as_ref().filter(|_| *wheel).map(|h| (*f, h)))
         {
-            let url = Url::from_str(&format!("{}.metadata", f.url))
-                .map_err(|e| format!("cannot build the metadata URL: {e}"))?;
-            let response = download::get(&self.client, &url, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            let body = bounded(response, &url).await?;
-            if let Some(want) = hash {
-                let mut h = Hasher::new();
-                h.update(&body);
-                let got = h.finish();
-                if !got.hex().eq_ignore_ascii_case(want) {
-                    return Err(format!(
-                        "{} has sha256 {} but the index says {want}",
-                        redacted(&url),
-                        got.hex()
-                    ));
-                }
-            }
+            let body = self.metadata_file(f, hash.as_deref()).await?;
             return Ok(metadata::parse(&body));
         }
         // Else the wheel itself: download it and read its METADATA.
@@ -133,9 +166,41 @@ impl Upstream {
         {
             return self.wheel_metadata(f).await;
         }
+        // Else an sdist: its PKG-INFO, when it states its dependencies as final (PEP 643).
+        if let Some((f, _)) = of_version.iter().find(|(_, wheel)| !*wheel) {
+            return self.sdist_metadata(f).await;
+        }
         Err(format!(
-            "{name} {version} has only an sdist and the index serves no metadata for it"
+            "the index lists no wheel or sdist of {name} {version} to read them from"
         ))
+    }
+
+    /// The PEP 658 core metadata served beside `f`, at most the metadata limit, checked
+    /// against the digest the index gives for it.
+    pub async fn metadata_file(
+        &self,
+        f: &IndexFile,
+        hash: Option<&str>,
+    ) -> Result<Vec<u8>, String> {
+        let url = Url::from_str(&format!("{}.metadata", f.url))
+            .map_err(|e| format!("cannot build the metadata URL: {e}"))?;
+        let response = download::get(&self.client, &url, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = bounded(response, &url, limits::metadata_bytes()).await?;
+        if let Some(want) = hash {
+            let mut h = Hasher::new();
+            h.update(&body);
+            let got = h.finish();
+            if !got.hex().eq_ignore_ascii_case(want) {
+                return Err(format!(
+                    "{} has sha256 {} but the index says {want}",
+                    redacted(&url),
+                    got.hex()
+                ));
+            }
+        }
+        Ok(body)
     }
 
     /// A file this run already downloaded (and verified), by its URL.
@@ -143,8 +208,10 @@ impl Upstream {
         self.by_url.lock().ok()?.get(url).cloned()
     }
 
-    async fn wheel_metadata(&self, f: &IndexFile) -> Result<Dependencies, String> {
-        // One directory per file: two projects' wheels cannot share a name, but be safe.
+    /// Downloads a file of the index (checked against its sha256) into the run's temporary
+    /// directory, where the mirror reuses it rather than downloading it again.
+    async fn keep(&self, f: &IndexFile) -> Result<std::path::PathBuf, String> {
+        // One directory per file: two projects' files cannot share a name, but be safe.
         let dir = tempfile::Builder::new()
             .prefix("w.")
             .tempdir_in(self.downloaded.path())
@@ -163,6 +230,27 @@ impl Upstream {
         if let Ok(mut map) = self.by_url.lock() {
             map.insert(f.url.clone(), path.clone());
         }
+        Ok(path)
+    }
+
+    /// An sdist's dependencies: from the index's PEP 658 file when it serves one, else from
+    /// the PKG-INFO inside it; taken only when final (Metadata-Version 2.2+, not `Dynamic`).
+    async fn sdist_metadata(&self, f: &IndexFile) -> Result<Dependencies, String> {
+        let bytes = match &f.metadata {
+            Some(hash) => self.metadata_file(f, hash.as_deref()).await?,
+            None => {
+                let path = self.keep(f).await?;
+                tokio::task::spawn_blocking(move || eco::sdist_pkg_info(&path))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| crate::error::chain(&e))?
+            }
+        };
+        from_sdist(&f.file_name, &bytes)
+    }
+
+    async fn wheel_metadata(&self, f: &IndexFile) -> Result<Dependencies, String> {
+        let path = self.keep(f).await?;
         let described = tokio::task::spawn_blocking(move || eco::describe(&path))
             .await
             .map_err(|e| e.to_string())?
@@ -174,19 +262,41 @@ impl Upstream {
     }
 }
 
-/// Reads a body of at most [`MAX_BODY`] bytes.
-async fn bounded(response: reqwest::Response, url: &Url) -> Result<Vec<u8>, String> {
+/// An upstream URL as given, for a message: without what its userinfo holds.
+fn redact_text(url: &str) -> String {
+    match url.rsplit_once('@') {
+        Some((before, after)) => match before.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://***@{after}"),
+            None => format!("***@{after}"),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The dependencies an sdist's core metadata states, when they are final (PEP 643).
+fn from_sdist(file_name: &str, bytes: &[u8]) -> Result<Dependencies, String> {
+    let deps = metadata::parse(bytes);
+    match deps.not_static() {
+        None => Ok(deps),
+        Some(why) => Err(format!(
+            "the version has only an sdist, {file_name}, and {why}"
+        )),
+    }
+}
+
+/// Reads a body of at most `limit` bytes.
+async fn bounded(response: reqwest::Response, url: &Url, limit: u64) -> Result<Vec<u8>, String> {
     use futures_util::StreamExt;
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|e| format!("cannot read {}: {}", redacted(url), download::causes(e)))?;
-        if body.len() + chunk.len() > MAX_BODY {
+        if (body.len() + chunk.len()) as u64 > limit {
             return Err(format!(
-                "{} is larger than {} MiB; refusing it",
+                "{} is larger than {}; refusing it",
                 redacted(url),
-                MAX_BODY / 1024 / 1024
+                limits::show(limit)
             ));
         }
         body.extend_from_slice(&chunk);

@@ -170,7 +170,7 @@ pub async fn project(
             super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await
         }
         None => Err(ProxyError::NotFound(format!(
-            "no project {name} in {}",
+            "no project {name} in {}; `opp mirror pypi {name}` brings it from PyPI",
             state.store.location(
                 &state
                     .mapper

@@ -1,0 +1,99 @@
+//! A simple index served from a directory by Python's `http.server` on 127.0.0.1 (a
+//! directory's `index.json` as a PEP 691 JSON page, else its `index.html`), optionally behind
+//! HTTP basic auth (answering 401 to any request without the right
+//! `Authorization` header), stopped on drop. For `opp mirror pypi --upstream` tests that need
+//! an index whose files and pages they control.
+
+use std::path::Path;
+
+use super::cli::Env;
+
+/// Serves `root` as-is; the user and password of [`StaticIndex::with_basic_auth`] come in the
+/// environment, not on the command line.
+const SERVER: &str = r#"
+import base64, functools, http.server, os, sys
+port, root = int(sys.argv[1]), sys.argv[2]
+user, password = os.environ.get("INDEX_USER"), os.environ.get("INDEX_PASSWORD")
+want = None
+if user is not None:
+    want = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if want is not None and self.headers.get("Authorization") != want:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="index"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        page = os.path.join(root, self.path.lstrip("/").split("?")[0], "index.json")
+        if self.path.endswith("/") and os.path.isfile(page):
+            body = open(page, "rb").read()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=root))
+server.serve_forever()
+"#;
+
+pub struct StaticIndex {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT/simple/`.
+    pub url: String,
+    pub port: u16,
+}
+
+impl StaticIndex {
+    /// Serves `root` (which holds `simple/<project>/index.html` and the files) to anyone.
+    pub fn serve(env: &Env, root: &Path) -> StaticIndex {
+        StaticIndex::start(env, root, None)
+    }
+
+    /// Serves `root` only to requests with basic auth `user`:`password`.
+    pub fn with_basic_auth(env: &Env, root: &Path, user: &str, password: &str) -> StaticIndex {
+        StaticIndex::start(env, root, Some((user, password)))
+    }
+
+    fn start(env: &Env, root: &Path, auth: Option<(&str, &str)>) -> StaticIndex {
+        let port = super::registry::free_port();
+        let mut cmd = env.python();
+        cmd.args(["-c", SERVER, &port.to_string()])
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some((user, password)) = auth {
+            cmd.env("INDEX_USER", user).env("INDEX_PASSWORD", password);
+        }
+        let child = cmd
+            .spawn()
+            .expect("start the static index (python http.server)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the static index did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        StaticIndex {
+            child,
+            url: format!("http://127.0.0.1:{port}/simple/"),
+            port,
+        }
+    }
+}
+
+impl Drop for StaticIndex {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
