@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 
 use super::error::ProxyError;
 use super::links;
+use crate::error::chain;
 
 /// The largest upstream page read (PyPI's largest project pages are a few megabytes).
 pub const MAX_PAGE: usize = 64 << 20;
@@ -77,15 +78,4 @@ pub async fn page(
     builder
         .body(Body::from(body))
         .map_err(|e| failed(e.to_string()))
-}
-
-/// An error with its causes, on one line.
-fn chain(e: &reqwest::Error) -> String {
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    detail
 }
