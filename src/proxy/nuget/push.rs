@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 
-use super::error::NugetApiError;
+use super::error::{Failure, NugetApiError};
 use crate::artifact::ArtifactError;
 use crate::ecosystem::nuget::{self, NugetPackage};
 use crate::packages::PackageError;
@@ -31,8 +31,14 @@ const DEFAULT_NAME: &str = "package.nupkg";
 /// is closed.
 const DRAIN_CAP: u64 = crate::proxy::server::DRAIN_PAST_LIMIT;
 
-fn bad(text: impl Into<String>) -> NugetApiError {
-    NugetApiError::BadRequest(text.into())
+fn bad(text: impl Into<String>) -> Failure {
+    Failure::BadRequest(text.into())
+}
+
+fn too_large(limit: u64) -> Failure {
+    Failure::TooLarge(format!(
+        "the package is larger than the proxy accepts ({limit} bytes, --max-upload-size)"
+    ))
 }
 
 pub async fn push(
@@ -41,12 +47,12 @@ pub async fn push(
 ) -> Result<Response, NugetApiError> {
     let limit = state.max_upload;
     if declared_length(request.headers()).is_some_and(|len| len > limit) {
-        return Err(NugetApiError::TooLarge { limit });
+        return Err(too_large(limit).into());
     }
     let dir = tempfile::Builder::new()
         .prefix("opp-nuget-push.")
         .tempdir()
-        .map_err(NugetApiError::io(
+        .map_err(Failure::io(
             "cannot create a temporary directory for a push",
         ))?;
     let over = Arc::new(AtomicBool::new(false));
@@ -66,13 +72,13 @@ pub async fn push(
             .map_err(|e| bad(format!("the push is not a readable multipart form: {e}")))?;
         let field = form.next_field().await.map_err(|e| {
             if over.load(Ordering::SeqCst) {
-                NugetApiError::TooLarge { limit }
+                too_large(limit)
             } else {
                 bad(format!("the push is not a readable multipart form: {e}"))
             }
         })?;
         let Some(field) = field else {
-            return Err(bad("the push has no package: the form is empty"));
+            return Err(bad("the push has no package: the form is empty").into());
         };
         let name = plain_name(field.file_name());
         let path = dir.path().join(&name);
@@ -96,10 +102,10 @@ pub async fn push(
         (name, path, size)
     };
     if over.load(Ordering::SeqCst) {
-        return Err(NugetApiError::TooLarge { limit });
+        return Err(too_large(limit).into());
     }
     if size == 0 {
-        return Err(bad(format!("{name} is empty: push a .nupkg file")));
+        return Err(bad(format!("{name} is empty: push a .nupkg file")).into());
     }
 
     // Stored under `<id>.<version>.nupkg` as its nuspec spells them, as `opp push nuget` does
@@ -112,14 +118,14 @@ pub async fn push(
         .await
         .map_err(|e| match e {
             PackageError::Artifact(ArtifactError::Conflict { stored, new, .. }) => {
-                NugetApiError::Conflict(format!(
+                Failure::Conflict(format!(
                     "{file_name} is already in the store with other content (stored {stored}, \
                      pushed {new}); push it under a new version"
                 ))
             }
             // A symbols package without its package.
             PackageError::NotFound(reason) => bad(reason),
-            other => NugetApiError::Package(other),
+            other => Failure::Package(other),
         })?;
     let status = pushed.first().map_or("added", |p| p.status);
     tracing::info!("nuget proxy: push of {file_name}: {status}");
@@ -206,18 +212,18 @@ async fn save(
     name: &str,
     limit: u64,
     over: &AtomicBool,
-) -> Result<u64, NugetApiError> {
+) -> Result<u64, Failure> {
     let action = format!("cannot write the push of {name}");
     let file = tokio::fs::File::create(path)
         .await
-        .map_err(NugetApiError::io(action.clone()))?;
+        .map_err(Failure::io(action.clone()))?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut size: u64 = 0;
     let mut stream = std::pin::pin!(stream);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             if over.load(Ordering::SeqCst) {
-                NugetApiError::TooLarge { limit }
+                too_large(limit)
             } else {
                 bad(format!("{name}: the push broke off: {e}"))
             }
@@ -228,19 +234,19 @@ async fn save(
         size += chunk.len() as u64;
         out.write_all(&chunk)
             .await
-            .map_err(NugetApiError::io(action.clone()))?;
+            .map_err(Failure::io(action.clone()))?;
     }
-    out.flush().await.map_err(NugetApiError::io(action))?;
+    out.flush().await.map_err(Failure::io(action))?;
     Ok(size)
 }
 
 /// Describes the pushed file from its own nuspec; errors name the file as the client sent it.
-async fn describe(name: &str, path: &Path, size: u64) -> Result<NugetPackage, NugetApiError> {
+async fn describe(name: &str, path: &Path, size: u64) -> Result<NugetPackage, Failure> {
     let (name, path): (String, PathBuf) = (name.to_owned(), path.to_owned());
     let action = format!("cannot read the push of {name}");
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path)
-            .map_err(NugetApiError::io(format!("cannot read the push of {name}")))?;
+            .map_err(Failure::io(format!("cannot read the push of {name}")))?;
         let mut package =
             nuget::describe_reader(Path::new(&name), std::io::BufReader::new(file), size)
                 .map_err(|e| bad(e.to_string()))?;
@@ -248,10 +254,7 @@ async fn describe(name: &str, path: &Path, size: u64) -> Result<NugetPackage, Nu
         Ok(package)
     })
     .await
-    .map_err(|e| NugetApiError::Io {
-        action,
-        source: std::io::Error::other(e),
-    })?
+    .map_err(|e| Failure::internal(action, e))?
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::io::AsyncReadExt;
 
-use super::error::NugetApiError;
+use super::error::Failure;
 use crate::artifact;
 use crate::ecosystem::nuget::{self, Nuspec};
 use crate::mapper::Mapper;
@@ -27,7 +27,7 @@ pub fn lower_id(id: &str) -> Option<String> {
 
 /// Every version of `id` in the store, NuGet-normalized and lowercased, oldest first. An id
 /// the store does not hold has none.
-pub async fn versions(state: &ProxyState, id: &str) -> Result<Vec<String>, NugetApiError> {
+pub async fn versions(state: &ProxyState, id: &str) -> Result<Vec<String>, Failure> {
     let Some(id) = lower_id(id) else {
         return Ok(Vec::new());
     };
@@ -55,7 +55,7 @@ pub async fn stored(
     state: &ProxyState,
     id: &str,
     version: &str,
-) -> Result<Option<Stored>, NugetApiError> {
+) -> Result<Option<Stored>, Failure> {
     let Some(lower) = lower_id(id) else {
         return Ok(None);
     };
@@ -94,13 +94,13 @@ impl Stored {
     }
 
     /// The nuspec's bytes as stored.
-    pub async fn nuspec_bytes(&self, state: &ProxyState) -> Result<Vec<u8>, NugetApiError> {
+    pub async fn nuspec_bytes(&self, state: &ProxyState) -> Result<Vec<u8>, Failure> {
         let what = format!("{} {}", self.release.package, self.release.version);
-        let layer = self.nuspec_layer().ok_or_else(|| {
-            NugetApiError::NotFound(format!("{what} is stored without its .nuspec"))
-        })?;
+        let layer = self
+            .nuspec_layer()
+            .ok_or_else(|| Failure::NotFound(format!("{what} is stored without its .nuspec")))?;
         if layer.size > MAX_NUSPEC {
-            return Err(NugetApiError::NotFound(format!(
+            return Err(Failure::NotFound(format!(
                 "the .nuspec of {what} is larger than {MAX_NUSPEC} bytes"
             )));
         }
@@ -113,9 +113,7 @@ impl Stored {
         reader
             .read_to_end(&mut bytes)
             .await
-            .map_err(NugetApiError::io(format!(
-                "cannot read the .nuspec of {what}"
-            )))?;
+            .map_err(Failure::io(format!("cannot read the .nuspec of {what}")))?;
         Ok(bytes)
     }
 }
@@ -136,7 +134,7 @@ pub async fn describe_all(
     state: &ProxyState,
     id: &str,
     versions: &[String],
-) -> Result<Vec<Described>, NugetApiError> {
+) -> Result<Vec<Described>, Failure> {
     // Futures built into a Vec first: a closure over borrowed data would make the stream's
     // future not `Send` for every lifetime, which axum handlers need.
     let futures: Vec<_> = versions
@@ -154,14 +152,16 @@ async fn describe_one(
     state: &ProxyState,
     id: String,
     version: String,
-) -> Result<Option<Described>, NugetApiError> {
+) -> Result<Option<Described>, Failure> {
     let Some(stored) = stored(state, &id, &version).await? else {
         return Ok(None);
     };
     let bytes = stored.nuspec_bytes(state).await?;
-    let nuspec = nuget::parse_nuspec(&bytes).map_err(|e| NugetApiError::Io {
-        action: format!("the stored .nuspec of {id} {version} does not parse"),
-        source: std::io::Error::other(e),
+    let nuspec = nuget::parse_nuspec(&bytes).map_err(|e| {
+        Failure::internal(
+            format!("the stored .nuspec of {id} {version} does not parse"),
+            e,
+        )
     })?;
     Ok(Some(Described {
         version: stored.release.version.clone(),

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 
-use super::error::ProxyError;
+use super::error::{Failure, ProxyError};
 use super::negotiate::{self, Format};
 use super::page::{self, PageFile, ProjectPage};
 use crate::artifact;
@@ -84,10 +84,10 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
-fn chosen(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, ProxyError> {
+fn chosen(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, Failure> {
     let accept = accept(headers);
     negotiate::choose(accept, query.format.as_deref())
-        .ok_or_else(|| ProxyError::NotAcceptable(accept.unwrap_or_default().to_owned()))
+        .ok_or_else(|| Failure::NotAcceptable(accept.unwrap_or_default().to_owned()))
 }
 
 fn page_response(format: Format, body: String) -> Response {
@@ -121,9 +121,9 @@ pub async fn redirect_project(Path(project): Path<String>) -> Result<Response, P
     )))
 }
 
-fn normalized(project: &str) -> Result<String, ProxyError> {
+fn normalized(project: &str) -> Result<String, Failure> {
     Mapper::normalize_package(ECO, project)
-        .map_err(|e| ProxyError::NotFound(format!("no such project: {e}")))
+        .map_err(|e| Failure::NotFound(format!("no such project: {e}")))
 }
 
 /// `GET /pypi/simple/`: every project in the store.
@@ -167,9 +167,9 @@ pub async fn project(
     }
     match &state.pypi_upstream {
         Some(upstream) => {
-            super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await
+            Ok(super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await?)
         }
-        None => Err(ProxyError::NotFound(format!(
+        None => Err(Failure::NotFound(format!(
             "no project {name} in {}",
             state.store.location(
                 &state
@@ -177,7 +177,8 @@ pub async fn project(
                     .repository(ECO, &name)
                     .map_err(PackageError::from)?
             )
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -186,7 +187,7 @@ async fn project_page(
     state: &SharedState,
     shared: &Shared,
     name: &str,
-) -> Result<Option<ProjectPage>, ProxyError> {
+) -> Result<Option<ProjectPage>, Failure> {
     let mut versions = state.packages().versions(ECO, name).await?;
     if versions.is_empty() {
         return Ok(None);
@@ -224,7 +225,7 @@ pub async fn release(
     shared: &Shared,
     name: &str,
     version: &str,
-) -> Result<Option<Arc<Release>>, ProxyError> {
+) -> Result<Option<Arc<Release>>, Failure> {
     let repo = state
         .mapper
         .repository(ECO, name)

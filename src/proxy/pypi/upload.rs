@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncWriteExt;
 
-use super::error::ProxyError;
+use super::error::{Failure, ProxyError};
 use crate::artifact::ArtifactError;
 use crate::digest::{Digest, Hasher};
 use crate::ecosystem::pypi::{self, PythonDist};
@@ -38,8 +38,8 @@ struct Form {
     content: Option<(String, PathBuf, Digest, u64)>,
 }
 
-fn bad(text: impl Into<String>) -> ProxyError {
-    ProxyError::BadRequest(text.into())
+fn bad(text: impl Into<String>) -> Failure {
+    Failure::BadRequest(text.into())
 }
 
 pub async fn upload(
@@ -52,12 +52,12 @@ pub async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if let Some(length) = declared.filter(|l| *l > limit) {
-        return Err(too_large(&format!("the upload ({length} bytes)"), limit));
+        return Err(too_large(&format!("the upload ({length} bytes)"), limit).into());
     }
     let dir = tempfile::Builder::new()
         .prefix("opp-upload.")
         .tempdir()
-        .map_err(ProxyError::io(
+        .map_err(Failure::io(
             "cannot create a temporary directory for an upload",
         ))?;
     let form = read_form(&mut multipart, dir.path(), limit).await?;
@@ -65,10 +65,11 @@ pub async fn upload(
         return Err(bad(format!(
             ":action is {:?}; only file_upload is supported",
             form.action.unwrap_or_default()
-        )));
+        ))
+        .into());
     }
     let Some((file_name, path, digest, size)) = form.content else {
-        return Err(bad("the upload has no `content` file part"));
+        return Err(bad("the upload has no `content` file part").into());
     };
     let sent = form
         .sha256
@@ -77,7 +78,8 @@ pub async fn upload(
         return Err(bad(format!(
             "{file_name}: sha256_digest {sent} does not match the uploaded content (sha256 {})",
             digest.hex()
-        )));
+        ))
+        .into());
     }
     let dist = describe(&file_name, &path, size).await?;
     check_field("name", form.name.as_deref(), &dist.name, |n| {
@@ -88,11 +90,11 @@ pub async fn upload(
     })?;
     let pushed = state.packages().push_pypi(vec![dist], false).await.map_err(|e| match e {
         PackageError::Artifact(ArtifactError::Conflict { stored, new, .. }) => {
-            ProxyError::Conflict(format!(
+            Failure::Conflict(format!(
                 "{file_name} already exists with other content (stored {stored}, uploaded {new})"
             ))
         }
-        other => ProxyError::Package(other),
+        other => Failure::Package(other),
     })?;
     let status = pushed.first().map_or("added", |p| p.status);
     tracing::info!("pypi proxy: upload of {file_name}: {status}");
@@ -106,7 +108,7 @@ pub async fn upload(
 
 /// Reads every part: the file to disk, the few fields that matter into memory, the rest
 /// skipped.
-async fn read_form(multipart: &mut Multipart, dir: &Path, limit: u64) -> Result<Form, ProxyError> {
+async fn read_form(multipart: &mut Multipart, dir: &Path, limit: u64) -> Result<Form, Failure> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
         bad(format!("the upload is not a readable multipart form: {e}"))
     };
@@ -151,7 +153,7 @@ async fn store_file(
     field: &mut Field<'_>,
     dir: &Path,
     limit: u64,
-) -> Result<(String, PathBuf, Digest, u64), ProxyError> {
+) -> Result<(String, PathBuf, Digest, u64), Failure> {
     let file_name = field
         .file_name()
         .ok_or_else(|| bad("the `content` part has no file name"))?
@@ -168,7 +170,7 @@ async fn store_file(
     let action = format!("cannot write the upload of {file_name}");
     let file = tokio::fs::File::create(&path)
         .await
-        .map_err(ProxyError::io(action.clone()))?;
+        .map_err(Failure::io(action.clone()))?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut hasher = Hasher::new();
     while let Some(chunk) = field
@@ -182,16 +184,16 @@ async fn store_file(
         }
         out.write_all(&chunk)
             .await
-            .map_err(ProxyError::io(action.clone()))?;
+            .map_err(Failure::io(action.clone()))?;
     }
-    out.flush().await.map_err(ProxyError::io(action))?;
+    out.flush().await.map_err(Failure::io(action))?;
     let size = hasher.len();
     Ok((file_name, path, hasher.finish(), size))
 }
 
 /// The answer to an upload over `opp proxy --max-upload-size`.
-fn too_large(what: &str, limit: u64) -> ProxyError {
-    ProxyError::TooLarge(format!(
+fn too_large(what: &str, limit: u64) -> Failure {
+    Failure::TooLarge(format!(
         "{what} is larger than the proxy's upload limit of {}; restart `opp proxy` with a larger \
          --max-upload-size",
         bytesize::ByteSize::b(limit).display().iec()
@@ -200,21 +202,18 @@ fn too_large(what: &str, limit: u64) -> ProxyError {
 
 /// Describes the uploaded file from its own metadata; errors name the file, not the
 /// temporary directory.
-async fn describe(file_name: &str, path: &Path, size: u64) -> Result<PythonDist, ProxyError> {
+async fn describe(file_name: &str, path: &Path, size: u64) -> Result<PythonDist, Failure> {
     let (name, path) = (file_name.to_owned(), path.to_owned());
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path)
-            .map_err(ProxyError::io(format!("cannot read the upload of {name}")))?;
+            .map_err(Failure::io(format!("cannot read the upload of {name}")))?;
         let mut dist = pypi::describe_reader(Path::new(&name), std::io::BufReader::new(file), size)
             .map_err(|e| bad(e.to_string()))?;
         dist.path = path;
         Ok(dist)
     })
     .await
-    .map_err(|e| ProxyError::Io {
-        action: format!("cannot read the upload of {file_name}"),
-        source: std::io::Error::other(e),
-    })?
+    .map_err(|e| Failure::internal(format!("cannot read the upload of {file_name}"), e))?
 }
 
 /// A form field, when sent, must name what the file's metadata says (compared normalized).
@@ -223,7 +222,7 @@ fn check_field(
     sent: Option<&str>,
     actual: &str,
     normalize: impl Fn(&str) -> Option<String>,
-) -> Result<(), ProxyError> {
+) -> Result<(), Failure> {
     let Some(sent) = sent else { return Ok(()) };
     if normalize(sent).is_some() && normalize(sent) == normalize(actual) {
         return Ok(());

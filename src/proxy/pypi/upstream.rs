@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 
-use super::error::ProxyError;
+use super::error::Failure;
 use super::links;
 use crate::error::chain;
 
@@ -22,9 +22,9 @@ pub async fn page(
     upstream: &str,
     name: &str,
     accept: Option<&str>,
-) -> Result<Response, ProxyError> {
+) -> Result<Response, Failure> {
     let url = format!("{}/{}/", upstream.trim_end_matches('/'), name);
-    let failed = |detail: String| ProxyError::Upstream {
+    let failed = |detail: String| Failure::Upstream {
         url: url.clone(),
         detail,
     };
@@ -36,7 +36,7 @@ pub async fn page(
     let response = request.send().await.map_err(|e| failed(chain(&e)))?;
     let status = response.status();
     if status == StatusCode::NOT_FOUND {
-        return Err(ProxyError::NotFound(format!(
+        return Err(Failure::NotFound(format!(
             "no project {name} in the store or in the upstream index {upstream}"
         )));
     }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::compact::IndexEntry;
-use super::error::GemsError;
+use super::error::Failure;
 use super::marshal::{Dependency, SpecFields};
 use crate::digest::Digest;
 use crate::ecosystem::rubygems::{DependencyKind, GemInfo, sort_newest_first};
@@ -63,7 +63,7 @@ impl Catalog {
 }
 
 /// Every gem name in the store (as the repositories spell it: lowercase).
-pub async fn names(state: &ProxyState) -> Result<Vec<String>, GemsError> {
+pub async fn names(state: &ProxyState) -> Result<Vec<String>, Failure> {
     Ok(state.packages().packages(ECO).await?)
 }
 
@@ -73,7 +73,7 @@ pub async fn gem(
     state: &ProxyState,
     catalog: &Catalog,
     name: &str,
-) -> Result<Vec<Arc<Served>>, GemsError> {
+) -> Result<Vec<Arc<Served>>, Failure> {
     let mut versions = match state.packages().versions(ECO, name).await {
         Ok(v) => v,
         // A name that cannot be a repository is a gem the store does not have.
@@ -100,7 +100,7 @@ pub async fn gem(
 pub async fn everything(
     state: &ProxyState,
     catalog: &Catalog,
-) -> Result<Vec<(String, Vec<Arc<Served>>)>, GemsError> {
+) -> Result<Vec<(String, Vec<Arc<Served>>)>, Failure> {
     let names = names(state).await?;
     let reads: Vec<_> = names.iter().map(|n| gem(state, catalog, n)).collect();
     let gems: Vec<Vec<Arc<Served>>> = stream::iter(reads)
@@ -121,7 +121,7 @@ pub async fn version(
     catalog: &Catalog,
     name: &str,
     version: &str,
-) -> Result<VersionGems, GemsError> {
+) -> Result<VersionGems, Failure> {
     let none = || Arc::new(Vec::new());
     let repo = match state.mapper.repository(ECO, name) {
         Ok(repo) => repo,

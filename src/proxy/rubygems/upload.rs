@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::error::GemsError;
+use super::error::{Failure, GemsError};
 use crate::artifact::ArtifactError;
 use crate::ecosystem::rubygems::{self, Gem};
 use crate::packages::PackageError;
@@ -26,8 +26,8 @@ use crate::proxy::SharedState;
 /// How the pushed file is named in error messages (`gem push` sends no file name).
 const PUSHED: &str = "the pushed .gem";
 
-fn too_large(limit: u64) -> GemsError {
-    GemsError::TooLarge(format!(
+fn too_large(limit: u64) -> Failure {
+    Failure::TooLarge(format!(
         "{PUSHED} is larger than this proxy accepts ({}; see `opp proxy --max-upload-size`)",
         bytesize::ByteSize::b(limit)
     ))
@@ -44,28 +44,29 @@ pub async fn push(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(too_large(limit));
+        return Err(too_large(limit).into());
     }
     let multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/"));
     if multipart {
-        return Err(GemsError::BadGem(
+        return Err(Failure::Unprocessable(
             "a multipart push (gem push --attestation) is not supported: push the .gem alone"
                 .into(),
-        ));
+        )
+        .into());
     }
     let dir = tempfile::Builder::new()
         .prefix("opp-gem-push.")
         .tempdir()
-        .map_err(GemsError::io(
+        .map_err(Failure::io(
             "cannot create a temporary directory for a push",
         ))?;
     let path = dir.path().join("pushed.gem");
     let size = receive(body, &path, limit).await?;
     if size == 0 {
-        return Err(GemsError::BadGem(format!("{PUSHED} is empty")));
+        return Err(Failure::Unprocessable(format!("{PUSHED} is empty")).into());
     }
     let gem = describe(&path, size).await?;
     let (name, version, file_name) = (
@@ -79,12 +80,12 @@ pub async fn push(
         .await
         .map_err(|e| match e {
             PackageError::Artifact(ArtifactError::Conflict { stored, new, .. }) => {
-                GemsError::Conflict(format!(
+                Failure::Conflict(format!(
                     "{file_name} already exists with other content (stored {stored}, pushed {new}); \
                      bump the version to publish a change"
                 ))
             }
-            other => GemsError::Package(other),
+            other => Failure::Package(other),
         })?;
     let status = pushed.first().map_or("added", |p| p.status);
     tracing::info!("rubygems proxy: push of {file_name}: {status}");
@@ -97,42 +98,39 @@ pub async fn push(
 }
 
 /// Streams the body into `path`; returns its size. Past `limit` bytes: `413`.
-async fn receive(body: Body, path: &Path, limit: u64) -> Result<u64, GemsError> {
+async fn receive(body: Body, path: &Path, limit: u64) -> Result<u64, Failure> {
     let action = "cannot write the pushed gem";
     let file = tokio::fs::File::create(path)
         .await
-        .map_err(GemsError::io(action))?;
+        .map_err(Failure::io(action))?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut stream = body.into_data_stream();
     let mut size: u64 = 0;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| GemsError::BadGem(format!("{PUSHED} broke off: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Failure::Unprocessable(format!("{PUSHED} broke off: {e}")))?;
         size = size.saturating_add(chunk.len() as u64);
         if size > limit {
             return Err(too_large(limit));
         }
-        out.write_all(&chunk).await.map_err(GemsError::io(action))?;
+        out.write_all(&chunk).await.map_err(Failure::io(action))?;
     }
-    out.flush().await.map_err(GemsError::io(action))?;
+    out.flush().await.map_err(Failure::io(action))?;
     Ok(size)
 }
 
 /// Describes the pushed file from its own specification; errors name it as pushed, not
 /// the temporary file.
-async fn describe(path: &Path, size: u64) -> Result<Gem, GemsError> {
+async fn describe(path: &Path, size: u64) -> Result<Gem, Failure> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
-        let file =
-            std::fs::File::open(&path).map_err(GemsError::io("cannot read the pushed gem"))?;
+        let file = std::fs::File::open(&path).map_err(Failure::io("cannot read the pushed gem"))?;
         let mut gem =
             rubygems::describe_reader(Path::new(PUSHED), std::io::BufReader::new(file), size)
-                .map_err(|e| GemsError::BadGem(e.to_string()))?;
+                .map_err(|e| Failure::Unprocessable(e.to_string()))?;
         gem.path = path;
         Ok(gem)
     })
     .await
-    .map_err(|e| GemsError::Io {
-        action: "cannot read the pushed gem".into(),
-        source: std::io::Error::other(e),
-    })?
+    .map_err(|e| Failure::internal("cannot read the pushed gem", e))?
 }
