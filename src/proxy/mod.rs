@@ -21,6 +21,7 @@ pub mod frontends;
 pub mod server;
 pub mod spool;
 pub mod tls;
+pub mod upload;
 pub mod workdir;
 
 use crate::mapper::Mapper;
