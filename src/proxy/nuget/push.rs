@@ -1,10 +1,10 @@
 //! `PUT /nuget/api/v2/package[/]` (`PackagePublish/2.0.0`): what `nuget push` and `dotnet
 //! nuget push` send. The body is `multipart/form-data` whose first part is the package
 //! (nuget.exe sends it chunked, with no `Content-Length`); a raw `.nupkg` body is accepted
-//! too. It is spooled by `proxy::upload` (as every upload is; nuget.exe sends the
+//! too. It is spooled and hashed by `proxy::upload` (as every upload is; nuget.exe sends the
 //! whole body before reading the answer, so a body over `--max-upload-size` is read to its
 //! end, or to a cap, before the `413`), described from its own `.nuspec` and pushed with
-//! [`crate::packages::Packages::push_nuget`] as `opp push nuget` pushes it, never
+//! [`crate::packages::Packages::push_nuget_hashed`] as `opp push nuget` pushes it, never
 //! replacing: other bytes under a stored version answer `409`. Nothing is stored on any
 //! error; the temporary file goes with the request.
 
@@ -47,7 +47,7 @@ pub async fn push(
         };
         let name = plain_name(field.file_name());
         let stream = field.map_err(std::io::Error::other);
-        let saved = incoming.save(stream, dir.path(), &name, false).await;
+        let saved = incoming.save(stream, dir.path(), &name, true).await;
         if incoming.is_over() {
             // The rest of the form, read and dropped.
             while let Ok(Some(mut field)) = form.next_field().await {
@@ -58,7 +58,7 @@ pub async fn push(
     } else {
         let name = DEFAULT_NAME.to_owned();
         let stream = upload::bytes_of(request.into_body());
-        let saved = incoming.save(stream, dir.path(), &name, false).await?;
+        let saved = incoming.save(stream, dir.path(), &name, true).await?;
         (name, saved)
     };
     if saved.size == 0 {
@@ -77,9 +77,10 @@ pub async fn push(
     .await?;
     package.path = saved.path.clone();
     let file_name = package.file_name.clone();
+    let hashed = saved.digest.map(|d| (d, saved.size));
     let pushed = state
         .packages()
-        .push_nuget(vec![package], false)
+        .push_nuget_hashed(vec![(package, hashed)], false)
         .await
         .map_err(|e| match e {
             // A symbols package without its package.

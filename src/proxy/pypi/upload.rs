@@ -1,7 +1,7 @@
 //! `POST /pypi/` (and `/pypi/legacy/`): the legacy upload API twine and `uv publish` speak.
 //! The form's `content` part is the file: spooled and hashed by `proxy::upload` (as every
 //! upload is), its sent `sha256_digest` must match, it is described from its own metadata
-//! and pushed with [`crate::packages::Packages::push_pypi`], exactly as `opp push
+//! and pushed with [`crate::packages::Packages::push_pypi_hashed`], exactly as `opp push
 //! pypi` pushes it (never replacing: other bytes under a stored file name answer 409).
 //!
 //! Credentials (HTTP Basic, as both clients send them) are the proxy's business
@@ -90,7 +90,7 @@ pub async fn upload(
     })?;
     let pushed = state
         .packages()
-        .push_pypi(vec![dist], false)
+        .push_pypi_hashed(vec![(dist, Some((digest, saved.size)))], false)
         .await
         .map_err(|e| {
             upload::conflict(e, |stored, new| {
