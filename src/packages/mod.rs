@@ -42,6 +42,7 @@ pub enum PackageError {
 mod download;
 mod push;
 mod read;
+pub mod select;
 pub(crate) mod settle;
 
 pub(crate) use download::copy_blob;

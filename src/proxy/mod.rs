@@ -18,6 +18,7 @@ pub mod blob;
 pub mod child;
 pub mod failure;
 pub mod frontends;
+pub mod releases;
 pub mod server;
 pub mod spool;
 pub mod tls;

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::ecosystem::pypi::{self, Requirement, Target as PyTarget, requirements};
 use crate::mapper::Mapper;
 use crate::output::Output;
+use crate::packages::select::Asked;
 use crate::packages::{PackageError, Packages};
 use crate::release::{DistFile, Ecosystem, Release};
 
@@ -122,30 +123,20 @@ async fn pull_one(
     dir: &Path,
 ) -> anyhow::Result<(Release, Vec<DistFile>)> {
     let name = &w.name;
-    let repo = pkgs.mapper.repository(Ecosystem::Pypi, name)?;
-    let versions = pkgs.versions(Ecosystem::Pypi, name).await?;
-    if versions.is_empty() {
-        return Err(PackageError::NotFound(format!(
-            "no package `{name}` in {}",
-            pkgs.store.location(&repo)
-        ))
-        .into());
-    }
-    let Some(version) = pypi::select_version(&versions, &w.requirement, pre) else {
-        let mut all = versions.clone();
-        pypi::sort_newest_first(&mut all);
-        let pre_hint = if pre {
+    let asked = Asked {
+        noun: "package",
+        matches: Some(&w.text),
+        hint: if pre {
             ""
         } else {
             " (pre-releases need --pre)"
-        };
-        return Err(PackageError::NotFound(format!(
-            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
-            w.text,
-            all.join(", ")
-        ))
-        .into());
+        },
     };
+    let version = pkgs
+        .select_version(Ecosystem::Pypi, name, &asked, |stored| {
+            pypi::select_version(stored, &w.requirement, pre)
+        })
+        .await?;
     let release = pkgs
         .release(
             Ecosystem::Pypi,

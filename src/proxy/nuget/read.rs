@@ -4,7 +4,6 @@
 //! What is stored where is `packages::nuget`; parsing a nuspec is `ecosystem::nuget`.
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use tokio::io::AsyncReadExt;
 
 use super::error::Failure;
 use crate::artifact;
@@ -31,14 +30,16 @@ pub async fn versions(state: &ProxyState, id: &str) -> Result<Vec<String>, Failu
     let Some(id) = lower_id(id) else {
         return Ok(Vec::new());
     };
-    let mut versions = match state.packages().versions(Ecosystem::Nuget, &id).await {
+    let mut versions = match state
+        .packages()
+        .versions_newest_first(Ecosystem::Nuget, &id)
+        .await
+    {
         Ok(v) => v,
         Err(PackageError::Store(StoreError::NotFound { .. }) | PackageError::Map(_)) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
-    nuget::sort_newest_first(&mut versions);
     versions.reverse();
-    versions.dedup();
     Ok(versions)
 }
 
@@ -99,21 +100,10 @@ impl Stored {
         let layer = self
             .nuspec_layer()
             .ok_or_else(|| Failure::NotFound(format!("{what} is stored without its .nuspec")))?;
-        if layer.size > MAX_NUSPEC {
-            return Err(Failure::NotFound(format!(
-                "the .nuspec of {what} is larger than {MAX_NUSPEC} bytes"
-            )));
-        }
-        let mut reader = state
-            .store
-            .fetch_blob(&self.repository, &layer.digest, layer.size)
-            .await
-            .map_err(PackageError::from)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(Failure::io(format!("cannot read the .nuspec of {what}")))?;
+        let bytes = state
+            .packages()
+            .read_small_blob(&self.repository, layer, MAX_NUSPEC, &what, "nuspec")
+            .await?;
         Ok(bytes)
     }
 }

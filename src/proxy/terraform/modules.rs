@@ -69,17 +69,12 @@ async fn versions(
     let address = module_address(&namespace, &name, &system)?;
     let mut found = state
         .packages()
-        .versions(Ecosystem::TerraformModule, &address)
+        .versions_newest_first(Ecosystem::TerraformModule, &address)
         .await?;
     if found.is_empty() {
         return Err(Failure::NotFound(format!("module {address} is not in the store")).into());
     }
-    found.sort_by(
-        |a, b| match (semver::Version::parse(a), semver::Version::parse(b)) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            _ => a.cmp(b),
-        },
-    );
+    found.reverse();
     let versions = found
         .into_iter()
         .map(|version| Version { version })
