@@ -265,7 +265,7 @@ fn a_push_over_the_upload_limit_is_refused_with_413_and_nothing_stored() {
         &["push", big.to_str().unwrap()],
     ));
     let text = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(text.contains("larger than this proxy accepts"), "{text}");
+    assert!(text.contains("larger than the proxy accepts"), "{text}");
     assert!(text.contains("--max-upload-size"), "{text}");
     // A body that does not say its size is counted as it arrives.
     let (status, body) = request(&env, &limit, "POST-CHUNKED", "api/v1/gems", Some(&big));

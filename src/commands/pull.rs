@@ -13,9 +13,10 @@ use serde::Serialize;
 use crate::artifact;
 use crate::cli::PullModuleArgs;
 use crate::config::Settings;
-use crate::ecosystem::{self, terraform_module};
+use crate::ecosystem::terraform_module;
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
+use crate::packages::select::Asked;
 use crate::packages::{PackageError, Packages};
 use crate::release::{DistFile, Ecosystem, Release};
 
@@ -132,17 +133,19 @@ pub async fn terraform_module(
     let version = match wanted {
         Some(v) => v,
         None => {
-            let mut versions = pkgs.versions(eco, &name).await?;
-            ecosystem::sort_newest_first(eco, &mut versions);
-            let stable = versions
-                .iter()
-                .find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
-            stable.or(versions.first()).cloned().ok_or_else(|| {
-                PackageError::NotFound(format!(
-                    "no module `{name}` in {}",
-                    target.store.location(&repo)
-                ))
-            })?
+            // The newest release, else the newest pre-release.
+            let asked = Asked {
+                noun: "module",
+                matches: None,
+                hint: "",
+            };
+            pkgs.select_version(eco, &name, &asked, |stored| {
+                let stable = stored
+                    .iter()
+                    .find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
+                stable.or(stored.first()).cloned()
+            })
+            .await?
         }
     };
     let release = pkgs.module_release(&name, &version).await?.ok_or_else(|| {
@@ -236,28 +239,20 @@ async fn nuget_one(
     };
     let name = Mapper::normalize_package(eco, id.trim())?;
     let repo = pkgs.mapper.repository(eco, &name)?;
-    let mut versions = pkgs.versions(eco, &name).await?;
-    if versions.is_empty() {
-        return Err(PackageError::NotFound(format!(
-            "no package `{name}` in {}",
-            pkgs.store.location(&repo)
-        ))
-        .into());
-    }
-    let Some(version) = nuget::select_version(&versions, range.as_ref(), prerelease) else {
-        nuget::sort_newest_first(&mut versions);
-        let pre_hint = if prerelease {
+    let asked = Asked {
+        noun: "package",
+        matches: Some(spec),
+        hint: if prerelease {
             ""
         } else {
             " (pre-releases need --prerelease)"
-        };
-        return Err(PackageError::NotFound(format!(
-            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
-            spec,
-            versions.join(", ")
-        ))
-        .into());
+        },
     };
+    let version = pkgs
+        .select_version(eco, &name, &asked, |stored| {
+            nuget::select_version(stored, range.as_ref(), prerelease)
+        })
+        .await?;
     let release = pkgs.nuget_release(&name, &version).await?.ok_or_else(|| {
         PackageError::NotFound(format!("`{name}` {version} vanished while opp read it"))
     })?;
@@ -314,33 +309,23 @@ async fn rubygems_one(
         None => (spec.trim(), None),
     };
     let name = Mapper::normalize_package(eco, name)?;
-    let repo = pkgs.mapper.repository(eco, &name)?;
-    let versions = pkgs.versions(eco, &name).await?;
-    if versions.is_empty() {
-        return Err(PackageError::NotFound(format!(
-            "no gem `{name}` in {}",
-            pkgs.store.location(&repo)
-        ))
-        .into());
-    }
-    let Some(version) = rubygems::select_version(&versions, req.as_ref(), pre) else {
-        let mut all = versions.clone();
-        rubygems::sort_newest_first(&mut all);
-        let wanted = req
-            .as_ref()
-            .map(|r| format!(" matches `{r}`"))
-            .unwrap_or_default();
-        let pre_hint = if pre {
+    let requirement = req.as_ref().map(|r| r.to_string());
+    let asked = Asked {
+        noun: "gem",
+        matches: requirement.as_deref(),
+        hint: if pre {
             ""
         } else {
             " (pre-releases need --pre)"
-        };
-        return Err(PackageError::NotFound(format!(
-            "no version of `{name}`{wanted}{pre_hint}; stored: {}",
-            all.join(", ")
-        ))
-        .into());
+        },
     };
+    let mut versions = Vec::new();
+    let version = pkgs
+        .select_version(eco, &name, &asked, |stored| {
+            versions = stored.to_vec();
+            rubygems::select_version(stored, req.as_ref(), pre)
+        })
+        .await?;
     let platform_of = |f: &DistFile| {
         f.annotations
             .get(artifact::RUBYGEMS_PLATFORM)

@@ -92,10 +92,14 @@ pub async fn terraform_module(
         target.store.location(&repo),
         target.mapper.tag(eco, &version)?
     );
-    let (outcome, latest) = pkgs
+    let packages::module::ModulePushed {
+        outcome,
+        latest,
+        digest,
+        size,
+    } = pkgs
         .push_module(&name, &version, &zip, args.push.force)
         .await?;
-    let (digest, size) = packages::hash_file(&zip).await?;
     let status = match &outcome {
         Merged::Added(_) => "added",
         Merged::Replaced(_) => "replaced",

@@ -2,18 +2,19 @@
 //! temporary file of its own beside its destination, is checked against its digest, and is
 //! renamed into place only when every file arrived intact. A list naming one file twice is
 //! refused before anything is fetched (two downloads would race for one destination). Used by
-//! `opp pull` (the proxy streams instead).
+//! `opp pull` (the proxy streams instead). And the one bounded read of a small blob into
+//! memory (a gem's info, a nuspec), for the commands and the proxy alike.
 
 use std::path::{Path, PathBuf};
 
 use futures_util::{StreamExt, stream};
 use tempfile::TempPath;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{CONCURRENCY, PackageError, Packages, Result, io};
 use crate::artifact::ArtifactError;
 use crate::output::ProgressReader;
-use crate::release::{DistFile, Ecosystem};
+use crate::release::{Descriptor, DistFile, Ecosystem};
 use crate::store::StoreError;
 
 impl Packages<'_> {
@@ -175,6 +176,57 @@ fn check_file_name(name: &str) -> Result<()> {
         }));
     }
     Ok(())
+}
+
+impl Packages<'_> {
+    /// The small blob `layer` of `repo` (a gem's info, a nuspec: what describes a file
+    /// beside it) read whole into memory, when it is at most `limit` bytes; `what` and `kind`
+    /// name it in errors. A larger one is refused before it is fetched, so a damaged store
+    /// costs no memory; a blob failing its digest is [`StoreError::Corrupt`].
+    pub async fn read_small_blob(
+        &self,
+        repo: &str,
+        layer: &Descriptor,
+        limit: u64,
+        what: &str,
+        kind: &'static str,
+    ) -> Result<Vec<u8>> {
+        if layer.size > limit {
+            return Err(PackageError::Artifact(ArtifactError::Invalid {
+                what: what.to_owned(),
+                kind,
+                detail: format!(
+                    "it is {} bytes, more than the {limit} opp reads of one",
+                    layer.size
+                ),
+            }));
+        }
+        let reader = self
+            .store
+            .fetch_blob(repo, &layer.digest, layer.size)
+            .await?;
+        let mut bytes = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
+        reader
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::InvalidData {
+                    PackageError::Store(StoreError::Corrupt {
+                        what: format!("{kind} of {what} (blob {})", layer.digest),
+                        location: self.store.location(repo),
+                        detail: e.to_string(),
+                    })
+                } else {
+                    PackageError::Io {
+                        action: "cannot read",
+                        path: format!("the {kind} of {what}"),
+                        source: e,
+                    }
+                }
+            })?;
+        Ok(bytes)
+    }
 }
 
 /// Copies a blob stream into a file in large pieces: tokio runs each file write on its

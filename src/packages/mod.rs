@@ -42,6 +42,7 @@ pub enum PackageError {
 mod download;
 mod push;
 mod read;
+pub mod select;
 pub(crate) mod settle;
 
 pub(crate) use download::copy_blob;
@@ -61,6 +62,11 @@ pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Erro
         source,
     }
 }
+
+/// A file's digest and size, as [`hash_file`] gives them: what a caller that hashed a file
+/// already (the proxy, as it spools an upload) hands to a push instead of the file being
+/// read again.
+pub type Hashed = (Digest, u64);
 
 /// Hashes a file by streaming it (memory stays flat whatever its size).
 pub async fn hash_file(path: &Path) -> Result<(Digest, u64)> {
@@ -144,6 +150,7 @@ fn futures_are_send(
     send(p.packages(Ecosystem::Pypi));
     send(p.release(Ecosystem::Pypi, &artifact::PYPI, "a", "1.0", fallback));
     send(p.push_pypi(Vec::new(), false));
+    send(p.push_pypi_hashed(Vec::new(), false));
     send(p.push_rubygems(Vec::new(), false));
     send(p.gem_release("a", "1.0"));
     send(p.download(Ecosystem::Pypi, "a", &[], std::path::Path::new(".")));

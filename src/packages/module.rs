@@ -162,6 +162,17 @@ impl Candidate for Latest<'_> {
     }
 }
 
+/// What [`Packages::push_module`] did.
+#[derive(Debug)]
+pub struct ModulePushed {
+    pub outcome: Merged,
+    /// Whether `latest` now points at this version.
+    pub latest: bool,
+    /// The zip's digest and size.
+    pub digest: Digest,
+    pub size: u64,
+}
+
 impl Packages<'_> {
     /// One module version (its zip as the only file), or `None` when it does not exist.
     pub async fn module_release(&self, name: &str, version: &str) -> Result<Option<Release>> {
@@ -176,6 +187,8 @@ impl Packages<'_> {
     }
 
     /// Pushes a module zip as one version; moves `latest` when it is the highest release.
+    /// The zip is read once to hash it (its digest and size come back in the report) and
+    /// once more as it is uploaded.
     /// The same zip again is a no-op; another zip under a stored version needs `force`.
     /// Concurrent pushes of one version: with the same zip all succeed, with other zips one
     /// succeeds and the others fail with the conflict; `latest` ends at the highest release
@@ -186,12 +199,19 @@ impl Packages<'_> {
         version: &str,
         zip: &Path,
         force: bool,
-    ) -> Result<(Merged, bool)> {
+    ) -> Result<ModulePushed> {
         let eco = Ecosystem::TerraformModule;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
         let what = format!("{}:{tag}", self.store.location(&repo));
         let (digest, size) = super::hash_file(zip).await?;
+        let zip_digest = digest.clone();
+        let report = |outcome, latest| ModulePushed {
+            outcome,
+            latest,
+            digest: zip_digest.clone(),
+            size,
+        };
         let file_name = zip_name(name, version);
         let spec = FileSpec {
             file_name: file_name.clone(),
@@ -222,7 +242,7 @@ impl Packages<'_> {
         // What is stored decides the report, and a conflict fails before anything is uploaded.
         let current = self.read_tag_patiently(&repo, &tag).await?;
         let outcome = match candidate.judge(self, current.as_ref()).await? {
-            Step::Present => return Ok((Merged::Unchanged(file_name), false)),
+            Step::Present => return Ok(report(Merged::Unchanged(file_name), false)),
             Step::Write(_) if current.is_some() => Merged::Replaced(file_name),
             Step::Write(_) => Merged::Added(file_name),
         };
@@ -233,7 +253,7 @@ impl Packages<'_> {
             .ok()
             .filter(|v| v.pre.is_empty())
         else {
-            return Ok((outcome, false));
+            return Ok(report(outcome, false));
         };
         let latest = Latest {
             name,
@@ -243,7 +263,7 @@ impl Packages<'_> {
         let what_latest = format!("{}:{LATEST}", self.store.location(&repo));
         self.settle(&repo, LATEST, &what_latest, &latest).await?;
         let highest = latest.highest.lock().map(|h| h.clone()).unwrap_or(None);
-        Ok((outcome, highest.as_ref() == Some(&ours)))
+        Ok(report(outcome, highest.as_ref() == Some(&ours)))
     }
 
     /// Downloads a module version's zip into a temporary file in `scratch` (checked against

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::{PackageError, Packages, Pushed, Result, hash_file};
+use super::{Hashed, PackageError, Packages, Pushed, Result, hash_file};
 use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::nuget::{NugetPackage, PackageKind};
@@ -20,16 +20,30 @@ impl Packages<'_> {
     /// nothing at all is pushed. Each package's `path` must be a file that stays readable
     /// until this returns (it is hashed, then streamed): the proxy spools an upload to one.
     pub async fn push_nuget(&self, pkgs: Vec<NugetPackage>, force: bool) -> Result<Vec<Pushed>> {
+        let pkgs = pkgs.into_iter().map(|p| (p, None)).collect();
+        self.push_nuget_hashed(pkgs, force).await
+    }
+
+    /// [`Packages::push_nuget`], for packages whose digest and size the caller already has
+    /// (the proxy hashes a push as it spools it): those are not read again before the upload.
+    pub async fn push_nuget_hashed(
+        &self,
+        pkgs: Vec<(NugetPackage, Option<Hashed>)>,
+        force: bool,
+    ) -> Result<Vec<Pushed>> {
         let eco = Ecosystem::Nuget;
-        let mut groups: BTreeMap<(String, String), Vec<NugetPackage>> = BTreeMap::new();
-        for p in pkgs {
+        let mut groups: BTreeMap<(String, String), Vec<Member>> = BTreeMap::new();
+        for (p, hashed) in pkgs {
             let name = Mapper::normalize_package(eco, &p.id)?;
-            groups.entry((name, p.version.clone())).or_default().push(p);
+            groups
+                .entry((name, p.version.clone()))
+                .or_default()
+                .push((p, hashed));
         }
         // Check every version before anything is uploaded.
         for ((name, version), members) in &groups {
-            if let Some(symbols) = members.iter().find(|p| p.kind == PackageKind::Snupkg)
-                && !members.iter().any(|p| p.kind == PackageKind::Nupkg)
+            if let Some((symbols, _)) = members.iter().find(|(p, _)| p.kind == PackageKind::Snupkg)
+                && !members.iter().any(|(p, _)| p.kind == PackageKind::Nupkg)
                 && !self.has_nupkg(name, version).await?
             {
                 let repo = self.mapper.repository(eco, name)?;
@@ -45,8 +59,8 @@ impl Packages<'_> {
         let mut described = BTreeMap::new();
         for (key, members) in groups {
             let mut files = Vec::with_capacity(members.len());
-            for p in members {
-                files.push(file_spec(p).await?);
+            for (p, hashed) in members {
+                files.push(file_spec(p, hashed).await?);
             }
             described.insert(key, files);
         }
@@ -78,10 +92,16 @@ impl Packages<'_> {
     }
 }
 
+/// A package of a push, with its digest and size when the caller has them.
+type Member = (NugetPackage, Option<Hashed>);
+
 /// The index entry of one package file: the nupkg with its nuspec as second layer, or the
 /// snupkg alone.
-async fn file_spec(p: NugetPackage) -> Result<FileSpec> {
-    let (digest, size) = hash_file(&p.path).await?;
+async fn file_spec(p: NugetPackage, hashed: Option<Hashed>) -> Result<FileSpec> {
+    let (digest, size) = match hashed {
+        Some(known) => known,
+        None => hash_file(&p.path).await?,
+    };
     let kinds: &Kinds = match p.kind {
         PackageKind::Nupkg => &artifact::NUGET,
         PackageKind::Snupkg => &artifact::NUGET_SNUPKG,
@@ -124,6 +144,7 @@ async fn file_spec(p: NugetPackage) -> Result<FileSpec> {
 fn futures_are_send(p: &Packages<'_>) {
     fn send<T: Send>(_: T) {}
     send(p.push_nuget(Vec::new(), false));
+    send(p.push_nuget_hashed(Vec::new(), false));
     send(p.nuget_release("a", "1.0.0"));
 }
 

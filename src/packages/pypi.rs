@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 pub use super::Pushed;
-use super::{Packages, Result, hash_file};
+use super::{Hashed, Packages, Result, hash_file};
 use crate::artifact::{self, FileSpec, Kinds, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::pypi::PythonDist;
@@ -17,11 +17,26 @@ use crate::release::{Descriptor, Ecosystem, Release};
 impl Packages<'_> {
     /// Pushes described distributions, grouped into one index per version.
     pub async fn push_pypi(&self, dists: Vec<PythonDist>, force: bool) -> Result<Vec<Pushed>> {
+        let dists = dists.into_iter().map(|d| (d, None)).collect();
+        self.push_pypi_hashed(dists, force).await
+    }
+
+    /// [`Packages::push_pypi`], for distributions whose digest and size the caller already
+    /// has (the proxy hashes an upload as it spools it): those are not read again before
+    /// the upload.
+    pub async fn push_pypi_hashed(
+        &self,
+        dists: Vec<(PythonDist, Option<Hashed>)>,
+        force: bool,
+    ) -> Result<Vec<Pushed>> {
         let eco = Ecosystem::Pypi;
         let mut groups: BTreeMap<(String, String), Vec<FileSpec>> = BTreeMap::new();
-        for d in dists {
+        for (d, hashed) in dists {
             let name = Mapper::normalize_package(eco, &d.name)?;
-            let (digest, size) = hash_file(&d.path).await?;
+            let (digest, size) = match hashed {
+                Some(known) => known,
+                None => hash_file(&d.path).await?,
+            };
             let spec = FileSpec {
                 file_name: d.file_name.clone(),
                 artifact_type: artifact::PYPI.file_artifact_type,

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use tokio::io::AsyncReadExt;
 
 use super::{PackageError, Packages, Pushed, Result};
 use crate::artifact::{self, ArtifactError, FileSpec, LayerSource, LayerSpec};
@@ -68,18 +67,9 @@ impl Packages<'_> {
                     artifact::RUBYGEMS_INFO
                 ))
             })?;
-        if layer.size > MAX_INFO {
-            return Err(invalid(format!("it is {} bytes, too large", layer.size)));
-        }
-        let mut reader = self
-            .store
-            .fetch_blob(&repo, &layer.digest, layer.size)
+        let bytes = self
+            .read_small_blob(&repo, layer, MAX_INFO, &what, "gem info layer")
             .await?;
-        let mut bytes = Vec::with_capacity(layer.size as usize);
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| invalid(e.to_string()))?;
         serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))
     }
 }

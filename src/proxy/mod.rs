@@ -18,9 +18,11 @@ pub mod blob;
 pub mod child;
 pub mod failure;
 pub mod frontends;
+pub mod releases;
 pub mod server;
 pub mod spool;
 pub mod tls;
+pub mod upload;
 pub mod workdir;
 
 use crate::mapper::Mapper;

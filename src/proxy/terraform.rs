@@ -20,8 +20,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::failure::{Dialect, Failed, Failure};
 use super::{ChildContext, Frontend, ProxyState, SharedState};
-use crate::packages::PackageError;
 use crate::release::Ecosystem;
 
 pub use cli_config::{CONFIG_FILE_NAME, CliConfig, user_config_path};
@@ -129,37 +129,28 @@ fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Why a request failed, as Terraform reads it: a status and `{"errors": [...]}`.
-#[derive(Debug, thiserror::Error)]
-enum ApiError {
-    /// The provider, module, version or file is not in the store (or cannot be: the name is
-    /// not one the mapper accepts).
-    #[error("{0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Package(#[from] PackageError),
-}
+/// How Terraform and OpenTofu read a failed request: the status and `{"errors": [...]}`.
+/// What failed and which status that is are shared by every frontend (`proxy::failure`).
+struct TerraformJson;
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            ApiError::NotFound(_) | ApiError::Package(PackageError::Map(_)) => {
-                StatusCode::NOT_FOUND
-            }
-            ApiError::Package(PackageError::Store(_)) => StatusCode::BAD_GATEWAY,
-            ApiError::Package(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let body = serde_json::json!({ "errors": [super::failure::chain(&self)] });
+impl Dialect for TerraformJson {
+    const NAME: &'static str = "terraform";
+
+    fn render(status: StatusCode, reason: &str) -> Response {
+        let body = serde_json::json!({ "errors": [reason] });
         (status, Json(body)).into_response()
     }
 }
+
+/// What a Terraform handler answers when it fails.
+type ApiError = Failed<TerraformJson>;
 
 /// A 200 reply streaming one blob of the store, with its size as `Content-Length`.
 async fn blob_response(
     state: &ProxyState,
     repository: &str,
     file: &crate::release::DistFile,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Failure> {
     use axum::http::header;
     let body = super::blob::body(state, repository, &file.digest, file.size).await?;
     Ok((

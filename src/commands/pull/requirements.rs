@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::ecosystem::pypi::{self, Requirement, Target as PyTarget, requirements};
 use crate::mapper::Mapper;
 use crate::output::Output;
+use crate::packages::select::Asked;
 use crate::packages::{PackageError, Packages};
 use crate::release::{DistFile, Ecosystem, Release};
 
@@ -123,25 +124,29 @@ async fn pull_one(
     dir: &Path,
 ) -> anyhow::Result<(Release, Vec<DistFile>)> {
     let name = &w.name;
-    pkgs.mapper.repository(Ecosystem::Pypi, name)?;
-    let versions = pkgs.versions(Ecosystem::Pypi, name).await?;
-    if versions.is_empty() {
-        return Err(target.not_stored(Ecosystem::Pypi, name, None).into());
-    }
-    let Some(version) = pypi::select_version(&versions, &w.requirement, pre) else {
-        let mut all = versions.clone();
-        pypi::sort_newest_first(&mut all);
-        let pre_hint = if pre {
+    let asked = Asked {
+        noun: "package",
+        matches: Some(&w.text),
+        hint: if pre {
             ""
         } else {
             " (pre-releases need --pre)"
-        };
-        return Err(PackageError::NotFound(format!(
-            "no version of `{name}` matches `{}`{pre_hint}; stored: {}",
-            w.text,
-            all.join(", ")
-        ))
-        .into());
+        },
+    };
+    let version = match pkgs
+        .select_version(Ecosystem::Pypi, name, &asked, |stored| {
+            pypi::select_version(stored, &w.requirement, pre)
+        })
+        .await
+    {
+        Ok(version) => version,
+        // Nothing stored at all: say so with the hint that names `opp mirror pypi`.
+        Err(e) => match pkgs.versions(Ecosystem::Pypi, name).await {
+            Ok(stored) if stored.is_empty() => {
+                return Err(target.not_stored(Ecosystem::Pypi, name, None).into());
+            }
+            _ => return Err(e.into()),
+        },
     };
     let release = pkgs
         .release(

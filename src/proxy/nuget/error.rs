@@ -1,81 +1,36 @@
-//! What a failed NuGet request answers: one typed error per outcome a client acts on, each
-//! rendered as a status code and a one-line `text/plain` reason (nuget.exe and dotnet print
-//! the reason of a failed push). Store failures are logged here, once, as they leave the
-//! frontend.
+//! How nuget.exe and dotnet read a failed request: the status, the reason as one line of
+//! `text/plain`, and for a client error the reason in the status line too (they print the
+//! status line of a failed push). What failed and which status that is are shared by every
+//! frontend (`proxy::failure`).
 
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-use crate::packages::PackageError;
-use crate::proxy::failure::{chain, package_status};
+use crate::proxy::failure::{Dialect, Failed, plain_text};
 
-#[derive(Debug, thiserror::Error)]
-pub enum NugetApiError {
-    /// The id, version or file is not in the store.
-    #[error("{0}")]
-    NotFound(String),
-    /// The pushed body is not a package (or not a readable form): the reason says why.
-    #[error("{0}")]
-    BadRequest(String),
-    /// The version is stored with other bytes.
-    #[error("{0}")]
-    Conflict(String),
-    /// The pushed body is larger than `--max-upload-size`.
-    #[error("the package is larger than the proxy accepts ({limit} bytes, --max-upload-size)")]
-    TooLarge { limit: u64 },
-    #[error(transparent)]
-    Package(#[from] PackageError),
-    #[error("{action}: {source}")]
-    Io {
-        action: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
+pub use crate::proxy::failure::Failure;
 
-impl NugetApiError {
-    pub fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NugetApiError {
-        let action = action.into();
-        move |source| NugetApiError::Io { action, source }
-    }
+/// The NuGet frontend's dialect.
+pub struct NugetText;
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            NugetApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            NugetApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            NugetApiError::Conflict(_) => StatusCode::CONFLICT,
-            NugetApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            NugetApiError::Package(e) => package_status(e),
-            NugetApiError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
+impl Dialect for NugetText {
+    const NAME: &'static str = "nuget";
 
-impl IntoResponse for NugetApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let text = chain(&self);
-        if status.is_server_error() {
-            tracing::warn!("nuget proxy: {text}");
-        } else {
-            tracing::debug!("nuget proxy: {status}: {text}");
-        }
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{text}\n"),
-        )
-            .into_response();
+    fn render(status: StatusCode, reason: &str) -> Response {
+        let mut response = plain_text(status, reason);
         // nuget.exe and dotnet print the status line, not the body: the reason goes there,
         // as nuget.org does it.
         if status.is_client_error()
-            && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason_phrase(&text))
+            && let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason_phrase(reason))
         {
-            response.extensions_mut().insert(reason);
+            response.extensions_mut().insert(phrase);
         }
         response
     }
 }
+
+/// What a NuGet handler answers when it fails.
+pub type NugetApiError = Failed<NugetText>;
 
 /// The longest reason phrase sent.
 const MAX_REASON: usize = 400;
@@ -102,15 +57,18 @@ mod tests {
 
     #[test]
     fn a_client_error_carries_its_reason_in_the_status_line() {
-        let response = NugetApiError::BadRequest("x.nupkg is not a zip\nrebuild \u{e9}".into())
-            .into_response();
+        use axum::response::IntoResponse;
+        let response = NugetApiError::from(Failure::BadRequest(
+            "x.nupkg is not a zip\nrebuild \u{e9}".into(),
+        ))
+        .into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let reason = response
             .extensions()
             .get::<hyper::ext::ReasonPhrase>()
             .expect("reason phrase");
         assert_eq!(reason.as_bytes(), b"x.nupkg is not a zip rebuild");
-        let long = NugetApiError::Conflict("y".repeat(1000)).into_response();
+        let long = NugetApiError::from(Failure::Conflict("y".repeat(1000))).into_response();
         let reason = long
             .extensions()
             .get::<hyper::ext::ReasonPhrase>()

@@ -11,7 +11,7 @@ use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::error::NugetApiError;
+use super::error::{Failure, NugetApiError};
 use super::read::{self, lower_id};
 use crate::mapper::Mapper;
 use crate::proxy::{SharedState, blob};
@@ -23,15 +23,14 @@ pub async fn versions(
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, NugetApiError> {
     if file != "index.json" {
-        return Err(NugetApiError::NotFound(format!(
+        return Err(Failure::NotFound(format!(
             "no {file} here: the flat container serves {id}/index.json"
-        )));
+        ))
+        .into());
     }
     let versions = read::versions(&state, &id).await?;
     if versions.is_empty() {
-        return Err(NugetApiError::NotFound(format!(
-            "no package {id} in the store"
-        )));
+        return Err(Failure::NotFound(format!("no package {id} in the store")).into());
     }
     Ok(Json(json!({ "versions": versions })).into_response())
 }
@@ -42,19 +41,19 @@ pub async fn content(
     Path((id, version, file)): Path<(String, String, String)>,
     method: Method,
 ) -> Result<Response, NugetApiError> {
-    let missing = || NugetApiError::NotFound(format!("no {file} for {id} {version} in the store"));
+    let missing = || Failure::NotFound(format!("no {file} for {id} {version} in the store"));
     let (Some(lower), Ok(normalized)) = (
         lower_id(&id),
         Mapper::normalize_version(Ecosystem::Nuget, &version),
     ) else {
-        return Err(missing());
+        return Err(missing().into());
     };
     let wanted = file.to_ascii_lowercase();
     let is_nupkg = wanted == format!("{lower}.{normalized}.nupkg")
         || wanted == format!("{lower}.{}.nupkg", version.to_ascii_lowercase());
     let is_nuspec = wanted == format!("{lower}.nuspec");
     if !is_nupkg && !is_nuspec {
-        return Err(missing());
+        return Err(missing().into());
     }
     let stored = read::stored(&state, &lower, &normalized)
         .await?
@@ -78,8 +77,5 @@ pub async fn content(
         .header(header::CONTENT_LENGTH, file.size)
         .header(header::ETAG, format!("\"{}\"", file.digest.hex()))
         .body(body)
-        .map_err(|e| NugetApiError::Io {
-            action: "cannot build the response".into(),
-            source: std::io::Error::other(e),
-        })
+        .map_err(|e| Failure::internal("cannot build the response", e).into())
 }

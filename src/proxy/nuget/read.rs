@@ -4,9 +4,8 @@
 //! What is stored where is `packages::nuget`; parsing a nuspec is `ecosystem::nuget`.
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use tokio::io::AsyncReadExt;
 
-use super::error::NugetApiError;
+use super::error::Failure;
 use crate::artifact;
 use crate::ecosystem::nuget::{self, Nuspec};
 use crate::mapper::Mapper;
@@ -27,18 +26,20 @@ pub fn lower_id(id: &str) -> Option<String> {
 
 /// Every version of `id` in the store, NuGet-normalized and lowercased, oldest first. An id
 /// the store does not hold has none.
-pub async fn versions(state: &ProxyState, id: &str) -> Result<Vec<String>, NugetApiError> {
+pub async fn versions(state: &ProxyState, id: &str) -> Result<Vec<String>, Failure> {
     let Some(id) = lower_id(id) else {
         return Ok(Vec::new());
     };
-    let mut versions = match state.packages().versions(Ecosystem::Nuget, &id).await {
+    let mut versions = match state
+        .packages()
+        .versions_newest_first(Ecosystem::Nuget, &id)
+        .await
+    {
         Ok(v) => v,
         Err(PackageError::Store(StoreError::NotFound { .. }) | PackageError::Map(_)) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
-    nuget::sort_newest_first(&mut versions);
     versions.reverse();
-    versions.dedup();
     Ok(versions)
 }
 
@@ -55,7 +56,7 @@ pub async fn stored(
     state: &ProxyState,
     id: &str,
     version: &str,
-) -> Result<Option<Stored>, NugetApiError> {
+) -> Result<Option<Stored>, Failure> {
     let Some(lower) = lower_id(id) else {
         return Ok(None);
     };
@@ -94,28 +95,15 @@ impl Stored {
     }
 
     /// The nuspec's bytes as stored.
-    pub async fn nuspec_bytes(&self, state: &ProxyState) -> Result<Vec<u8>, NugetApiError> {
+    pub async fn nuspec_bytes(&self, state: &ProxyState) -> Result<Vec<u8>, Failure> {
         let what = format!("{} {}", self.release.package, self.release.version);
-        let layer = self.nuspec_layer().ok_or_else(|| {
-            NugetApiError::NotFound(format!("{what} is stored without its .nuspec"))
-        })?;
-        if layer.size > MAX_NUSPEC {
-            return Err(NugetApiError::NotFound(format!(
-                "the .nuspec of {what} is larger than {MAX_NUSPEC} bytes"
-            )));
-        }
-        let mut reader = state
-            .store
-            .fetch_blob(&self.repository, &layer.digest, layer.size)
-            .await
-            .map_err(PackageError::from)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(NugetApiError::io(format!(
-                "cannot read the .nuspec of {what}"
-            )))?;
+        let layer = self
+            .nuspec_layer()
+            .ok_or_else(|| Failure::NotFound(format!("{what} is stored without its .nuspec")))?;
+        let bytes = state
+            .packages()
+            .read_small_blob(&self.repository, layer, MAX_NUSPEC, &what, "nuspec")
+            .await?;
         Ok(bytes)
     }
 }
@@ -136,7 +124,7 @@ pub async fn describe_all(
     state: &ProxyState,
     id: &str,
     versions: &[String],
-) -> Result<Vec<Described>, NugetApiError> {
+) -> Result<Vec<Described>, Failure> {
     // Futures built into a Vec first: a closure over borrowed data would make the stream's
     // future not `Send` for every lifetime, which axum handlers need.
     let futures: Vec<_> = versions
@@ -154,14 +142,16 @@ async fn describe_one(
     state: &ProxyState,
     id: String,
     version: String,
-) -> Result<Option<Described>, NugetApiError> {
+) -> Result<Option<Described>, Failure> {
     let Some(stored) = stored(state, &id, &version).await? else {
         return Ok(None);
     };
     let bytes = stored.nuspec_bytes(state).await?;
-    let nuspec = nuget::parse_nuspec(&bytes).map_err(|e| NugetApiError::Io {
-        action: format!("the stored .nuspec of {id} {version} does not parse"),
-        source: std::io::Error::other(e),
+    let nuspec = nuget::parse_nuspec(&bytes).map_err(|e| {
+        Failure::internal(
+            format!("the stored .nuspec of {id} {version} does not parse"),
+            e,
+        )
     })?;
     Ok(Some(Described {
         version: stored.release.version.clone(),

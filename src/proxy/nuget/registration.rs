@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::error::NugetApiError;
+use super::error::{Failure, NugetApiError};
 use super::read::{self, Described, lower_id};
 use super::service;
 use crate::ecosystem::nuget::Nuspec;
@@ -22,25 +22,23 @@ pub async fn registration(
     State(state): State<SharedState>,
     Path((id, leaf)): Path<(String, String)>,
 ) -> Result<Response, NugetApiError> {
-    let missing = || NugetApiError::NotFound(format!("no package {id} in the store"));
+    let missing = || Failure::NotFound(format!("no package {id} in the store"));
     let lower = lower_id(&id).ok_or_else(missing)?;
     let base = &state.base_url;
     if leaf == "index.json" {
         let versions = read::versions(&state, &lower).await?;
         let described = read::describe_all(&state, &lower, &versions).await?;
         if described.is_empty() {
-            return Err(missing());
+            return Err(missing().into());
         }
         return Ok(Json(index(base, &lower, &described)).into_response());
     }
     let version = leaf
         .strip_suffix(".json")
         .and_then(|v| Mapper::normalize_version(Ecosystem::Nuget, v).ok())
-        .ok_or_else(|| NugetApiError::NotFound(format!("no {leaf} for {id}")))?;
+        .ok_or_else(|| Failure::NotFound(format!("no {leaf} for {id}")))?;
     if read::stored(&state, &lower, &version).await?.is_none() {
-        return Err(NugetApiError::NotFound(format!(
-            "no version {version} of {id} in the store"
-        )));
+        return Err(Failure::NotFound(format!("no version {version} of {id} in the store")).into());
     }
     Ok(Json(json!({
         "@id": service::registration_leaf(base, &lower, &version),

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::NugetApiError;
+use super::error::{Failure, NugetApiError};
 use super::read::{self, Described};
 use super::registration::{id_of, tags};
 use super::service;
@@ -113,7 +113,7 @@ async fn shown_versions(
     state: &ProxyState,
     id: String,
     query: &SearchQuery,
-) -> Result<(String, Vec<String>), NugetApiError> {
+) -> Result<(String, Vec<String>), Failure> {
     let mut versions = read::versions(state, &id).await?;
     versions.retain(|v| query.shows(v));
     Ok((id, versions))

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncReadExt;
 
-use super::error::ProxyError;
+use super::error::{Failure, ProxyError};
 use super::page::served_metadata;
 use super::project::{Shared, release};
 use crate::digest::Digest;
@@ -92,10 +92,10 @@ pub async fn file(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ProxyError> {
-    let missing = || ProxyError::NotFound(format!("no file {file} in {project} {version}"));
+    let missing = || Failure::NotFound(format!("no file {file} in {project} {version}"));
     let name = Mapper::normalize_package(Ecosystem::Pypi, &project).map_err(|_| missing())?;
     let Some(release) = release(&state, &shared, &name, &version).await? else {
-        return Err(missing());
+        return Err(missing().into());
     };
     let repo = state
         .mapper
@@ -121,7 +121,7 @@ pub async fn file(
             content_type: "text/plain; charset=utf-8",
         }
     };
-    serve(&state, target, &method, &headers).await
+    Ok(serve(&state, target, &method, &headers).await?)
 }
 
 async fn serve(
@@ -129,7 +129,7 @@ async fn serve(
     t: Target,
     method: &Method,
     headers: &HeaderMap,
-) -> Result<Response, ProxyError> {
+) -> Result<Response, Failure> {
     let spooled = t.size <= state.spool.limit();
     let range = headers
         .get(header::RANGE)
@@ -173,10 +173,9 @@ async fn serve(
     } else {
         part(state, &t, first, length).await?
     };
-    builder.body(body).map_err(|e| ProxyError::Io {
-        action: "cannot build the response".into(),
-        source: std::io::Error::other(e),
-    })
+    builder
+        .body(body)
+        .map_err(|e| Failure::internal("cannot build the response", e))
 }
 
 /// `length` bytes from `first` of the proxy's verified copy of `t`.
@@ -185,7 +184,7 @@ async fn part(
     t: &Target,
     first: u64,
     length: u64,
-) -> Result<Body, ProxyError> {
+) -> Result<Body, Failure> {
     use tokio::io::AsyncSeekExt;
     let Some(mut file) = state
         .spool
@@ -194,14 +193,14 @@ async fn part(
         .map_err(PackageError::from)?
     else {
         // Only files within the limit are offered ranges.
-        return Err(ProxyError::Io {
-            action: format!("cannot serve a range of {}", t.digest),
-            source: std::io::Error::other("larger than the proxy's spool"),
-        });
+        return Err(Failure::internal(
+            format!("cannot serve a range of {}", t.digest),
+            std::io::Error::other("larger than the proxy's spool"),
+        ));
     };
     file.seek(std::io::SeekFrom::Start(first))
         .await
-        .map_err(ProxyError::io(format!("cannot read {}", t.digest)))?;
+        .map_err(Failure::io(format!("cannot read {}", t.digest)))?;
     Ok(Body::from_stream(
         tokio_util::io::ReaderStream::with_capacity(file.take(length), blob::PIECE),
     ))

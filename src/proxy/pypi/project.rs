@@ -1,15 +1,13 @@
 //! The Simple API routes: the root listing and project pages read from the store, and the
 //! `--upstream` fallback for names the store does not have. A project is one index per
 //! version and one manifest per file; versions are read concurrently and each version's
-//! files are kept in a small cache keyed by its index digest, so a page that was served once
-//! costs one tag lookup per version, and over a registry not even that within `--cache-ttl`
-//! (the proxy's store is a `store::cache::CachingStore` there).
+//! files are kept by the digest of its index (`proxy::releases`), so a page that was served
+//! once costs one tag lookup per version.
 //!
 //! A name the store has is answered from the store only, never mixed with upstream files: an
 //! upstream package cannot shadow or extend a stored one (dependency confusion).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
@@ -19,15 +17,15 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 
-use super::error::ProxyError;
+use super::error::{Failure, ProxyError};
 use super::negotiate::{self, Format};
 use super::page::{self, PageFile, ProjectPage};
 use crate::artifact;
-use crate::digest::Digest;
-use crate::ecosystem::pypi::{file_name_for, sort_newest_first};
+use crate::ecosystem::pypi::file_name_for;
 use crate::mapper::Mapper;
 use crate::packages::PackageError;
 use crate::proxy::SharedState;
+use crate::proxy::releases::ReleaseCache;
 use crate::release::{Ecosystem, Release};
 
 const ECO: Ecosystem = Ecosystem::Pypi;
@@ -39,8 +37,8 @@ const CACHE_ENTRIES: usize = 1024;
 /// What the routes share besides the proxy state: the release cache and the HTTP client for
 /// the upstream index.
 pub struct Shared {
-    /// `(repository, index digest)` -> the release that index holds.
-    releases: Mutex<HashMap<(String, Digest), Arc<Release>>>,
+    /// The releases read, by the digest of their index.
+    releases: ReleaseCache<Release>,
     pub(super) upstream: Result<reqwest::Client, String>,
 }
 
@@ -55,21 +53,8 @@ impl Shared {
             .build()
             .map_err(|e| format!("cannot set up an HTTP client: {e}"));
         Shared {
-            releases: Mutex::new(HashMap::new()),
+            releases: ReleaseCache::new(CACHE_ENTRIES),
             upstream,
-        }
-    }
-
-    fn cached(&self, key: &(String, Digest)) -> Option<Arc<Release>> {
-        self.releases.lock().ok()?.get(key).cloned()
-    }
-
-    fn remember(&self, key: (String, Digest), release: Arc<Release>) {
-        if let Ok(mut map) = self.releases.lock() {
-            if map.len() >= CACHE_ENTRIES {
-                map.clear();
-            }
-            map.insert(key, release);
         }
     }
 }
@@ -84,10 +69,10 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
-fn chosen(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, ProxyError> {
+fn chosen(headers: &HeaderMap, query: &FormatQuery) -> Result<Format, Failure> {
     let accept = accept(headers);
     negotiate::choose(accept, query.format.as_deref())
-        .ok_or_else(|| ProxyError::NotAcceptable(accept.unwrap_or_default().to_owned()))
+        .ok_or_else(|| Failure::NotAcceptable(accept.unwrap_or_default().to_owned()))
 }
 
 fn page_response(format: Format, body: String) -> Response {
@@ -121,9 +106,9 @@ pub async fn redirect_project(Path(project): Path<String>) -> Result<Response, P
     )))
 }
 
-fn normalized(project: &str) -> Result<String, ProxyError> {
+fn normalized(project: &str) -> Result<String, Failure> {
     Mapper::normalize_package(ECO, project)
-        .map_err(|e| ProxyError::NotFound(format!("no such project: {e}")))
+        .map_err(|e| Failure::NotFound(format!("no such project: {e}")))
 }
 
 /// `GET /pypi/simple/`: every project in the store.
@@ -167,9 +152,9 @@ pub async fn project(
     }
     match &state.pypi_upstream {
         Some(upstream) => {
-            super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await
+            Ok(super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await?)
         }
-        None => Err(ProxyError::NotFound(format!(
+        None => Err(Failure::NotFound(format!(
             "no project {name} in {}; `opp mirror pypi {name}` brings it from PyPI",
             state.store.location(
                 &state
@@ -177,7 +162,8 @@ pub async fn project(
                     .repository(ECO, &name)
                     .map_err(PackageError::from)?
             )
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -186,12 +172,11 @@ async fn project_page(
     state: &SharedState,
     shared: &Shared,
     name: &str,
-) -> Result<Option<ProjectPage>, ProxyError> {
-    let mut versions = state.packages().versions(ECO, name).await?;
+) -> Result<Option<ProjectPage>, Failure> {
+    let mut versions = state.packages().versions_newest_first(ECO, name).await?;
     if versions.is_empty() {
         return Ok(None);
     }
-    sort_newest_first(&mut versions);
     versions.reverse();
     // The futures are made before they become a stream: a stream that maps with a closure
     // over borrowed items is not provably `Send` (see `detached`).
@@ -224,36 +209,22 @@ pub async fn release(
     shared: &Shared,
     name: &str,
     version: &str,
-) -> Result<Option<Arc<Release>>, ProxyError> {
+) -> Result<Option<Arc<Release>>, Failure> {
     let repo = state
         .mapper
         .repository(ECO, name)
         .map_err(PackageError::from)?;
     let tag = state.mapper.tag(ECO, version).map_err(PackageError::from)?;
-    let Some(index) = state
-        .store
-        .resolve(&repo, &tag)
-        .await
-        .map_err(PackageError::from)?
-    else {
-        return Ok(None);
-    };
-    let key = (repo, index.digest);
-    if let Some(hit) = shared.cached(&key) {
-        return Ok(Some(hit));
-    }
     let fallback = |(_, arch): &(String, String)| file_name_for(name, version, arch);
-    let read = state
-        .packages()
-        .release(ECO, &artifact::PYPI, name, version, &fallback)
-        .await?;
-    let Some(release) = read else {
-        return Ok(None);
+    let read = || async {
+        state
+            .packages()
+            .release(ECO, &artifact::PYPI, name, version, &fallback)
+            .await
+            .map_err(Failure::from)
     };
-    // `release` reads the tag again; should it have moved in between, the entry is stored
-    // under an index digest the tag never points at again (every index carries its creation
-    // time), so it is never served.
-    let release = Arc::new(release);
-    shared.remember(key, release.clone());
-    Ok(Some(release))
+    shared
+        .releases
+        .get(state.store.as_ref(), &repo, &tag, read)
+        .await
 }

@@ -1,27 +1,25 @@
 //! `POST /pypi/` (and `/pypi/legacy/`): the legacy upload API twine and `uv publish` speak.
-//! The `content` part streams into a temporary file while it is hashed; the sent
-//! `sha256_digest` must match; the file is described from its own metadata and pushed with
-//! [`crate::packages::Packages::push_pypi`], exactly as `opp push pypi` pushes it (never
-//! replacing: other bytes under a stored file name answer 409).
+//! The form's `content` part is the file: spooled and hashed by `proxy::upload` (as every
+//! upload is), its sent `sha256_digest` must match, it is described from its own metadata
+//! and pushed with [`crate::packages::Packages::push_pypi_hashed`], exactly as `opp push
+//! pypi` pushes it (never replacing: other bytes under a stored file name answer 409).
 //!
-//! Credentials (HTTP Basic, as both clients send them) are accepted without being checked:
-//! the proxy listens on loopback for one user; authenticating uploads is still to do.
+//! Credentials (HTTP Basic, as both clients send them) are the proxy's business
+//! (`access.rs`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::extract::multipart::Field;
-use axum::extract::{Multipart, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::io::AsyncWriteExt;
+use futures_util::TryStreamExt;
 
-use super::error::ProxyError;
-use crate::artifact::ArtifactError;
-use crate::digest::{Digest, Hasher};
-use crate::ecosystem::pypi::{self, PythonDist};
+use super::error::{Failure, ProxyError};
+use crate::ecosystem::pypi;
 use crate::mapper::Mapper;
-use crate::packages::PackageError;
 use crate::proxy::SharedState;
+use crate::proxy::upload::{self, Incoming, Saved};
 use crate::release::Ecosystem;
 
 /// Longest text field read; other fields (a long description) are skipped unread.
@@ -34,42 +32,37 @@ struct Form {
     sha256: Option<String>,
     name: Option<String>,
     version: Option<String>,
-    /// The stored part: its file name, where it is, its digest and size.
-    content: Option<(String, PathBuf, Digest, u64)>,
+    /// The stored part: its file name and where it is.
+    content: Option<(String, Saved)>,
 }
 
-fn bad(text: impl Into<String>) -> ProxyError {
-    ProxyError::BadRequest(text.into())
+fn bad(text: impl Into<String>) -> Failure {
+    Failure::BadRequest(text.into())
 }
 
 pub async fn upload(
     State(state): State<SharedState>,
-    headers: HeaderMap,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Result<Response, ProxyError> {
-    let limit = state.max_upload;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if let Some(length) = declared.filter(|l| *l > limit) {
-        return Err(too_large(&format!("the upload ({length} bytes)"), limit));
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("opp-upload.")
-        .tempdir()
-        .map_err(ProxyError::io(
-            "cannot create a temporary directory for an upload",
-        ))?;
-    let form = read_form(&mut multipart, dir.path(), limit).await?;
+    let (incoming, request) = Incoming::new(request, state.max_upload, "the upload")?;
+    let dir = upload::temp_dir()?;
+    let mut multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| bad(format!("the upload is not a readable multipart form: {e}")))?;
+    let form = read_form(&incoming, &mut multipart, dir.path()).await?;
     if form.action.as_deref() != Some("file_upload") {
         return Err(bad(format!(
             ":action is {:?}; only file_upload is supported",
             form.action.unwrap_or_default()
-        )));
+        ))
+        .into());
     }
-    let Some((file_name, path, digest, size)) = form.content else {
-        return Err(bad("the upload has no `content` file part"));
+    let Some((file_name, saved)) = form.content else {
+        return Err(bad("the upload has no `content` file part").into());
     };
+    let digest = saved
+        .digest
+        .ok_or_else(|| Failure::internal("cannot check the upload", "it was not hashed"))?;
     let sent = form
         .sha256
         .ok_or_else(|| bad(format!("{file_name}: the upload has no sha256_digest")))?;
@@ -77,23 +70,36 @@ pub async fn upload(
         return Err(bad(format!(
             "{file_name}: sha256_digest {sent} does not match the uploaded content (sha256 {})",
             digest.hex()
-        )));
+        ))
+        .into());
     }
-    let dist = describe(&file_name, &path, size).await?;
+    let mut dist = upload::describe(
+        &file_name,
+        &saved.path,
+        saved.size,
+        pypi::describe_reader,
+        Failure::BadRequest,
+    )
+    .await?;
+    dist.path = saved.path.clone();
     check_field("name", form.name.as_deref(), &dist.name, |n| {
         Mapper::normalize_package(Ecosystem::Pypi, n).ok()
     })?;
     check_field("version", form.version.as_deref(), &dist.version, |v| {
         Mapper::normalize_version(Ecosystem::Pypi, v).ok()
     })?;
-    let pushed = state.packages().push_pypi(vec![dist], false).await.map_err(|e| match e {
-        PackageError::Artifact(ArtifactError::Conflict { stored, new, .. }) => {
-            ProxyError::Conflict(format!(
-                "{file_name} already exists with other content (stored {stored}, uploaded {new})"
-            ))
-        }
-        other => ProxyError::Package(other),
-    })?;
+    let pushed = state
+        .packages()
+        .push_pypi_hashed(vec![(dist, Some((digest, saved.size)))], false)
+        .await
+        .map_err(|e| {
+            upload::conflict(e, |stored, new| {
+                format!(
+                    "{file_name} already exists with other content (stored {stored}, uploaded \
+                     {new})"
+                )
+            })
+        })?;
     let status = pushed.first().map_or("added", |p| p.status);
     tracing::info!("pypi proxy: upload of {file_name}: {status}");
     Ok((
@@ -106,9 +112,15 @@ pub async fn upload(
 
 /// Reads every part: the file to disk, the few fields that matter into memory, the rest
 /// skipped.
-async fn read_form(multipart: &mut Multipart, dir: &Path, limit: u64) -> Result<Form, ProxyError> {
+async fn read_form(
+    incoming: &Incoming,
+    multipart: &mut Multipart,
+    dir: &Path,
+) -> Result<Form, Failure> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
-        bad(format!("the upload is not a readable multipart form: {e}"))
+        incoming.or_too_large(bad(format!(
+            "the upload is not a readable multipart form: {e}"
+        )))
     };
     let mut form = Form::default();
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
@@ -118,7 +130,7 @@ async fn read_form(multipart: &mut Multipart, dir: &Path, limit: u64) -> Result<
                 if form.content.is_some() {
                     return Err(bad("the upload has more than one `content` part"));
                 }
-                form.content = Some(store_file(&mut field, dir, limit).await?);
+                form.content = Some(store_file(incoming, field, dir).await?);
                 continue;
             }
             ":action" => &mut form.action,
@@ -146,75 +158,24 @@ async fn read_form(multipart: &mut Multipart, dir: &Path, limit: u64) -> Result<
     Ok(form)
 }
 
-/// Streams the file part into `dir` under its own (plain) file name, hashing it on the way.
+/// Spools the file part under its own (plain) file name, hashed on the way.
 async fn store_file(
-    field: &mut Field<'_>,
+    incoming: &Incoming,
+    field: Field<'_>,
     dir: &Path,
-    limit: u64,
-) -> Result<(String, PathBuf, Digest, u64), ProxyError> {
+) -> Result<(String, Saved), Failure> {
     let file_name = field
         .file_name()
         .ok_or_else(|| bad("the `content` part has no file name"))?
         .to_owned();
-    let plain = !file_name.is_empty()
-        && !file_name.starts_with('.')
-        && !file_name.contains(['/', '\\', '\0']);
-    if !plain {
+    if !upload::is_plain_name(&file_name) {
         return Err(bad(format!(
             "the file name {file_name:?} is not a plain file name"
         )));
     }
-    let path = dir.join(&file_name);
-    let action = format!("cannot write the upload of {file_name}");
-    let file = tokio::fs::File::create(&path)
-        .await
-        .map_err(ProxyError::io(action.clone()))?;
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-    let mut hasher = Hasher::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| bad(format!("{file_name}: the upload broke off: {e}")))?
-    {
-        hasher.update(&chunk);
-        if hasher.len() > limit {
-            return Err(too_large(&file_name, limit));
-        }
-        out.write_all(&chunk)
-            .await
-            .map_err(ProxyError::io(action.clone()))?;
-    }
-    out.flush().await.map_err(ProxyError::io(action))?;
-    let size = hasher.len();
-    Ok((file_name, path, hasher.finish(), size))
-}
-
-/// The answer to an upload over `opp proxy --max-upload-size`.
-fn too_large(what: &str, limit: u64) -> ProxyError {
-    ProxyError::TooLarge(format!(
-        "{what} is larger than the proxy's upload limit of {}; restart `opp proxy` with a larger \
-         --max-upload-size",
-        bytesize::ByteSize::b(limit).display().iec()
-    ))
-}
-
-/// Describes the uploaded file from its own metadata; errors name the file, not the
-/// temporary directory.
-async fn describe(file_name: &str, path: &Path, size: u64) -> Result<PythonDist, ProxyError> {
-    let (name, path) = (file_name.to_owned(), path.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&path)
-            .map_err(ProxyError::io(format!("cannot read the upload of {name}")))?;
-        let mut dist = pypi::describe_reader(Path::new(&name), std::io::BufReader::new(file), size)
-            .map_err(|e| bad(e.to_string()))?;
-        dist.path = path;
-        Ok(dist)
-    })
-    .await
-    .map_err(|e| ProxyError::Io {
-        action: format!("cannot read the upload of {file_name}"),
-        source: std::io::Error::other(e),
-    })?
+    let stream = field.map_err(std::io::Error::other);
+    let saved = incoming.save(stream, dir, &file_name, true).await?;
+    Ok((file_name, saved))
 }
 
 /// A form field, when sent, must name what the file's metadata says (compared normalized).
@@ -223,7 +184,7 @@ fn check_field(
     sent: Option<&str>,
     actual: &str,
     normalize: impl Fn(&str) -> Option<String>,
-) -> Result<(), ProxyError> {
+) -> Result<(), Failure> {
     let Some(sent) = sent else { return Ok(()) };
     if normalize(sent).is_some() && normalize(sent) == normalize(actual) {
         return Ok(());

@@ -9,8 +9,9 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 
-use super::error::ProxyError;
+use super::error::Failure;
 use super::links;
+use crate::error::chain;
 
 /// The largest upstream page read (PyPI's largest project pages are a few megabytes).
 pub const MAX_PAGE: usize = 64 << 20;
@@ -21,9 +22,9 @@ pub async fn page(
     upstream: &str,
     name: &str,
     accept: Option<&str>,
-) -> Result<Response, ProxyError> {
+) -> Result<Response, Failure> {
     let url = format!("{}/{}/", upstream.trim_end_matches('/'), name);
-    let failed = |detail: String| ProxyError::Upstream {
+    let failed = |detail: String| Failure::Upstream {
         url: url.clone(),
         detail,
     };
@@ -35,7 +36,7 @@ pub async fn page(
     let response = request.send().await.map_err(|e| failed(chain(&e)))?;
     let status = response.status();
     if status == StatusCode::NOT_FOUND {
-        return Err(ProxyError::NotFound(format!(
+        return Err(Failure::NotFound(format!(
             "no project {name} in the store or in the upstream index {upstream}"
         )));
     }
@@ -77,15 +78,4 @@ pub async fn page(
     builder
         .body(Body::from(body))
         .map_err(|e| failed(e.to_string()))
-}
-
-/// An error with its causes, on one line.
-fn chain(e: &reqwest::Error) -> String {
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    detail
 }

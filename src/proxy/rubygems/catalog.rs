@@ -1,24 +1,23 @@
 //! The gems the store holds, as the RubyGems routes need them: per gem, every stored `.gem`
 //! (one per version and platform) with its info, oldest version first. Versions are read
-//! concurrently, and each version's entries are kept in a small cache keyed by its index
-//! digest, so an index served once costs one tag lookup per version afterwards, and over a
-//! registry not even that within `--cache-ttl` (`store::cache::CachingStore`).
+//! concurrently, and each version's entries are kept by the digest of its index
+//! (`proxy::releases`), so an index served once costs one tag lookup per version afterwards.
 //!
 //! Reading releases and gem infos is `packages::rubygems`; what the entries turn into on the
 //! wire is `compact.rs` and `marshal.rs`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::compact::IndexEntry;
-use super::error::GemsError;
+use super::error::Failure;
 use super::marshal::{Dependency, SpecFields};
 use crate::digest::Digest;
-use crate::ecosystem::rubygems::{DependencyKind, GemInfo, sort_newest_first};
+use crate::ecosystem::rubygems::{DependencyKind, GemInfo};
 use crate::packages::PackageError;
 use crate::proxy::ProxyState;
+use crate::proxy::releases::ReleaseCache;
 use crate::release::Ecosystem;
 
 const ECO: Ecosystem = Ecosystem::Rubygems;
@@ -40,30 +39,21 @@ pub struct Served {
 /// One version's stored gems, shared between requests.
 pub type VersionGems = Arc<Vec<Arc<Served>>>;
 
-/// The per-version cache.
-#[derive(Default)]
+/// The per-version cache: each version's gems by the digest of its index.
 pub struct Catalog {
-    /// `(repository, index digest)` -> that version's gems.
-    versions: Mutex<HashMap<(String, Digest), VersionGems>>,
+    versions: ReleaseCache<Vec<Arc<Served>>>,
 }
 
-impl Catalog {
-    fn cached(&self, key: &(String, Digest)) -> Option<VersionGems> {
-        self.versions.lock().ok()?.get(key).cloned()
-    }
-
-    fn remember(&self, key: (String, Digest), gems: VersionGems) {
-        if let Ok(mut map) = self.versions.lock() {
-            if map.len() >= CACHE_ENTRIES {
-                map.clear();
-            }
-            map.insert(key, gems);
+impl Default for Catalog {
+    fn default() -> Catalog {
+        Catalog {
+            versions: ReleaseCache::new(CACHE_ENTRIES),
         }
     }
 }
 
 /// Every gem name in the store (as the repositories spell it: lowercase).
-pub async fn names(state: &ProxyState) -> Result<Vec<String>, GemsError> {
+pub async fn names(state: &ProxyState) -> Result<Vec<String>, Failure> {
     Ok(state.packages().packages(ECO).await?)
 }
 
@@ -73,14 +63,13 @@ pub async fn gem(
     state: &ProxyState,
     catalog: &Catalog,
     name: &str,
-) -> Result<Vec<Arc<Served>>, GemsError> {
-    let mut versions = match state.packages().versions(ECO, name).await {
+) -> Result<Vec<Arc<Served>>, Failure> {
+    let mut versions = match state.packages().versions_newest_first(ECO, name).await {
         Ok(v) => v,
         // A name that cannot be a repository is a gem the store does not have.
         Err(PackageError::Map(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    sort_newest_first(&mut versions);
     versions.reverse();
     // The futures are made before they become a stream: a stream mapping with a closure over
     // borrowed items is not provably `Send` (see `Packages::release`).
@@ -100,7 +89,7 @@ pub async fn gem(
 pub async fn everything(
     state: &ProxyState,
     catalog: &Catalog,
-) -> Result<Vec<(String, Vec<Arc<Served>>)>, GemsError> {
+) -> Result<Vec<(String, Vec<Arc<Served>>)>, Failure> {
     let names = names(state).await?;
     let reads: Vec<_> = names.iter().map(|n| gem(state, catalog, n)).collect();
     let gems: Vec<Vec<Arc<Served>>> = stream::iter(reads)
@@ -121,7 +110,7 @@ pub async fn version(
     catalog: &Catalog,
     name: &str,
     version: &str,
-) -> Result<VersionGems, GemsError> {
+) -> Result<VersionGems, Failure> {
     let none = || Arc::new(Vec::new());
     let repo = match state.mapper.repository(ECO, name) {
         Ok(repo) => repo,
@@ -130,21 +119,24 @@ pub async fn version(
     let Ok(tag) = state.mapper.tag(ECO, version) else {
         return Ok(none());
     };
-    let Some(index) = state
-        .store
-        .resolve(&repo, &tag)
-        .await
-        .map_err(PackageError::from)?
-    else {
-        return Ok(none());
-    };
-    let key = (repo, index.digest);
-    if let Some(hit) = catalog.cached(&key) {
-        return Ok(hit);
-    }
+    let read = || read_version(state, name, version);
+    let gems = catalog
+        .versions
+        .get(state.store.as_ref(), &repo, &tag, read)
+        .await?;
+    Ok(gems.unwrap_or_else(none))
+}
+
+/// One version's stored gems with their infos, read from the store; `None` when the version
+/// is gone.
+async fn read_version(
+    state: &ProxyState,
+    name: &str,
+    version: &str,
+) -> Result<Option<Vec<Arc<Served>>>, Failure> {
     let packages = state.packages();
     let Some(release) = packages.gem_release(name, version).await? else {
-        return Ok(none());
+        return Ok(None);
     };
     let reads: Vec<_> = release
         .files
@@ -175,11 +167,7 @@ pub async fn version(
         let native = |s: &Served| s.entry.spec.platform != "ruby";
         (native(a), &a.entry.spec.platform).cmp(&(native(b), &b.entry.spec.platform))
     });
-    // Should the tag have moved since it was resolved, this entry sits under an index digest
-    // the tag never points at again (every index carries its creation time): never served.
-    let served = Arc::new(served);
-    catalog.remember(key, served.clone());
-    Ok(served)
+    Ok(Some(served))
 }
 
 /// The `Gem::Specification` fields of a stored gem's info.

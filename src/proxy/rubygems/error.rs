@@ -1,68 +1,36 @@
-//! What a failed RubyGems request answers: one typed error per outcome a client can act on,
-//! each rendered as a status code and a one-line `text/plain` reason (`gem push` and
-//! Bundler print the body). Store failures are logged here, once, as they leave the frontend.
+//! How `gem` and Bundler read a failed request: the status, and the reason as one line of
+//! `text/plain` (`gem push` and Bundler print the body). What failed and which status that
+//! is are shared by every frontend (`proxy::failure`).
 
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-use crate::packages::PackageError;
-use crate::proxy::failure::{chain, package_status};
+use crate::proxy::failure::{Dialect, Failed, plain_text};
 
-#[derive(Debug, thiserror::Error)]
-pub enum GemsError {
-    #[error("{0}")]
-    NotFound(String),
-    /// A `.gem` that cannot be read (`gem push` prints the reason).
-    #[error("{0}")]
-    BadGem(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    TooLarge(String),
-    #[error(transparent)]
-    Package(#[from] PackageError),
-    #[error("cannot write Ruby Marshal data: {0}")]
-    Marshal(#[from] super::marshal::MarshalError),
-    #[error("{action}: {source}")]
-    Io {
-        action: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
+pub use crate::proxy::failure::Failure;
 
-impl GemsError {
-    pub fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> GemsError {
-        let action = action.into();
-        move |source| GemsError::Io { action, source }
-    }
+/// The RubyGems frontend's dialect.
+pub struct GemText;
 
-    fn status(&self) -> StatusCode {
-        match self {
-            GemsError::NotFound(_) => StatusCode::NOT_FOUND,
-            GemsError::BadGem(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            GemsError::Conflict(_) => StatusCode::CONFLICT,
-            GemsError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            GemsError::Package(e) => package_status(e),
-            GemsError::Marshal(_) | GemsError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+impl Dialect for GemText {
+    const NAME: &'static str = "rubygems";
+
+    fn render(status: StatusCode, reason: &str) -> Response {
+        plain_text(status, reason)
     }
 }
 
-impl IntoResponse for GemsError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let text = chain(&self);
-        if status.is_server_error() {
-            tracing::warn!("rubygems proxy: {text}");
-        } else {
-            tracing::debug!("rubygems proxy: {status}: {text}");
-        }
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{text}\n"),
-        )
-            .into_response()
+/// What a RubyGems handler answers when it fails.
+pub type GemsError = Failed<GemText>;
+
+impl From<super::marshal::MarshalError> for Failure {
+    fn from(e: super::marshal::MarshalError) -> Failure {
+        Failure::internal("cannot write Ruby Marshal data", e)
+    }
+}
+
+impl From<super::marshal::MarshalError> for GemsError {
+    fn from(e: super::marshal::MarshalError) -> GemsError {
+        Failed::new(e.into())
     }
 }

@@ -12,7 +12,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::catalog::{self, Catalog, Served};
-use super::error::GemsError;
+use super::error::{Failure, GemsError};
 use super::marshal;
 use crate::packages::PackageError;
 use crate::proxy::{SharedState, blob};
@@ -47,7 +47,7 @@ async fn find(
     state: &SharedState,
     catalog: &Catalog,
     full_name: &str,
-) -> Result<Option<Arc<Served>>, GemsError> {
+) -> Result<Option<Arc<Served>>, Failure> {
     for (name, version) in candidates(full_name) {
         let entries = catalog::version(state, catalog, name, version).await?;
         if let Some(hit) = entries.iter().find(|s| s.entry.full_name() == full_name) {
@@ -63,7 +63,7 @@ pub async fn gem(
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(file): Path<String>,
 ) -> Result<Response, GemsError> {
-    let missing = || GemsError::NotFound(format!("no gem file {file} in this source"));
+    let missing = || Failure::NotFound(format!("no gem file {file} in this source"));
     let full_name = file.strip_suffix(GEM_SUFFIX).ok_or_else(missing)?;
     let served = find(&state, &catalog, full_name)
         .await?
@@ -90,7 +90,7 @@ pub async fn quick_spec(
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(file): Path<String>,
 ) -> Result<Response, GemsError> {
-    let missing = || GemsError::NotFound(format!("no gem specification {file} in this source"));
+    let missing = || Failure::NotFound(format!("no gem specification {file} in this source"));
     let full_name = file.strip_suffix(SPEC_SUFFIX).ok_or_else(missing)?;
     let served = find(&state, &catalog, full_name)
         .await?
@@ -98,10 +98,10 @@ pub async fn quick_spec(
     let marshal = marshal::specification(&served.entry.spec)?;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&marshal)
-        .map_err(GemsError::io("cannot compress a gem specification"))?;
+        .map_err(Failure::io("cannot compress a gem specification"))?;
     let body = z
         .finish()
-        .map_err(GemsError::io("cannot compress a gem specification"))?;
+        .map_err(Failure::io("cannot compress a gem specification"))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
 }
 

@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::catalog::{self, Catalog, Served};
 use super::compact::{self, is_prerelease};
-use super::error::GemsError;
+use super::error::{Failure, GemsError};
 use super::marshal;
 use crate::proxy::SharedState;
 
@@ -86,7 +86,7 @@ pub async fn info(
 ) -> Result<Response, GemsError> {
     let entries = catalog::gem(&state, &catalog, &name).await?;
     if entries.is_empty() {
-        return Err(GemsError::NotFound(format!("no gem {name} in this source")));
+        return Err(Failure::NotFound(format!("no gem {name} in this source")).into());
     }
     let refs: Vec<_> = entries.iter().map(|s| &s.entry).collect();
     Ok(compact_response(compact::info(&refs)))
@@ -155,10 +155,10 @@ async fn full_index(
     let marshal = marshal::spec_tuples(tuples)?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&marshal)
-        .map_err(GemsError::io("cannot compress the index"))?;
+        .map_err(Failure::io("cannot compress the index"))?;
     let body = gz
         .finish()
-        .map_err(GemsError::io("cannot compress the index"))?;
+        .map_err(Failure::io("cannot compress the index"))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
 }
 

@@ -1,6 +1,7 @@
-//! `POST /rubygems/api/v1/gems`: `gem push`. The body is the raw `.gem`; it streams into a
-//! temporary file (refused with `413` past `--max-upload-size`, by `Content-Length` first
-//! and by counting as it arrives), is described from its own specification and pushed with
+//! `POST /rubygems/api/v1/gems`: `gem push`. The body is the raw `.gem`; it is spooled by
+//! `proxy::upload` (as every upload is: refused with `413` past `--max-upload-size`, by
+//! `Content-Length` first and by counting as it arrives), described from its own
+//! specification (which hashes it: the one pass over its bytes) and pushed with
 //! [`crate::packages::Packages::push_rubygems`] exactly as `opp push rubygems` pushes it,
 //! never replacing: other bytes under a stored file name answer `409`, a file that is not a
 //! gem `422` with the reason. On any error nothing is stored.
@@ -8,66 +9,49 @@
 //! Who may push is the proxy's business (`access.rs`: `gem push` sends the secret as its
 //! API key, with no scheme).
 
-use std::path::Path;
-
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
 
-use super::error::GemsError;
-use crate::artifact::ArtifactError;
-use crate::ecosystem::rubygems::{self, Gem};
-use crate::packages::PackageError;
+use super::error::{Failure, GemsError};
+use crate::ecosystem::rubygems;
 use crate::proxy::SharedState;
+use crate::proxy::upload::{self, Incoming};
 
 /// How the pushed file is named in error messages (`gem push` sends no file name).
 const PUSHED: &str = "the pushed .gem";
 
-fn too_large(limit: u64) -> GemsError {
-    GemsError::TooLarge(format!(
-        "{PUSHED} is larger than this proxy accepts ({}; see `opp proxy --max-upload-size`)",
-        bytesize::ByteSize::b(limit)
-    ))
-}
-
 pub async fn push(
     State(state): State<SharedState>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Response, GemsError> {
-    let limit = state.max_upload;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large(limit));
-    }
-    let multipart = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("multipart/"));
+    let multipart = upload::is_multipart(request.headers());
+    let (incoming, request) = Incoming::new(request, state.max_upload, PUSHED)?;
     if multipart {
-        return Err(GemsError::BadGem(
+        return Err(Failure::Unprocessable(
             "a multipart push (gem push --attestation) is not supported: push the .gem alone"
                 .into(),
-        ));
+        )
+        .into());
     }
-    let dir = tempfile::Builder::new()
-        .prefix("opp-gem-push.")
-        .tempdir()
-        .map_err(GemsError::io(
-            "cannot create a temporary directory for a push",
-        ))?;
-    let path = dir.path().join("pushed.gem");
-    let size = receive(body, &path, limit).await?;
-    if size == 0 {
-        return Err(GemsError::BadGem(format!("{PUSHED} is empty")));
+    let dir = upload::temp_dir()?;
+    let stream = upload::bytes_of(request.into_body());
+    // Not hashed here: reading the gem's specification hashes every byte of it.
+    let saved = incoming
+        .save(stream, dir.path(), "pushed.gem", false)
+        .await?;
+    if saved.size == 0 {
+        return Err(Failure::Unprocessable(format!("{PUSHED} is empty")).into());
     }
-    let gem = describe(&path, size).await?;
+    let mut gem = upload::describe(
+        PUSHED,
+        &saved.path,
+        saved.size,
+        rubygems::describe_reader,
+        Failure::Unprocessable,
+    )
+    .await?;
+    gem.path = saved.path.clone();
     let (name, version, file_name) = (
         gem.info.name.clone(),
         gem.info.version.clone(),
@@ -77,14 +61,13 @@ pub async fn push(
         .packages()
         .push_rubygems(vec![gem], false)
         .await
-        .map_err(|e| match e {
-            PackageError::Artifact(ArtifactError::Conflict { stored, new, .. }) => {
-                GemsError::Conflict(format!(
-                    "{file_name} already exists with other content (stored {stored}, pushed {new}); \
-                     bump the version to publish a change"
-                ))
-            }
-            other => GemsError::Package(other),
+        .map_err(|e| {
+            upload::conflict(e, |stored, new| {
+                format!(
+                    "{file_name} already exists with other content (stored {stored}, pushed \
+                     {new}); bump the version to publish a change"
+                )
+            })
         })?;
     let status = pushed.first().map_or("added", |p| p.status);
     tracing::info!("rubygems proxy: push of {file_name}: {status}");
@@ -94,45 +77,4 @@ pub async fn push(
         format!("Successfully registered gem: {name} ({version})\n"),
     )
         .into_response())
-}
-
-/// Streams the body into `path`; returns its size. Past `limit` bytes: `413`.
-async fn receive(body: Body, path: &Path, limit: u64) -> Result<u64, GemsError> {
-    let action = "cannot write the pushed gem";
-    let file = tokio::fs::File::create(path)
-        .await
-        .map_err(GemsError::io(action))?;
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-    let mut stream = body.into_data_stream();
-    let mut size: u64 = 0;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| GemsError::BadGem(format!("{PUSHED} broke off: {e}")))?;
-        size = size.saturating_add(chunk.len() as u64);
-        if size > limit {
-            return Err(too_large(limit));
-        }
-        out.write_all(&chunk).await.map_err(GemsError::io(action))?;
-    }
-    out.flush().await.map_err(GemsError::io(action))?;
-    Ok(size)
-}
-
-/// Describes the pushed file from its own specification; errors name it as pushed, not
-/// the temporary file.
-async fn describe(path: &Path, size: u64) -> Result<Gem, GemsError> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let file =
-            std::fs::File::open(&path).map_err(GemsError::io("cannot read the pushed gem"))?;
-        let mut gem =
-            rubygems::describe_reader(Path::new(PUSHED), std::io::BufReader::new(file), size)
-                .map_err(|e| GemsError::BadGem(e.to_string()))?;
-        gem.path = path;
-        Ok(gem)
-    })
-    .await
-    .map_err(|e| GemsError::Io {
-        action: "cannot read the pushed gem".into(),
-        source: std::io::Error::other(e),
-    })?
 }

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::{ApiError, PREFIX, blob_response};
+use super::{ApiError, Failure, PREFIX, blob_response};
 use crate::ecosystem::terraform_provider::zip_file_name;
 use crate::packages::provider::ProviderVersion;
 use crate::proxy::{ProxyState, SharedState};
@@ -100,16 +100,17 @@ async fn provider_file(
     let kind = kind.to_ascii_lowercase();
     let names = candidates(&state, &hostname, &namespace, &kind);
     match parse_file(&kind, &file) {
-        Some(Request::Index) => index(&state, &address, &names).await,
-        Some(Request::Version(version)) => version_document(&state, &address, &names, version, dir)
-            .await
-            .map(IntoResponse::into_response),
-        Some(Request::Zip { version, os, arch }) => {
-            zip(&state, &address, &names, version, (os, arch)).await
+        Some(Request::Index) => Ok(index(&state, &address, &names).await?),
+        Some(Request::Version(version)) => {
+            let document = version_document(&state, &address, &names, version, dir).await?;
+            Ok(document.into_response())
         }
-        None => Err(ApiError::NotFound(format!(
-            "{address}: no file `{file}` in this mirror"
-        ))),
+        Some(Request::Zip { version, os, arch }) => {
+            Ok(zip(&state, &address, &names, version, (os, arch)).await?)
+        }
+        None => {
+            Err(Failure::NotFound(format!("{address}: no file `{file}` in this mirror")).into())
+        }
     }
 }
 
@@ -121,7 +122,7 @@ struct Index {
 #[derive(Serialize)]
 struct Empty {}
 
-async fn index(state: &SharedState, address: &str, names: &[String]) -> Result<Response, ApiError> {
+async fn index(state: &SharedState, address: &str, names: &[String]) -> Result<Response, Failure> {
     for name in names {
         let versions = state
             .packages()
@@ -132,7 +133,7 @@ async fn index(state: &SharedState, address: &str, names: &[String]) -> Result<R
             return Ok(Json(Index { versions }).into_response());
         }
     }
-    Err(ApiError::NotFound(format!(
+    Err(Failure::NotFound(format!(
         "provider {address} is not in the store"
     )))
 }
@@ -143,13 +144,13 @@ async fn find_version(
     address: &str,
     names: &[String],
     version: &str,
-) -> Result<(String, ProviderVersion), ApiError> {
+) -> Result<(String, ProviderVersion), Failure> {
     for name in names {
         if let Some(found) = provider_version(state, name, version).await? {
             return Ok((name.clone(), found));
         }
     }
-    Err(ApiError::NotFound(format!(
+    Err(Failure::NotFound(format!(
         "provider {address} has no version {version} in the store"
     )))
 }
@@ -159,7 +160,7 @@ async fn provider_version(
     state: &SharedState,
     name: &str,
     version: &str,
-) -> Result<Option<ProviderVersion>, ApiError> {
+) -> Result<Option<ProviderVersion>, Failure> {
     Ok(state.packages().provider_version(name, version).await?)
 }
 
@@ -180,7 +181,7 @@ async fn version_document(
     names: &[String],
     version: &str,
     dir: &str,
-) -> Result<Json<VersionDocument>, ApiError> {
+) -> Result<Json<VersionDocument>, Failure> {
     let (name, found) = find_version(state, address, names, version).await?;
     let sign = |zip: &str| state.access.sign_query(&format!("{dir}/{zip}"));
     Ok(Json(archives(&name, &found, sign)))
@@ -217,14 +218,14 @@ async fn zip(
     names: &[String],
     version: &str,
     (os, arch): (&str, &str),
-) -> Result<Response, ApiError> {
+) -> Result<Response, Failure> {
     let (name, found) = find_version(state, address, names, version).await?;
     let Some(file) = found.release.files.iter().find(|f| {
         f.platform
             .as_ref()
             .is_some_and(|(o, a)| o == os && a == arch)
     }) else {
-        return Err(ApiError::NotFound(format!(
+        return Err(Failure::NotFound(format!(
             "provider {address} {version} has no zip for {os}_{arch} in the store"
         )));
     };

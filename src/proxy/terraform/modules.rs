@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::{ApiError, PREFIX, blob_response};
+use super::{ApiError, Failure, PREFIX, blob_response};
 use crate::mapper::Mapper;
 use crate::packages::PackageError;
 use crate::packages::module::zip_name;
@@ -69,19 +69,12 @@ async fn versions(
     let address = module_address(&namespace, &name, &system)?;
     let mut found = state
         .packages()
-        .versions(Ecosystem::TerraformModule, &address)
+        .versions_newest_first(Ecosystem::TerraformModule, &address)
         .await?;
     if found.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "module {address} is not in the store"
-        )));
+        return Err(Failure::NotFound(format!("module {address} is not in the store")).into());
     }
-    found.sort_by(
-        |a, b| match (semver::Version::parse(a), semver::Version::parse(b)) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            _ => a.cmp(b),
-        },
-    );
+    found.reverse();
     let versions = found
         .into_iter()
         .map(|version| Version { version })
@@ -93,22 +86,22 @@ async fn versions(
 
 /// The module's address as the store keys it (lowercase); a name the mapper refuses
 /// cannot be in the store, so it is a 404.
-fn module_address(namespace: &str, name: &str, system: &str) -> Result<String, ApiError> {
+fn module_address(namespace: &str, name: &str, system: &str) -> Result<String, Failure> {
     let address = format!("{namespace}/{name}/{system}");
     Mapper::normalize_package(Ecosystem::TerraformModule, &address)
-        .map_err(|e| ApiError::Package(PackageError::Map(e)))
+        .map_err(|e| Failure::Package(PackageError::Map(e)))
 }
 
 /// The stored version, or a 404 naming what is missing.
-async fn release(state: &ProxyState, address: &str, version: &str) -> Result<Release, ApiError> {
+async fn release(state: &ProxyState, address: &str, version: &str) -> Result<Release, Failure> {
     let version = Mapper::normalize_version(Ecosystem::TerraformModule, version)
-        .map_err(|e| ApiError::Package(PackageError::Map(e)))?;
+        .map_err(|e| Failure::Package(PackageError::Map(e)))?;
     state
         .packages()
         .module_release(address, &version)
         .await?
         .ok_or_else(|| {
-            ApiError::NotFound(format!(
+            Failure::NotFound(format!(
                 "module {address} has no version {version} in the store"
             ))
         })
@@ -136,15 +129,15 @@ async fn archive(
     let address = module_address(&namespace, &name, &system)?;
     let found = release(&state, &address, &version).await?;
     let Some(zip) = found.files.first().filter(|f| f.name == file) else {
-        return Err(ApiError::NotFound(format!(
-            "module {address} {version} has no file `{file}`"
-        )));
+        return Err(
+            Failure::NotFound(format!("module {address} {version} has no file `{file}`")).into(),
+        );
     };
     let repository = state
         .mapper
         .repository(Ecosystem::TerraformModule, &found.package)
         .map_err(PackageError::from)?;
-    blob_response(&state, &repository, zip).await
+    Ok(blob_response(&state, &repository, zip).await?)
 }
 
 #[cfg(test)]
