@@ -521,7 +521,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;proxy' {
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one); the HTTPS listener''s when both are served')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address')
             [CompletionResult]::new('--ecosystems', '--ecosystems', [CompletionResultType]::ParameterName, 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them')
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)')
@@ -533,7 +533,8 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
             [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
             [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
-            [CompletionResult]::new('--http', '--http', [CompletionResultType]::ParameterName, 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry')
+            [CompletionResult]::new('--http', '--http', [CompletionResultType]::ParameterName, 'Serve every client plain HTTP on http://127.0.0.1:PORT. By default the proxy listens twice on loopback: plain HTTP for the clients that accept it there (pip, uv, twine, gem, bundler, nuget.exe), HTTPS on https://localhost:PORT for those that do not (terraform''s provider mirror, dotnet). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry')
+            [CompletionResult]::new('--https', '--https', [CompletionResultType]::ParameterName, 'Serve every client HTTPS on https://localhost:PORT, with a throwaway CA handed to the command (the bundle is in OPP_PROXY_CA_BUNDLE)')
             [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')

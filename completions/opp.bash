@@ -1202,7 +1202,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__proxy)
-            opts="-q -v -h --port --bind --http --ecosystems --upstream --module-host --max-upload-size --cache-ttl --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-q -v -h --port --bind --http --https --ecosystems --upstream --module-host --max-upload-size --cache-ttl --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

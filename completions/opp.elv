@@ -476,7 +476,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;mirror;help;help'= {
         }
         &'opp;proxy'= {
-            cand --port 'Port to listen on (default: a free one)'
+            cand --port 'Port to listen on (default: a free one); the HTTPS listener''s when both are served'
             cand --bind 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address'
             cand --ecosystems 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them'
             cand --upstream 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)'
@@ -488,7 +488,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
             cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
             cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
-            cand --http 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
+            cand --http 'Serve every client plain HTTP on http://127.0.0.1:PORT. By default the proxy listens twice on loopback: plain HTTP for the clients that accept it there (pip, uv, twine, gem, bundler, nuget.exe), HTTPS on https://localhost:PORT for those that do not (terraform''s provider mirror, dotnet). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
+            cand --https 'Serve every client HTTPS on https://localhost:PORT, with a throwaway CA handed to the command (the bundle is in OPP_PROXY_CA_BUNDLE)'
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
             cand -q 'Print nothing but errors and requested output; no progress bars'
             cand --quiet 'Print nothing but errors and requested output; no progress bars'

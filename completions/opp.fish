@@ -324,7 +324,7 @@ complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcomma
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from help" -f -a "pypi" -d 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from help" -f -a "terraform-provider" -d 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c opp -n "__fish_opp_using_subcommand proxy" -l port -d 'Port to listen on (default: a free one)' -r
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l port -d 'Port to listen on (default: a free one); the HTTPS listener\'s when both are served' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l bind -d 'Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS: --http and --plain-http are refused with it. The certificate covers the address' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l ecosystems -d 'Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l upstream -d 'Package index to fall back to for PyPI names the store does not have (e.g. https://pypi.org/simple/)' -r
@@ -336,7 +336,8 @@ complete -c opp -n "__fish_opp_using_subcommand proxy" -l store -d 'Local store 
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
-complete -c opp -n "__fish_opp_using_subcommand proxy" -l http -d 'Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT (pip, uv and twine accept it; terraform does not). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l http -d 'Serve every client plain HTTP on http://127.0.0.1:PORT. By default the proxy listens twice on loopback: plain HTTP for the clients that accept it there (pip, uv, twine, gem, bundler, nuget.exe), HTTPS on https://localhost:PORT for those that do not (terraform\'s provider mirror, dotnet). The global --plain-http does the same for `opp proxy`, besides talking plain HTTP to the registry'
+complete -c opp -n "__fish_opp_using_subcommand proxy" -l https -d 'Serve every client HTTPS on https://localhost:PORT, with a throwaway CA handed to the command (the bundle is in OPP_PROXY_CA_BUNDLE)'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand proxy" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'

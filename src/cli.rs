@@ -198,18 +198,24 @@ pub struct CopyArgs {
 #[derive(Debug, Args)]
 #[command(after_help = PROXY_EXAMPLES, after_long_help = PROXY_EXAMPLES)]
 pub struct ProxyArgs {
-    /// Port to listen on (default: a free one).
+    /// Port to listen on (default: a free one); the HTTPS listener's when both are served.
     #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub port: u16,
     /// Address to listen on (default: 127.0.0.1). Any address but loopback needs HTTPS:
     /// --http and --plain-http are refused with it. The certificate covers the address.
     #[arg(long, value_name = "IP")]
     pub bind: Option<std::net::IpAddr>,
-    /// Serve plain HTTP on http://127.0.0.1:PORT instead of HTTPS on https://localhost:PORT
-    /// (pip, uv and twine accept it; terraform does not). The global --plain-http does the
-    /// same for `opp proxy`, besides talking plain HTTP to the registry.
-    #[arg(long)]
+    /// Serve every client plain HTTP on http://127.0.0.1:PORT. By default the proxy listens
+    /// twice on loopback: plain HTTP for the clients that accept it there (pip, uv, twine,
+    /// gem, bundler, nuget.exe), HTTPS on https://localhost:PORT for those that do not
+    /// (terraform's provider mirror, dotnet). The global --plain-http does the same for
+    /// `opp proxy`, besides talking plain HTTP to the registry.
+    #[arg(long, conflicts_with = "https")]
     pub http: bool,
+    /// Serve every client HTTPS on https://localhost:PORT, with a throwaway CA handed to the
+    /// command (the bundle is in OPP_PROXY_CA_BUNDLE).
+    #[arg(long)]
+    pub https: bool,
     /// Ecosystems to serve, comma-separated (e.g. pypi,terraform). Default: all of them.
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     pub ecosystems: Vec<String>,

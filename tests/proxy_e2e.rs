@@ -1,6 +1,7 @@
 //! `opp proxy -- CLIENT ...` end to end, the way a user runs it: the proxy points the real
-//! client at itself through the child's environment (HTTPS with a throwaway CA by default),
-//! the client installs or uploads, and the exit status is the client's.
+//! client at itself through the child's environment (plain HTTP on loopback to the clients
+//! that accept it, HTTPS with a throwaway CA to those that do not, one scheme for all with
+//! `--http` / `--https`), the client installs or uploads, and the exit status is the client's.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
@@ -63,15 +64,23 @@ fn imports(env: &Env, site: &Path) {
     assert_eq!(stdout(&out).trim(), "1.0 2.0");
 }
 
+/// The index pip says it looks in (`Looking in indexes: URL`, credentials masked).
+fn pip_index(pip_output: &str) -> &str {
+    pip_output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Looking in indexes: "))
+        .unwrap_or_else(|| panic!("pip named no index:\n{pip_output}"))
+}
+
 #[test]
-fn pip_installs_a_package_and_its_dependency_through_opp_proxy_over_https() {
+fn https_forces_pip_onto_the_https_listener_and_it_installs() {
     let env = Env::new();
     push_app_and_lib(&env);
     let site = env.root().join("site");
     let site_s = site.to_str().unwrap();
-    run_ok(&mut proxy(
+    let out = run_ok(&mut proxy(
         &env,
-        &[],
+        &["--https"],
         &support::tool("pip"),
         &[
             "install",
@@ -81,14 +90,130 @@ fn pip_installs_a_package_and_its_dependency_through_opp_proxy_over_https() {
             "opp-demo-app",
         ],
     ));
+    let index = pip_index(&stdout(&out)).to_owned();
+    assert!(
+        index.starts_with("https://opp:****@localhost:") && index.ends_with("/pypi/simple/"),
+        "{index}"
+    );
     imports(&env, &site);
+}
+
+#[test]
+fn one_proxy_run_gives_pip_plain_http_and_terraform_https() {
+    let env = Env::new();
+    push_app_and_lib(&env);
+    let platforms = [("linux", "amd64"), ("darwin", "arm64")];
+    let rel = terraform::provider_release(&env.root().join("rel"), "demo", "1.2.3", &platforms);
+    run_ok(
+        env.opp()
+            .args(["push", "terraform-provider", "opp/demo"])
+            .arg(&rel),
+    );
+    let h1 =
+        terraform::h1_of_zip(&rel.join(terraform::zip_name("demo", "1.2.3", "linux", "amd64")));
+    let work = env.root().join("work");
+    terraform::config_for_provider(&work, "registry.terraform.io", "opp", "demo", "1.2.3");
+    let tf = Terraform::new(&env);
+    let tf_bin = std::path::PathBuf::from(tf.command(&work).get_program());
+    let site = env.root().join("site");
+    // Both clients in one command, as a CI step would run them.
+    let script = r#"
+        set -e
+        "$1" install --no-cache-dir --target "$2" opp-demo-app
+        echo "pip_url=$OPP_PROXY_PYPI_URL"
+        echo "terraform_url=$OPP_PROXY_TERRAFORM_URL"
+        echo "http=$OPP_PROXY_HTTP_URL"
+        echo "https=$OPP_PROXY_HTTPS_URL"
+        echo "main=$OPP_PROXY_URL"
+        cd "$4" && "$3" init -input=false -no-color
+        "#;
+    let mut cmd = proxy(&env, &[], Path::new("/bin/sh"), &["-c", script, "sh"]);
+    cmd.arg(support::tool("pip"))
+        .arg(&site)
+        .arg(&tf_bin)
+        .arg(&work)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1");
+    let out = cmd.output().unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "pip and terraform through one proxy failed:\n{text}\n{}",
+        stderr(&out)
+    );
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in:\n{text}"))
+            .to_owned()
+    };
+    let (http, https) = (field("http"), field("https"));
+    assert!(http.starts_with("http://127.0.0.1:"), "{http}");
+    assert!(https.starts_with("https://localhost:"), "{https}");
+    assert_eq!(
+        field("main"),
+        https,
+        "OPP_PROXY_URL names the HTTPS listener"
+    );
+    assert_eq!(field("pip_url"), format!("{http}/pypi/"));
+    assert_eq!(field("terraform_url"), format!("{https}/terraform/"));
+    let index = pip_index(&text).to_owned();
+    let port = http.rsplit(':').next().unwrap();
+    assert_eq!(
+        index,
+        format!("http://opp:****@127.0.0.1:{port}/pypi/simple/"),
+        "pip's index"
+    );
+    imports(&env, &site);
+    // registry.terraform.io is out of reach here: the provider came from the HTTPS mirror.
+    let hashes = terraform::lock_hashes(&terraform::lock_file(&work), "opp/demo");
+    assert!(
+        hashes.contains(&h1),
+        "terraform locked {hashes:?}, opp computed {h1}"
+    );
+}
+
+#[test]
+fn http_with_terraform_warns_that_providers_need_https() {
+    let env = Env::new();
+    let tf = Terraform::new(&env);
+    let tf_bin = std::path::PathBuf::from(tf.command(env.root()).get_program());
+    let out = run_ok(&mut proxy(&env, &["--http"], &tf_bin, &["version"]));
+    assert!(
+        stderr(&out).lines().any(|l| l
+            == "warning: --http: Terraform and OpenTofu accept a provider mirror only over \
+                https, so the store's providers are not offered to them in this run (they \
+                install providers from their registries; modules still come from the proxy); \
+                drop --http to serve providers"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn http_with_another_command_has_no_terraform_warning() {
+    let env = Env::new();
+    let out = run_ok(&mut proxy(
+        &env,
+        &["--http"],
+        Path::new("/bin/sh"),
+        &["-c", "true"],
+    ));
+    assert_eq!(
+        stderr(&out),
+        "",
+        "a warning for a command that is not terraform"
+    );
 }
 
 #[test]
 fn uv_installs_through_opp_proxy_over_plain_http_and_https() {
     let env = Env::new();
     push_app_and_lib(&env);
-    for (flags, dir) in [(&["--http"][..], "site-http"), (&[][..], "site-https")] {
+    for (flags, dir) in [
+        (&["--http"][..], "site-http"),
+        (&["--https"][..], "site-https"),
+    ] {
         let site = env.root().join(dir);
         let mut cmd = proxy(
             &env,

@@ -2,7 +2,7 @@
 //! busy answers and broken connections are retried with the waits the registry asks for, a
 //! registry that keeps failing is given up on within `--retry-timeout` with nothing tagged,
 //! refusals are not retried, `/v2/` is asked once, tag lists follow `Link` pages, a huge
-//! manifest is refused unread, and a copy within one registry mounts blobs.
+//! manifest is refused unread, and a copy within one registry mounts blobs, asking `/v2/` once.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 mod support;
@@ -450,4 +450,43 @@ fn a_copy_between_prefixes_of_one_registry_mounts_the_blobs() {
             .arg(&dest),
     );
     same_bytes(&file, &dest.join(file.file_name().unwrap()));
+}
+
+#[test]
+fn a_copy_within_one_registry_asks_v2_once_and_reports_the_mounts() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let file = wheel(&env, "1.0.0");
+    push_direct(&env, &reg, "a", &[&file]);
+    let front = FaultFront::start(&reg.host);
+
+    let out = run_ok(env.opp().args([
+        "copy",
+        "pypi",
+        &format!("{NAME}==1.0.0"),
+        "--from",
+        &format!("{}/a", front.host),
+        "--to",
+        &format!("{}/b", front.host),
+        "--json",
+    ]));
+    let seen = front.seen();
+    let pings = seen.iter().filter(|s| s.path == "/v2/").count();
+    assert_eq!(pings, 1, "requests to /v2/: {seen:#?}");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (&v["blobs_copied"], &v["blobs_mounted"], &v["blobs_skipped"]),
+        (&0.into(), &2.into(), &0.into()),
+        "the wheel and its config are mounted, not sent nor already there: {v}"
+    );
+    let line = format!(
+        "copied {NAME} 1.0.0 from {host}/a/pypi/{NAME} to {host}/b/pypi/{NAME}:1.0.0 (0 blobs \
+         sent, 0 B; 2 mounted; 0 already there)",
+        host = front.host
+    );
+    assert!(
+        stderr(&out).lines().any(|l| l.trim() == line),
+        "no `{line}` in:\n{}",
+        stderr(&out)
+    );
 }

@@ -4,8 +4,9 @@
 Responsible for: starting a docker-registry (access log kept), pushing the wheels of DIR to it,
 and measuring, in one run:
   - `pip download --no-deps -r reqs.txt` of every wheel: from a static PEP 503 tree served by
-    `python3 -m http.server` (B), through `opp --registry R proxy --http -- pip download ...`
-    (opp starts cold, serves, stops) and against an `opp proxy --http` already serving (warm),
+    `python3 -m http.server` (B), through `opp --registry R proxy -- pip download ...`
+    (opp starts cold, serves, stops) and against an `opp proxy` already serving (warm; pip on
+    its plain HTTP listener either way),
     for opp (and --opp-before, the build before the cache, when given); with the registry
     requests each install cost, from the registry's access log, and opp's peak RSS (VmHWM);
   - push of all the wheels and pull of all of them, opp beside skopeo (one skopeo copy per
@@ -159,31 +160,34 @@ class Bench:
     # -- pip download through the proxy
 
     def serve(self, opp: str) -> tuple:
-        """`opp proxy --http` serving; (server, its index URL with the secret)."""
-        s = Server([opp, "--registry", f"{self.host}/opp", "proxy", "--http", "--ecosystems",
-                    "pypi"], self.env, os.path.join(self.work, f"serve-{len(self.servers)}.log"),
+        """`opp proxy` serving (pip gets its plain HTTP listener); (server, its index URL with
+        the secret)."""
+        s = Server([opp, "--registry", f"{self.host}/opp", "proxy", "--ecosystems", "pypi"], self.env, os.path.join(self.work, f"serve-{len(self.servers)}.log"),
                    self.pids)
         self.servers.append(s)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            url = re.search(r"export OPP_PROXY_URL=(\S+)", s.text())
+            url = re.search(r"export OPP_PROXY_PYPI_URL=(\S+)", s.text())
             token = re.search(r"export OPP_PROXY_TOKEN=(\S+)", s.text())
             if url and token:
-                base = url.group(1).strip("'").replace("http://", "", 1)
-                return s, f"http://opp:{token.group(1)}@{base}/pypi/simple/"
+                base = url.group(1).strip("'")
+                if not base.startswith("http://"):
+                    raise BenchError(f"opp proxy gave pip {base}, not its plain HTTP listener")
+                base = base.replace("http://", "", 1)
+                return s, f"http://opp:{token.group(1)}@{base}simple/"
             if s.proc.poll() is not None:
                 raise BenchError(f"opp proxy exited while starting:\n{s.text()[-2000:]}")
             time.sleep(0.05)
-        raise BenchError("opp proxy printed no OPP_PROXY_URL and OPP_PROXY_TOKEN")
+        raise BenchError("opp proxy printed no OPP_PROXY_PYPI_URL and OPP_PROXY_TOKEN")
 
     def downloads(self) -> list:
         variants = [("B: pip download <- python3 -m http.server", None, None)]
         served = []
         for label, opp in self.opps:
-            variants.append((f"A: {label} proxy --http -- pip download (cold)", opp, None))
+            variants.append((f"A: {label} proxy -- pip download (cold)", opp, None))
             server, index = self.serve(opp)
             served.append((label, server))
-            variants.append((f"{label} proxy --http, serving (warm)", opp, (server, index)))
+            variants.append((f"{label} proxy, serving (warm)", opp, (server, index)))
         results = {v[0]: [] for v in variants}
         requests = {v[0]: [] for v in variants}
         for n in range(self.args.runs + 1):
@@ -192,7 +196,7 @@ class Bench:
                 if opp is None:
                     cmd = self.pip_download(out, self.static_index)
                 elif serving is None:
-                    cmd = [opp, "--registry", f"{self.host}/opp", "-q", "proxy", "--http",
+                    cmd = [opp, "--registry", f"{self.host}/opp", "-q", "proxy",
                            "--ecosystems", "pypi", "--", *self.pip_download(out)]
                 else:
                     cmd = self.pip_download(out, serving[1])

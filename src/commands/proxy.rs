@@ -21,10 +21,11 @@ use crate::config::{Location, Settings};
 use crate::output::Output;
 use crate::proxy::access::Access;
 use crate::proxy::child::{self, ChildError, Signals};
+use crate::proxy::listeners::{self, Served};
 use crate::proxy::spool::{self, Spool};
 use crate::proxy::tls::{self, Bundle};
 use crate::proxy::workdir::{self, WorkDir};
-use crate::proxy::{ChildContext, Frontend, ProxyState, frontends, server};
+use crate::proxy::{ChildContext, Frontend, ProxyState, Scheme, SharedState, frontends, server};
 use crate::store::Store;
 use crate::store::cache::CachingStore;
 
@@ -68,7 +69,7 @@ pub async fn run(settings: &Settings, out: &Output, args: ProxyArgs) -> anyhow::
     }
 }
 
-/// Starts the server, runs the command or waits for a signal, stops the server. Returns the
+/// Starts the listeners, runs the command or waits for a signal, stops them. Returns the
 /// status to exit with.
 async fn serve(
     settings: &Settings,
@@ -79,17 +80,14 @@ async fn serve(
     signals: &mut Signals,
 ) -> anyhow::Result<u8> {
     let target = super::open(&settings.location, settings)?;
-    let https = !(args.http || settings.plain_http_flag);
+    // --https wins over the global --plain-http, which otherwise means --http here.
+    let force_http = args.http || (settings.plain_http_flag && !args.https);
     let bind_ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    check_bind(bind_ip, https)?;
+    let served = listeners::choose(force_http, args.https, bind_ip)?;
     let access = Access::generate()?;
-    let listener = server::bind(bind_ip, args.port)?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the proxy's address")?;
-    let base_url = server::base_url(addr, https);
+    let bound = listeners::bind(served, bind_ip, args.port)?;
 
-    let (tls_config, bundle) = if https {
+    let (tls_config, bundle) = if served.serves(Scheme::Https) {
         crate::store::registry::install_crypto_provider();
         let bind_name = bind_ip.to_string();
         let mut names = LOOPBACK.to_vec();
@@ -110,46 +108,93 @@ async fn serve(
         (None, None)
     };
 
-    let state = Arc::new(ProxyState {
+    let first = ProxyState {
         store: cached(target.store, &target.location, args.cache_ttl),
         mapper: target.mapper,
         out: Output::new(true),
-        base_url,
+        base_url: String::new(),
         pypi_upstream: args.upstream.clone(),
         module_host: args.module_host.clone(),
         max_upload: args.max_upload_size.as_u64(),
         access,
         spool: Spool::new(temp, spool::DEFAULT_LIMIT)
             .context("cannot create the proxy's blob spool")?,
-    });
+    };
+    let states = States(
+        bound
+            .iter()
+            .map(|l| (l.scheme, Arc::new(first.at(l.base_url.clone()))))
+            .collect(),
+    );
     let ctx = ChildContext {
         temp_dir: temp.to_owned(),
         ca_bundle: bundle.as_ref().map(|b| b.bundle.clone()),
         command: args.command.clone(),
     };
+    let schemes: Vec<Scheme> = frontends
+        .iter()
+        .map(|f| served.for_frontend(f.scheme(&ctx)))
+        .collect();
+    if served == Served::Only(Scheme::Http) {
+        for f in frontends {
+            if f.scheme(&ctx) == Scheme::Https
+                && let Some(warning) = f.plain_http_warning(&ctx)
+            {
+                out.warn(warning);
+            }
+        }
+    }
     let mut direct = vec![args.module_host.clone()];
     if !bind_ip.is_unspecified() {
         direct.push(bind_ip.to_string());
     }
-    let common = common_env(&state, frontends, temp, bundle.as_ref(), &direct);
+    let common = common_env(
+        &states,
+        served,
+        frontends,
+        &schemes,
+        temp,
+        bundle.as_ref(),
+        &direct,
+    );
     let mut env = common.clone();
-    for frontend in frontends {
+    for (frontend, scheme) in frontends.iter().zip(&schemes) {
         let vars = frontend
-            .child_env(&state, &ctx)
+            .child_env(states.get(*scheme), &ctx)
             .await
             .with_context(|| format!("cannot prepare the {} clients' settings", frontend.name()))?;
         env.extend(vars);
     }
 
-    let page = index_page(&state.base_url, frontends, &target.location);
-    let app = server::router(state.clone(), frontends, page);
-    let running = server::start(listener, app, tls_config)?;
-    tracing::debug!("proxy listening on {addr}, base URL {}", state.base_url);
+    let routes = server::routes(frontends);
+    let mut running = Vec::new();
+    for listener in bound {
+        let state = states.get(listener.scheme).clone();
+        let page = index_page(&state.base_url, frontends, &target.location);
+        let app = server::app(routes.clone(), state, page);
+        let tls = match listener.scheme {
+            Scheme::Https => tls_config.clone(),
+            Scheme::Http => None,
+        };
+        tracing::debug!(
+            "proxy listening on {}, base URL {}",
+            listener.addr,
+            listener.base_url
+        );
+        running.push(server::start(listener.socket, app, tls)?);
+    }
 
     let result = if args.command.is_empty() {
         println!(
             "{}",
-            instructions(&state, frontends, &ctx, &common, &target.location)
+            instructions(
+                &states,
+                frontends,
+                &schemes,
+                &ctx,
+                &common,
+                &target.location
+            )
         );
         let received = signals.recv().await;
         tracing::debug!("{received:?}: stopping");
@@ -163,8 +208,32 @@ async fn serve(
             .await
             .map_err(anyhow::Error::from)
     };
-    running.shutdown().await;
+    for server in running {
+        server.shutdown().await;
+    }
     result
+}
+
+/// The state of each listener, by scheme.
+struct States(Vec<(Scheme, SharedState)>);
+
+impl States {
+    /// The state of the listener serving `scheme`; the first one when there is no such
+    /// listener (callers ask only for schemes [`Served::for_frontend`] gave).
+    fn get(&self, scheme: Scheme) -> &SharedState {
+        let found = self.0.iter().find(|(s, _)| *s == scheme);
+        &found
+            .or(self.0.first())
+            .expect("at least one listener is bound")
+            .1
+    }
+
+    fn url(&self, scheme: Scheme) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == scheme)
+            .map(|(_, state)| state.base_url.as_str())
+    }
 }
 
 /// A registry behind a [`CachingStore`], so that each request does not pay registry round
@@ -174,18 +243,6 @@ fn cached(store: Arc<dyn Store>, location: &Location, ttl: Duration) -> Arc<dyn 
         Location::Local(_) => store,
         Location::Registry { .. } => Arc::new(CachingStore::new(store, ttl)),
     }
-}
-
-/// Anything but loopback is reachable by others: only over HTTPS, so that the secret does
-/// not cross the network in clear.
-fn check_bind(ip: IpAddr, https: bool) -> anyhow::Result<()> {
-    if !https && !ip.is_loopback() {
-        anyhow::bail!(
-            "--bind {ip} needs HTTPS: the proxy's secret would cross the network in clear \
-             (drop --http / --plain-http, or bind a loopback address)"
-        );
-    }
-    Ok(())
 }
 
 /// `--module-host` goes into a certificate and into module source addresses: a plain
@@ -230,25 +287,39 @@ fn select(
         .collect())
 }
 
-/// Variables every child gets, whatever the frontends add: the URLs, the secret, the
-/// temporary directory, the CA bundle under the names common clients read, and loopback (and
-/// `direct`: the module host, a bound address) off any proxy.
+/// Variables every child gets, whatever the frontends add: the URLs (`OPP_PROXY_URL` the
+/// one every client accepts, `OPP_PROXY_HTTP_URL` / `OPP_PROXY_HTTPS_URL` each listener's,
+/// `OPP_PROXY_<ECOSYSTEM>_URL` the one that ecosystem's clients are given), the secret, the
+/// temporary directory, the CA bundle under the names common clients read, and loopback
+/// (and `direct`: the module host, a bound address) off any proxy.
 fn common_env(
-    state: &ProxyState,
+    states: &States,
+    served: Served,
     frontends: &[Box<dyn Frontend>],
+    schemes: &[Scheme],
     temp: &Path,
     bundle: Option<&Bundle>,
     direct: &[String],
 ) -> Vec<(String, String)> {
+    let main = states.get(served.main());
     let mut env = vec![
-        ("OPP_PROXY_URL".to_owned(), state.base_url.clone()),
+        ("OPP_PROXY_URL".to_owned(), main.base_url.clone()),
         (
             "OPP_PROXY_TOKEN".to_owned(),
-            state.access.secret().to_owned(),
+            main.access.secret().to_owned(),
         ),
     ];
-    for f in frontends {
-        env.push((url_var(f.name()), frontend_url(&state.base_url, f.name())));
+    for (var, scheme) in [
+        ("OPP_PROXY_HTTP_URL", Scheme::Http),
+        ("OPP_PROXY_HTTPS_URL", Scheme::Https),
+    ] {
+        if let Some(url) = states.url(scheme) {
+            env.push((var.to_owned(), url.to_owned()));
+        }
+    }
+    for (f, scheme) in frontends.iter().zip(schemes) {
+        let base = &states.get(*scheme).base_url;
+        env.push((url_var(f.name()), frontend_url(base, f.name())));
     }
     env.push(("OPP_PROXY_TMP".to_owned(), temp.display().to_string()));
     if let Some(b) = bundle {
@@ -325,30 +396,51 @@ fn index_page(base_url: &str, frontends: &[Box<dyn Frontend>], location: &Locati
     page
 }
 
-/// What `opp proxy` without a command prints: the common variables as shell exports, then
-/// each frontend's own snippet.
+/// What `opp proxy` without a command prints: where each listener is and whom it serves,
+/// the common variables as shell exports, then each frontend's own snippet (with the URL of
+/// the listener its clients are given).
 fn instructions(
-    state: &ProxyState,
+    states: &States,
     frontends: &[Box<dyn Frontend>],
+    schemes: &[Scheme],
     ctx: &ChildContext,
     common: &[(String, String)],
     location: &Location,
 ) -> String {
     let mut text = format!(
-        "opp proxy: serving {} on {} (Ctrl-C to stop)\n\n\
-         Every request needs the secret OPP_PROXY_TOKEN (as a Basic auth password with any\n\
+        "opp proxy: serving {} (Ctrl-C to stop)\n",
+        describe(location)
+    );
+    for (scheme, state) in &states.0 {
+        let clients: Vec<&str> = frontends
+            .iter()
+            .zip(schemes)
+            .filter(|(_, s)| *s == scheme)
+            .map(|(f, _)| f.name())
+            .collect();
+        let what = match scheme {
+            Scheme::Http => "plain HTTP, loopback only",
+            Scheme::Https => "HTTPS (trust OPP_PROXY_CA_BUNDLE), for any client",
+        };
+        let clients = if clients.is_empty() {
+            String::new()
+        } else {
+            format!("; given to the {} clients", clients.join(", "))
+        };
+        text.push_str(&format!("  {:<26} {what}{clients}\n", state.base_url));
+    }
+    text.push_str(
+        "\nEvery request needs the secret OPP_PROXY_TOKEN (as a Basic auth password with any\n\
          user name, a Bearer token, or an API key: nuget's -ApiKey, gem's GEM_HOST_API_KEY);\n\
          keep it to yourself.\n\n\
          Point any tool at it from a POSIX shell:\n",
-        describe(location),
-        state.base_url
     );
     for (key, value) in common {
         text.push_str(&format!("  export {key}={}\n", sh_quote(value)));
     }
-    for f in frontends {
+    for (f, scheme) in frontends.iter().zip(schemes) {
         text.push('\n');
-        text.push_str(f.instructions(state, ctx).trim_end());
+        text.push_str(f.instructions(states.get(*scheme), ctx).trim_end());
         text.push('\n');
     }
     text
@@ -395,17 +487,6 @@ mod tests {
         for bad in ["bad host", "", "a..b", "-a.b", "a/b", "h\u{e9}.x"] {
             assert!(check_host(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn only_loopback_may_serve_plain_http() {
-        let ip = |text: &str| text.parse::<IpAddr>().expect("address");
-        assert!(check_bind(ip("127.0.0.1"), false).is_ok());
-        assert!(check_bind(ip("::1"), false).is_ok());
-        assert!(check_bind(ip("0.0.0.0"), true).is_ok());
-        let err = check_bind(ip("0.0.0.0"), false).expect_err("plain HTTP on every address");
-        assert!(err.to_string().contains("needs HTTPS"), "{err}");
-        assert!(check_bind(ip("192.0.2.7"), false).is_err());
     }
 
     #[test]

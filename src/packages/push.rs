@@ -79,12 +79,16 @@ impl Candidate for Files<'_> {
     }
 }
 
-/// Versions pushed at once by one command: each version's write-and-verify loop waits a while
-/// after its tag write (`settle`), so versions one after another would add those waits up.
+/// Versions of one command uploading at once (each uploads up to `CONCURRENCY` blobs).
 const VERSIONS_AT_ONCE: usize = 8;
+/// Versions of one command in flight at once. Past its upload, a version only waits in its
+/// write-and-verify loop (`settle`: a sleep of at least 150 ms after its tag write, then a
+/// read), which holds no upload slot: the next versions upload meanwhile, so the waits overlap
+/// the uploads instead of adding up behind them.
+const VERSIONS_IN_FLIGHT: usize = 64;
 
 impl Packages<'_> {
-    /// [`Packages::push_reported`] for every `(name, version) -> files` group, a few versions
+    /// [`Packages::push_reported`] for every `(name, version) -> files` group, several versions
     /// at once; the report keeps the groups' order. The first failure is the result (the
     /// versions already tagged stay; a version whose push was cut off has no new tag).
     pub async fn push_versions(
@@ -94,17 +98,19 @@ impl Packages<'_> {
         groups: BTreeMap<(String, String), Vec<FileSpec>>,
         force: bool,
     ) -> Result<Vec<Pushed>> {
+        let uploading = tokio::sync::Semaphore::new(VERSIONS_AT_ONCE);
+        let uploading = &uploading;
         // Futures are built first and then streamed: a stream holding a closure over borrowed
         // items is not `Send` for every lifetime (rust-lang/rust#102211).
         let pushes: Vec<_> = groups
             .into_iter()
             .map(|((name, version), files)| async move {
-                self.push_reported(eco, kinds, &name, &version, files, force)
+                self.push_gated(eco, kinds, &name, &version, files, force, Some(uploading))
                     .await
             })
             .collect();
         let reports: Vec<Vec<Pushed>> = stream::iter(pushes)
-            .buffered(VERSIONS_AT_ONCE)
+            .buffered(VERSIONS_IN_FLIGHT)
             .try_collect()
             .await?;
         Ok(reports.into_iter().flatten().collect())
@@ -121,6 +127,22 @@ impl Packages<'_> {
         files: Vec<FileSpec>,
         force: bool,
     ) -> Result<Vec<Pushed>> {
+        self.push_gated(eco, kinds, name, version, files, force, None)
+            .await
+    }
+
+    /// [`Packages::push_reported`], uploading only while holding a permit of `uploading`.
+    #[allow(clippy::too_many_arguments)]
+    async fn push_gated(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        files: Vec<FileSpec>,
+        force: bool,
+        uploading: Option<&tokio::sync::Semaphore>,
+    ) -> Result<Vec<Pushed>> {
         let repo = self.mapper.repository(eco, name)?;
         let location = format!(
             "{}:{}",
@@ -131,7 +153,9 @@ impl Packages<'_> {
             .iter()
             .map(|f| (f.file_name.clone(), (f.digest().hex().to_owned(), f.size())))
             .collect();
-        let outcome = self.push(eco, kinds, name, version, files, force).await?;
+        let outcome = self
+            .push_with(eco, kinds, name, version, files, force, uploading)
+            .await?;
         Ok(outcome
             .into_iter()
             .map(|m| {
@@ -168,6 +192,23 @@ impl Packages<'_> {
         files: Vec<FileSpec>,
         force: bool,
     ) -> Result<Vec<Merged>> {
+        self.push_with(eco, kinds, name, version, files, force, None)
+            .await
+    }
+
+    /// [`Packages::push`], uploading only while holding a permit of `uploading` (when given):
+    /// the write-and-verify loop after it runs without one.
+    #[allow(clippy::too_many_arguments)]
+    async fn push_with(
+        &self,
+        eco: Ecosystem,
+        kinds: &Kinds,
+        name: &str,
+        version: &str,
+        files: Vec<FileSpec>,
+        force: bool,
+        uploading: Option<&tokio::sync::Semaphore>,
+    ) -> Result<Vec<Merged>> {
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
         let what = format!("{}:{tag}", self.store.location(&repo));
@@ -202,7 +243,13 @@ impl Packages<'_> {
         // Everything first (blobs the store has are skipped), so that the index is read,
         // merged and written in quick succession: the gap another writer can fall into.
         let refs: Vec<&FileArtifact> = built.iter().collect();
+        let permit = match uploading {
+            // Closed never: the semaphore lives as long as the command's pushes.
+            Some(gate) => gate.acquire().await.ok(),
+            None => None,
+        };
         self.upload(&repo, &refs).await?;
+        drop(permit);
         self.settle(&repo, &tag, &what, &files).await?;
         Ok(outcome)
     }

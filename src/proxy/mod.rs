@@ -4,8 +4,9 @@
 //! This module owns the shared state every frontend serves from ([`ProxyState`]) and the
 //! [`Frontend`] interface: a frontend contributes routes under its own path prefix, the
 //! environment variables and config files that point its clients at the proxy, and the
-//! snippet printed when the proxy runs without a command. Binding, TLS, running the child and
-//! who may use the proxy live in `server.rs`, `tls.rs`, `child.rs` and `access.rs`.
+//! snippet printed when the proxy runs without a command, and which [`Scheme`] its clients
+//! need. Binding (one listener per scheme), TLS, running the child and who may use the proxy
+//! live in `listeners.rs`, `server.rs`, `tls.rs`, `child.rs` and `access.rs`.
 
 pub mod nuget;
 pub mod terraform;
@@ -18,6 +19,7 @@ pub mod blob;
 pub mod child;
 pub mod failure;
 pub mod frontends;
+pub mod listeners;
 pub mod releases;
 pub mod server;
 pub mod spool;
@@ -30,14 +32,16 @@ use crate::output::Output;
 use crate::packages::Packages;
 use crate::store::Store;
 
-/// What every frontend serves from.
+/// What every frontend serves from. There is one per listener (plain HTTP, HTTPS): they
+/// differ only in `base_url` and share everything else ([`ProxyState::at`]).
 pub struct ProxyState {
     pub store: Arc<dyn Store>,
     pub mapper: Mapper,
     /// Hidden output (no progress bars, no status lines) for the library calls.
     pub out: Output,
-    /// The proxy's own base URL, without a trailing slash: `http://127.0.0.1:PORT` or
-    /// `https://localhost:PORT`.
+    /// The base URL of the listener this state serves, without a trailing slash:
+    /// `http://127.0.0.1:PORT` or `https://localhost:PORT`. Frontends write it into what they
+    /// answer, so that a client stays on the scheme it came in on.
     pub base_url: String,
     /// `--upstream` index for PyPI names the store does not have.
     pub pypi_upstream: Option<String>,
@@ -60,6 +64,33 @@ impl ProxyState {
             out: &self.out,
         }
     }
+
+    /// The same state for another listener, at `base_url`: the store, its cache, the secret
+    /// and the spool are shared, not copied.
+    pub fn at(&self, base_url: String) -> ProxyState {
+        ProxyState {
+            store: self.store.clone(),
+            mapper: self.mapper.clone(),
+            out: self.out.clone(),
+            base_url,
+            pypi_upstream: self.pypi_upstream.clone(),
+            module_host: self.module_host.clone(),
+            max_upload: self.max_upload,
+            access: self.access.clone(),
+            spool: self.spool.clone(),
+        }
+    }
+}
+
+/// How a listener speaks to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP, on loopback only: pip, uv, twine, gem, bundler and nuget.exe accept it
+    /// there, and it spares them the TLS handshake and the CA bundle.
+    Http,
+    /// HTTPS with the proxy's throwaway CA: for clients that refuse plain HTTP even on
+    /// loopback (terraform's provider mirror, dotnet 9+), and for any address but loopback.
+    Https,
 }
 
 pub mod pypi;
@@ -95,6 +126,16 @@ pub struct ChildContext {
     pub command: Vec<std::ffi::OsString>,
 }
 
+impl ChildContext {
+    /// The file name of the program the child runs (`terraform` for `/usr/bin/terraform`),
+    /// lowercased; `None` without a command.
+    pub fn program(&self) -> Option<String> {
+        let program = self.command.first()?;
+        let name = std::path::Path::new(program).file_name()?;
+        Some(name.to_string_lossy().to_ascii_lowercase())
+    }
+}
+
 /// One native protocol served by the proxy.
 #[async_trait::async_trait]
 pub trait Frontend: Send + Sync {
@@ -117,4 +158,16 @@ pub trait Frontend: Send + Sync {
     }
     /// What to print, per tool, when the proxy serves without a command.
     fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String;
+    /// The listener this frontend's clients are pointed at when the proxy serves both
+    /// schemes: plain HTTP (the default) for clients that accept it on loopback, HTTPS for
+    /// those that refuse it. `--http` / `--https` override it for every frontend.
+    fn scheme(&self, _ctx: &ChildContext) -> Scheme {
+        Scheme::Http
+    }
+    /// What this frontend's clients lose when `--http` gives them plain HTTP although
+    /// [`Frontend::scheme`] asks for HTTPS, printed as a warning; `None` when nothing is lost
+    /// (or the command is not one of its clients).
+    fn plain_http_warning(&self, _ctx: &ChildContext) -> Option<String> {
+        None
+    }
 }

@@ -38,7 +38,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, put};
 
-use super::{ChildContext, Frontend, ProxyState, SharedState};
+use super::{ChildContext, Frontend, ProxyState, Scheme, SharedState};
 
 pub use argv::{runs_nuget_exe, with_config_file};
 pub use config::{FILE_NAME as CONFIG_FILE_NAME, NugetConfig, SOURCE_NAME};
@@ -160,6 +160,16 @@ impl Frontend for NugetFrontend {
             env.push(("XDG_CONFIG_HOME", text(&files.mono_home)));
         }
         Ok(env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    /// nuget.exe (mono) takes plain HTTP on loopback; dotnet 9+ (NuGet 6.12) refuses it
+    /// without `allowInsecureConnections`, so every other command gets HTTPS.
+    fn scheme(&self, ctx: &ChildContext) -> Scheme {
+        if runs_nuget_exe(&ctx.command) {
+            Scheme::Http
+        } else {
+            Scheme::Https
+        }
     }
 
     /// nuget.exe takes its config file only by argument: see `argv.rs`.

@@ -1,6 +1,7 @@
-//! The proxy's HTTP(S) server: binds 127.0.0.1 (or the `--bind` address), mounts every
-//! selected frontend's routes beside a small index page at `/` and a 404 for everything else,
-//! and serves them with axum over plain HTTP or rustls until told to stop. Every request,
+//! The proxy's HTTP(S) server: binds a socket on 127.0.0.1 (or the `--bind` address), mounts
+//! every selected frontend's routes beside a small index page at `/` and a 404 for everything
+//! else, and serves them with axum over plain HTTP or rustls until told to stop; once per
+//! listener (`listeners.rs` says which). Every request,
 //! the index page included, must carry the proxy's secret or a signed URL ([`require_access`]);
 //! others get `401` (`403` for a bad or expired signature).
 //!
@@ -106,17 +107,30 @@ pub fn base_url(addr: SocketAddr, https: bool) -> String {
 /// Every frontend's routes, `GET /` answering `index_page`, and a 404 for any other path.
 /// Frontends must not set a fallback of their own (two fallbacks cannot be merged).
 pub fn router(state: SharedState, frontends: &[Box<dyn Frontend>], index_page: String) -> Router {
-    let mut app: Router<SharedState> = Router::new().route(
+    app(routes(frontends), state, index_page)
+}
+
+/// Every frontend's routes, built once: the caches a frontend keeps beside its routes are
+/// shared by every listener the routes are served on ([`app`]).
+pub fn routes(frontends: &[Box<dyn Frontend>]) -> Router<SharedState> {
+    frontends
+        .iter()
+        .fold(Router::new(), |app, frontend| app.merge(frontend.router()))
+}
+
+/// `routes` served from `state` (one listener's), beside `GET /` answering `index_page`, a
+/// 404 for any other path, and the checks every request goes through.
+pub fn app(routes: Router<SharedState>, state: SharedState, index_page: String) -> Router {
+    let index = Router::new().route(
         "/",
         get(move || {
             let page = index_page.clone();
             async move { page }
         }),
     );
-    for frontend in frontends {
-        app = app.merge(frontend.router());
-    }
-    app.fallback(not_found)
+    index
+        .merge(routes)
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_access,

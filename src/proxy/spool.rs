@@ -21,8 +21,13 @@ use crate::store::{Store, StoreError};
 /// How many bytes of verified copies `opp proxy` keeps.
 pub const DEFAULT_LIMIT: u64 = 1 << 30;
 
-/// The verified copies of one proxy run.
+/// The verified copies of one proxy run. Clones share them (one spool serves every listener).
+#[derive(Clone)]
 pub struct Spool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     dir: tempfile::TempDir,
     limit: u64,
     /// One lock per blob, so that a blob is copied once.
@@ -88,29 +93,31 @@ impl Spool {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
         let dir = builder.tempdir_in(parent)?;
         Ok(Spool {
-            dir,
-            limit,
-            gates: Mutex::new(HashMap::new()),
-            copies: Mutex::new(Copies::default()),
+            inner: Arc::new(Inner {
+                dir,
+                limit,
+                gates: Mutex::new(HashMap::new()),
+                copies: Mutex::new(Copies::default()),
+            }),
         })
     }
 
     /// The most bytes kept; a larger blob is never copied.
     pub fn limit(&self) -> u64 {
-        self.limit
+        self.inner.limit
     }
 
     fn path(&self, digest: &Digest) -> PathBuf {
-        self.dir.path().join(digest.hex())
+        self.inner.dir.path().join(digest.hex())
     }
 
     fn gate(&self, digest: &Digest) -> Arc<tokio::sync::Mutex<()>> {
-        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gates = self.inner.gates.lock().unwrap_or_else(|p| p.into_inner());
         gates.entry(digest.clone()).or_default().clone()
     }
 
     fn copies(&self) -> std::sync::MutexGuard<'_, Copies> {
-        self.copies.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.copies.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The verified copy of blob `digest` (`size` bytes) of `repository`, opened for reading,
@@ -123,7 +130,7 @@ impl Spool {
         digest: &Digest,
         size: u64,
     ) -> Result<Option<tokio::fs::File>, StoreError> {
-        if size > self.limit {
+        if size > self.inner.limit {
             return Ok(None);
         }
         let gate = self.gate(digest);
@@ -142,7 +149,7 @@ impl Spool {
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(io_error("cannot open", &path))?;
-        let evicted = self.copies().add(digest.clone(), size, self.limit);
+        let evicted = self.copies().add(digest.clone(), size, self.inner.limit);
         for old in evicted {
             // A request still reading an evicted copy keeps its open file (on Unix); where
             // the removal fails the file stays until the proxy's directory goes.
@@ -239,7 +246,7 @@ mod tests {
     }
 
     fn spooled(spool: &Spool) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(spool.dir.path())
+        let mut names: Vec<String> = std::fs::read_dir(spool.inner.dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();

@@ -21,7 +21,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::failure::{Dialect, Failed, Failure};
-use super::{ChildContext, Frontend, ProxyState, SharedState};
+use super::{ChildContext, Frontend, ProxyState, Scheme, SharedState};
+use crate::packages::PackageError;
 use crate::release::Ecosystem;
 
 pub use cli_config::{CONFIG_FILE_NAME, CliConfig, user_config_path};
@@ -54,6 +55,24 @@ impl Frontend for TerraformFrontend {
             env.push(("SSL_CERT_FILE".to_owned(), path_text(bundle)));
         }
         Ok(env)
+    }
+
+    /// Terraform and OpenTofu accept a provider network mirror only over https.
+    fn scheme(&self, _ctx: &ChildContext) -> Scheme {
+        Scheme::Https
+    }
+
+    fn plain_http_warning(&self, ctx: &ChildContext) -> Option<String> {
+        let ours = ctx
+            .program()
+            .is_none_or(|p| p.starts_with("terraform") || p.starts_with("tofu"));
+        ours.then(|| {
+            "--http: Terraform and OpenTofu accept a provider mirror only over https, so the \
+             store's providers are not offered to them in this run (they install providers \
+             from their registries; modules still come from the proxy); drop --http to serve \
+             providers"
+                .to_owned()
+        })
     }
 
     fn instructions(&self, state: &ProxyState, ctx: &ChildContext) -> String {

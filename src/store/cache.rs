@@ -10,7 +10,9 @@
 //!   time to live (`opp proxy --cache-ttl`, default [`DEFAULT_TTL`]; zero keeps none).
 //!   Within it they cost no request. After it a tag is asked again with
 //!   [`Store::resolve_digest`], and when it still names the digest held, the manifest comes
-//!   from memory.
+//!   from memory. When a repository's tag list is asked again, the tags of it read before
+//!   (their manifests still in memory) are asked at the same time, so that a project page
+//!   after the time to live waits for one round trip, not two in a row.
 //! - A write through this store (a manifest pushed under a tag: twine, nuget push or gem push
 //!   through the proxy) forgets the tag list and tags of that repository and every repository
 //!   list, so the next read sees it. Writes by others show after at most the time to live.
@@ -39,6 +41,11 @@ pub const DEFAULT_BUDGET: usize = 8 * 1024 * 1024;
 /// The largest blob kept in memory (a package's METADATA, a gem's spec, a config); larger
 /// blobs (the package files) stream through.
 pub const SMALL_BLOB: u64 = 128 * 1024;
+
+/// Tags of one repository asked again beside its tag list once their time to live is over.
+const PREFETCH_TAGS: usize = 64;
+/// Of those, asked at once.
+const PREFETCH_AT_ONCE: usize = 8;
 
 /// Tags remembered before the expired ones are dropped (then all of them, if need be): a
 /// bound on memory for a proxy asked about very many tags.
@@ -166,6 +173,40 @@ impl CachingStore {
         fresh.tags.retain(|(repo, _), _| repo != repository);
         fresh.tag_lists.remove(repository);
         fresh.repositories.clear();
+    }
+
+    /// The tags of `repository` read before whose time to live is over and whose manifests
+    /// are still in memory (at most [`PREFETCH_TAGS`]); none without a time to live.
+    fn expired_tags(&self, repository: &str) -> Vec<String> {
+        if self.ttl.is_zero() {
+            return Vec::new();
+        }
+        let fresh = lock(&self.fresh);
+        let immutable = lock(&self.immutable);
+        fresh
+            .tags
+            .iter()
+            .filter(|((repo, _), t)| repo == repository && !self.is_fresh(t.at))
+            .filter_map(|((_, tag), t)| {
+                let digest = t.value.as_ref()?;
+                let key = (repository.to_owned(), Kind::Manifest, digest.clone());
+                immutable.contains(&key).then(|| tag.clone())
+            })
+            .take(PREFETCH_TAGS)
+            .collect()
+    }
+
+    /// Asks again where each of `tags` points, a few at once, keeping the answers. A failed
+    /// answer is dropped: the tag's next read asks again.
+    async fn refresh_tags(&self, repository: &str, tags: Vec<String>, generation: u64) {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(tags)
+            .for_each_concurrent(PREFETCH_AT_ONCE, |tag| async move {
+                if let Ok(now) = self.inner.resolve_digest(repository, &tag).await {
+                    self.keep_tag(repository, &tag, now, generation);
+                }
+            })
+            .await;
     }
 
     /// The manifest `digest` of `repository`, from memory or else from `inner` (then kept).
@@ -351,7 +392,14 @@ impl Store for CachingStore {
             return Ok(t.value.as_ref().clone());
         }
         let generation = self.generation();
-        let tags = self.inner.list_tags(repository).await?;
+        // The tags read before are likely read again next (a project page reads every
+        // version): ask where they point while the list is asked, not one round trip after.
+        let known = self.expired_tags(repository);
+        let (tags, _) = tokio::join!(
+            self.inner.list_tags(repository),
+            self.refresh_tags(repository, known, generation)
+        );
+        let tags = tags?;
         if !self.ttl.is_zero() {
             let mut fresh = lock(&self.fresh);
             if self.unchanged_since(generation) {

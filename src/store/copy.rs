@@ -36,10 +36,12 @@ struct Node {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CopyStats {
     pub manifests: usize,
+    /// Blobs whose bytes were sent.
     pub blobs_copied: usize,
+    /// Blobs the destination had already.
     pub blobs_skipped: usize,
-    /// Blobs the destination registry mounted from the source repository (also counted in
-    /// `blobs_skipped`: no byte of them moved).
+    /// Blobs the destination registry mounted from the source repository (no byte of them
+    /// moved; not counted in `blobs_skipped`).
     pub blobs_mounted: usize,
     pub bytes_copied: u64,
 }
@@ -107,10 +109,7 @@ async fn copy_node(
                 stats.blobs_copied += 1;
                 stats.bytes_copied += size;
             }
-            Moved::Mounted => {
-                stats.blobs_mounted += 1;
-                stats.blobs_skipped += 1;
-            }
+            Moved::Mounted => stats.blobs_mounted += 1,
             Moved::Present => stats.blobs_skipped += 1,
         }
     }

@@ -294,3 +294,24 @@ fn times_to_live_read_as_the_flag_documents() {
         assert!(err.contains("is not a duration"), "{bad}: {err}");
     }
 }
+
+#[tokio::test]
+async fn after_the_time_to_live_the_tags_read_before_are_asked_beside_their_list() {
+    let f = fixture();
+    let one = tag(f.counting.as_ref(), "one", "1.0").await;
+    let ttl = Duration::from_millis(50);
+    let cache = CachingStore::new(f.counting.clone(), ttl);
+    cache.list_tags(REPO).await.unwrap();
+    cache.resolve(REPO, "1.0").await.unwrap();
+    tokio::time::sleep(ttl * 2).await;
+    let before = f.counting.total();
+    assert_eq!(cache.list_tags(REPO).await.unwrap(), vec!["1.0".to_owned()]);
+    assert_eq!(cache.resolve(REPO, "1.0").await.unwrap(), Some(one));
+    let mut calls = lock(&f.counting.calls)[before..].to_vec();
+    calls.sort_unstable();
+    assert_eq!(
+        calls,
+        vec!["list_tags", "resolve_digest"],
+        "the tag asked with the list, not again when read"
+    );
+}
