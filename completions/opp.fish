@@ -40,6 +40,8 @@ complete -c opp -n "__fish_opp_needs_command" -f -a "list" -d 'List packages (of
 complete -c opp -n "__fish_opp_needs_command" -f -a "show" -d 'Show the files of one version'
 complete -c opp -n "__fish_opp_needs_command" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
 complete -c opp -n "__fish_opp_needs_command" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_needs_command" -f -a "export" -d 'Write packages of the store, with everything they reference, into one bundle file'
+complete -c opp -n "__fish_opp_needs_command" -f -a "import" -d 'Load a bundle written by `opp export` into the store, verified'
 complete -c opp -n "__fish_opp_needs_command" -f -a "mirror" -d 'Bring packages and their dependencies from a public index into the store, verified'
 complete -c opp -n "__fish_opp_needs_command" -f -a "proxy" -d 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
 complete -c opp -n "__fish_opp_needs_command" -f -a "login" -d 'Log in to a registry: check a username and password with it, then save them'
@@ -272,6 +274,32 @@ complete -c opp -n "__fish_opp_using_subcommand copy" -l plain-http -d 'Talk pla
 complete -c opp -n "__fish_opp_using_subcommand copy" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand export" -s o -l output -d 'The bundle to write: a tar, zstd-compressed when the name ends in .zst (deps.tar.zst). Its opp-bundle.json is also written beside it, as FILE.opp-bundle.json' -r -F
+complete -c opp -n "__fish_opp_using_subcommand export" -l since -d 'Leave out what this earlier bundle holds (a delta bundle)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand export" -l since-index -d 'As --since, from the earlier bundle\'s opp-bundle.json (written beside it on export)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand export" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand export" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand export" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand export" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
+complete -c opp -n "__fish_opp_using_subcommand export" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand export" -l all -d 'Export every version of every package in the store'
+complete -c opp -n "__fish_opp_using_subcommand export" -l json -d 'Print what was exported as JSON on stdout'
+complete -c opp -n "__fish_opp_using_subcommand export" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand export" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand export" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+complete -c opp -n "__fish_opp_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opp -n "__fish_opp_using_subcommand import" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
+complete -c opp -n "__fish_opp_using_subcommand import" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand import" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand import" -l retry-timeout -d 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)' -r
+complete -c opp -n "__fish_opp_using_subcommand import" -l registry-config -d 'A docker-format config.json to read registry credentials from before docker\'s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)' -r -F
+complete -c opp -n "__fish_opp_using_subcommand import" -l dry-run -d 'Read and verify the whole bundle and report what would happen; write nothing'
+complete -c opp -n "__fish_opp_using_subcommand import" -l force -d 'Replace files (and Terraform versions) the target holds with other bytes'
+complete -c opp -n "__fish_opp_using_subcommand import" -l json -d 'Print the per-version report as JSON on stdout instead of a table'
+complete -c opp -n "__fish_opp_using_subcommand import" -l plain-http -d 'Talk plain HTTP to the registry (loopback hosts always do)'
+complete -c opp -n "__fish_opp_using_subcommand import" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
+complete -c opp -n "__fish_opp_using_subcommand import" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+complete -c opp -n "__fish_opp_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opp -n "__fish_opp_using_subcommand mirror; and not __fish_seen_subcommand_from pypi help" -l registry -d 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store' -r
 complete -c opp -n "__fish_opp_using_subcommand mirror; and not __fish_seen_subcommand_from pypi help" -l store -d 'Local store directory (default: opp/store in the user\'s data directory)' -r -F
 complete -c opp -n "__fish_opp_using_subcommand mirror; and not __fish_seen_subcommand_from pypi help" -l config -d 'Config file (default: opp/config.toml in the user\'s config directory)' -r -F
@@ -361,19 +389,21 @@ complete -c opp -n "__fish_opp_using_subcommand man" -l plain-http -d 'Talk plai
 complete -c opp -n "__fish_opp_using_subcommand man" -s q -l quiet -d 'Print nothing but errors and requested output; no progress bars'
 complete -c opp -n "__fish_opp_using_subcommand man" -s v -l verbose -d 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
 complete -c opp -n "__fish_opp_using_subcommand man" -s h -l help -d 'Print help'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "list" -d 'List packages (of every ecosystem, or of one), or the versions of one package'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "show" -d 'Show the files of one version'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "mirror" -d 'Bring packages and their dependencies from a public index into the store, verified'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "proxy" -d 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "login" -d 'Log in to a registry: check a username and password with it, then save them'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "logout" -d 'Remove the saved credentials for a registry'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "man" -d 'Write the man pages into a directory'
-complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy mirror proxy login logout completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "push" -d 'Push distribution files into the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "pull" -d 'Pull a version\'s files out of the store or registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "list" -d 'List packages (of every ecosystem, or of one), or the versions of one package'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "show" -d 'Show the files of one version'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "lock" -d 'Write a provider\'s hashes for every stored platform into .terraform.lock.hcl'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "copy" -d 'Copy a version, with every blob it references, between stores and registries'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "export" -d 'Write packages of the store, with everything they reference, into one bundle file'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "import" -d 'Load a bundle written by `opp export` into the store, verified'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "mirror" -d 'Bring packages and their dependencies from a public index into the store, verified'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "proxy" -d 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "login" -d 'Log in to a registry: check a username and password with it, then save them'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "logout" -d 'Remove the saved credentials for a registry'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c opp -n "__fish_opp_using_subcommand help; and not __fish_seen_subcommand_from push pull list show lock copy export import mirror proxy login logout completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "pypi" -d 'Push Python wheels and sdists (files, or directories holding them)'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-provider" -d 'Push a Terraform provider release directory (goreleaser layout) as one version'
 complete -c opp -n "__fish_opp_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "terraform-module" -d 'Push a Terraform module (a directory, zipped reproducibly, or a zip) as one version'

@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::release::Ecosystem;
 
+mod bundle;
 mod mirror;
 mod transfer;
+pub use bundle::*;
 pub use mirror::*;
 pub use transfer::*;
 
@@ -112,6 +114,10 @@ pub enum Command {
     Lock(LockCommand),
     /// Copy a version, with every blob it references, between stores and registries.
     Copy(CopyArgs),
+    /// Write packages of the store, with everything they reference, into one bundle file.
+    Export(ExportArgs),
+    /// Load a bundle written by `opp export` into the store, verified.
+    Import(ImportArgs),
     /// Bring packages and their dependencies from a public index into the store, verified.
     #[command(subcommand)]
     Mirror(MirrorCommand),

@@ -14,6 +14,8 @@ use crate::store::registry::RegistryStore;
 
 pub mod completions;
 pub mod copy;
+pub mod export;
+pub mod import;
 pub mod list;
 pub mod lock;
 pub mod login;
@@ -139,6 +141,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
+        Command::Export(args) => export::run(&settings, &out, args).await,
+        Command::Import(args) => import::run(&settings, &out, args).await,
         Command::Mirror(MirrorCommand::Pypi(args)) => mirror::pypi(&settings, &out, args).await,
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,
