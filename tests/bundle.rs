@@ -336,3 +336,137 @@ fn a_bundle_with_a_flipped_byte_is_refused_naming_the_blob_and_nothing_is_tagged
     );
     assert_eq!(tagged_layouts(&target.store()), Vec::<PathBuf>::new());
 }
+
+/// Every tag of a local store and the digest it points at, by repository.
+fn tags(store: &Path) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for index in tagged_layouts(store) {
+        let repo = index
+            .parent()
+            .unwrap()
+            .strip_prefix(store)
+            .unwrap()
+            .display()
+            .to_string();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+        for e in json["manifests"].as_array().unwrap() {
+            let tag = e["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap();
+            out.push((
+                repo.clone(),
+                tag.to_owned(),
+                e["digest"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn bundle_json(bundle: &Path) -> serde_json::Value {
+    let mut beside = bundle.as_os_str().to_owned();
+    beside.push(".opp-bundle.json");
+    serde_json::from_slice(&std::fs::read(PathBuf::from(beside)).unwrap()).unwrap()
+}
+
+/// A store with six's wheel exported to `full.tar`, then six's sdist and an attrs wheel
+/// pushed and exported as `delta.tar` (since `full.tar`) and as `all.tar`.
+fn full_and_delta(env: &Env) -> (PathBuf, PathBuf, PathBuf) {
+    let (full, delta, all) = (
+        env.root().join("full.tar"),
+        env.root().join("delta.tar"),
+        env.root().join("all.tar"),
+    );
+    run_ok(
+        env.opp()
+            .args(["push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_WHEEL)),
+    );
+    run_ok(env.opp().args(["export", "--all", "-o"]).arg(&full));
+    run_ok(
+        env.opp()
+            .args(["push", "pypi"])
+            .arg(fixtures::pypi_fixture(SIX_SDIST))
+            .arg(fixtures::pypi_fixture(ATTRS_WHEELS[1])),
+    );
+    run_ok(
+        env.opp()
+            .args(["export", "--all", "--since"])
+            .arg(&full)
+            .arg("-o")
+            .arg(&delta),
+    );
+    run_ok(env.opp().args(["export", "--all", "-o"]).arg(&all));
+    (full, delta, all)
+}
+
+#[test]
+fn a_delta_after_its_full_bundle_gives_the_same_store_as_one_full_bundle() {
+    let source = Env::new();
+    let (full, delta, all) = full_and_delta(&source);
+    let index = bundle_json(&delta);
+    let mut full_json = full.as_os_str().to_owned();
+    full_json.push(".opp-bundle.json");
+    let full_digest = format!(
+        "sha256:{}",
+        sha256_hex(&std::fs::read(PathBuf::from(full_json)).unwrap())
+    );
+    assert_eq!(index["base"]["digest"], full_digest.as_str());
+    let wheel = sha256_hex(&std::fs::read(fixtures::pypi_fixture(SIX_WHEEL)).unwrap());
+    let held: Vec<&str> = index["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap())
+        .collect();
+    assert!(
+        !held.contains(&format!("sha256:{wheel}").as_str()),
+        "{held:?}"
+    );
+
+    let stepwise = Env::new();
+    run_ok(stepwise.opp().arg("import").arg(&full));
+    run_ok(stepwise.opp().arg("import").arg(&delta));
+    let whole = Env::new();
+    run_ok(whole.opp().arg("import").arg(&all));
+    assert_eq!(tags(&stepwise.store()), tags(&whole.store()));
+    assert_eq!(tags(&whole.store()), tags(&source.store()));
+}
+
+#[test]
+fn a_delta_is_refused_where_its_base_is_missing_naming_a_blob() {
+    let source = Env::new();
+    let (_, delta, _) = full_and_delta(&source);
+    let index = bundle_json(&delta);
+    let held: Vec<&str> = index["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap())
+        .collect();
+    let mut missing: Vec<&str> = index["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| v["blobs"].as_array().unwrap())
+        .map(|d| d.as_str().unwrap())
+        .filter(|d| !held.contains(d))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let target = Env::new();
+    let out = run_fail(target.opp().arg("import").arg(&delta));
+    assert_eq!(
+        stderr(&out).lines().next().unwrap(),
+        format!(
+            "error: {} builds on the bundle of {}, whose blobs the target lacks ({} in pypi/six and {} more); import that bundle first",
+            delta.display(),
+            index["base"]["created"].as_str().unwrap(),
+            missing[0],
+            missing.len() - 1
+        )
+    );
+    assert_eq!(tagged_layouts(&target.store()), Vec::<PathBuf>::new());
+}

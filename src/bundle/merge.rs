@@ -1,12 +1,13 @@
 //! How an imported version joins what the target holds, by push's rules, under push's
 //! write-and-verify loop (`packages::settle`): a version the target lacks is tagged with the
 //! bundle's own manifest (the same bytes, the same digest as at the source); the same manifest
-//! is a no-op; otherwise PyPI, NuGet and RubyGems merge file by file (same bytes unchanged,
+//! is a no-op; a bundle version holding every entry the target has replaces it with its own
+//! manifest; otherwise PyPI, NuGet and RubyGems merge file by file (same bytes unchanged,
 //! other bytes under a file refused unless forced), and Terraform providers and modules are
 //! judged whole (the same files are "already there", other files refused unless forced, which
 //! replaces the version).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -86,6 +87,16 @@ impl<'a> Incoming<'a> {
             .entries_with_digests(kinds, self.repo, self.what, current)
             .await?;
         let index = artifact::parse_index(kinds, self.what, &self.root)?;
+        // The bundle's version holds every stored entry (a delta after its base): its own
+        // manifest is the merge, and the target ends as the source is.
+        let ours: HashSet<&str> = index.manifests.iter().map(|e| e.digest.as_str()).collect();
+        if existing
+            .iter()
+            .all(|(e, _)| ours.contains(e.digest.as_str()))
+        {
+            self.record(Outcome::Merged);
+            return Ok(Step::Write(self.root.clone()));
+        }
         let mut new = Vec::new();
         for entry in index.manifests {
             let file = pkgs
