@@ -470,3 +470,85 @@ fn a_delta_is_refused_where_its_base_is_missing_naming_a_blob() {
     );
     assert_eq!(tagged_layouts(&target.store()), Vec::<PathBuf>::new());
 }
+
+#[test]
+fn a_provider_and_a_gem_carried_in_a_bundle_install_with_terraform_and_gem() {
+    use support::gems::{self, GemSpec};
+    use support::terraform::{self, Terraform};
+    let env = Env::new();
+    let platforms = [("linux", "amd64"), ("darwin", "arm64")];
+    let rel = terraform::provider_release(&env.root().join("rel"), "demo", "0.3.0", &platforms);
+    run_ok(
+        env.opp()
+            .args(["push", "terraform-provider", "opp/demo"])
+            .arg(&rel),
+    );
+    let gem = gems::build(
+        &env,
+        &GemSpec {
+            name: "Foo_Bar",
+            version: "1.2.0",
+            ..GemSpec::default()
+        },
+    );
+    run_ok(env.opp().args(["push", "rubygems"]).arg(&gem));
+    let bundle = env.root().join("deps.tar.zst");
+    run_ok(
+        env.opp()
+            .args([
+                "export",
+                "terraform-provider:opp/demo@0.3.0",
+                "rubygems:Foo_Bar",
+                "-o",
+            ])
+            .arg(&bundle),
+    );
+
+    let reg = Registry::start();
+    let target = Env::new();
+    run_ok(
+        target
+            .opp()
+            .args(["--registry", &reg.host, "import"])
+            .arg(&bundle),
+    );
+
+    let mirror = target.root().join("mirror");
+    run_ok(
+        target
+            .opp()
+            .args([
+                "--registry",
+                &reg.host,
+                "pull",
+                "terraform-provider",
+                "opp/demo",
+            ])
+            .args(["--all-platforms", "--unpacked", "-o"])
+            .arg(&mirror),
+    );
+    let work = target.root().join("work");
+    terraform::config_for_provider(&work, "registry.terraform.io", "opp", "demo", "0.3.0");
+    let init = Terraform::latest(&target).init_with_filesystem_mirror(&work, &mirror);
+    assert!(init.status.success(), "{}", terraform::explain(&init));
+
+    let gems_dir = target.root().join("gems");
+    run_ok(
+        target
+            .opp()
+            .args([
+                "--registry",
+                &reg.host,
+                "pull",
+                "rubygems",
+                "Foo_Bar@1.2.0",
+                "-o",
+            ])
+            .arg(&gems_dir),
+    );
+    let pulled = gems_dir.join("Foo_Bar-1.2.0.gem");
+    assert_eq!(
+        gems::install_and_require(&target, &pulled, "Foo_Bar"),
+        "1.2.0"
+    );
+}
