@@ -552,3 +552,60 @@ fn a_provider_and_a_gem_carried_in_a_bundle_install_with_terraform_and_gem() {
         "1.2.0"
     );
 }
+
+#[test]
+fn importing_other_bytes_under_a_stored_file_is_refused_unless_forced() {
+    let target = Env::new();
+    let ours = fixtures::make_wheel(&target.root().join("ours"), "demo", "1.0", 4096);
+    run_ok(target.opp().args(["push", "pypi"]).arg(&ours));
+    let source = Env::new();
+    let theirs = fixtures::make_wheel(&source.root().join("theirs"), "demo", "1.0", 8192);
+    run_ok(source.opp().args(["push", "pypi"]).arg(&theirs));
+    let bundle = source.root().join("demo.tar");
+    run_ok(
+        source
+            .opp()
+            .args(["export", "pypi:demo", "-o"])
+            .arg(&bundle),
+    );
+
+    let digest = |p: &Path| format!("sha256:{}", sha256_hex(&std::fs::read(p).unwrap()));
+    let name = ours.file_name().unwrap().to_str().unwrap();
+    let out = run_fail(target.opp().arg("import").arg(&bundle));
+    assert_eq!(
+        stderr(&out)
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap(),
+        format!(
+            "error: 1 of 1 versions were refused; the first: {name} is already stored with other content (stored {}, new {}); pass --force to replace it",
+            digest(&ours),
+            digest(&theirs)
+        )
+    );
+    let pulled = target.root().join("pulled");
+    run_ok(
+        target
+            .opp()
+            .args(["pull", "pypi", "demo==1.0", "-o"])
+            .arg(&pulled),
+    );
+    assert_eq!(digest(&pulled.join(name)), digest(&ours));
+
+    let forced = run_ok(
+        target
+            .opp()
+            .args(["import", "--force", "--json"])
+            .arg(&bundle),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&forced.stdout).unwrap();
+    assert_eq!(report["versions"][0]["status"], "replaced");
+    let again = target.root().join("again");
+    run_ok(
+        target
+            .opp()
+            .args(["pull", "pypi", "demo==1.0", "-o"])
+            .arg(&again),
+    );
+    assert_eq!(digest(&again.join(name)), digest(&theirs));
+}
