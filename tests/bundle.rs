@@ -609,3 +609,30 @@ fn importing_other_bytes_under_a_stored_file_is_refused_unless_forced() {
     );
     assert_eq!(digest(&again.join(name)), digest(&theirs));
 }
+
+#[test]
+fn a_dry_run_reads_the_whole_bundle_reports_and_writes_nothing() {
+    let source = Env::new();
+    let (bundle, _) = six_bundle(&source);
+    let target = Env::new();
+    let out = run_ok(
+        target
+            .opp()
+            .args(["import", "--dry-run", "--json"])
+            .arg(&bundle),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = report["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["package"].as_str().unwrap(),
+                v["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("six", "added")]);
+    assert!(!target.store().exists(), "a dry run wrote into the store");
+}
