@@ -38,6 +38,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand export 'Write packages of the store, with everything they reference, into one bundle file'
+            cand import 'Load a bundle written by `opp export` into the store, verified'
             cand mirror 'Bring packages and their dependencies from a public index into the store, verified'
             cand proxy 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
             cand login 'Log in to a registry: check a username and password with it, then save them'
@@ -398,6 +400,43 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;export'= {
+            cand -o 'The bundle to write: a tar, zstd-compressed when the name ends in .zst (deps.tar.zst). Its opp-bundle.json is also written beside it, as FILE.opp-bundle.json'
+            cand --output 'The bundle to write: a tar, zstd-compressed when the name ends in .zst (deps.tar.zst). Its opp-bundle.json is also written beside it, as FILE.opp-bundle.json'
+            cand --since 'Leave out what this earlier bundle holds (a delta bundle)'
+            cand --since-index 'As --since, from the earlier bundle''s opp-bundle.json (written beside it on export)'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --all 'Export every version of every package in the store'
+            cand --json 'Print what was exported as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;import'= {
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --dry-run 'Read and verify the whole bundle and report what would happen; write nothing'
+            cand --force 'Replace files (and Terraform versions) the target holds with other bytes'
+            cand --json 'Print the per-version report as JSON on stdout instead of a table'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'opp;mirror'= {
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
@@ -564,6 +603,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand show 'Show the files of one version'
             cand lock 'Write a provider''s hashes for every stored platform into .terraform.lock.hcl'
             cand copy 'Copy a version, with every blob it references, between stores and registries'
+            cand export 'Write packages of the store, with everything they reference, into one bundle file'
+            cand import 'Load a bundle written by `opp export` into the store, verified'
             cand mirror 'Bring packages and their dependencies from a public index into the store, verified'
             cand proxy 'Serve the store to pip, uv, twine, terraform and nuget in their own protocols on 127.0.0.1, and run a command pointed at it'
             cand login 'Log in to a registry: check a username and password with it, then save them'
@@ -616,6 +657,10 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help;lock;terraform-provider'= {
         }
         &'opp;help;copy'= {
+        }
+        &'opp;help;export'= {
+        }
+        &'opp;help;import'= {
         }
         &'opp;help;mirror'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'

@@ -9,10 +9,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::release::Ecosystem;
 
+mod bundle;
 mod ecosystem;
 mod mirror;
 mod mirror_terraform;
 mod transfer;
+pub use bundle::*;
 pub use ecosystem::{EcosystemArg, EcosystemParser};
 pub use mirror::*;
 pub use mirror_terraform::*;
@@ -116,6 +118,10 @@ pub enum Command {
     Lock(LockCommand),
     /// Copy a version, with every blob it references, between stores and registries.
     Copy(CopyArgs),
+    /// Write packages of the store, with everything they reference, into one bundle file.
+    Export(ExportArgs),
+    /// Load a bundle written by `opp export` into the store, verified.
+    Import(ImportArgs),
     /// Bring packages and their dependencies from a public index into the store, verified.
     #[command(subcommand)]
     Mirror(MirrorCommand),

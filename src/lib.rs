@@ -7,6 +7,7 @@
 
 pub mod artifact;
 pub mod auth;
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -14,6 +14,8 @@ use crate::store::registry::RegistryStore;
 
 pub mod completions;
 pub mod copy;
+pub mod export;
+pub mod import;
 pub mod list;
 pub mod lock;
 pub mod login;
@@ -142,6 +144,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,
+        Command::Export(args) => export::run(&settings, &out, args).await,
+        Command::Import(args) => import::run(&settings, &out, args).await,
         Command::Mirror(MirrorCommand::Pypi(args)) => mirror::pypi(&settings, &out, args).await,
         Command::Mirror(MirrorCommand::Rubygems(args)) => {
             mirror_rubygems::run(&settings, &out, args).await

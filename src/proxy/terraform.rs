@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::failure::{Dialect, Failed, Failure};
 use super::{ChildContext, Frontend, ProxyState, Scheme, SharedState};
-use crate::packages::PackageError;
 use crate::release::Ecosystem;
 
 pub use cli_config::{CONFIG_FILE_NAME, CliConfig, user_config_path};
