@@ -491,6 +491,8 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
+            [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -525,6 +527,51 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'opp;mirror;rubygems' {
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A Gemfile.lock mirrored exactly, no resolution: every gem of its GEM sections at the version and platform it pins, checked against its CHECKSUMS section where there is one; repeatable')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Mirror for this platform (x86_64-linux, arm64-darwin, x64-mingw-ucrt, java, ruby): a version''s platform gem where one runs there, else its plain gem; repeatable. Default: every file of each chosen version')
+            [CompletionResult]::new('--ruby-version', '--ruby-version', [CompletionResultType]::ParameterName, 'Mirror for this Ruby (X.Y or X.Y.Z): versions whose required_ruby_version excludes it are not chosen. Default: any Ruby')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The gem source to mirror from (its compact index, /info/NAME, and /gems/); credentials may be given as https://USER:PASSWORD@HOST/ and are never printed. Default: https://rubygems.org/, or with --lock the lock''s own remote')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--pre', '--pre', [CompletionResultType]::ParameterName, 'Allow pre-releases (a requirement naming one allows them without it)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be mirrored, what is already stored); write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result of every file as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'opp;mirror;nuget' {
+            [CompletionResult]::new('--framework', '--framework', [CompletionResultType]::ParameterName, 'Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0, netcoreapp3.1, net48 ...), each package''s nearest dependency group as NuGet chooses it; repeatable. Default: every dependency group')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A packages.lock.json mirrored exactly, no resolution: every package version it names, checked against its contentHash (SHA-512); repeatable')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'An SDK-style project (.csproj, .fsproj ...): its PackageReference items (versions from Directory.Packages.props for Central Package Management) with their dependencies, for its TargetFramework(s); repeatable')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The NuGet v3 feed to mirror from: its service index URL; credentials may be given as https://USER:TOKEN@HOST/... and are never printed')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--lowest', '--lowest', [CompletionResultType]::ParameterName, 'A range on the command line mirrors its lowest match (as dependencies always do), not its newest')
+            [CompletionResult]::new('--prerelease', '--prerelease', [CompletionResultType]::ParameterName, 'Allow pre-release versions (a pinned pre-release, or a range naming one, is taken without it)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be mirrored, what is already stored); write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result of every file as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'opp;mirror;terraform-provider' {
             [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version')
@@ -548,11 +595,19 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         }
         'opp;mirror;help' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
+            [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'opp;mirror;help;pypi' {
+            break
+        }
+        'opp;mirror;help;rubygems' {
+            break
+        }
+        'opp;mirror;help;nuget' {
             break
         }
         'opp;mirror;help;terraform-provider' {
@@ -736,10 +791,18 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         }
         'opp;help;mirror' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
+            [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
+            [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
             break
         }
         'opp;help;mirror;pypi' {
+            break
+        }
+        'opp;help;mirror;rubygems' {
+            break
+        }
+        'opp;help;mirror;nuget' {
             break
         }
         'opp;help;mirror;terraform-provider' {

@@ -109,8 +109,14 @@ _opp() {
             opp__subcmd__help__subcmd__lock,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__lock__subcmd__terraform__subcmd__provider"
                 ;;
+            opp__subcmd__help__subcmd__mirror,nuget)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__nuget"
+                ;;
             opp__subcmd__help__subcmd__mirror,pypi)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__pypi"
+                ;;
+            opp__subcmd__help__subcmd__mirror,rubygems)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__rubygems"
                 ;;
             opp__subcmd__help__subcmd__mirror,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__provider"
@@ -160,8 +166,14 @@ _opp() {
             opp__subcmd__mirror,help)
                 cmd="opp__subcmd__mirror__subcmd__help"
                 ;;
+            opp__subcmd__mirror,nuget)
+                cmd="opp__subcmd__mirror__subcmd__nuget"
+                ;;
             opp__subcmd__mirror,pypi)
                 cmd="opp__subcmd__mirror__subcmd__pypi"
+                ;;
+            opp__subcmd__mirror,rubygems)
+                cmd="opp__subcmd__mirror__subcmd__rubygems"
                 ;;
             opp__subcmd__mirror,terraform-provider)
                 cmd="opp__subcmd__mirror__subcmd__terraform__subcmd__provider"
@@ -169,8 +181,14 @@ _opp() {
             opp__subcmd__mirror__subcmd__help,help)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__help"
                 ;;
+            opp__subcmd__mirror__subcmd__help,nuget)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__nuget"
+                ;;
             opp__subcmd__mirror__subcmd__help,pypi)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__pypi"
+                ;;
+            opp__subcmd__mirror__subcmd__help,rubygems)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__rubygems"
                 ;;
             opp__subcmd__mirror__subcmd__help,terraform-provider)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider"
@@ -582,7 +600,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror)
-            opts="pypi terraform-provider"
+            opts="pypi rubygems nuget terraform-provider"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,7 +613,35 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__nuget)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__help__subcmd__mirror__subcmd__pypi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__rubygems)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1116,7 +1162,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi terraform-provider help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi rubygems nuget terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1150,7 +1196,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help)
-            opts="pypi terraform-provider help"
+            opts="pypi rubygems nuget terraform-provider help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1164,6 +1210,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__nuget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1191,6 +1251,20 @@ _opp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__rubygems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1198,6 +1272,56 @@ _opp() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__nuget)
+            opts="-q -v -h --framework --lock --project --upstream --lowest --prerelease --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --framework)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1249,6 +1373,56 @@ _opp() {
                     return 0
                     ;;
                 --no-binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__rubygems)
+            opts="-q -v -h --lock --platform --ruby-version --upstream --pre --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ruby-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

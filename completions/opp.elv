@@ -451,6 +451,8 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
+            cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -483,6 +485,49 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;mirror;rubygems'= {
+            cand --lock 'A Gemfile.lock mirrored exactly, no resolution: every gem of its GEM sections at the version and platform it pins, checked against its CHECKSUMS section where there is one; repeatable'
+            cand --platform 'Mirror for this platform (x86_64-linux, arm64-darwin, x64-mingw-ucrt, java, ruby): a version''s platform gem where one runs there, else its plain gem; repeatable. Default: every file of each chosen version'
+            cand --ruby-version 'Mirror for this Ruby (X.Y or X.Y.Z): versions whose required_ruby_version excludes it are not chosen. Default: any Ruby'
+            cand --upstream 'The gem source to mirror from (its compact index, /info/NAME, and /gems/); credentials may be given as https://USER:PASSWORD@HOST/ and are never printed. Default: https://rubygems.org/, or with --lock the lock''s own remote'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --pre 'Allow pre-releases (a requirement naming one allows them without it)'
+            cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
+            cand --json 'Print the result of every file as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'opp;mirror;nuget'= {
+            cand --framework 'Mirror the dependencies this target framework needs (net8.0, net6.0, netstandard2.0, netcoreapp3.1, net48 ...), each package''s nearest dependency group as NuGet chooses it; repeatable. Default: every dependency group'
+            cand --lock 'A packages.lock.json mirrored exactly, no resolution: every package version it names, checked against its contentHash (SHA-512); repeatable'
+            cand --project 'An SDK-style project (.csproj, .fsproj ...): its PackageReference items (versions from Directory.Packages.props for Central Package Management) with their dependencies, for its TargetFramework(s); repeatable'
+            cand --upstream 'The NuGet v3 feed to mirror from: its service index URL; credentials may be given as https://USER:TOKEN@HOST/... and are never printed'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --lowest 'A range on the command line mirrors its lowest match (as dependencies always do), not its newest'
+            cand --prerelease 'Allow pre-release versions (a pinned pre-release, or a range naming one, is taken without it)'
+            cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
+            cand --json 'Print the result of every file as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'opp;mirror;terraform-provider'= {
             cand --lock 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)'
             cand --platform 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version'
@@ -505,10 +550,16 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;mirror;help'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
+            cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;help;pypi'= {
+        }
+        &'opp;mirror;help;rubygems'= {
+        }
+        &'opp;mirror;help;nuget'= {
         }
         &'opp;mirror;help;terraform-provider'= {
         }
@@ -664,9 +715,15 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;help;mirror'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
+            cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
+            cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
         }
         &'opp;help;mirror;pypi'= {
+        }
+        &'opp;help;mirror;rubygems'= {
+        }
+        &'opp;help;mirror;nuget'= {
         }
         &'opp;help;mirror;terraform-provider'= {
         }

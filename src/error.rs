@@ -18,7 +18,7 @@ use crate::release::Ecosystem;
 
 mod diagnostic;
 
-pub use diagnostic::{Diagnostic, Kind, Report, report};
+pub use diagnostic::{Diagnostic, Kind, Report, hints_of, report};
 
 /// Exit statuses, documented in `opp --help`; [`Kind::exit_code`] picks one.
 pub mod exit {
@@ -124,6 +124,17 @@ pub fn chain(e: &dyn std::error::Error) -> String {
             text.push_str(&s_text);
         }
         source = s.source();
+    }
+    text
+}
+
+/// An error and its causes on one line, then its hints (`...; pass --force to replace it`): for
+/// per-item reasons in a report, which have no `hint:` lines of their own.
+pub fn reason(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = chain(e);
+    for hint in hints_of(e) {
+        text.push_str("; ");
+        text.push_str(&hint);
     }
     text
 }

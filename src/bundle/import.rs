@@ -392,7 +392,7 @@ async fn tag_version(
             Ok(None) => report("added", what, None),
             Ok(Some(d)) if d == p.entry.manifest.digest => report("skipped", what, None),
             Ok(Some(_)) => report("merge", what, None),
-            Err(e) => report("refused", what, Some(crate::error::chain(&e))),
+            Err(e) => report("refused", what, Some(crate::error::reason(&e))),
         };
     }
     let result = async {
@@ -415,6 +415,6 @@ async fn tag_version(
         Ok(Outcome::Unchanged) => report("skipped", what, None),
         Ok(Outcome::Merged) => report("merged", what, None),
         Ok(Outcome::Replaced) => report("replaced", what, None),
-        Err(e) => report("refused", what, Some(crate::error::chain(&e))),
+        Err(e) => report("refused", what, Some(crate::error::reason(&e))),
     }
 }

@@ -100,11 +100,11 @@ impl<'a> Incoming<'a> {
         let mut new = Vec::new();
         for entry in index.manifests {
             let file = pkgs
-                .dist_file(self.repo, self.what, &entry, &|_| String::new())
+                .dist_file(kinds, self.repo, self.what, &entry, &|_| String::new())
                 .await?;
             new.push((file.name, entry, file.digest));
         }
-        let (entries, merged) = artifact::merge(existing, new, self.force)?;
+        let (entries, merged) = artifact::merge(kinds, existing, new, self.force)?;
         if merged.iter().all(|m| matches!(m, Merged::Unchanged(_))) {
             self.record(Outcome::Unchanged);
             return Ok(Step::Present);

@@ -6,6 +6,7 @@
 
 use super::{NotStored, exit};
 use crate::artifact::ArtifactError;
+use crate::bundle::BundleError;
 use crate::commands::login::LoginRefused;
 use crate::packages::PackageError;
 use crate::store::StoreError;
@@ -103,6 +104,11 @@ fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a
             .downcast_ref::<NotStored>()
             .map(|e| e as &dyn Diagnostic)
     })
+    .or_else(|| {
+        cause
+            .downcast_ref::<BundleError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
 }
 
 impl Diagnostic for LoginRefused {
@@ -178,6 +184,35 @@ impl Diagnostic for PackageError {
     }
 }
 
+impl Diagnostic for BundleError {
+    // Transparent variants hide their inner error from the chain: ask it here.
+    fn kind(&self) -> Option<Kind> {
+        match self {
+            BundleError::Store(e) => e.kind(),
+            BundleError::Package(e) => e.kind(),
+            BundleError::NotFound(_) => Some(Kind::NotFound),
+            BundleError::Map(_)
+            | BundleError::Io { .. }
+            | BundleError::Invalid(_)
+            | BundleError::Damaged { .. }
+            | BundleError::BaseMissing { .. } => None,
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            BundleError::Store(e) => e.hints(),
+            BundleError::Package(e) => e.hints(),
+            BundleError::Map(_)
+            | BundleError::Io { .. }
+            | BundleError::Invalid(_)
+            | BundleError::NotFound(_)
+            | BundleError::Damaged { .. }
+            | BundleError::BaseMissing { .. } => Vec::new(),
+        }
+    }
+}
+
 impl Diagnostic for ArtifactError {
     fn hints(&self) -> Vec<String> {
         match self {
@@ -198,4 +233,20 @@ impl Diagnostic for NotStored {
     fn hints(&self) -> Vec<String> {
         vec![self.hint()]
     }
+}
+
+/// The hints of the first cause in `e`'s chain that gives any (for one-line reasons, which
+/// have no `hint:` lines of their own).
+pub fn hints_of(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(hints) = as_diagnostic(c)
+            .map(|d| d.hints())
+            .filter(|h| !h.is_empty())
+        {
+            return hints;
+        }
+        cause = c.source();
+    }
+    Vec::new()
 }

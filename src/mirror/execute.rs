@@ -73,6 +73,9 @@ impl FileResult {
 /// Where mirrored files go: the ecosystem's push path into the store.
 #[async_trait::async_trait]
 pub trait Sink: Send + Sync {
+    /// The ecosystem the files are pushed as (named in advice such as `opp push ECO --force`).
+    fn ecosystem(&self) -> crate::release::Ecosystem;
+
     /// File name -> sha256 (hex) of what the store holds for this version.
     async fn stored(
         &self,
@@ -171,7 +174,8 @@ async fn version(
                 "failed",
                 Some(format!(
                     "the store holds a file of that name with other bytes (sha256 {have}); \
-                     remove that version, or push the upstream file with `opp push pypi --force`"
+                     remove that version, or push the upstream file with `opp push {} --force`",
+                    sink.ecosystem()
                 )),
             )),
             _ if dry_run => results.push(FileResult::of(&f, "planned", None)),

@@ -94,6 +94,10 @@ fn check(f: &PlanFile, path: &Path, expected: &[Expected]) -> Result<eco::NugetP
 
 #[async_trait::async_trait]
 impl Sink for NugetSink<'_> {
+    fn ecosystem(&self) -> crate::release::Ecosystem {
+        crate::release::Ecosystem::Nuget
+    }
+
     async fn stored(
         &self,
         package: &str,

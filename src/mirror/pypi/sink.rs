@@ -152,6 +152,10 @@ impl PypiSink<'_> {
 
 #[async_trait::async_trait]
 impl Sink for PypiSink<'_> {
+    fn ecosystem(&self) -> crate::release::Ecosystem {
+        crate::release::Ecosystem::Pypi
+    }
+
     async fn stored(
         &self,
         package: &str,

@@ -20,6 +20,10 @@ fn chain(e: impl Into<anyhow::Error>) -> String {
 
 #[async_trait::async_trait]
 impl Sink for RubygemsSink<'_> {
+    fn ecosystem(&self) -> crate::release::Ecosystem {
+        crate::release::Ecosystem::Rubygems
+    }
+
     async fn stored(
         &self,
         package: &str,

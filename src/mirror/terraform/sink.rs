@@ -24,6 +24,10 @@ fn chain(e: impl Into<anyhow::Error>) -> String {
 
 #[async_trait::async_trait]
 impl Sink for ProviderSink<'_> {
+    fn ecosystem(&self) -> crate::release::Ecosystem {
+        crate::release::Ecosystem::TerraformProvider
+    }
+
     /// The stored files when the version holds every zip of the plan (so nothing is fetched);
     /// otherwise none, so the whole version is fetched and pushed.
     async fn stored(
