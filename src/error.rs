@@ -1,9 +1,11 @@
 //! Turning any error into what a person reads and the exit status a script checks: one line
 //! of what failed, the chain of causes, and hints (as uv and cargo print them):
 //!
-//!     error: <what failed>
-//!       caused by: <cause>
-//!       hint: <what to do>
+//! ```text
+//! error: <what failed>
+//!   caused by: <cause>
+//!   hint: <what to do>
+//! ```
 //!
 //! Typed errors say what kind of failure they are and what to do about it through
 //! [`Diagnostic`] (`error/diagnostic.rs`), apart from their message; [`report`] asks the

@@ -67,6 +67,18 @@ mod killed {
                 .find(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 1024 * 1024));
             if let Some(path) = busy {
                 signal(&child, "STOP");
+                // A write already in a system call when the signal came still lands: wait
+                // until the file stops growing before anyone measures it.
+                let len = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).ok();
+                let mut last = len(&path);
+                loop {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let now = len(&path);
+                    if now == last {
+                        break;
+                    }
+                    last = now;
+                }
                 return (child, path, wheel);
             }
             if let Ok(Some(status)) = child.try_wait() {
