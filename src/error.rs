@@ -66,15 +66,18 @@ impl NotStored {
                 "`opp list {} {}{registry}` shows the stored versions of `{}`",
                 self.ecosystem, self.package, self.package
             ),
-            None if self.ecosystem == Ecosystem::Pypi => format!(
-                "`opp mirror pypi{registry} {}` brings it, with its dependencies, from PyPI; \
-                 `opp list pypi{registry}` shows the stored pypi packages",
-                self.package
-            ),
-            None => format!(
-                "`opp list {}{registry}` shows the stored {} packages",
-                self.ecosystem, self.ecosystem
-            ),
+            None => match self.ecosystem.contract().mirror_from {
+                Some(from) => format!(
+                    "`opp mirror {eco}{registry} {}` brings it from {from}; \
+                     `opp list {eco}{registry}` shows the stored {eco} packages",
+                    self.package,
+                    eco = self.ecosystem
+                ),
+                None => format!(
+                    "`opp list {}{registry}` shows the stored {} packages",
+                    self.ecosystem, self.ecosystem
+                ),
+            },
         }
     }
 }

@@ -321,7 +321,34 @@ fn not_found_hints_name_the_list_command_of_that_package() {
         (
             &["list", "pypi", "nosuchpackage"],
             format!(
-                "error: no package `nosuchpackage` in {}/pypi/nosuchpackage\n  hint: `opp mirror pypi nosuchpackage` brings it, with its dependencies, from PyPI; `opp list pypi` shows the stored pypi packages\n",
+                "error: no package `nosuchpackage` in {}/pypi/nosuchpackage\n  hint: `opp mirror pypi nosuchpackage` brings it from PyPI, with its dependencies; `opp list pypi` shows the stored pypi packages\n",
+                store.display()
+            ),
+        ),
+        (
+            &["pull", "nuget", "No.Such.Package", "-o", "./pulled"],
+            format!(
+                "error: no package `no.such.package` in {}/nuget/no.such.package\n  hint: `opp mirror nuget no.such.package` brings it from nuget.org, with its dependencies; `opp list nuget` shows the stored nuget packages\n",
+                store.display()
+            ),
+        ),
+        (
+            &["pull", "rubygems", "nosuchgem", "-o", "./pulled"],
+            format!(
+                "error: no package `nosuchgem` in {}/rubygems/nosuchgem\n  hint: `opp mirror rubygems nosuchgem` brings it from rubygems.org, with its dependencies; `opp list rubygems` shows the stored rubygems packages\n",
+                store.display()
+            ),
+        ),
+        (
+            &[
+                "pull",
+                "terraform-module",
+                "acme/nosuch/aws",
+                "-o",
+                "./pulled",
+            ],
+            format!(
+                "error: no package `acme/nosuch/aws` in {}/terraform-module/acme/nosuch/aws\n  hint: `opp list terraform-module` shows the stored terraform-module packages\n",
                 store.display()
             ),
         ),

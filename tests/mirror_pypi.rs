@@ -340,7 +340,7 @@ fn pulling_a_package_the_store_lacks_names_the_mirror_command() {
         stderr(&out),
         format!(
             "error: no package `nosuchpackage` in {}/pypi/nosuchpackage\n  hint: `opp mirror \
-             pypi nosuchpackage` brings it, with its dependencies, from PyPI; `opp list pypi` \
+             pypi nosuchpackage` brings it from PyPI, with its dependencies; `opp list pypi` \
              shows the stored pypi packages\n",
             env.store().display()
         )

@@ -303,6 +303,7 @@ fn an_untampered_large_wheel_streams_whole_and_in_ranges_with_flat_memory() {
     let file = wheel.file_name().unwrap().to_str().unwrap();
     let path = format!("/pypi/files/opp-big/1.0/{file}");
     let expected = std::fs::read(&wheel).expect("read the wheel");
+    let before = peak_rss(served.opp.id());
 
     let got = env.root().join("whole.got");
     let out = served.curl(&path, &got, &[]);
@@ -321,11 +322,18 @@ fn an_untampered_large_wheel_streams_whole_and_in_ranges_with_flat_memory() {
     );
 
     let peak = peak_rss(served.opp.id());
-    eprintln!("opp proxy peak RSS: {} MiB", peak >> 20);
-    assert!(
-        peak < SIZE / 2,
-        "opp proxy peaked at {} MiB serving a {} MiB file",
+    eprintln!(
+        "opp proxy peak RSS: {} MiB ({} MiB before serving)",
         peak >> 20,
-        SIZE >> 20
+        before >> 20
+    );
+    // Flat memory: serving the file (whole, then a range) grows the proxy by a bounded
+    // amount, not by the file's size.
+    assert!(
+        peak.saturating_sub(before) < SIZE / 8,
+        "opp proxy peaked at {} MiB serving a {} MiB file ({} MiB before serving)",
+        peak >> 20,
+        SIZE >> 20,
+        before >> 20
     );
 }

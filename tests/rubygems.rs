@@ -173,7 +173,7 @@ fn pulls_choose_as_gem_would(env: &Env, global: &[&str], g: &Gems) {
             .args(["pull", "rubygems", "no_such_gem"]),
     );
     assert!(
-        stderr(&out).contains("no gem `no_such_gem`"),
+        stderr(&out).starts_with("error: no package `no_such_gem` in "),
         "{}",
         stderr(&out)
     );

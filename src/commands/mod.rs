@@ -48,6 +48,28 @@ impl Target {
 }
 
 impl Target {
+    /// The stored version of `name` a request picks ([`Packages::select_version`]); a package
+    /// with nothing stored at all is [`crate::error::NotStored`], whose hint names the
+    /// command that lists or mirrors it.
+    ///
+    /// [`Packages::select_version`]: crate::packages::Packages::select_version
+    pub async fn select_version(
+        &self,
+        pkgs: &crate::packages::Packages<'_>,
+        eco: crate::release::Ecosystem,
+        name: &str,
+        asked: &crate::packages::select::Asked<'_>,
+        pick: impl FnOnce(&[String]) -> Option<String>,
+    ) -> anyhow::Result<String> {
+        match pkgs.select_version(eco, name, asked, pick).await {
+            Ok(version) => Ok(version),
+            Err(e) => match pkgs.versions(eco, name).await {
+                Ok(stored) if stored.is_empty() => Err(self.not_stored(eco, name, None).into()),
+                _ => Err(e.into()),
+            },
+        }
+    }
+
     /// The error for a package (`version: None`) or a version of it that is not stored here.
     pub fn not_stored(
         &self,

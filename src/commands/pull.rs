@@ -139,13 +139,14 @@ pub async fn terraform_module(
                 matches: None,
                 hint: "",
             };
-            pkgs.select_version(eco, &name, &asked, |stored| {
-                let stable = stored
-                    .iter()
-                    .find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
-                stable.or(stored.first()).cloned()
-            })
-            .await?
+            target
+                .select_version(&pkgs, eco, &name, &asked, |stored| {
+                    let stable = stored
+                        .iter()
+                        .find(|v| semver::Version::parse(v).is_ok_and(|s| s.pre.is_empty()));
+                    stable.or(stored.first()).cloned()
+                })
+                .await?
         }
     };
     let release = pkgs.module_release(&name, &version).await?.ok_or_else(|| {
@@ -210,13 +211,14 @@ pub async fn nuget(
     let pulls: Vec<_> = args
         .packages
         .iter()
-        .map(|p| nuget_one(&pkgs, p, args.prerelease, &args.output))
+        .map(|p| nuget_one(&target, &pkgs, p, args.prerelease, &args.output))
         .collect();
     pull_all(out, &origins, pulls, &args.output, args.json).await
 }
 
 /// One package of `opp pull nuget`: the newest matching version's .nupkg.
 async fn nuget_one(
+    target: &super::Target,
     pkgs: &Packages<'_>,
     spec: &str,
     prerelease: bool,
@@ -248,8 +250,8 @@ async fn nuget_one(
             " (pre-releases need --prerelease)"
         },
     };
-    let version = pkgs
-        .select_version(eco, &name, &asked, |stored| {
+    let version = target
+        .select_version(pkgs, eco, &name, &asked, |stored| {
             nuget::select_version(stored, range.as_ref(), prerelease)
         })
         .await?;
@@ -288,7 +290,7 @@ pub async fn rubygems(
     let pulls: Vec<_> = args
         .gems
         .iter()
-        .map(|g| rubygems_one(&pkgs, g, platform, args.pre, &args.output))
+        .map(|g| rubygems_one(&target, &pkgs, g, platform, args.pre, &args.output))
         .collect();
     pull_all(out, &origins, pulls, &args.output, args.json).await
 }
@@ -296,6 +298,7 @@ pub async fn rubygems(
 /// One gem of `opp pull rubygems`: the newest matching version, then its gem for the
 /// platform (the plain `ruby` gem by default).
 async fn rubygems_one(
+    target: &super::Target,
     pkgs: &Packages<'_>,
     spec: &str,
     platform: Option<&str>,
@@ -320,8 +323,8 @@ async fn rubygems_one(
         },
     };
     let mut versions = Vec::new();
-    let version = pkgs
-        .select_version(eco, &name, &asked, |stored| {
+    let version = target
+        .select_version(pkgs, eco, &name, &asked, |stored| {
             versions = stored.to_vec();
             rubygems::select_version(stored, req.as_ref(), pre)
         })

@@ -33,6 +33,9 @@ pub struct Contract {
     pub read_release: ReadRelease,
     /// What `opp list` shows as a version's platforms.
     pub platforms: Platforms,
+    /// Where `opp mirror ECOSYSTEM NAME` brings a package from by default, for the hint of a
+    /// package that is not stored (`None`: no `opp mirror` for this ecosystem yet).
+    pub mirror_from: Option<&'static str>,
 }
 
 /// Reads a stored version: `(packages, normalized name, normalized version)`.

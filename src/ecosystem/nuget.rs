@@ -264,4 +264,5 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     sort_newest_first,
     read_release: crate::packages::nuget::read_release,
     platforms: super::contract::Platforms::None,
+    mirror_from: Some("nuget.org, with its dependencies"),
 };

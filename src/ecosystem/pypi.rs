@@ -376,4 +376,5 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     sort_newest_first,
     read_release: crate::packages::pypi::read_release,
     platforms: super::contract::Platforms::None,
+    mirror_from: Some("PyPI, with its dependencies"),
 };

@@ -171,4 +171,5 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     sort_newest_first,
     read_release: crate::packages::rubygems::read_release,
     platforms: super::contract::Platforms::Annotation(crate::artifact::RUBYGEMS_PLATFORM),
+    mirror_from: Some("rubygems.org, with its dependencies"),
 };

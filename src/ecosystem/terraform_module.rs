@@ -269,6 +269,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     sort_newest_first: super::terraform_provider::sort_newest_first,
     read_release: crate::packages::module::read_release,
     platforms: super::contract::Platforms::None,
+    mirror_from: None,
 };
 
 #[cfg(test)]

@@ -295,6 +295,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     sort_newest_first,
     read_release: crate::packages::provider::read_release,
     platforms: super::contract::Platforms::Oci,
+    mirror_from: Some("its registry, signatures checked"),
 };
 
 #[cfg(test)]

@@ -133,21 +133,11 @@ async fn pull_one(
             " (pre-releases need --pre)"
         },
     };
-    let version = match pkgs
-        .select_version(Ecosystem::Pypi, name, &asked, |stored| {
+    let version = target
+        .select_version(pkgs, Ecosystem::Pypi, name, &asked, |stored| {
             pypi::select_version(stored, &w.requirement, pre)
         })
-        .await
-    {
-        Ok(version) => version,
-        // Nothing stored at all: say so with the hint that names `opp mirror pypi`.
-        Err(e) => match pkgs.versions(Ecosystem::Pypi, name).await {
-            Ok(stored) if stored.is_empty() => {
-                return Err(target.not_stored(Ecosystem::Pypi, name, None).into());
-            }
-            _ => return Err(e.into()),
-        },
-    };
+        .await?;
     let release = pkgs
         .release(
             Ecosystem::Pypi,
