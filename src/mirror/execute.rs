@@ -70,6 +70,19 @@ impl FileResult {
     }
 }
 
+/// File name -> sha256 (hex) of a stored version's files (empty when it is not stored): what
+/// [`Sink::stored`] answers for the ecosystems that keep one file per index entry.
+pub fn file_digests(release: Option<crate::release::Release>) -> BTreeMap<String, String> {
+    release
+        .map(|r| {
+            r.files
+                .into_iter()
+                .map(|f| (f.name, f.digest.hex().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Where mirrored files go: the ecosystem's push path into the store.
 #[async_trait::async_trait]
 pub trait Sink: Send + Sync {

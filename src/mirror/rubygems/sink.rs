@@ -34,14 +34,7 @@ impl Sink for RubygemsSink<'_> {
             .gem_release(package, version)
             .await
             .map_err(chain)?;
-        Ok(release
-            .map(|r| {
-                r.files
-                    .into_iter()
-                    .map(|f| (f.name, f.digest.hex().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(crate::mirror::execute::file_digests(release))
     }
 
     async fn push(&self, files: Vec<(PlanFile, PathBuf)>) -> Vec<Result<bool, String>> {
