@@ -70,26 +70,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-HOST="127.0.0.1:$PORT"
-cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log: {level: warn}
-storage:
-  filesystem: {rootdirectory: $WORK/registry-data}
-http:
-  addr: $HOST
-  secret: opp-bench-secret
-EOF
-unset_registry_vars=()
-while IFS= read -r v; do unset_registry_vars+=(-u "$v"); done < <(compgen -e | grep '^REGISTRY_' || true)
-env "${unset_registry_vars[@]}" docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 </dev/null &
-REG_PID=$!
-for _ in $(seq 1 150); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-  kill -0 "$REG_PID" 2>/dev/null || die "docker-registry exited: $(cat "$WORK/registry.log")"
-  sleep 0.1
-done
+. "$ROOT/scripts/lib/registry.sh"
+start_registry "$WORK"
 
 # measure NAME COMMAND...: runs it under GNU time, appends "NAME wall cpu rss_kib" to $WORK/t.
 measure() {

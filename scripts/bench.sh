@@ -109,31 +109,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A port nothing listens on right now (as tests/support/registry.rs picks one).
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-HOST="127.0.0.1:$PORT"
-cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log: {level: warn}
-storage:
-  filesystem: {rootdirectory: $WORK/registry-data}
-  delete: {enabled: true}
-http:
-  addr: $HOST
-  secret: opp-bench-secret
-EOF
-# Any REGISTRY_* variable would override the file; start the registry without them.
-unset_registry_vars=()
-while IFS= read -r v; do unset_registry_vars+=(-u "$v"); done < <(compgen -e | grep '^REGISTRY_' || true)
-env "${unset_registry_vars[@]}" docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 </dev/null &
-REG_PID=$!
-for _ in $(seq 1 150); do
-  kill -0 "$REG_PID" 2>/dev/null || { cat "$WORK/registry.log" >&2; die "docker-registry exited during start"; }
-  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null ||
-  { cat "$WORK/registry.log" >&2; die "docker-registry did not listen on $HOST within 15 s"; }
+. "$ROOT/scripts/lib/registry.sh"
+start_registry "$WORK"
 
 NOTE="opp $("$OPP" --version | awk '{print $2}') ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')), \
 $(skopeo --version), $(docker-registry --version 2>/dev/null | awk '{print $2, $3}' || true); \
