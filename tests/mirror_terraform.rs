@@ -61,19 +61,7 @@ fn terraform_1_15_installs_from_the_test_registry_checking_its_signature() {
 #[test]
 fn terraform_refuses_a_release_of_the_test_registry_signed_by_a_key_it_does_not_name() {
     let env = Env::new();
-    let named = Gpg::new("acme releases <releases@acme.invalid>");
-    let other = Gpg::new("someone else <else@example.invalid>");
-    let registry = TfRegistry::start(&env.root().join("registry"));
-    let release =
-        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
-    registry.add_release(
-        "acme/hello",
-        &release,
-        VERSION,
-        &platforms(),
-        &other,
-        &[&named],
-    );
+    let (registry, _, _) = registry_signed_by_an_unnamed_key(&env);
     let tf = Terraform::new(&env);
     let work = env.root().join("direct");
     terraform::config_for_provider(&work, &registry.host, "acme", TYPE, "~> 1.2");
@@ -260,19 +248,7 @@ fn a_dry_run_plans_every_file_and_writes_nothing() {
 #[test]
 fn insecure_skip_signature_warns_and_opp_show_says_the_version_is_unverified() {
     let env = Env::new();
-    let named = Gpg::new("acme releases <releases@acme.invalid>");
-    let other = Gpg::new("someone else <else@example.invalid>");
-    let registry = TfRegistry::start(&env.root().join("registry"));
-    let release =
-        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
-    registry.add_release(
-        "acme/hello",
-        &release,
-        VERSION,
-        &platforms(),
-        &other,
-        &[&named],
-    );
+    let (registry, _, _) = registry_signed_by_an_unnamed_key(&env);
     let out = run_ok(&mut mirror(
         &env,
         &registry,

@@ -12,7 +12,6 @@ mod support;
 use common::*;
 use support::cli::{Env, run_fail, run_ok, stdout};
 use support::terraform;
-use support::tf_registry::{Gpg, TfRegistry};
 
 #[test]
 fn a_tampered_zip_stores_nothing() {
@@ -38,19 +37,7 @@ fn a_tampered_zip_stores_nothing() {
 #[test]
 fn a_signature_by_a_key_the_registry_does_not_name_stores_nothing() {
     let env = Env::new();
-    let named = Gpg::new("acme releases <releases@acme.invalid>");
-    let other = Gpg::new("someone else <else@example.invalid>");
-    let registry = TfRegistry::start(&env.root().join("registry"));
-    let release =
-        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
-    registry.add_release(
-        "acme/hello",
-        &release,
-        VERSION,
-        &platforms(),
-        &other,
-        &[&named],
-    );
+    let (registry, named, other) = registry_signed_by_an_unnamed_key(&env);
     fails_storing_nothing(
         &env,
         &registry,

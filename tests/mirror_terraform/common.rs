@@ -35,6 +35,25 @@ pub fn platforms() -> Vec<(&'static str, &'static str)> {
     p
 }
 
+/// A registry serving `acme/hello` 1.2.3 signed by a key it does not name (it names another):
+/// what Terraform and opp must both refuse. Returns the registry, the named key and the signer.
+pub fn registry_signed_by_an_unnamed_key(env: &Env) -> (TfRegistry, Gpg, Gpg) {
+    let named = Gpg::new("acme releases <releases@acme.invalid>");
+    let other = Gpg::new("someone else <else@example.invalid>");
+    let registry = TfRegistry::start(&env.root().join("registry"));
+    let release =
+        terraform::provider_release(&env.root().join("release"), TYPE, VERSION, &platforms());
+    registry.add_release(
+        "acme/hello",
+        &release,
+        VERSION,
+        &platforms(),
+        &other,
+        &[&named],
+    );
+    (registry, named, other)
+}
+
 /// A registry serving `acme/hello` 1.2.3 for [`platforms`], signed by a fresh key it names.
 pub struct Upstream {
     pub registry: TfRegistry,
