@@ -11,6 +11,7 @@ pub mod nuget;
 pub mod pypi;
 pub mod rubygems;
 pub mod terraform;
+pub mod terraform_module;
 
 pub use execute::{FileResult, PlanFile, Sink, counts, execute};
 
