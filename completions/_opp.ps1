@@ -494,6 +494,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
             [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
+            [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -593,11 +594,31 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'opp;mirror;terraform-module' {
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The module registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)')
+            [CompletionResult]::new('--max-unpacked-size', '--max-unpacked-size', [CompletionResultType]::ParameterName, 'The most one module package may unpack to, e.g. 4GiB; a larger one is refused and nothing is stored')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (what would be mirrored, what is already stored); write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the result of every module version as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'opp;mirror;help' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
             [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
             [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
+            [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -611,6 +632,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;mirror;help;terraform-provider' {
+            break
+        }
+        'opp;mirror;help;terraform-module' {
             break
         }
         'opp;mirror;help;help' {
@@ -794,6 +818,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
             [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
+            [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout')
             break
         }
         'opp;help;mirror;pypi' {
@@ -806,6 +831,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;help;mirror;terraform-provider' {
+            break
+        }
+        'opp;help;mirror;terraform-module' {
             break
         }
         'opp;help;proxy' {

@@ -454,6 +454,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
             cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
+            cand terraform-module 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;pypi'= {
@@ -548,11 +549,30 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;mirror;terraform-module'= {
+            cand --upstream 'The module registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)'
+            cand --max-unpacked-size 'The most one module package may unpack to, e.g. 4GiB; a larger one is refused and nothing is stored'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
+            cand --json 'Print the result of every module version as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'opp;mirror;help'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
             cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
             cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
+            cand terraform-module 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;help;pypi'= {
@@ -562,6 +582,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;mirror;help;nuget'= {
         }
         &'opp;mirror;help;terraform-provider'= {
+        }
+        &'opp;mirror;help;terraform-module'= {
         }
         &'opp;mirror;help;help'= {
         }
@@ -718,6 +740,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
             cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
+            cand terraform-module 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout'
         }
         &'opp;help;mirror;pypi'= {
         }
@@ -726,6 +749,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help;mirror;nuget'= {
         }
         &'opp;help;mirror;terraform-provider'= {
+        }
+        &'opp;help;mirror;terraform-module'= {
         }
         &'opp;help;proxy'= {
         }

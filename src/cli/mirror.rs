@@ -27,7 +27,18 @@ pub enum MirrorCommand {
         after_long_help = super::MIRROR_TERRAFORM_PROVIDER_EXAMPLES
     )]
     TerraformProvider(super::MirrorTerraformProviderArgs),
+    /// Mirror Terraform modules from a module registry: the whole package its download names
+    /// (an https archive or a git repository), zipped in OpenTofu's layout.
+    #[command(
+        after_help = mirror_terraform_module::MIRROR_TERRAFORM_MODULE_EXAMPLES,
+        after_long_help = mirror_terraform_module::MIRROR_TERRAFORM_MODULE_EXAMPLES
+    )]
+    TerraformModule(MirrorTerraformModuleArgs),
 }
+
+#[path = "mirror_terraform_module.rs"]
+mod mirror_terraform_module;
+pub use mirror_terraform_module::MirrorTerraformModuleArgs;
 
 #[path = "mirror_rubygems.rs"]
 mod mirror_rubygems;
