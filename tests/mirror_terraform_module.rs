@@ -1,0 +1,379 @@
+//! `opp mirror terraform-module` against a local HTTPS module registry
+//! (`support::tf_module_registry`) whose downloads point at a tar.gz it serves and at a git
+//! repository the test makes with the system's git (`git::file://...?ref=v1.0.0`). First the
+//! registry is proved faithful: the real terraform installs both modules from it directly.
+//! Then opp mirrors them, and `opp proxy -- terraform init` installs them from the store, under
+//! the proxy's module host and under the public registry's address; the stored zips follow
+//! OpenTofu's layout and are the bytes `opp push terraform-module` makes of the same tree;
+//! hostile, missing and damaged archives store nothing and say why in one line.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::cli::{Env, run_fail, run_ok, stderr, stdout};
+use support::opentofu;
+use support::registry::Registry;
+use support::terraform::{self, Terraform};
+use support::tf_module_registry::{self as modreg, TfModuleRegistry};
+
+/// The module served from a tar.gz, and the one served from a git repository.
+const ARCHIVED: &str = "acme/greet/null";
+const GIT: &str = "acme/gitgreet/null";
+const VERSION: &str = "1.0.0";
+
+/// The registry serving [`ARCHIVED`] and [`GIT`] 1.0.0, both the files of
+/// `terraform::module_dir`.
+struct Upstream {
+    registry: TfModuleRegistry,
+    module: PathBuf,
+    repo: PathBuf,
+}
+
+fn upstream(env: &Env) -> Upstream {
+    let registry = TfModuleRegistry::start(&env.root().join("registry"));
+    let module = terraform::module_dir(&env.root().join("module-src"));
+    modreg::tar_gz_of(&module, &registry.archives.join("greet-1.0.0.tar.gz"));
+    registry.add_version(
+        ARCHIVED,
+        VERSION,
+        &registry.archive_url("greet-1.0.0.tar.gz"),
+    );
+    let repo = env.root().join("git").join("greet");
+    let location = modreg::git_repo(&repo, &module, &terraform::MODULE_FILES, "v1.0.0");
+    registry.add_version(GIT, VERSION, &location);
+    Upstream {
+        registry,
+        module,
+        repo,
+    }
+}
+
+/// `opp mirror terraform-module ARGS... --upstream <the registry>`, trusting its CA.
+fn mirror(env: &Env, up: &TfModuleRegistry, args: &[&str]) -> std::process::Command {
+    let mut cmd = env.opp();
+    cmd.args(["mirror", "terraform-module"])
+        .args(args)
+        .args(["--upstream", &up.host])
+        .env("SSL_CERT_FILE", &up.ca_file);
+    cmd
+}
+
+/// A configuration calling the two modules at `host/...` (no host: the public registry's
+/// address), outputting each one's greeting.
+fn config(work: &Path, host: Option<&str>) {
+    std::fs::create_dir_all(work).unwrap();
+    let source = |m: &str| host.map_or(m.to_owned(), |h| format!("{h}/{m}"));
+    let text = format!(
+        "module \"archived\" {{\n  source  = \"{}\"\n  version = \"~> 1.0\"\n  name    = \"archive\"\n}}\n\n\
+         module \"git\" {{\n  source  = \"{}\"\n  version = \"1.0.0\"\n  name    = \"git\"\n}}\n\n\
+         output \"archived\" {{\n  value = module.archived.greeting\n}}\n\n\
+         output \"git\" {{\n  value = module.git.greeting\n}}\n",
+        source(ARCHIVED),
+        source(GIT)
+    );
+    std::fs::write(work.join("main.tf"), text).unwrap();
+}
+
+/// What a user checks after `terraform init`: modules.json names each module by the source
+/// (as the configuration writes it) and version, its files are installed (and only those), and
+/// `terraform apply` computes the outputs from them. Returns every problem found.
+fn check_installed(tf: &Terraform, work: &Path, source_host: Option<&str>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let json = std::fs::read_to_string(work.join(".terraform/modules/modules.json")).unwrap();
+    let modules: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for (key, address) in [("archived", ARCHIVED), ("git", GIT)] {
+        let entry = modules["Modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["Key"] == key);
+        let source = source_host.map_or(address.to_owned(), |h| format!("{h}/{address}"));
+        let Some(entry) = entry else {
+            problems.push(format!("{key} not in modules.json: {json}"));
+            continue;
+        };
+        if entry["Source"] != source.as_str() || entry["Version"] != VERSION {
+            problems.push(format!("{key}: {entry}, expected {source} {VERSION}"));
+        }
+        let dir = work.join(entry["Dir"].as_str().unwrap_or_default());
+        for f in terraform::MODULE_FILES {
+            if !dir.join(f).is_file() {
+                problems.push(format!("{key}: {f} not in {}", dir.display()));
+            }
+        }
+    }
+    let apply = tf
+        .command(work)
+        .args(["apply", "-auto-approve", "-input=false", "-no-color"])
+        .output()
+        .unwrap();
+    if !apply.status.success() {
+        problems.push(format!("apply failed: {}", terraform::explain(&apply)));
+        return problems;
+    }
+    let output = tf.command(work).args(["output", "-json"]).output().unwrap();
+    let values: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    for (key, expected) in [("archived", "hello, archive"), ("git", "hello, git")] {
+        if values[key]["value"] != expected {
+            problems.push(format!("output {key}: {}", values[key]));
+        }
+    }
+    problems
+}
+
+/// `opp proxy [PROXY_ARGS] -- terraform init` in `work`, as a user runs it.
+fn init_through_the_proxy(env: &Env, tf: &Terraform, work: &Path, proxy_args: &[&str]) -> Output {
+    let program = PathBuf::from(tf.command(work).get_program());
+    env.opp()
+        .arg("proxy")
+        .args(proxy_args)
+        .arg("--")
+        .arg(program)
+        .args(["init", "-input=false", "-no-color"])
+        .current_dir(work)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn terraform_installs_the_archive_and_git_modules_of_the_test_registry_directly() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let tf = Terraform::new(&env);
+    let work = env.root().join("direct");
+    config(&work, Some(&up.registry.host));
+    let init = tf
+        .command(&work)
+        .args(["init", "-input=false", "-no-color"])
+        .env("SSL_CERT_FILE", &up.registry.ca_file)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", terraform::explain(&init));
+    let problems = check_installed(&tf, &work, Some(&up.registry.host));
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn mirrored_modules_install_through_the_proxy_under_its_module_host() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let out = run_ok(&mut mirror(
+        &env,
+        &up.registry,
+        &[ARCHIVED, &format!("{GIT}@~> 1.0")],
+    ));
+    assert!(
+        stderr(&out).contains("2 added, 0 skipped (already stored), 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+    let tf = Terraform::new(&env);
+    let work = env.root().join("proxied");
+    config(&work, Some("opp.localhost"));
+    let init = init_through_the_proxy(&env, &tf, &work, &[]);
+    assert!(init.status.success(), "{}", terraform::explain(&init));
+    let problems = check_installed(&tf, &work, Some("opp.localhost"));
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn mirrored_modules_install_through_the_proxy_under_the_public_registry_address() {
+    let env = Env::new();
+    let up = upstream(&env);
+    run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT]));
+    let tf = Terraform::new(&env);
+    let work = env.root().join("proxied");
+    // `source = "acme/greet/null"`, as a configuration written for the public registry says.
+    config(&work, None);
+    let init = init_through_the_proxy(
+        &env,
+        &tf,
+        &work,
+        &["--module-host", "registry.terraform.io"],
+    );
+    assert!(init.status.success(), "{}", terraform::explain(&init));
+    let problems = check_installed(&tf, &work, None);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn mirrored_zips_follow_opentofus_layout_and_are_what_push_makes_of_the_same_tree() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let up = upstream(&env);
+    run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT]).args(["--registry", &reg.host]));
+    run_ok(
+        env.opp()
+            .args([
+                "--registry",
+                &reg.host,
+                "push",
+                "terraform-module",
+                "acme/pushed/null",
+            ])
+            .arg(VERSION)
+            .arg(&up.module),
+    );
+    let layer = |module: &str| {
+        let repo = format!("terraform-module/{module}");
+        let manifest = opentofu::fetch(&reg.host, &repo, VERSION).json();
+        manifest["layers"][0]["digest"].as_str().unwrap().to_owned()
+    };
+    let pushed = layer("acme/pushed/null");
+    let mut problems = Vec::new();
+    for module in [ARCHIVED, GIT] {
+        let repo = format!("terraform-module/{module}");
+        for tag in [VERSION, "latest"] {
+            if let Err(e) = opentofu::check_module_in_registry(&reg.host, &repo, tag) {
+                problems.push(format!("{module}:{tag}: {e}"));
+            }
+        }
+        if layer(module) != pushed {
+            problems.push(format!(
+                "{module}: layer {} is not the pushed {pushed}",
+                layer(module)
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn a_second_mirror_fetches_nothing_and_stores_nothing_new() {
+    let env = Env::new();
+    let up = upstream(&env);
+    run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT]));
+    // Without the archive and the repository, only what is stored can satisfy the run.
+    std::fs::remove_file(up.registry.archives.join("greet-1.0.0.tar.gz")).unwrap();
+    std::fs::remove_dir_all(&up.repo).unwrap();
+    let before = up.registry.requests().len();
+    let out = run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT]));
+    assert!(
+        stderr(&out).contains("0 added, 2 skipped (already stored), 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+    let archives: Vec<String> = up.registry.requests()[before..]
+        .iter()
+        .filter(|p| p.starts_with("/archives/"))
+        .cloned()
+        .collect();
+    assert!(archives.is_empty(), "{archives:?}");
+}
+
+#[test]
+fn a_dry_run_plans_each_version_and_writes_nothing() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let out = run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT]).args(["--dry-run", "--json"]));
+    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let statuses: Vec<(String, String)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (
+                "acme-gitgreet-null-1.0.0.zip".to_owned(),
+                "planned".to_owned()
+            ),
+            ("acme-greet-null-1.0.0.zip".to_owned(), "planned".to_owned()),
+        ]
+    );
+    assert!(!env.store().join("terraform-module").exists());
+}
+
+/// Serves `acme/bad/null` 1.0.0 from `location`, mirrors it, and checks: exit 1, the line
+/// `expected` (with `{archive}` standing for the archive URL) on stderr, nothing stored.
+fn fails_storing_nothing(env: &Env, up: &Upstream, location: &str, expected: &str) {
+    up.registry.add_version("acme/bad/null", VERSION, location);
+    let out = run_fail(&mut mirror(env, &up.registry, &["acme/bad/null"]));
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    let expected = expected.replace("{archive}", location);
+    assert!(
+        said.lines().any(|l| l == expected),
+        "expected the line\n{expected}\nin\n{said}"
+    );
+    let show = env
+        .opp()
+        .args(["show", "terraform-module", "acme/bad/null==1.0.0"])
+        .output()
+        .unwrap();
+    assert!(!show.status.success(), "something was stored");
+}
+
+#[test]
+fn an_archive_with_a_parent_path_stores_nothing_and_says_why() {
+    let env = Env::new();
+    let up = upstream(&env);
+    modreg::hostile_tar_gz(&up.registry.archives.join("evil.tar.gz"));
+    fails_storing_nothing(
+        &env,
+        &up,
+        &up.registry.archive_url("evil.tar.gz"),
+        "warning: acme-bad-null-1.0.0.zip: {archive} has the entry `../evil.tf`: a `..` \
+         component in its path; refusing the whole archive, nothing was written (unpacked, it \
+         could write outside its directory)",
+    );
+}
+
+#[test]
+fn a_damaged_archive_stores_nothing_and_says_why() {
+    let env = Env::new();
+    let up = upstream(&env);
+    std::fs::write(
+        up.registry.archives.join("bad.tar.gz"),
+        b"not a gzip stream",
+    )
+    .unwrap();
+    fails_storing_nothing(
+        &env,
+        &up,
+        &up.registry.archive_url("bad.tar.gz"),
+        "warning: acme-bad-null-1.0.0.zip: {archive} is not a readable tar.gz archive (invalid \
+         gzip header); nothing was stored",
+    );
+}
+
+#[test]
+fn a_missing_archive_stores_nothing_and_says_why() {
+    let env = Env::new();
+    let up = upstream(&env);
+    fails_storing_nothing(
+        &env,
+        &up,
+        &up.registry.archive_url("gone.tar.gz"),
+        "warning: acme-bad-null-1.0.0.zip: {archive} answered 404 Not Found",
+    );
+}
+
+#[test]
+fn a_git_source_without_its_ref_stores_nothing_and_says_why() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let location = format!("git::file://{}?ref=v9.9.9", up.repo.display());
+    fails_storing_nothing(
+        &env,
+        &up,
+        &location,
+        &format!(
+            "warning: acme-bad-null-1.0.0.zip: file://{} has no tag, branch or commit `v9.9.9`; \
+             nothing was stored",
+            up.repo.display()
+        ),
+    );
+}
