@@ -195,6 +195,16 @@ fn descriptor(d: &Descriptor, annotations: Option<BTreeMap<String, String>>) -> 
 /// Builds the image manifest of one entry: config = metadata or the empty descriptor,
 /// layers with their titles.
 pub fn file_manifest(spec: FileSpec, created: &str) -> FileArtifact {
+    file_manifest_annotated(spec, created, BTreeMap::new())
+}
+
+/// [`file_manifest`] with `annotations` beside the creation time on the manifest itself (for
+/// a layout with no index to carry them: OpenTofu's modules).
+pub fn file_manifest_annotated(
+    spec: FileSpec,
+    created: &str,
+    mut annotations: BTreeMap<String, String>,
+) -> FileArtifact {
     let (config_bytes, config_type) = match &spec.metadata {
         Some((t, m)) => (m.clone(), *t),
         None => (Bytes::from_static(EMPTY_CONFIG), EMPTY_MEDIA_TYPE),
@@ -222,7 +232,10 @@ pub fn file_manifest(spec: FileSpec, created: &str) -> FileArtifact {
         layers,
         subject: None,
         artifact_type: Some(spec.artifact_type.to_owned()),
-        annotations: Some(BTreeMap::from([(CREATED.to_owned(), created.to_owned())])),
+        annotations: Some({
+            annotations.insert(CREATED.to_owned(), created.to_owned());
+            annotations
+        }),
     };
     let bytes = serde_json::to_vec(&manifest).expect("a manifest serializes");
     FileArtifact {

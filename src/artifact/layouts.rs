@@ -74,3 +74,9 @@ pub const MODULE_ARTIFACT_TYPE: &str = "application/vnd.opentofu.modulepkg";
 pub const ZIP_MEDIA_TYPE: &str = "archive/zip";
 /// The tag that follows a module's highest release.
 pub const LATEST: &str = "latest";
+/// On a mirrored module's manifest: the subdirectory of the package that is the module (the
+/// `//subdir` of the registry's source address), which the proxy hands Terraform back.
+pub const MODULE_SUBDIR: &str = "io.opp.terraform.module.subdir";
+/// On a mirrored module's manifest: where the package came from (the registry's source
+/// address without query or credentials).
+pub const MODULE_SOURCE: &str = "io.opp.terraform.module.source";

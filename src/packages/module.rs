@@ -15,7 +15,9 @@ use crate::digest::Digest;
 use crate::release::{Descriptor, DistFile, Ecosystem, Release};
 use crate::store::{RawManifest, StoreError};
 
-pub use crate::artifact::layouts::{LATEST, MODULE_ARTIFACT_TYPE, ZIP_MEDIA_TYPE};
+pub use crate::artifact::layouts::{
+    LATEST, MODULE_ARTIFACT_TYPE, MODULE_SOURCE, MODULE_SUBDIR, ZIP_MEDIA_TYPE,
+};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,7 +82,13 @@ fn module_release_from(name: &str, version: &str, what: &str, raw: RawManifest) 
         manifest: raw.digest,
         metadata: None,
         extra_layers: Vec::new(),
-        annotations: Default::default(),
+        // What `opp mirror terraform-module` recorded, for the proxy and `opp show`.
+        annotations: m
+            .annotations
+            .iter()
+            .filter(|(k, _)| [MODULE_SUBDIR, MODULE_SOURCE].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
     Ok(Release {
         ecosystem: Ecosystem::TerraformModule,
@@ -200,6 +208,20 @@ impl Packages<'_> {
         zip: &Path,
         force: bool,
     ) -> Result<ModulePushed> {
+        self.push_module_with(name, version, zip, force, Default::default())
+            .await
+    }
+
+    /// [`Self::push_module`] with `annotations` on the version's manifest (a mirrored module's
+    /// [`MODULE_SOURCE`] and [`MODULE_SUBDIR`]).
+    pub async fn push_module_with(
+        &self,
+        name: &str,
+        version: &str,
+        zip: &Path,
+        force: bool,
+        annotations: std::collections::BTreeMap<String, String>,
+    ) -> Result<ModulePushed> {
         let eco = Ecosystem::TerraformModule;
         let repo = self.mapper.repository(eco, name)?;
         let tag = self.mapper.tag(eco, version)?;
@@ -230,7 +252,7 @@ impl Packages<'_> {
             platform: None,
             entry_annotations: Default::default(),
         };
-        let a = artifact::file_manifest(spec, &artifact::now_rfc3339());
+        let a = artifact::file_manifest_annotated(spec, &artifact::now_rfc3339(), annotations);
         let candidate = WholeModule {
             name,
             version,

@@ -1,8 +1,9 @@
 //! Where mirrored modules go: each version's package is fetched (`fetch`), zipped whole by
 //! `opp push terraform-module`'s packer (`ecosystem::terraform_module::zip_dir`: reproducible,
 //! `.git/` and `.terraform/` left out, symlinked files stored as copies) and pushed through
-//! its path (`Packages::push_module`: OpenTofu's layout, `latest` moved to the highest
-//! release). A module has no digest the registry states, so the sink takes its versions in
+//! its path (`Packages::push_module_with`: OpenTofu's layout, `latest` moved to the highest
+//! release), with where it came from and the `//subdir` the registry named as manifest
+//! annotations (the proxy hands the subdirectory back to Terraform). A module has no digest the registry states, so the sink takes its versions in
 //! [`Sink::stream`], from source to store, with no download step of the pipeline's; a stored
 //! version never gets here (the plan carries its digest, and the pipeline skips it).
 
@@ -18,6 +19,7 @@ use crate::artifact::Merged;
 use crate::ecosystem::terraform_module::zip_dir;
 use crate::mirror::{PlanFile, Sink};
 use crate::packages::Packages;
+use crate::packages::module::{MODULE_SOURCE, MODULE_SUBDIR};
 
 /// One planned module version.
 #[derive(Clone, Debug)]
@@ -71,9 +73,14 @@ impl ModuleSink<'_> {
         blocking(move || zip_package(&package, &target))
             .await
             .map_err(chain)?;
+        let mut annotations =
+            BTreeMap::from([(MODULE_SOURCE.to_owned(), planned.source.provenance())]);
+        if let Some(subdir) = &planned.source.subdir {
+            annotations.insert(MODULE_SUBDIR.to_owned(), subdir.clone());
+        }
         let pushed = self
             .packages
-            .push_module(&planned.name, &planned.version, &zip, false)
+            .push_module_with(&planned.name, &planned.version, &zip, false, annotations)
             .await
             .map_err(chain)?;
         Ok(!matches!(pushed.outcome, Merged::Unchanged(_)))

@@ -69,6 +69,34 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Where the package came from, to record with it: an archive's URL without its query
+    /// (a registry may sign it there) and credentials, or `git::REPOSITORY[?ref=REF]` without
+    /// a password.
+    pub fn provenance(&self) -> String {
+        match &self.fetch {
+            Fetch::Archive { url, .. } => {
+                let mut u = url.clone();
+                u.set_query(None);
+                u.set_fragment(None);
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.to_string()
+            }
+            Fetch::Git {
+                repository,
+                reference,
+            } => {
+                let at = reference
+                    .as_deref()
+                    .map(|r| format!("?ref={r}"))
+                    .unwrap_or_default();
+                format!("git::{}{at}", redact_text(repository))
+            }
+        }
+    }
+}
+
 /// `X-Terraform-Get` (or the body's `location`) as Terraform resolves it: relative values
 /// against the download URL that gave them, anything else as given.
 pub fn resolve_location(location: &str, download: &Url) -> Result<String, String> {

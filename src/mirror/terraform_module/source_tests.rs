@@ -180,3 +180,14 @@ fn sources_opp_cannot_mirror_say_why() {
     }
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+#[test]
+fn provenance_keeps_no_query_or_password() {
+    let archived = parse("https://u:secret@h.example/m.zip?token=abc//sub").unwrap();
+    assert_eq!(archived.provenance(), "https://h.example/m.zip");
+    let git = parse("git::https://u:secret@g.example/vpc.git?ref=v1").unwrap();
+    assert_eq!(
+        git.provenance(),
+        "git::https://u:***@g.example/vpc.git?ref=v1"
+    );
+}

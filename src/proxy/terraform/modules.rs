@@ -1,7 +1,8 @@
 //! The module registry protocol (`modules.v1`) under `/terraform/modules/v1/`:
 //! `{namespace}/{name}/{system}/versions`, `.../{version}/download` (204 with
 //! `X-Terraform-Get` naming the zip by an absolute URL whose path ends in `.zip`, so
-//! go-getter unpacks it as a zip, signed in its query as go-getter sends no token), and the
+//! go-getter unpacks it as a zip, signed in its query as go-getter sends no token, with the
+//! `//subdir` a mirrored module's registry named), and the
 //! zip itself under `/terraform/modules/archive/`, streamed from the
 //! module's `archive/zip` layer. Terraform reaches the base URL through a `host` block of
 //! the CLI config (`cli_config`), so no discovery document is served.
@@ -16,7 +17,7 @@ use serde::Serialize;
 use super::{ApiError, Failure, PREFIX, blob_response};
 use crate::mapper::Mapper;
 use crate::packages::PackageError;
-use crate::packages::module::zip_name;
+use crate::packages::module::{MODULE_SUBDIR, zip_name};
 use crate::proxy::{ProxyState, SharedState};
 use crate::release::{Ecosystem, Release};
 
@@ -114,8 +115,15 @@ async fn download(
     let address = module_address(&namespace, &name, &system)?;
     let found = release(&state, &address, &version).await?;
     let path = archive_path(&found.package, &found.version);
+    // A mirrored module whose registry named a `//subdir` of its package keeps it.
+    let subdir = found
+        .files
+        .first()
+        .and_then(|f| f.annotations.get(MODULE_SUBDIR))
+        .map(|s| format!("//{s}"))
+        .unwrap_or_default();
     let location = format!(
-        "{}{path}?{}",
+        "{}{path}{subdir}?{}",
         state.base_url,
         state.access.sign_query(&path)
     );
