@@ -19,12 +19,20 @@ use support::registry::Registry;
 use support::terraform::{self, Terraform};
 use support::tf_module_registry::{self as modreg, TfModuleRegistry};
 
-/// The module served from a tar.gz, and the one served from a git repository.
+/// The module served from a tar.gz, the one served from a git repository, and the one that is
+/// a subdirectory (`//modules/x`) of the tar.gz's package.
 const ARCHIVED: &str = "acme/greet/null";
 const GIT: &str = "acme/gitgreet/null";
+const SUB: &str = "acme/sub/null";
+/// The configuration's module blocks: (key, address, the `name` it passes).
+const MODULES: [(&str, &str, &str); 3] = [
+    ("archived", ARCHIVED, "archive"),
+    ("git", GIT, "git"),
+    ("sub", SUB, "sub"),
+];
 const VERSION: &str = "1.0.0";
 
-/// The registry serving [`ARCHIVED`] and [`GIT`] 1.0.0, both the files of
+/// The registry serving [`ARCHIVED`], [`GIT`] and [`SUB`] 1.0.0, from the files of
 /// `terraform::module_dir`.
 struct Upstream {
     registry: TfModuleRegistry,
@@ -44,6 +52,8 @@ fn upstream(env: &Env) -> Upstream {
     let repo = env.root().join("git").join("greet");
     let location = modreg::git_repo(&repo, &module, &terraform::MODULE_FILES, "v1.0.0");
     registry.add_version(GIT, VERSION, &location);
+    let sub = format!("{}//modules/x", registry.archive_url("greet-1.0.0.tar.gz"));
+    registry.add_version(SUB, VERSION, &sub);
     Upstream {
         registry,
         module,
@@ -61,19 +71,18 @@ fn mirror(env: &Env, up: &TfModuleRegistry, args: &[&str]) -> std::process::Comm
     cmd
 }
 
-/// A configuration calling the two modules at `host/...` (no host: the public registry's
+/// A configuration calling the [`MODULES`] at `host/...` (no host: the public registry's
 /// address), outputting each one's greeting.
 fn config(work: &Path, host: Option<&str>) {
     std::fs::create_dir_all(work).unwrap();
-    let source = |m: &str| host.map_or(m.to_owned(), |h| format!("{h}/{m}"));
-    let text = format!(
-        "module \"archived\" {{\n  source  = \"{}\"\n  version = \"~> 1.0\"\n  name    = \"archive\"\n}}\n\n\
-         module \"git\" {{\n  source  = \"{}\"\n  version = \"1.0.0\"\n  name    = \"git\"\n}}\n\n\
-         output \"archived\" {{\n  value = module.archived.greeting\n}}\n\n\
-         output \"git\" {{\n  value = module.git.greeting\n}}\n",
-        source(ARCHIVED),
-        source(GIT)
-    );
+    let mut text = String::new();
+    for (key, address, name) in MODULES {
+        let source = host.map_or(address.to_owned(), |h| format!("{h}/{address}"));
+        text.push_str(&format!(
+            "module \"{key}\" {{\n  source  = \"{source}\"\n  version = \"~> 1.0\"\n  \
+             name    = \"{name}\"\n}}\n\noutput \"{key}\" {{\n  value = module.{key}.greeting\n}}\n\n"
+        ));
+    }
     std::fs::write(work.join("main.tf"), text).unwrap();
 }
 
@@ -84,7 +93,7 @@ fn check_installed(tf: &Terraform, work: &Path, source_host: Option<&str>) -> Ve
     let mut problems = Vec::new();
     let json = std::fs::read_to_string(work.join(".terraform/modules/modules.json")).unwrap();
     let modules: serde_json::Value = serde_json::from_str(&json).unwrap();
-    for (key, address) in [("archived", ARCHIVED), ("git", GIT)] {
+    for (key, address, _) in MODULES {
         let entry = modules["Modules"]
             .as_array()
             .unwrap()
@@ -98,10 +107,25 @@ fn check_installed(tf: &Terraform, work: &Path, source_host: Option<&str>) -> Ve
         if entry["Source"] != source.as_str() || entry["Version"] != VERSION {
             problems.push(format!("{key}: {entry}, expected {source} {VERSION}"));
         }
-        let dir = work.join(entry["Dir"].as_str().unwrap_or_default());
-        for f in terraform::MODULE_FILES {
-            if !dir.join(f).is_file() {
-                problems.push(format!("{key}: {f} not in {}", dir.display()));
+        let dir = entry["Dir"].as_str().unwrap_or_default();
+        // The subdirectory module is `modules/x` of its package; the others the whole package.
+        let (expected_dir, files) = if key == "sub" {
+            (
+                format!(".terraform/modules/{key}/modules/x"),
+                &["main.tf"][..],
+            )
+        } else {
+            (
+                format!(".terraform/modules/{key}"),
+                &terraform::MODULE_FILES[..],
+            )
+        };
+        if dir != expected_dir {
+            problems.push(format!("{key}: installed in {dir}, not {expected_dir}"));
+        }
+        for f in files {
+            if !work.join(dir).join(f).is_file() {
+                problems.push(format!("{key}: {f} not in {dir}"));
             }
         }
     }
@@ -116,8 +140,8 @@ fn check_installed(tf: &Terraform, work: &Path, source_host: Option<&str>) -> Ve
     }
     let output = tf.command(work).args(["output", "-json"]).output().unwrap();
     let values: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-    for (key, expected) in [("archived", "hello, archive"), ("git", "hello, git")] {
-        if values[key]["value"] != expected {
+    for (key, _, name) in MODULES {
+        if values[key]["value"] != format!("hello, {name}").as_str() {
             problems.push(format!("output {key}: {}", values[key]));
         }
     }
@@ -165,10 +189,10 @@ fn mirrored_modules_install_through_the_proxy_under_its_module_host() {
     let out = run_ok(&mut mirror(
         &env,
         &up.registry,
-        &[ARCHIVED, &format!("{GIT}@~> 1.0")],
+        &[ARCHIVED, &format!("{GIT}@~> 1.0"), SUB],
     ));
     assert!(
-        stderr(&out).contains("2 added, 0 skipped (already stored), 0 failed"),
+        stderr(&out).contains("3 added, 0 skipped (already stored), 0 failed"),
         "{}",
         stderr(&out)
     );
@@ -185,7 +209,7 @@ fn mirrored_modules_install_through_the_proxy_under_its_module_host() {
 fn mirrored_modules_install_through_the_proxy_under_the_public_registry_address() {
     let env = Env::new();
     let up = upstream(&env);
-    run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT]));
+    run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT, SUB]));
     let tf = Terraform::new(&env);
     let work = env.root().join("proxied");
     // `source = "acme/greet/null"`, as a configuration written for the public registry says.
@@ -199,6 +223,48 @@ fn mirrored_modules_install_through_the_proxy_under_the_public_registry_address(
     assert!(init.status.success(), "{}", terraform::explain(&init));
     let problems = check_installed(&tf, &work, None);
     assert!(problems.is_empty(), "{problems:#?}");
+
+    // Providers in the store still install from the proxy's network mirror in such a run.
+    let (os, arch) = this_platform();
+    let release =
+        terraform::provider_release(&env.root().join("rel"), "hello", "1.2.3", &[(os, arch)]);
+    run_ok(
+        env.opp()
+            .args(["push", "terraform-provider", "acme/hello"])
+            .arg(&release),
+    );
+    let both = env.root().join("with-provider");
+    config(&both, None);
+    let mut text = std::fs::read_to_string(both.join("main.tf")).unwrap();
+    text.push_str(
+        "terraform {\n  required_providers {\n    hello = {\n      source  = \"acme/hello\"\n      \
+         version = \"~> 1.2\"\n    }\n  }\n}\n",
+    );
+    std::fs::write(both.join("main.tf"), text).unwrap();
+    let init = init_through_the_proxy(
+        &env,
+        &tf,
+        &both,
+        &["--module-host", "registry.terraform.io"],
+    );
+    assert!(init.status.success(), "{}", terraform::explain(&init));
+    let lock = terraform::lock_file(&both);
+    assert_eq!(
+        terraform::lock_version(&lock, "acme/hello"),
+        "1.2.3",
+        "{lock}"
+    );
+}
+
+/// This machine's platform as Terraform names it, e.g. `("linux", "amd64")`.
+fn this_platform() -> (&'static str, &'static str) {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    (std::env::consts::OS, arch)
 }
 
 #[test]
@@ -206,7 +272,7 @@ fn mirrored_zips_follow_opentofus_layout_and_are_what_push_makes_of_the_same_tre
     let reg = Registry::start();
     let env = Env::new();
     let up = upstream(&env);
-    run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT]).args(["--registry", &reg.host]));
+    run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT, SUB]).args(["--registry", &reg.host]));
     run_ok(
         env.opp()
             .args([
@@ -226,7 +292,7 @@ fn mirrored_zips_follow_opentofus_layout_and_are_what_push_makes_of_the_same_tre
     };
     let pushed = layer("acme/pushed/null");
     let mut problems = Vec::new();
-    for module in [ARCHIVED, GIT] {
+    for module in [ARCHIVED, GIT, SUB] {
         let repo = format!("terraform-module/{module}");
         for tag in [VERSION, "latest"] {
             if let Err(e) = opentofu::check_module_in_registry(&reg.host, &repo, tag) {
@@ -247,14 +313,14 @@ fn mirrored_zips_follow_opentofus_layout_and_are_what_push_makes_of_the_same_tre
 fn a_second_mirror_fetches_nothing_and_stores_nothing_new() {
     let env = Env::new();
     let up = upstream(&env);
-    run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT]));
+    run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT, SUB]));
     // Without the archive and the repository, only what is stored can satisfy the run.
     std::fs::remove_file(up.registry.archives.join("greet-1.0.0.tar.gz")).unwrap();
     std::fs::remove_dir_all(&up.repo).unwrap();
     let before = up.registry.requests().len();
-    let out = run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT]));
+    let out = run_ok(&mut mirror(&env, &up.registry, &[ARCHIVED, GIT, SUB]));
     assert!(
-        stderr(&out).contains("0 added, 2 skipped (already stored), 0 failed"),
+        stderr(&out).contains("0 added, 3 skipped (already stored), 0 failed"),
         "{}",
         stderr(&out)
     );
@@ -270,7 +336,8 @@ fn a_second_mirror_fetches_nothing_and_stores_nothing_new() {
 fn a_dry_run_plans_each_version_and_writes_nothing() {
     let env = Env::new();
     let up = upstream(&env);
-    let out = run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT]).args(["--dry-run", "--json"]));
+    let out =
+        run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT, SUB]).args(["--dry-run", "--json"]));
     let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let statuses: Vec<(String, String)> = results
         .as_array()
@@ -291,6 +358,7 @@ fn a_dry_run_plans_each_version_and_writes_nothing() {
                 "planned".to_owned()
             ),
             ("acme-greet-null-1.0.0.zip".to_owned(), "planned".to_owned()),
+            ("acme-sub-null-1.0.0.zip".to_owned(), "planned".to_owned()),
         ]
     );
     assert!(!env.store().join("terraform-module").exists());
