@@ -3,7 +3,8 @@
 //! makes: no absolute or `..` paths, no symlink out of the package, no duplicate entries, a
 //! bound on what is written, nothing left on failure); a tar is first rewritten entry by entry
 //! into a zip (files, symlinks; directories are implied), counting its bytes against the same
-//! bound, so that one set of checks judges both. Blocking: run it off the async runtime.
+//! bound, so that one set of checks judges both. A tar is read through gzip (flate2), bzip2
+//! (the bzip2 crate on libbz2-rs-sys) or xz (lzma-rust2, with a bound on the decoder's memory). Blocking: run it off the async runtime.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read};
@@ -17,6 +18,10 @@ use super::FetchError;
 use super::source::ArchiveKind;
 use crate::ecosystem::limits::{self, CopyError, UnpackBudget};
 use crate::ecosystem::terraform_module::unpack_zip_limited;
+
+/// The most memory an xz stream may ask its decoder for (its dictionary), in KiB: `xz -9`
+/// needs 64 MiB; a stream asking for more is refused rather than allocated.
+const XZ_MEMORY_KIB: u32 = 256 * 1024;
 
 /// Unpacks `archive` (of `kind`, named `label` in errors) into `dest` (which must not exist),
 /// writing at most `max_bytes`; `scratch` holds the intermediate zip of a tar.
@@ -44,11 +49,17 @@ pub fn unpack(
             tar_to_zip(reader, kind, label, &zip, max_bytes)?;
             zip
         }
-        ArchiveKind::TarBz2 | ArchiveKind::TarXz => {
-            return Err(FetchError::Unsupported {
-                label: label.to_owned(),
-                kind: kind.name(),
-            });
+        ArchiveKind::TarBz2 => {
+            let zip = scratch.join("from-tar.zip");
+            let reader = bzip2::read::MultiBzDecoder::new(open(archive)?);
+            tar_to_zip(reader, kind, label, &zip, max_bytes)?;
+            zip
+        }
+        ArchiveKind::TarXz => {
+            let zip = scratch.join("from-tar.zip");
+            let reader = lzma_rust2::XzReader::new_mem_limit(open(archive)?, true, XZ_MEMORY_KIB);
+            tar_to_zip(reader, kind, label, &zip, max_bytes)?;
+            zip
         }
     };
     unpack_zip_limited(open(&zip_path)?, label, dest, false, max_bytes)?;
@@ -199,6 +210,38 @@ mod tests {
             std::fs::read(dest.join("modules/x/main.tf")).unwrap(),
             b"# x\n"
         );
+    }
+
+    /// The tar of `tar_gz`'s entries, uncompressed.
+    fn plain_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let tmp = tempfile::tempdir().unwrap();
+        let gz = tmp.path().join("t.tar.gz");
+        tar_gz(&gz, entries);
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(File::open(&gz).unwrap())
+            .read_to_end(&mut tar)
+            .unwrap();
+        tar
+    }
+
+    #[test]
+    fn tar_bz2_and_tar_xz_unpack_with_their_files() {
+        let tar = plain_tar(&[("main.tf", b"# main\n")]);
+        let tmp = tempfile::tempdir().unwrap();
+        let bz2 = tmp.path().join("m.tar.bz2");
+        let mut w = bzip2::write::BzEncoder::new(File::create(&bz2).unwrap(), Default::default());
+        w.write_all(&tar).unwrap();
+        w.finish().unwrap();
+        let xz = tmp.path().join("m.tar.xz");
+        let mut w =
+            lzma_rust2::XzWriter::new(File::create(&xz).unwrap(), Default::default()).unwrap();
+        w.write_all(&tar).unwrap();
+        w.finish().unwrap();
+        for (archive, kind) in [(bz2, ArchiveKind::TarBz2), (xz, ArchiveKind::TarXz)] {
+            let dest = tmp.path().join(kind.name());
+            unpack(&archive, kind, kind.name(), &dest, tmp.path(), 1 << 20).unwrap();
+            assert_eq!(std::fs::read(dest.join("main.tf")).unwrap(), b"# main\n");
+        }
     }
 
     #[test]

@@ -78,11 +78,6 @@ pub enum FetchError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "{label} is a {kind} archive, which opp cannot unpack yet; nothing was stored (zip and \
-         tar.gz archives and git:: sources can be mirrored)"
-    )]
-    Unsupported { label: String, kind: &'static str },
     #[error("{label} is not a readable {kind} archive ({detail}); nothing was stored")]
     Corrupt {
         label: String,
