@@ -168,11 +168,14 @@ fn init_through_the_proxy(env: &Env, tf: &Terraform, work: &Path, proxy_args: &[
         .unwrap()
 }
 
-#[test]
-fn terraform_installs_the_archive_and_git_modules_of_the_test_registry_directly() {
+fn terraform_installs_the_modules_of_the_test_registry_directly(latest: bool) {
     let env = Env::new();
     let up = upstream(&env);
-    let tf = Terraform::new(&env);
+    let tf = if latest {
+        Terraform::latest(&env)
+    } else {
+        Terraform::new(&env)
+    };
     let work = env.root().join("direct");
     config(&work, Some(&up.registry.host));
     let init = tf
@@ -184,6 +187,16 @@ fn terraform_installs_the_archive_and_git_modules_of_the_test_registry_directly(
     assert!(init.status.success(), "{}", terraform::explain(&init));
     let problems = check_installed(&tf, &work, Some(&up.registry.host));
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn terraform_1_0_installs_the_archive_git_and_subdir_modules_of_the_test_registry_directly() {
+    terraform_installs_the_modules_of_the_test_registry_directly(false);
+}
+
+#[test]
+fn terraform_1_15_installs_the_archive_git_and_subdir_modules_of_the_test_registry_directly() {
+    terraform_installs_the_modules_of_the_test_registry_directly(true);
 }
 
 #[test]
