@@ -53,6 +53,17 @@ pub struct Options {
     pub max_unpacked_bytes: u64,
 }
 
+impl Default for Options {
+    /// From each address's host, for real, with `opp pull`'s bound on what a package unpacks to.
+    fn default() -> Options {
+        Options {
+            upstream: None,
+            dry_run: false,
+            max_unpacked_bytes: crate::ecosystem::limits::DEFAULT_MAX_UNPACKED_BYTES,
+        }
+    }
+}
+
 /// What a run did: one result per module version, and how many requests failed before any
 /// download (each already reported as a warning).
 #[derive(Debug, Default)]
