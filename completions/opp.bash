@@ -118,6 +118,9 @@ _opp() {
             opp__subcmd__help__subcmd__mirror,rubygems)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__rubygems"
                 ;;
+            opp__subcmd__help__subcmd__mirror,terraform)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform"
+                ;;
             opp__subcmd__help__subcmd__mirror,terraform-provider)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__provider"
                 ;;
@@ -175,6 +178,9 @@ _opp() {
             opp__subcmd__mirror,rubygems)
                 cmd="opp__subcmd__mirror__subcmd__rubygems"
                 ;;
+            opp__subcmd__mirror,terraform)
+                cmd="opp__subcmd__mirror__subcmd__terraform"
+                ;;
             opp__subcmd__mirror,terraform-provider)
                 cmd="opp__subcmd__mirror__subcmd__terraform__subcmd__provider"
                 ;;
@@ -189,6 +195,9 @@ _opp() {
                 ;;
             opp__subcmd__mirror__subcmd__help,rubygems)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__rubygems"
+                ;;
+            opp__subcmd__mirror__subcmd__help,terraform)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform"
                 ;;
             opp__subcmd__mirror__subcmd__help,terraform-provider)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__provider"
@@ -600,7 +609,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror)
-            opts="pypi rubygems nuget terraform-provider"
+            opts="pypi rubygems nuget terraform-provider terraform"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -642,6 +651,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror__subcmd__rubygems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__terraform)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1162,7 +1185,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi rubygems nuget terraform-provider help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi rubygems nuget terraform-provider terraform help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,7 +1219,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help)
-            opts="pypi rubygems nuget terraform-provider help"
+            opts="pypi rubygems nuget terraform-provider terraform help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1252,6 +1275,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help__subcmd__rubygems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__terraform)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1419,6 +1456,52 @@ _opp() {
                     return 0
                     ;;
                 --ruby-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__terraform)
+            opts="-q -v -h --dir --platform --upstream --insecure-skip-signature --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

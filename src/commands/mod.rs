@@ -23,6 +23,7 @@ pub mod mirror;
 pub mod mirror_nuget;
 pub mod mirror_rubygems;
 pub mod mirror_terraform;
+pub mod mirror_terraform_dir;
 pub mod provider;
 pub mod proxy;
 pub mod pull;
@@ -177,6 +178,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mirror(MirrorCommand::TerraformProvider(args)) => {
             mirror_terraform::provider(&settings, &out, args).await
+        }
+        Command::Mirror(MirrorCommand::Terraform(args)) => {
+            mirror_terraform_dir::run(&settings, &out, args).await
         }
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,

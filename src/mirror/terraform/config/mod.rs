@@ -156,6 +156,11 @@ pub enum ConfigError {
         dir: String,
     },
     #[error(
+        "the providers are mirrored, but mirroring modules is not available in this build of \
+         opp; not mirrored: {modules}"
+    )]
+    ModuleMirrorUnavailable { modules: String },
+    #[error(
         "no version of {name} meets every constraint on it in the configuration: \
          {constraints}; the registry has: {available}"
     )]
