@@ -256,3 +256,20 @@ fn a_real_run_mirrors_the_providers_then_refuses_the_registry_modules_naming_the
     assert_eq!(said.lines().last(), Some(expected.as_str()), "{said}");
     assert_eq!(stored(&env, ALPHA.0, ALPHA.1), ["1.5.0"]);
 }
+
+#[test]
+fn a_directory_without_a_configuration_is_refused_in_one_line() {
+    let env = Env::new();
+    let empty = env.root().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run_fail(env.opp().args(["mirror", "terraform", "--dir"]).arg(&empty));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "error: {} holds no .tf files; give the directory of a Terraform configuration (its \
+             root module)",
+            empty.display()
+        )
+    );
+}

@@ -63,12 +63,14 @@ pub async fn run(
     let mut requests = Vec::new();
     let mut providers = Vec::new();
     let mut described = BTreeMap::new();
+    let mut pinned_addresses = Vec::new();
     for (address, req) in &reqs.providers {
         let pinned = locked
             .iter()
             .find(|l| ProviderAddress::parse(&l.address).is_ok_and(|a| a == *address));
         let request = match pinned {
             Some(l) => {
+                pinned_addresses.push(l.address.as_str());
                 let combined = req.combined();
                 if tfp::parse_constraint(&combined).is_ok_and(|c| !c.matches(&l.version)) {
                     out.warn(format!(
@@ -99,6 +101,15 @@ pub async fn run(
             locked: pinned.map(|l| l.version.clone()),
         });
         requests.push(request);
+    }
+    for l in &locked {
+        if !pinned_addresses.contains(&l.address.as_str()) {
+            out.status(format!(
+                "{}: {} is locked but not required by the configuration; not mirrored",
+                args.dir.join(LOCK_FILE).display(),
+                l.address
+            ));
+        }
     }
     for m in &reqs.modules {
         out.status(format!("module {}: {}", m.address, describe_calls(m)));

@@ -23,7 +23,8 @@ use crate::ecosystem::terraform_provider::{self as tfp, ProviderAddress};
 use file::Facts;
 use source::{ModuleSource, Provider};
 
-/// The largest `.tf` file read; a real one is a few KiB to a few hundred.
+/// The largest `.tf` file read (16 MiB, as the error says); a real one is a few KiB to a few
+/// hundred.
 const MAX_TF_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where something is written: a file (as the user's `--dir` path leads to it) and a line.
@@ -124,9 +125,7 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "{path} is larger than {MAX_TF_FILE_BYTES} bytes; that is not a Terraform file opp reads"
-    )]
+    #[error("{path} is larger than 16 MiB, the most opp reads of a .tf file")]
     TooLarge { path: String },
     #[error("{origin}: not HCL opp can read: {reason}")]
     Parse { origin: Origin, reason: String },

@@ -459,3 +459,18 @@ fn module_sources_are_classified_as_terraform_does() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn a_tf_file_over_the_limit_is_refused_unread() {
+    let dir = tree(&[("main.tf", "resource \"aws_vpc\" \"v\" {}\n")]);
+    let big = dir.path().join("big.tf");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(MAX_TF_FILE_BYTES + 1).unwrap();
+    assert_eq!(
+        read_tree(dir.path()).unwrap_err().to_string(),
+        format!(
+            "{} is larger than 16 MiB, the most opp reads of a .tf file",
+            big.display()
+        )
+    );
+}
