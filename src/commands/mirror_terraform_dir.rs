@@ -94,7 +94,9 @@ pub async fn run(
                 None => format!("newest version meeting {}", req.describe()),
             }
         ));
-        described.insert(request.name.clone(), req.describe());
+        if pinned.is_none() && !req.constraints.is_empty() {
+            described.insert(request.name.clone(), req.describe());
+        }
         providers.push(ProviderJson {
             address: address.to_string(),
             constraints: req.constraints.clone(),
@@ -114,11 +116,12 @@ pub async fn run(
     for m in &reqs.modules {
         out.status(format!("module {}: {}", m.address, describe_calls(m)));
     }
-    let explain = |request: &plan::Request, e: &Error| match e {
-        Error::NoVersion { available, .. } if request.locked.is_none() => Some(
+    // A provider without constraints that has no version keeps the provider mirror's line.
+    let explain = |request: &plan::Request, e: &Error| match (e, described.get(&request.name)) {
+        (Error::NoVersion { available, .. }, Some(constraints)) => Some(
             ConfigError::Unsatisfiable {
                 name: request.name.clone(),
-                constraints: described.get(&request.name).cloned().unwrap_or_default(),
+                constraints: constraints.clone(),
                 available: available.clone(),
             }
             .to_string(),
