@@ -495,6 +495,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout')
+            [CompletionResult]::new('terraform', 'terraform', [CompletionResultType]::ParameterValue, 'Mirror the providers and registry modules a Terraform configuration requires, read from its .tf files')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -613,12 +614,34 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'opp;mirror;terraform' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The configuration''s root module: its .tf files and the local modules it calls (./x, ../x) are read for required_providers, provider blocks, resources'' implied providers and registry module calls. Per provider, the newest version meeting every constraint in the tree is mirrored; a .terraform.lock.hcl there wins for the providers it locks')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The provider registry to fetch every provider from (its /.well-known/terraform.json), instead of each address''s host (registry.terraform.io when it names none)')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
+            [CompletionResult]::new('--retry-timeout', '--retry-timeout', [CompletionResultType]::ParameterName, 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)')
+            [CompletionResult]::new('--registry-config', '--registry-config', [CompletionResultType]::ParameterName, 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)')
+            [CompletionResult]::new('--insecure-skip-signature', '--insecure-skip-signature', [CompletionResultType]::ParameterName, 'DANGEROUS: do not check SHA256SUMS''s OpenPGP signature against the registry''s keys (the zips are still checked against SHA256SUMS); the stored versions say they are unverified')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (providers, registry modules, what would be mirrored); write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the requirements found and the result of every file as JSON on stdout')
+            [CompletionResult]::new('--plain-http', '--plain-http', [CompletionResultType]::ParameterName, 'Talk plain HTTP to the registry (loopback hosts always do)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors and requested output; no progress bars')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'opp;mirror;help' {
             [CompletionResult]::new('pypi', 'pypi', [CompletionResultType]::ParameterValue, 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)')
             [CompletionResult]::new('rubygems', 'rubygems', [CompletionResultType]::ParameterValue, 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)')
             [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout')
+            [CompletionResult]::new('terraform', 'terraform', [CompletionResultType]::ParameterValue, 'Mirror the providers and registry modules a Terraform configuration requires, read from its .tf files')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -635,6 +658,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;mirror;help;terraform-module' {
+            break
+        }
+        'opp;mirror;help;terraform' {
             break
         }
         'opp;mirror;help;help' {
@@ -819,6 +845,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('nuget', 'nuget', [CompletionResultType]::ParameterValue, 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)')
             [CompletionResult]::new('terraform-provider', 'terraform-provider', [CompletionResultType]::ParameterValue, 'Mirror Terraform providers from a provider registry, signatures checked, every platform')
             [CompletionResult]::new('terraform-module', 'terraform-module', [CompletionResultType]::ParameterValue, 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout')
+            [CompletionResult]::new('terraform', 'terraform', [CompletionResultType]::ParameterValue, 'Mirror the providers and registry modules a Terraform configuration requires, read from its .tf files')
             break
         }
         'opp;help;mirror;pypi' {
@@ -834,6 +861,9 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             break
         }
         'opp;help;mirror;terraform-module' {
+            break
+        }
+        'opp;help;mirror;terraform' {
             break
         }
         'opp;help;proxy' {

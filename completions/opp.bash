@@ -118,6 +118,9 @@ _opp() {
             opp__subcmd__help__subcmd__mirror,rubygems)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__rubygems"
                 ;;
+            opp__subcmd__help__subcmd__mirror,terraform)
+                cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform"
+                ;;
             opp__subcmd__help__subcmd__mirror,terraform-module)
                 cmd="opp__subcmd__help__subcmd__mirror__subcmd__terraform__subcmd__module"
                 ;;
@@ -178,6 +181,9 @@ _opp() {
             opp__subcmd__mirror,rubygems)
                 cmd="opp__subcmd__mirror__subcmd__rubygems"
                 ;;
+            opp__subcmd__mirror,terraform)
+                cmd="opp__subcmd__mirror__subcmd__terraform"
+                ;;
             opp__subcmd__mirror,terraform-module)
                 cmd="opp__subcmd__mirror__subcmd__terraform__subcmd__module"
                 ;;
@@ -195,6 +201,9 @@ _opp() {
                 ;;
             opp__subcmd__mirror__subcmd__help,rubygems)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__rubygems"
+                ;;
+            opp__subcmd__mirror__subcmd__help,terraform)
+                cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform"
                 ;;
             opp__subcmd__mirror__subcmd__help,terraform-module)
                 cmd="opp__subcmd__mirror__subcmd__help__subcmd__terraform__subcmd__module"
@@ -609,7 +618,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror)
-            opts="pypi rubygems nuget terraform-provider terraform-module"
+            opts="pypi rubygems nuget terraform-provider terraform-module terraform"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -651,6 +660,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__help__subcmd__mirror__subcmd__rubygems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__help__subcmd__mirror__subcmd__terraform)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1185,7 +1208,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror)
-            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi rubygems nuget terraform-provider terraform-module help"
+            opts="-q -v -h --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help pypi rubygems nuget terraform-provider terraform-module terraform help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1219,7 +1242,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help)
-            opts="pypi rubygems nuget terraform-provider terraform-module help"
+            opts="pypi rubygems nuget terraform-provider terraform-module terraform help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1275,6 +1298,20 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__help__subcmd__rubygems)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__help__subcmd__terraform)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1456,6 +1493,52 @@ _opp() {
                     return 0
                     ;;
                 --ruby-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opp__subcmd__mirror__subcmd__terraform)
+            opts="-q -v -h --dir --platform --upstream --insecure-skip-signature --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

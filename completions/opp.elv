@@ -455,6 +455,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand terraform-module 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout'
+            cand terraform 'Mirror the providers and registry modules a Terraform configuration requires, read from its .tf files'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;pypi'= {
@@ -567,12 +568,33 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'opp;mirror;terraform'= {
+            cand --dir 'The configuration''s root module: its .tf files and the local modules it calls (./x, ../x) are read for required_providers, provider blocks, resources'' implied providers and registry module calls. Per provider, the newest version meeting every constraint in the tree is mirrored; a .terraform.lock.hcl there wins for the providers it locks'
+            cand --platform 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version'
+            cand --upstream 'The provider registry to fetch every provider from (its /.well-known/terraform.json), instead of each address''s host (registry.terraform.io when it names none)'
+            cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
+            cand --store 'Local store directory (default: opp/store in the user''s data directory)'
+            cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
+            cand --retry-timeout 'How long each registry step may keep retrying a busy registry (429, 5xx) or a broken connection, waits included: e.g. 60s, 2m, 0s for no retries (default: 1m, or retry-timeout in config.toml)'
+            cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
+            cand --insecure-skip-signature 'DANGEROUS: do not check SHA256SUMS''s OpenPGP signature against the registry''s keys (the zips are still checked against SHA256SUMS); the stored versions say they are unverified'
+            cand --dry-run 'Print the plan (providers, registry modules, what would be mirrored); write nothing'
+            cand --json 'Print the requirements found and the result of every file as JSON on stdout'
+            cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'
+            cand -q 'Print nothing but errors and requested output; no progress bars'
+            cand --quiet 'Print nothing but errors and requested output; no progress bars'
+            cand -v 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand --verbose 'Log what opp does (requests, token exchanges) to stderr; credentials are never logged. OPP_LOG (e.g. OPP_LOG=trace) chooses the detail itself'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'opp;mirror;help'= {
             cand pypi 'Mirror Python packages, with their dependencies, from a simple index (PyPI by default)'
             cand rubygems 'Mirror Ruby gems, with their runtime dependencies, from a gem source (rubygems.org by default)'
             cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand terraform-module 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout'
+            cand terraform 'Mirror the providers and registry modules a Terraform configuration requires, read from its .tf files'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'opp;mirror;help;pypi'= {
@@ -584,6 +606,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;mirror;help;terraform-provider'= {
         }
         &'opp;mirror;help;terraform-module'= {
+        }
+        &'opp;mirror;help;terraform'= {
         }
         &'opp;mirror;help;help'= {
         }
@@ -741,6 +765,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand nuget 'Mirror NuGet packages, with their dependencies per target framework, from a v3 feed (nuget.org by default)'
             cand terraform-provider 'Mirror Terraform providers from a provider registry, signatures checked, every platform'
             cand terraform-module 'Mirror Terraform modules from a module registry: the whole package its download names (an https archive or a git repository), zipped in OpenTofu''s layout'
+            cand terraform 'Mirror the providers and registry modules a Terraform configuration requires, read from its .tf files'
         }
         &'opp;help;mirror;pypi'= {
         }
@@ -751,6 +776,8 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;help;mirror;terraform-provider'= {
         }
         &'opp;help;mirror;terraform-module'= {
+        }
+        &'opp;help;mirror;terraform'= {
         }
         &'opp;help;proxy'= {
         }

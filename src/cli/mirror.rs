@@ -8,6 +8,10 @@ use clap::{Args, Subcommand};
 mod mirror_nuget;
 pub use mirror_nuget::MirrorNugetArgs;
 
+#[path = "mirror_terraform_dir.rs"]
+mod mirror_terraform_dir;
+pub use mirror_terraform_dir::MirrorTerraformArgs;
+
 #[derive(Debug, Subcommand)]
 pub enum MirrorCommand {
     /// Mirror Python packages, with their dependencies, from a simple index (PyPI by default).
@@ -34,6 +38,13 @@ pub enum MirrorCommand {
         after_long_help = mirror_terraform_module::MIRROR_TERRAFORM_MODULE_EXAMPLES
     )]
     TerraformModule(MirrorTerraformModuleArgs),
+    /// Mirror the providers and registry modules a Terraform configuration requires, read from
+    /// its .tf files.
+    #[command(
+        after_help = mirror_terraform_dir::MIRROR_TERRAFORM_EXAMPLES,
+        after_long_help = mirror_terraform_dir::MIRROR_TERRAFORM_EXAMPLES
+    )]
+    Terraform(MirrorTerraformArgs),
 }
 
 #[path = "mirror_terraform_module.rs"]

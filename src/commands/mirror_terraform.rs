@@ -54,6 +54,45 @@ pub async fn provider(
             requests.push(plan::from_lock(&locked)?);
         }
     }
+    let mirrored = mirror_requests(settings, out, &requests, &args, &|_, _| None).await?;
+    if args.json {
+        out.json(&mirrored.results);
+    }
+    mirrored.complete()
+}
+
+/// What [`mirror_requests`] did: every file's result, and how many requests could not be
+/// planned.
+pub(crate) struct Mirrored {
+    pub results: Vec<mirror::FileResult>,
+    pub failed_requests: usize,
+}
+
+impl Mirrored {
+    /// An error when a file failed or a request could not be planned (said above).
+    pub fn complete(&self) -> anyhow::Result<()> {
+        let (_, _, failed, _) = mirror::counts(&self.results);
+        let failed_requests = self.failed_requests;
+        if failed > 0 || failed_requests > 0 {
+            anyhow::bail!(
+                "the mirror is incomplete: {failed} file(s) failed and {failed_requests} \
+                 provider(s) could not be planned (see above)"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Plans `requests` (with `args`' platforms, upstream, signature and dry-run choices; its
+/// providers and lock are not read here), runs the plan into the configured store and prints
+/// what happened. `explain` may give the line printed for a request that cannot be planned.
+pub(crate) async fn mirror_requests(
+    settings: &Settings,
+    out: &Output,
+    requests: &[plan::Request],
+    args: &MirrorTerraformProviderArgs,
+    explain: &dyn Fn(&plan::Request, &Error) -> Option<String>,
+) -> anyhow::Result<Mirrored> {
     let options = Options {
         platforms: args
             .platforms
@@ -77,7 +116,7 @@ pub async fn provider(
     let mut files = Vec::new();
     let mut versions = BTreeMap::new();
     let mut failed_requests = 0;
-    for request in &requests {
+    for request in requests {
         let host = args
             .upstream
             .clone()
@@ -126,7 +165,9 @@ pub async fn provider(
             Err(e) => {
                 failed_requests += 1;
                 let message = crate::error::chain(&e);
-                if names_provider(&e) {
+                if let Some(line) = explain(request, &e) {
+                    out.warn(line);
+                } else if names_provider(&e) {
                     out.warn(message);
                 } else {
                     out.warn(format!("{}: {message}", request.name));
@@ -141,15 +182,8 @@ pub async fn provider(
     };
     let results = mirror::execute(files, &sink, &client, out, args.dry_run).await;
     super::mirror::report(out, &results, settings.location.describe(), args.dry_run);
-    if args.json {
-        out.json(&results);
-    }
-    let (_, _, failed, _) = mirror::counts(&results);
-    if failed > 0 || failed_requests > 0 {
-        anyhow::bail!(
-            "the mirror is incomplete: {failed} file(s) failed and {failed_requests} provider(s) \
-             could not be planned (see above)"
-        );
-    }
-    Ok(())
+    Ok(Mirrored {
+        results,
+        failed_requests,
+    })
 }

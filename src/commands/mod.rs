@@ -23,6 +23,7 @@ pub mod mirror;
 pub mod mirror_nuget;
 pub mod mirror_rubygems;
 pub mod mirror_terraform;
+pub mod mirror_terraform_dir;
 pub mod mirror_terraform_module;
 pub mod provider;
 pub mod proxy;
@@ -181,6 +182,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mirror(MirrorCommand::TerraformModule(args)) => {
             mirror_terraform_module::run(&settings, &out, args).await
+        }
+        Command::Mirror(MirrorCommand::Terraform(args)) => {
+            mirror_terraform_dir::run(&settings, &out, args).await
         }
         Command::Proxy(args) => proxy::run(&settings, &out, args).await,
         Command::Login(args) => login::login(&settings, &out, args).await,

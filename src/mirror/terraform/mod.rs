@@ -5,6 +5,7 @@
 //! concurrently and checks each against the signed `SHA256SUMS`; the sink pushes each
 //! version whole through `opp push terraform-provider`'s path with its provenance (`sink`).
 
+pub mod config;
 pub mod lock;
 pub mod plan;
 pub mod registry;
