@@ -15,13 +15,14 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
 use super::format::{BUNDLE_JSON, BlobEntry, BundleIndex, INDEX_JSON, OCI_LAYOUT, VersionEntry};
-use super::merge::{Incoming, Outcome};
 use super::read::{Event, TarIn};
+use super::tag::{Manifests, Planned, tag_all};
+pub use super::tag::{Options, Reported};
 use super::{BundleError, Result};
 use crate::digest::Digest;
 use crate::packages::Packages;
 use crate::release::Ecosystem;
-use crate::store::{BlobReader, RawManifest};
+use crate::store::BlobReader;
 
 /// Requests to the target at once (existence checks, small uploads, versions tagged).
 const AT_ONCE: usize = 8;
@@ -31,44 +32,16 @@ const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
 /// larger ones stream into the first and are mounted or copied into the others.
 const SMALL_BLOB: u64 = 4 * 1024 * 1024;
 
-/// What `opp import` was told.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    pub dry_run: bool,
-    pub force: bool,
-}
-
-/// What happened to one version.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reported {
-    pub ecosystem: String,
-    pub package: String,
-    pub version: String,
-    /// `added`, `merged`, `replaced`, `skipped` (already there), `refused`; with --dry-run
-    /// `added`, `skipped` or `merge` (the target holds other content: merged or refused on
-    /// import).
-    pub status: &'static str,
-    /// `<store location of the repository>:<tag>` in the target.
-    pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
 /// What an import did.
 #[derive(Debug, Default, Serialize)]
 pub struct Imported {
     pub versions: Vec<Reported>,
+    /// What went wrong beside the versions (a module's `latest` that could not be moved).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     pub blobs_stored: usize,
     pub bytes_stored: u64,
     pub blobs_present: usize,
-}
-
-/// One version of the bundle and where it goes in the target.
-struct Planned {
-    entry: VersionEntry,
-    ecosystem: Ecosystem,
-    /// Repository and tag in the target, or why the version cannot go there.
-    place: std::result::Result<(String, String), String>,
 }
 
 /// Imports the bundle at `path` into `pkgs`' store.
@@ -186,11 +159,11 @@ pub async fn import(pkgs: &Packages<'_>, path: &Path, opts: Options) -> Result<I
         .map_err(|e| damaged(format!("{INDEX_JSON}: {e}")))?;
     bar.finish_and_clear();
 
-    let tags: Vec<_> = planned
-        .iter()
-        .map(|p| tag_version(pkgs, p, &held, &manifests, opts))
-        .collect();
-    stats.versions = stream::iter(tags).buffered(AT_ONCE).collect().await;
+    let manifests = Manifests {
+        held: &held,
+        bytes: &manifests,
+    };
+    (stats.versions, stats.problems) = tag_all(pkgs, &planned, &manifests, opts).await;
     Ok(stats)
 }
 
@@ -355,66 +328,5 @@ fn complete(got: u64, size: u64, digest: &Digest) -> Result<()> {
         Err(BundleError::Invalid(format!(
             "blob {digest} ended after {got} of {size} bytes"
         )))
-    }
-}
-
-/// Stores a version's child manifests and tags it by push's rules; reports the outcome.
-async fn tag_version(
-    pkgs: &Packages<'_>,
-    p: &Planned,
-    held: &HashMap<&Digest, &BlobEntry>,
-    manifests: &HashMap<Digest, Bytes>,
-    opts: Options,
-) -> Reported {
-    let report = |status: &'static str, location: String, reason: Option<String>| Reported {
-        ecosystem: p.entry.ecosystem.clone(),
-        package: p.entry.package.clone(),
-        version: p.entry.version.clone(),
-        status,
-        location,
-        reason,
-    };
-    let (repo, tag) = match &p.place {
-        Ok(place) => place,
-        Err(why) => return report("refused", String::new(), Some(why.clone())),
-    };
-    let what = format!("{}:{tag}", pkgs.store.location(repo));
-    let raw = |d: &Digest| RawManifest {
-        media_type: held
-            .get(d)
-            .and_then(|b| b.media_type.clone())
-            .unwrap_or_default(),
-        digest: d.clone(),
-        bytes: manifests.get(d).cloned().unwrap_or_default(),
-    };
-    if opts.dry_run {
-        return match pkgs.store.resolve_digest(repo, tag).await {
-            Ok(None) => report("added", what, None),
-            Ok(Some(d)) if d == p.entry.manifest.digest => report("skipped", what, None),
-            Ok(Some(_)) => report("merge", what, None),
-            Err(e) => report("refused", what, Some(crate::error::reason(&e))),
-        };
-    }
-    let result = async {
-        for d in &p.entry.manifests {
-            pkgs.store.push_manifest(repo, &raw(d), None).await?;
-        }
-        let incoming = Incoming::new(
-            p.ecosystem,
-            repo,
-            &what,
-            raw(&p.entry.manifest.digest),
-            opts.force,
-        );
-        pkgs.settle(repo, tag, &what, &incoming).await?;
-        Ok::<_, BundleError>(incoming.outcome())
-    }
-    .await;
-    match result {
-        Ok(Outcome::Added) => report("added", what, None),
-        Ok(Outcome::Unchanged) => report("skipped", what, None),
-        Ok(Outcome::Merged) => report("merged", what, None),
-        Ok(Outcome::Replaced) => report("replaced", what, None),
-        Err(e) => report("refused", what, Some(crate::error::reason(&e))),
     }
 }
