@@ -3,6 +3,10 @@
 //! damaged bundles refused with nothing tagged.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
+#[path = "bundle/cli.rs"]
+mod cli;
+#[path = "bundle/modules.rs"]
+mod modules;
 mod support;
 
 use std::io::Read;

@@ -3,72 +3,41 @@
 //! and version, so the target may name repositories otherwise. Before any byte is written the
 //! target is asked which blobs it lacks (and, for a delta, whether it has the base's). Then the
 //! tar streams: each blob is verified as it is read (`read`) and stored only where it is
-//! lacking; manifests are kept in memory (they are small). Only when the whole bundle was read
-//! and checked (every listed blob seen, `index.json` matching) is any version tagged, each by
-//! push's rules (`merge`), a few at once.
+//! lacking, a few at once (`blobs`); manifests are kept in memory (they are small). Only when
+//! the whole bundle was read and checked (every listed blob seen and stored, `index.json`
+//! matching) is any version tagged, each by push's rules (`tag`, `merge`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use bytes::Bytes;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
+use super::blobs::{Done, JOBS_AT_ONCE, job, lacking};
 use super::format::{BUNDLE_JSON, BlobEntry, BundleIndex, INDEX_JSON, OCI_LAYOUT, VersionEntry};
-use super::merge::{Incoming, Outcome};
 use super::read::{Event, TarIn};
+use super::tag::{Manifests, Planned, tag_all};
+pub use super::tag::{Options, Reported};
 use super::{BundleError, Result};
 use crate::digest::Digest;
 use crate::packages::Packages;
 use crate::release::Ecosystem;
-use crate::store::{BlobReader, RawManifest};
 
-/// Requests to the target at once (existence checks, small uploads, versions tagged).
+/// Existence checks of a delta's base at once.
 const AT_ONCE: usize = 8;
-/// The largest manifest (as registries and OpenTofu accept).
-const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
-/// Blobs up to this size are read into memory and stored into every repository lacking them;
-/// larger ones stream into the first and are mounted or copied into the others.
-const SMALL_BLOB: u64 = 4 * 1024 * 1024;
-
-/// What `opp import` was told.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    pub dry_run: bool,
-    pub force: bool,
-}
-
-/// What happened to one version.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reported {
-    pub ecosystem: String,
-    pub package: String,
-    pub version: String,
-    /// `added`, `merged`, `replaced`, `skipped` (already there), `refused`; with --dry-run
-    /// `added`, `skipped` or `merge` (the target holds other content: merged or refused on
-    /// import).
-    pub status: &'static str,
-    /// `<store location of the repository>:<tag>` in the target.
-    pub location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
 
 /// What an import did.
 #[derive(Debug, Default, Serialize)]
 pub struct Imported {
     pub versions: Vec<Reported>,
+    /// What went wrong beside the versions (a module's `latest` that could not be moved).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     pub blobs_stored: usize,
     pub bytes_stored: u64,
     pub blobs_present: usize,
-}
-
-/// One version of the bundle and where it goes in the target.
-struct Planned {
-    entry: VersionEntry,
-    ecosystem: Ecosystem,
-    /// Repository and tag in the target, or why the version cannot go there.
-    place: std::result::Result<(String, String), String>,
 }
 
 /// Imports the bundle at `path` into `pkgs`' store.
@@ -123,7 +92,39 @@ pub async fn import(pkgs: &Packages<'_>, path: &Path, opts: Options) -> Result<I
     let mut manifests: HashMap<Digest, Bytes> = HashMap::new();
     let mut seen: HashSet<Digest> = HashSet::new();
     let mut layout_index: Option<Bytes> = None;
-    while let Some(event) = tar.next().await? {
+    let mut jobs = FuturesUnordered::new();
+    let mut read_all = false;
+    loop {
+        let event = tokio::select! {
+            // Finished jobs first: they free room for the next entry.
+            biased;
+            Some(done) = jobs.next(), if !jobs.is_empty() => {
+                match done {
+                    Ok(Done::Manifest(digest, bytes)) => {
+                        manifests.insert(digest, bytes);
+                    }
+                    Ok(Done::Stored(size)) => {
+                        stats.blobs_stored += 1;
+                        stats.bytes_stored += size;
+                    }
+                    Ok(Done::Present) => stats.blobs_present += 1,
+                    // The reader's account of a damaged entry says more than a short stream.
+                    Err(e) => {
+                        return Err(match tar.next().await {
+                            Err(damage) => damage,
+                            Ok(_) => e,
+                        });
+                    }
+                }
+                continue;
+            }
+            event = tar.next(), if !read_all && jobs.len() < JOBS_AT_ONCE => event?,
+            else => break,
+        };
+        let Some(event) = event else {
+            read_all = true;
+            continue;
+        };
         if layout_index.is_some() {
             return Err(damaged(format!("it has entries after {INDEX_JSON}")));
         }
@@ -147,24 +148,9 @@ pub async fn import(pkgs: &Packages<'_>, path: &Path, opts: Options) -> Result<I
                         "blob {digest} is not the one {BUNDLE_JSON} lists (size or place)"
                     )));
                 }
-                let result = if entry.media_type.is_some() {
-                    match read_whole(body, size.min(MAX_MANIFEST)).await {
-                        Ok(bytes) => complete(bytes.len() as u64, size, &digest).map(|()| {
-                            manifests.insert(digest.clone(), bytes);
-                        }),
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    let repos = lacking.get(&digest).cloned().unwrap_or_default();
-                    store_blob(pkgs, &digest, size, body, &repos, opts.dry_run, &mut stats).await
-                };
-                if let Err(e) = result {
-                    // The reader's account of a damaged entry says more than a short stream.
-                    return Err(match tar.next().await {
-                        Err(damage) => damage,
-                        Ok(_) => e,
-                    });
-                }
+                let repos = lacking.get(&digest).cloned().unwrap_or_default();
+                let manifest = entry.media_type.is_some();
+                jobs.push(job(pkgs, digest, size, body, manifest, repos, opts.dry_run));
             }
         }
     }
@@ -186,11 +172,11 @@ pub async fn import(pkgs: &Packages<'_>, path: &Path, opts: Options) -> Result<I
         .map_err(|e| damaged(format!("{INDEX_JSON}: {e}")))?;
     bar.finish_and_clear();
 
-    let tags: Vec<_> = planned
-        .iter()
-        .map(|p| tag_version(pkgs, p, &held, &manifests, opts))
-        .collect();
-    stats.versions = stream::iter(tags).buffered(AT_ONCE).collect().await;
+    let manifests = Manifests {
+        held: &held,
+        bytes: &manifests,
+    };
+    (stats.versions, stats.problems) = tag_all(pkgs, &planned, &manifests, opts).await;
     Ok(stats)
 }
 
@@ -249,172 +235,4 @@ async fn check_base(
         created: base.created.clone(),
         missing: format!("{}{more}", missing[0]),
     })
-}
-
-/// For each held blob, the target repositories that need it and lack it.
-async fn lacking(
-    pkgs: &Packages<'_>,
-    needed: HashMap<Digest, BTreeSet<String>>,
-) -> Result<HashMap<Digest, Vec<String>>> {
-    let checks: Vec<_> = needed
-        .into_iter()
-        .flat_map(|(d, repos)| repos.into_iter().map(move |r| (d.clone(), r)))
-        .map(|(d, repo)| async move {
-            let there = pkgs.store.blob_exists(&repo, &d).await?;
-            Ok::<_, BundleError>((d, repo, there))
-        })
-        .collect();
-    let found: Vec<(Digest, String, bool)> = stream::iter(checks)
-        .buffer_unordered(AT_ONCE)
-        .try_collect()
-        .await?;
-    let mut out: HashMap<Digest, Vec<String>> = HashMap::new();
-    for (d, repo, there) in found {
-        let repos = out.entry(d).or_default();
-        if !there {
-            repos.push(repo);
-            repos.sort();
-        }
-    }
-    Ok(out)
-}
-
-/// Reads a verified body whole (shorter than its size when it ended early: the reader says why).
-async fn read_whole(
-    mut body: tokio::sync::mpsc::Receiver<Result<Bytes>>,
-    limit: u64,
-) -> Result<Bytes> {
-    let mut out = Vec::new();
-    while let Some(chunk) = body.recv().await {
-        let chunk = chunk?;
-        if (out.len() + chunk.len()) as u64 > limit {
-            return Err(BundleError::Invalid(format!(
-                "a manifest of the bundle is larger than {limit} bytes"
-            )));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(out))
-}
-
-/// Stores one verified blob into every repository in `repos` (none: it is drained).
-async fn store_blob(
-    pkgs: &Packages<'_>,
-    digest: &Digest,
-    size: u64,
-    mut body: tokio::sync::mpsc::Receiver<Result<Bytes>>,
-    repos: &[String],
-    dry_run: bool,
-    stats: &mut Imported,
-) -> Result<()> {
-    let Some(first) = repos.first().filter(|_| !dry_run) else {
-        let mut got = 0u64;
-        while let Some(chunk) = body.recv().await {
-            got += chunk?.len() as u64;
-        }
-        stats.blobs_present += 1;
-        return complete(got, size, digest);
-    };
-    if size <= SMALL_BLOB {
-        let bytes = read_whole(body, size).await?;
-        complete(bytes.len() as u64, size, digest)?;
-        let puts: Vec<_> = repos
-            .iter()
-            .map(|repo| {
-                let data: BlobReader = Box::pin(std::io::Cursor::new(bytes.clone()));
-                pkgs.store.push_blob(repo, digest, size, data)
-            })
-            .collect();
-        stream::iter(puts)
-            .buffer_unordered(AT_ONCE)
-            .try_collect::<Vec<()>>()
-            .await?;
-    } else {
-        let chunks = futures_util::stream::poll_fn(move |cx| body.poll_recv(cx)).map(|c| {
-            c.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
-        });
-        let reader: BlobReader = Box::pin(tokio_util::io::StreamReader::new(chunks));
-        pkgs.store.push_blob(first, digest, size, reader).await?;
-        for repo in &repos[1..] {
-            if !pkgs.store.mount_blob(repo, digest, first).await? {
-                let data = pkgs.store.fetch_blob(first, digest, size).await?;
-                pkgs.store.push_blob(repo, digest, size, data).await?;
-            }
-        }
-    }
-    stats.blobs_stored += 1;
-    stats.bytes_stored += size;
-    Ok(())
-}
-
-/// Fails when a blob's body ended before its size (the reader then says why).
-fn complete(got: u64, size: u64, digest: &Digest) -> Result<()> {
-    if got == size {
-        Ok(())
-    } else {
-        Err(BundleError::Invalid(format!(
-            "blob {digest} ended after {got} of {size} bytes"
-        )))
-    }
-}
-
-/// Stores a version's child manifests and tags it by push's rules; reports the outcome.
-async fn tag_version(
-    pkgs: &Packages<'_>,
-    p: &Planned,
-    held: &HashMap<&Digest, &BlobEntry>,
-    manifests: &HashMap<Digest, Bytes>,
-    opts: Options,
-) -> Reported {
-    let report = |status: &'static str, location: String, reason: Option<String>| Reported {
-        ecosystem: p.entry.ecosystem.clone(),
-        package: p.entry.package.clone(),
-        version: p.entry.version.clone(),
-        status,
-        location,
-        reason,
-    };
-    let (repo, tag) = match &p.place {
-        Ok(place) => place,
-        Err(why) => return report("refused", String::new(), Some(why.clone())),
-    };
-    let what = format!("{}:{tag}", pkgs.store.location(repo));
-    let raw = |d: &Digest| RawManifest {
-        media_type: held
-            .get(d)
-            .and_then(|b| b.media_type.clone())
-            .unwrap_or_default(),
-        digest: d.clone(),
-        bytes: manifests.get(d).cloned().unwrap_or_default(),
-    };
-    if opts.dry_run {
-        return match pkgs.store.resolve_digest(repo, tag).await {
-            Ok(None) => report("added", what, None),
-            Ok(Some(d)) if d == p.entry.manifest.digest => report("skipped", what, None),
-            Ok(Some(_)) => report("merge", what, None),
-            Err(e) => report("refused", what, Some(crate::error::reason(&e))),
-        };
-    }
-    let result = async {
-        for d in &p.entry.manifests {
-            pkgs.store.push_manifest(repo, &raw(d), None).await?;
-        }
-        let incoming = Incoming::new(
-            p.ecosystem,
-            repo,
-            &what,
-            raw(&p.entry.manifest.digest),
-            opts.force,
-        );
-        pkgs.settle(repo, tag, &what, &incoming).await?;
-        Ok::<_, BundleError>(incoming.outcome())
-    }
-    .await;
-    match result {
-        Ok(Outcome::Added) => report("added", what, None),
-        Ok(Outcome::Unchanged) => report("skipped", what, None),
-        Ok(Outcome::Merged) => report("merged", what, None),
-        Ok(Outcome::Replaced) => report("replaced", what, None),
-        Err(e) => report("refused", what, Some(crate::error::reason(&e))),
-    }
 }

@@ -7,8 +7,10 @@
 //!
 //! Pure parts: `format` (the JSON of a bundle and its checks), `tarball` (tar framing), `graph`
 //! (what a manifest references), `select` (export items). I/O: `export` and `write` (store ->
-//! tar), `read` (tar -> verified entries) and `import` with `merge` (entries -> store).
+//! tar), `read` (tar -> verified entries) and `import` with `blobs`, `tag` and `merge` (entries ->
+//! store).
 
+mod blobs;
 pub mod export;
 pub mod format;
 pub mod graph;
@@ -16,6 +18,7 @@ pub mod import;
 mod merge;
 pub mod read;
 pub mod select;
+mod tag;
 pub mod tarball;
 pub mod write;
 

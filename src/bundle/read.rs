@@ -5,7 +5,7 @@
 //! never sees all of a blob whose bytes are not the ones its name promises. A truncated or
 //! damaged file is an error naming the entry.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -49,15 +49,9 @@ impl TarIn {
         let (tx, rx) = mpsc::channel(1);
         let owned = path.to_path_buf();
         tokio::task::spawn_blocking(move || {
-            let shown = owned.display().to_string();
-            if let Err(e) = read_all(file, &owned, &tx, &progress) {
-                let e = match e {
-                    Stop::Damaged(detail) => BundleError::Damaged {
-                        path: shown,
-                        detail,
-                    },
-                    Stop::Gone => return,
-                };
+            if let Err(stop) = read_all(file, &owned, &tx, &progress)
+                && let Some(e) = stop.into_error(&owned)
+            {
                 let _ = tx.blocking_send(Err(e));
             }
         });
@@ -83,12 +77,34 @@ enum Stop {
     Damaged(String),
     /// The consumer went away.
     Gone,
+    /// The name says zstd and the bytes do not, or the other way round: the whole message.
+    Misnamed(String),
 }
 
-fn decoder(file: std::fs::File, path: &Path) -> std::io::Result<Box<dyn Read>> {
-    let buffered = std::io::BufReader::with_capacity(CHUNK, file);
+impl Stop {
+    fn into_error(self, path: &Path) -> Option<BundleError> {
+        match self {
+            Stop::Damaged(detail) => Some(BundleError::Damaged {
+                path: path.display().to_string(),
+                detail,
+            }),
+            Stop::Misnamed(message) => Some(BundleError::Invalid(message)),
+            Stop::Gone => None,
+        }
+    }
+}
+
+/// The tar's bytes: through zstd when the name ends in `.zst`; a name that disagrees with the
+/// first bytes is refused (`Stop::Misnamed`), saying what to rename the file to.
+fn decoder(file: std::fs::File, path: &Path) -> std::result::Result<Box<dyn Read>, Stop> {
+    let cannot = |e: std::io::Error| Stop::Damaged(format!("cannot read it: {e}"));
+    let mut buffered = std::io::BufReader::with_capacity(CHUNK, file);
+    let head = buffered.fill_buf().map_err(cannot)?;
+    if let Some(why) = tarball::misnamed(path, head) {
+        return Err(Stop::Misnamed(why));
+    }
     Ok(if tarball::is_zstd(path) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?)
+        Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(cannot)?)
     } else {
         Box::new(buffered)
     })
@@ -100,7 +116,7 @@ fn read_all(
     tx: &mpsc::Sender<Result<Event>>,
     progress: &indicatif::ProgressBar,
 ) -> std::result::Result<(), Stop> {
-    let reader = decoder(file, path).map_err(|e| Stop::Damaged(format!("cannot read it: {e}")))?;
+    let reader = decoder(file, path)?;
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
@@ -230,37 +246,40 @@ fn stream_blob(
 pub async fn bundle_json(path: &Path) -> Result<Bytes> {
     let owned = path.to_path_buf();
     let shown = path.display().to_string();
-    let read = tokio::task::spawn_blocking(move || -> std::result::Result<Bytes, String> {
-        let file = std::fs::File::open(&owned).map_err(|e| format!("cannot open it: {e}"))?;
-        let reader = decoder(file, &owned).map_err(|e| format!("cannot read it: {e}"))?;
+    let file = std::fs::File::open(path).map_err(io("cannot open", path))?;
+    let read = tokio::task::spawn_blocking(move || -> std::result::Result<Bytes, Stop> {
+        let damaged = |detail: String| Stop::Damaged(detail);
+        let reader = decoder(file, &owned)?;
         let mut archive = tar::Archive::new(reader);
-        let mut entries = archive.entries().map_err(|e| format!("not a tar: {e}"))?;
+        let mut entries = archive
+            .entries()
+            .map_err(|e| damaged(format!("not a tar: {e}")))?;
         let mut first = entries
             .next()
-            .ok_or_else(|| "it is empty".to_owned())?
-            .map_err(|e| tar_error(&e))?;
+            .ok_or_else(|| damaged("it is empty".to_owned()))?
+            .map_err(|e| damaged(tar_error(&e)))?;
         let name = first
             .path()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| damaged(e.to_string()))?
             .display()
             .to_string();
         if name != BUNDLE_JSON {
-            return Err(format!(
+            return Err(damaged(format!(
                 "its first entry is {name}, not {BUNDLE_JSON}: it was not written by opp export"
-            ));
+            )));
         }
         let mut bytes = Vec::new();
         first
             .by_ref()
             .take(MAX_SMALL)
             .read_to_end(&mut bytes)
-            .map_err(|e| tar_error(&e))?;
+            .map_err(|e| damaged(tar_error(&e)))?;
         Ok(Bytes::from(bytes))
     })
     .await
     .map_err(|e| BundleError::Invalid(e.to_string()))?;
-    read.map_err(|detail| BundleError::Damaged {
-        path: shown,
-        detail,
+    read.map_err(|stop| {
+        stop.into_error(path)
+            .unwrap_or_else(|| BundleError::Invalid(format!("cannot read {shown}")))
     })
 }

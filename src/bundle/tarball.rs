@@ -1,6 +1,7 @@
 //! The tar framing of a bundle, as bytes: a ustar header per entry (names without `./`,
 //! mode 0644, fixed time, so the same content gives the same tar), the padding after each
-//! body, the two zero blocks at the end; and whether a file name asks for zstd. Pure; the
+//! body, the two zero blocks at the end; whether a file name asks for zstd, and whether a
+//! file's first bytes agree. Pure; the
 //! `tar` crate builds and checks the headers, `export` writes them, `import` reads tars with
 //! the same crate.
 
@@ -51,6 +52,26 @@ pub fn is_zstd(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("zst"))
 }
 
+/// The first bytes of a zstd frame.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// Why a bundle's name and its first bytes (`head`) disagree about zstd, with the name it
+/// should have; `None` when they agree. A bundle is read as its name says ([`is_zstd`]).
+pub fn misnamed(path: &Path, head: &[u8]) -> Option<String> {
+    let packed = head.starts_with(&ZSTD_MAGIC);
+    let shown = path.display();
+    match (is_zstd(path), packed) {
+        (false, true) => Some(format!(
+            "{shown} is zstd-compressed, but its name does not end in .zst: rename it to {shown}.zst"
+        )),
+        (true, false) => Some(format!(
+            "{shown} is not zstd-compressed, but its name ends in .zst: rename it to {}",
+            path.with_extension("").display()
+        )),
+        (true, true) | (false, false) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read;
@@ -97,5 +118,38 @@ mod tests {
         assert!(is_zstd(Path::new("deps.tar.zst")));
         assert!(!is_zstd(Path::new("deps.tar")));
         assert!(!is_zstd(Path::new("zst")));
+    }
+
+    #[test]
+    fn a_name_that_disagrees_with_the_content_says_what_to_rename_it_to() {
+        let zstd = [0x28, 0xB5, 0x2F, 0xFD, 0x04];
+        let tar = b"opp-bundle.json\0";
+        let cases: [(&str, &[u8], Option<&str>); 5] = [
+            ("d/deps.tar.zst", &zstd, None),
+            ("d/deps.tar", tar, None),
+            (
+                "d/deps.tar",
+                &zstd,
+                Some(
+                    "d/deps.tar is zstd-compressed, but its name does not end in .zst: rename it to d/deps.tar.zst",
+                ),
+            ),
+            (
+                "d/deps.tar.zst",
+                tar,
+                Some(
+                    "d/deps.tar.zst is not zstd-compressed, but its name ends in .zst: rename it to d/deps.tar",
+                ),
+            ),
+            ("d/deps.tar", b"", None),
+        ];
+        let failed: Vec<String> = cases
+            .iter()
+            .filter_map(|(name, head, want)| {
+                let got = misnamed(Path::new(name), head);
+                (got.as_deref() != *want).then(|| format!("{name}: got {got:?}, want {want:?}"))
+            })
+            .collect();
+        assert!(failed.is_empty(), "{failed:#?}");
     }
 }

@@ -33,7 +33,11 @@ pub async fn run(settings: &Settings, out: &Output, args: ImportArgs) -> anyhow:
                     v.package.clone(),
                     v.version.clone(),
                     v.status.to_owned(),
-                    v.reason.clone().unwrap_or_else(|| v.location.clone()),
+                    match (&v.reason, v.latest) {
+                        (Some(reason), _) => reason.clone(),
+                        (None, true) => format!("{} (and latest)", v.location),
+                        (None, false) => v.location.clone(),
+                    },
                 ]
             })
             .collect();
@@ -60,6 +64,9 @@ pub async fn run(settings: &Settings, out: &Output, args: ImportArgs) -> anyhow:
         bytes(imported.bytes_stored),
         imported.blobs_present,
     ));
+    if let Some(first) = imported.problems.first() {
+        anyhow::bail!("{first}");
+    }
     if refused > 0 {
         let first = imported
             .versions

@@ -191,6 +191,10 @@ impl Diagnostic for BundleError {
             BundleError::Store(e) => e.kind(),
             BundleError::Package(e) => e.kind(),
             BundleError::NotFound(_) => Some(Kind::NotFound),
+            // A bundle (or --since file) that does not exist: "no such file" is exit 3.
+            BundleError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Some(Kind::NotFound)
+            }
             BundleError::Map(_)
             | BundleError::Io { .. }
             | BundleError::Invalid(_)

@@ -277,6 +277,15 @@ impl Packages<'_> {
         else {
             return Ok(report(outcome, false));
         };
+        let highest = self.settle_module_latest(name).await?;
+        Ok(report(outcome, highest.as_ref() == Some(&ours)))
+    }
+
+    /// Points `latest` of module `name` at its highest release stored now (pre-releases never
+    /// count), under the write-and-verify loop; returns that release (`None`: there is none,
+    /// and `latest` is left alone). Push and import both end with it.
+    pub async fn settle_module_latest(&self, name: &str) -> Result<Option<semver::Version>> {
+        let repo = self.mapper.repository(Ecosystem::TerraformModule, name)?;
         let latest = Latest {
             name,
             repo: &repo,
@@ -284,8 +293,7 @@ impl Packages<'_> {
         };
         let what_latest = format!("{}:{LATEST}", self.store.location(&repo));
         self.settle(&repo, LATEST, &what_latest, &latest).await?;
-        let highest = latest.highest.lock().map(|h| h.clone()).unwrap_or(None);
-        Ok(report(outcome, highest.as_ref() == Some(&ours)))
+        Ok(latest.highest.lock().map(|h| h.clone()).unwrap_or(None))
     }
 
     /// Downloads a module version's zip into a temporary file in `scratch` (checked against
