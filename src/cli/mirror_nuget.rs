@@ -33,14 +33,18 @@ pub struct MirrorNugetArgs {
     /// its TargetFramework(s); repeatable.
     #[arg(long, value_name = "FILE")]
     pub project: Vec<PathBuf>,
-    /// The NuGet v3 feed to mirror from: its service index URL; credentials may be given as
-    /// https://USER:TOKEN@HOST/... and are never printed.
-    #[arg(
-        long,
-        default_value = "https://api.nuget.org/v3/index.json",
-        value_name = "URL"
-    )]
-    pub upstream: String,
+    /// The NuGet v3 feed to mirror from: its service index URL, or the key of a package source
+    /// in NuGet.Config. Default: `upstream` of [mirror.nuget] in opp's config file, else
+    /// https://api.nuget.org/v3/index.json. Credentials are found as NuGet finds them
+    /// (packageSourceCredentials of the source with that URL in NuGet.Config), else in
+    /// https://USER:TOKEN@HOST/..., ~/.netrc or the keyring; never printed.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// The NuGet.Config to read package sources and credentials from, alone (as `nuget
+    /// -ConfigFile` and `dotnet --configfile`); default: the NuGet.Config files NuGet reads
+    /// (this directory and those above it, then the user's and the machine's).
+    #[arg(long, value_name = "FILE")]
+    pub configfile: Option<PathBuf>,
     /// A range on the command line mirrors its lowest match (as dependencies always do), not
     /// its newest.
     #[arg(long)]

@@ -8,6 +8,8 @@ use std::path::Path;
 use crate::cli::MirrorNugetArgs;
 use crate::config::Settings;
 use crate::ecosystem::nuget::VersionRange;
+use crate::mirror::credentials::{Netrc, Source};
+use crate::mirror::nuget::config_files::{self, Places};
 use crate::mirror::nuget::feed::Feed;
 use crate::mirror::nuget::framework::Tfm;
 use crate::mirror::nuget::resolve::{Options, Request};
@@ -15,6 +17,9 @@ use crate::mirror::nuget::sink::{Expected, NugetSink};
 use crate::mirror::nuget::{self, Wanted, lock, project, spec};
 use crate::mirror::{self, FileResult, PlanFile, Sink, download};
 use crate::output::Output;
+
+/// Where `opp mirror nuget` reads from without `--upstream` or `[mirror.nuget] upstream`.
+const DEFAULT_UPSTREAM: &str = "https://api.nuget.org/v3/index.json";
 
 /// `opp mirror nuget ...`.
 pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> anyhow::Result<()> {
@@ -72,7 +77,12 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
     };
 
     let client = download::client()?;
-    let feed = Feed::new(client.clone(), &args.upstream)?;
+    let (upstream, credentials_from) = upstream(settings, out, &args)?;
+    let mut feed = Feed::new(client.clone(), &upstream)?;
+    if let Some(origin) = credentials_from {
+        feed = feed.credentials_from(origin);
+    }
+    feed.check().await?;
     let mut fatal = 0;
     if !requests.is_empty() {
         let targets = if options.frameworks.is_empty() {
@@ -132,6 +142,39 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
         );
     }
     Ok(())
+}
+
+/// The upstream with its credentials (`--upstream`, else `[mirror.nuget] upstream`, else
+/// nuget.org), looked up in the NuGet.Config files NuGet reads (or `--configfile` alone).
+fn upstream(
+    settings: &Settings,
+    out: &Output,
+    args: &MirrorNugetArgs,
+) -> anyhow::Result<(String, Option<String>)> {
+    let given = args
+        .upstream
+        .as_deref()
+        .or(settings.mirror_upstreams.get("nuget").map(String::as_str))
+        .unwrap_or(DEFAULT_UPSTREAM);
+    let files = match &args.configfile {
+        Some(file) => vec![file.clone()],
+        None => config_files::discover(&Places::here()),
+    };
+    tracing::debug!("NuGet config files: {files:?}");
+    let configs = config_files::read(&files)?;
+    let netrc = Netrc::load().unwrap_or_else(|why| {
+        out.warn(format!("{why}; going on without .netrc credentials"));
+        Netrc::default()
+    });
+    let (url, source) = config_files::with_credentials(given, &configs, &netrc)?;
+    tracing::debug!("credentials for the feed from {source:?}");
+    let origin = match source {
+        Some(Source::Config(origin)) => Some(origin),
+        Some(Source::Netrc(path)) => Some(path.display().to_string()),
+        Some(Source::Keyring) => Some("the keyring".to_owned()),
+        Some(Source::Url) | None => None,
+    };
+    Ok((url, origin))
 }
 
 /// A project's frameworks and references (restore's choice: each reference's lowest match).

@@ -27,9 +27,19 @@ const MAX_PAGES: usize = 1000;
 )]
 pub struct BadFeed(pub String);
 
+/// The feed could not be read at all (its service index).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the NuGet feed {feed}: {reason}")]
+pub struct Unreadable {
+    pub feed: String,
+    pub reason: String,
+}
+
 pub struct Feed {
     client: reqwest::Client,
     index: Url,
+    /// Where the index URL's credentials came from, for a 401's message (never the values).
+    credentials_from: Option<String>,
     resources: OnceCell<Result<Resources, String>>,
 }
 
@@ -42,8 +52,28 @@ impl Feed {
         Ok(Feed {
             client,
             index,
+            credentials_from: None,
             resources: OnceCell::new(),
         })
+    }
+
+    /// Says where the URL's credentials came from (`~/.netrc`, `packageSourceCredentials of
+    /// `feed` in FILE`), for the message of a 401.
+    pub fn credentials_from(mut self, origin: String) -> Feed {
+        self.credentials_from = Some(origin);
+        self
+    }
+
+    /// Reads the service index, so that a feed that cannot be read is one error before any
+    /// package is looked up.
+    pub async fn check(&self) -> Result<(), Unreadable> {
+        self.resources()
+            .await
+            .map(|_| ())
+            .map_err(|reason| Unreadable {
+                feed: self.describe(),
+                reason,
+            })
     }
 
     /// The feed for messages: its service index URL without a password.
@@ -127,6 +157,9 @@ impl Feed {
                 DownloadError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
                     format!("404: {e}")
                 }
+                DownloadError::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
+                    self.unauthorized(url)
+                }
                 other => other.to_string(),
             })?;
         let gzip = response
@@ -172,10 +205,29 @@ impl Feed {
 }
 
 impl Feed {
+    /// What a 401 from `url` means: no credentials were found, or the ones sent were refused.
+    fn unauthorized(&self, url: &Url) -> String {
+        let url = download::redacted(url);
+        match (&self.credentials_from, url_has_credentials(&self.index)) {
+            (Some(origin), true) => format!(
+                "{url} answered 401 Unauthorized to the credentials from {origin}: check them"
+            ),
+            (None, true) => {
+                format!("{url} answered 401 Unauthorized to the credentials opp sent: check them")
+            }
+            (_, false) => format!(
+                "{url} answered 401 Unauthorized and opp found no credentials for it: give them \
+                 in NuGet.Config (packageSourceCredentials of the source with that URL), in \
+                 opp's config ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\") or in \
+                 ~/.netrc"
+            ),
+        }
+    }
+
     /// `url` with the service index's credentials when it has the same origin and none of its
     /// own (reqwest sends a URL's credentials as basic auth).
     fn authorized(&self, mut url: Url) -> Url {
-        let has_credentials = !self.index.username().is_empty() || self.index.password().is_some();
+        let has_credentials = url_has_credentials(&self.index);
         let same_origin = url.scheme() == self.index.scheme()
             && url.host_str() == self.index.host_str()
             && url.port_or_known_default() == self.index.port_or_known_default();
@@ -185,6 +237,10 @@ impl Feed {
         }
         url
     }
+}
+
+fn url_has_credentials(url: &Url) -> bool {
+    crate::mirror::credentials::present(url)
 }
 
 /// `base` (ending in `/` or not) joined with a relative path.

@@ -1,10 +1,12 @@
 //! The NuGet half of `opp mirror`: read a v3 feed (`feed`, `registration`), choose each
 //! version's dependency group for every target framework by NuGet's rules (`framework`), close
 //! over the dependencies as NuGet does (`resolve`), read what was asked for (`spec`, `lock`,
-//! `project`), and hand the `.nupkg` files to the shared pipeline through `opp push nuget`'s
+//! `project`), find the feed's credentials in NuGet.Config (`config`, `config_files`), and hand the `.nupkg` files to the shared pipeline through `opp push nuget`'s
 //! path with their SHA-512 checked (`sink`). `resolve` is pure: [`plan`] fetches what it asks
 //! for and calls it again until nothing is missing.
 
+pub mod config;
+pub mod config_files;
 pub mod feed;
 pub mod framework;
 pub mod lock;
