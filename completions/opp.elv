@@ -489,7 +489,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --lock 'A Gemfile.lock mirrored exactly, no resolution: every gem of its GEM sections at the version and platform it pins, checked against its CHECKSUMS section where there is one; repeatable'
             cand --platform 'Mirror for this platform (x86_64-linux, arm64-darwin, x64-mingw-ucrt, java, ruby): a version''s platform gem where one runs there, else its plain gem; repeatable. Default: every file of each chosen version'
             cand --ruby-version 'Mirror for this Ruby (X.Y or X.Y.Z): versions whose required_ruby_version excludes it are not chosen. Default: any Ruby'
-            cand --upstream 'The gem source to mirror from (its compact index, /info/NAME, and /gems/); credentials may be given as https://USER:PASSWORD@HOST/ and are never printed. Default: https://rubygems.org/, or with --lock the lock''s own remote'
+            cand --upstream 'The gem source to mirror from (its compact index, /info/NAME, and /gems/). Default: `upstream` of [mirror.rubygems] in opp''s config file, else https://rubygems.org/; with --lock the lock''s own remote. Credentials are found as Bundler finds them (https://USER:PASSWORD@HOST/, `bundle config set HOST USER:PASSWORD`, BUNDLE_HOST), else in ~/.netrc or the keyring; never printed'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
