@@ -4,22 +4,26 @@
 //! matched case-insensitively and in any NuGet spelling (`1.0` is `1.0.0`), as restore asks
 //! with the listed case and nuget.exe lowercases (docs/protocols.md §4.2).
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 
 use super::error::{Failure, NugetApiError};
 use super::read::{self, lower_id};
 use crate::mapper::Mapper;
+use crate::proxy::not_stored::Notices;
 use crate::proxy::{SharedState, blob};
 use crate::release::Ecosystem;
 
 /// `GET {id}/index.json`: `{"versions": [...]}`, lowercased, oldest first.
 pub async fn versions(
     State(state): State<SharedState>,
+    Extension(notices): Extension<Arc<Notices>>,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, NugetApiError> {
     if file != "index.json" {
@@ -30,7 +34,8 @@ pub async fn versions(
     }
     let versions = read::versions(&state, &id).await?;
     if versions.is_empty() {
-        return Err(Failure::NotFound(format!("no package {id} in the store")).into());
+        let reason = notices.not_stored(&state, Ecosystem::Nuget, &id);
+        return Err(Failure::NotFound(reason).into());
     }
     Ok(Json(json!({ "versions": versions })).into_response())
 }
