@@ -1280,7 +1280,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__nuget)
-            opts="-q -v -h --framework --lock --project --upstream --configfile --lowest --prerelease --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-q -v -h --framework --lock --project --upstream --configfile --lowest --prerelease --symbols --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

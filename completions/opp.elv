@@ -519,6 +519,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand --registry-config 'A docker-format config.json to read registry credentials from before docker''s own (after OPP_REGISTRY_USERNAME/OPP_REGISTRY_PASSWORD)'
             cand --lowest 'A range on the command line mirrors its lowest match (as dependencies always do), not its newest'
             cand --prerelease 'Allow pre-release versions (a pinned pre-release, or a range naming one, is taken without it)'
+            cand --symbols 'Also mirror each version''s .snupkg symbols package where the feed has one (nuget.org''s https://www.nuget.org/api/v2/symbolpackage/ID/VERSION, beside the feed''s SymbolPackagePublish resource, else its flat container), stored beside the .nupkg'
             cand --dry-run 'Print the plan (what would be mirrored, what is already stored); write nothing'
             cand --json 'Print the result of every file as JSON on stdout'
             cand --plain-http 'Talk plain HTTP to the registry (loopback hosts always do)'

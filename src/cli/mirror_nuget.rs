@@ -11,6 +11,7 @@ Examples:
   opp mirror nuget Serilog@3.1.1 --framework net48             # exactly that version
   opp mirror nuget --lock packages.lock.json                   # exact versions, contentHash checked
   opp mirror nuget --project src/App/App.csproj                # its PackageReference items
+  opp mirror nuget Serilog --framework net8.0 --symbols        # with its .snupkg symbols
   opp mirror nuget Serilog --framework net8.0 --dry-run --json # the plan, nothing written";
 
 #[derive(Debug, Args)]
@@ -53,6 +54,11 @@ pub struct MirrorNugetArgs {
     /// without it).
     #[arg(long)]
     pub prerelease: bool,
+    /// Also mirror each version's .snupkg symbols package where the feed has one (nuget.org's
+    /// https://www.nuget.org/api/v2/symbolpackage/ID/VERSION, beside the feed's
+    /// SymbolPackagePublish resource, else its flat container), stored beside the .nupkg.
+    #[arg(long)]
+    pub symbols: bool,
     /// Print the plan (what would be mirrored, what is already stored); write nothing.
     #[arg(long)]
     pub dry_run: bool,

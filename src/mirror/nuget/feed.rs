@@ -147,6 +147,31 @@ impl Feed {
         }
     }
 
+    /// Where the `.snupkg` of `id` `version` is, or `None` when the feed has none: the first
+    /// of [`symbols_candidates`] that answers a `HEAD` with success (redirects followed); a
+    /// `404` moves on, any other failure is an error.
+    pub async fn symbols_url(
+        &self,
+        id: &str,
+        version: &NugetVersion,
+    ) -> Result<Option<Url>, String> {
+        let resources = self.resources().await?;
+        for url in symbols_candidates(resources, id, version)? {
+            let url = self.authorized(url);
+            let response =
+                self.client.head(url.clone()).send().await.map_err(|e| {
+                    format!("{}: {}", download::redacted(&url), download::causes(e))
+                })?;
+            match response.status() {
+                s if s.is_success() => return Ok(Some(url)),
+                StatusCode::NOT_FOUND | StatusCode::GONE => continue,
+                StatusCode::UNAUTHORIZED => return Err(self.unauthorized(&url)),
+                s => return Err(format!("{} answered {s}", download::redacted(&url))),
+            }
+        }
+        Ok(None)
+    }
+
     /// A JSON document: bounded, decoded from gzip when the feed sends it so. Errors start
     /// with the status code when the feed answered one.
     async fn document(&self, url: &Url) -> Result<Vec<u8>, String> {
@@ -239,6 +264,30 @@ impl Feed {
     }
 }
 
+/// Where a feed may serve the `.snupkg` of `id` `version`, in the order opp asks: the
+/// gallery's download beside the symbol push resource (nuget.org:
+/// `https://www.nuget.org/api/v2/symbolpackage/{Id}/{Version}`, the id as given), then the flat
+/// container's `{id}/{version}/{id}.{version}.snupkg` (lowercase, as its `.nupkg`). The v3
+/// protocol names no symbol download resource; nuget.org's flat container serves no `.snupkg`.
+pub fn symbols_candidates(
+    resources: &Resources,
+    id: &str,
+    version: &NugetVersion,
+) -> Result<Vec<Url>, String> {
+    let mut urls = Vec::new();
+    if let Some(base) = &resources.symbol_packages {
+        urls.push(join(base, &format!("{id}/{version}"))?);
+    }
+    if let Some(flat) = &resources.flat_container {
+        let lower = id.to_ascii_lowercase();
+        urls.push(join(
+            flat,
+            &format!("{lower}/{version}/{lower}.{version}.snupkg"),
+        )?);
+    }
+    Ok(urls)
+}
+
 fn url_has_credentials(url: &Url) -> bool {
     crate::mirror::credentials::present(url)
 }
@@ -278,5 +327,37 @@ mod tests {
             assert_eq!(feed.authorized(url(other)).as_str(), other);
         }
         assert_eq!(feed.describe(), "https://me:***@feed.example/v3/index.json");
+    }
+
+    #[test]
+    fn symbols_are_looked_for_beside_the_symbol_push_resource_then_in_the_flat_container() {
+        let version = NugetVersion::parse("1.0").unwrap();
+        let both = Resources {
+            registrations: "https://f.example/reg/".into(),
+            flat_container: Some("https://f.example/flat/".into()),
+            symbol_packages: Some("https://www.f.example/api/v2/symbolpackage".into()),
+        };
+        let urls: Vec<String> = symbols_candidates(&both, "Opp.A", &version)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "https://www.f.example/api/v2/symbolpackage/Opp.A/1.0.0",
+                "https://f.example/flat/opp.a/1.0.0/opp.a.1.0.0.snupkg",
+            ]
+        );
+        let neither = Resources {
+            flat_container: None,
+            symbol_packages: None,
+            ..both
+        };
+        assert!(
+            symbols_candidates(&neither, "Opp.A", &version)
+                .unwrap()
+                .is_empty()
+        );
     }
 }
