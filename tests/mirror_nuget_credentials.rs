@@ -201,3 +201,35 @@ fn an_encrypted_password_is_refused_saying_what_to_write_instead() {
         "the feed was asked without credentials"
     );
 }
+
+#[test]
+fn the_upstream_with_credentials_in_opps_config_is_used_without_the_flag() {
+    let env = Env::new();
+    let feed = Feed::serve_with_auth(&chain(&env), Some((USER, TOKEN)));
+    let config = env.config_home().join("opp");
+    std::fs::create_dir_all(&config).unwrap();
+    let with_token = feed
+        .index_url()
+        .replace("https://", &format!("https://{USER}:{TOKEN}@"));
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[mirror.nuget]\nupstream = \"{with_token}\"\n"),
+    )
+    .unwrap();
+    let out = env
+        .opp()
+        .args(["mirror", "nuget", "Opp.A", "--framework", "net8.0"])
+        .env("SSL_CERT_FILE", feed.ca_bundle(env.root()))
+        .current_dir(env.root())
+        .output()
+        .unwrap();
+    assert_mirrored(&out);
+    let shown = feed
+        .index_url()
+        .replace("https://", &format!("https://{USER}:***@"));
+    assert!(
+        stderr(&out).contains(&format!("against {shown}")),
+        "{}",
+        stderr(&out)
+    );
+}
