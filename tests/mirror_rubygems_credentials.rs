@@ -1,8 +1,8 @@
 //! `opp mirror rubygems` from a gem source that requires basic auth
 //! (`support::gem_source` behind a password), with the credentials where a Bundler user keeps
 //! them: `bundle config set --global HOST USER:PASSWORD` (shown first to let the real `bundle
-//! install` in), or `BUNDLE_HOST` in the environment. Without them, opp fails saying where to
-//! put them, and no message holds the password.
+//! install` in), `BUNDLE_HOST` in the environment, a `.netrc` entry, or the URL in opp's
+//! config. Without them, opp fails saying where to put them, and no message holds the password.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
 #[allow(dead_code)] // the proxy tests' Ruby kit; this file uses part of it
@@ -142,4 +142,45 @@ fn refused_credentials_name_where_they_came_from_and_not_the_password() {
         )),
         "{text}"
     );
+}
+
+#[test]
+fn a_netrc_entry_for_the_sources_host_gives_the_credentials() {
+    let env = Env::new();
+    let source = GemSource::serve_with_auth(&env, &build_chain(&env), Some((USER, PASSWORD)));
+    let netrc = env.root().join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine 127.0.0.1 login {USER} password {PASSWORD}\n"),
+    )
+    .unwrap();
+    assert_mirrored(&mirror(
+        &env,
+        &source,
+        &[("NETRC", netrc.to_str().unwrap())],
+    ));
+}
+
+#[test]
+fn the_upstream_in_opps_config_is_used_without_the_flag() {
+    let env = Env::new();
+    let source = GemSource::serve_with_auth(&env, &build_chain(&env), Some((USER, PASSWORD)));
+    let config = env.config_home().join("opp");
+    std::fs::create_dir_all(&config).unwrap();
+    let with_password = source
+        .url
+        .replace("http://", &format!("http://{USER}:{PASSWORD}@"));
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[mirror.rubygems]\nupstream = \"{with_password}\"\n"),
+    )
+    .unwrap();
+    let out = env
+        .opp()
+        .args(["mirror", "rubygems", "oppchain-a"])
+        .args(["--platform", &local_platform(&env)])
+        .args(["--ruby-version", &local_ruby(&env)])
+        .output()
+        .unwrap();
+    assert_mirrored(&out);
 }
