@@ -149,7 +149,7 @@ pub fn with_credentials(
     let Ok(mut url) = Url::parse(text.trim()) else {
         return Ok((text.to_owned(), None));
     };
-    if credentials::present(&url) && url.password().is_some() {
+    if url.password().is_some() {
         return Ok((url.into(), Some(Source::Url)));
     }
     if let Some(found) = config::credentials_for(&url, files, &env)?
