@@ -1354,7 +1354,7 @@ _opp() {
             return 0
             ;;
         opp__subcmd__mirror__subcmd__nuget)
-            opts="-q -v -h --framework --lock --project --upstream --lowest --prerelease --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
+            opts="-q -v -h --framework --lock --project --upstream --configfile --lowest --prerelease --symbols --dry-run --json --registry --store --plain-http --quiet --config --verbose --retry-timeout --registry-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1373,6 +1373,10 @@ _opp() {
                     return 0
                     ;;
                 --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --configfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -6,81 +6,19 @@
 //! byte with the direct install.
 #![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
 
+#[path = "mirror_nuget/chain.rs"]
+mod chain;
 #[path = "proxy_nuget/setup.rs"]
 mod setup;
 mod support;
 
 use std::path::{Path, PathBuf};
 
+use chain::chain;
 use serde_json::Value;
 use setup::{proxy_nuget, stored_nupkg};
 use support::cli::{Env, run_ok, stderr, stdout};
 use support::nuget_feed::{Feed, FeedPackage, sha512_base64};
-
-/// (targetFramework or none, [(id, range)]).
-type Group<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)]);
-
-/// A package with these dependency groups, in its nuspec and in the feed's registration.
-fn package(dir: &Path, id: &str, version: &str, groups: &[Group]) -> FeedPackage {
-    let mut xml_groups = String::new();
-    for (tfm, deps) in groups {
-        match tfm {
-            Some(t) => xml_groups.push_str(&format!("      <group targetFramework=\"{t}\">\n")),
-            None => xml_groups.push_str("      <group>\n"),
-        }
-        for (dep, range) in *deps {
-            xml_groups.push_str(&format!(
-                "        <dependency id=\"{dep}\" version=\"{range}\" />\n"
-            ));
-        }
-        xml_groups.push_str("      </group>\n");
-    }
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
-         <package xmlns=\"http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd\">\n  \
-         <metadata>\n    <id>{id}</id>\n    <version>{version}</version>\n    \
-         <authors>opp tests</authors>\n    <description>{id} {version}</description>\n    \
-         <dependencies>\n{xml_groups}    </dependencies>\n  </metadata>\n</package>\n"
-    );
-    let path =
-        support::nuget::nupkg_with_nuspec(dir, &format!("{id}.{version}.nupkg"), id, &xml, version);
-    let mut p = FeedPackage::new(id, version, &path);
-    p.groups = groups
-        .iter()
-        .map(|(tfm, deps)| {
-            (
-                tfm.map(str::to_owned),
-                deps.iter()
-                    .map(|(d, r)| ((*d).to_owned(), (*r).to_owned()))
-                    .collect(),
-            )
-        })
-        .collect();
-    p
-}
-
-/// The chain: A 1.0.0 (net8.0: B; .NETStandard2.0, spelled as nuget.org registrations do: B
-/// and D), A 0.9.0; B 1.0.0 (C >= 1.0) and
-/// B 1.1.0 (C >= 2.0), for any framework; C 1.0.0 and 2.0.0; D 1.0.0.
-fn chain(env: &Env) -> Vec<FeedPackage> {
-    let dir = env.root().join("built");
-    let b = [("Opp.B", "[1.0.0, )")];
-    let b_and_d = [("Opp.B", "[1.0.0, )"), ("Opp.D", "[1.0.0, )")];
-    vec![
-        package(&dir, "Opp.A", "0.9.0", &[]),
-        package(
-            &dir,
-            "Opp.A",
-            "1.0.0",
-            &[(Some("net8.0"), &b), (Some(".NETStandard2.0"), &b_and_d)],
-        ),
-        package(&dir, "Opp.B", "1.0.0", &[(None, &[("Opp.C", "[1.0.0, )")])]),
-        package(&dir, "Opp.B", "1.1.0", &[(None, &[("Opp.C", "[2.0.0, )")])]),
-        package(&dir, "Opp.C", "1.0.0", &[]),
-        package(&dir, "Opp.C", "2.0.0", &[]),
-        package(&dir, "Opp.D", "1.0.0", &[]),
-    ]
-}
 
 /// `nuget5 install ID -Framework TFM -Source SOURCE -OutputDirectory OUT` straight from the
 /// feed (mono trusting its CA); returns the package directories it made, sorted.

@@ -11,6 +11,7 @@ Examples:
   opp mirror nuget Serilog@3.1.1 --framework net48             # exactly that version
   opp mirror nuget --lock packages.lock.json                   # exact versions, contentHash checked
   opp mirror nuget --project src/App/App.csproj                # its PackageReference items
+  opp mirror nuget Serilog --framework net8.0 --symbols        # with its .snupkg symbols
   opp mirror nuget Serilog --framework net8.0 --dry-run --json # the plan, nothing written";
 
 #[derive(Debug, Args)]
@@ -33,14 +34,18 @@ pub struct MirrorNugetArgs {
     /// its TargetFramework(s); repeatable.
     #[arg(long, value_name = "FILE")]
     pub project: Vec<PathBuf>,
-    /// The NuGet v3 feed to mirror from: its service index URL; credentials may be given as
-    /// https://USER:TOKEN@HOST/... and are never printed.
-    #[arg(
-        long,
-        default_value = "https://api.nuget.org/v3/index.json",
-        value_name = "URL"
-    )]
-    pub upstream: String,
+    /// The NuGet v3 feed to mirror from: its service index URL, or the key of a package source
+    /// in NuGet.Config. Default: `upstream` of [mirror.nuget] in opp's config file, else
+    /// https://api.nuget.org/v3/index.json. Credentials are found as NuGet finds them
+    /// (packageSourceCredentials of the source with that URL in NuGet.Config), else in
+    /// https://USER:TOKEN@HOST/..., ~/.netrc or the keyring; never printed.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// The NuGet.Config to read package sources and credentials from, alone (as `nuget
+    /// -ConfigFile` and `dotnet --configfile`); default: the NuGet.Config files NuGet reads
+    /// (this directory and those above it, then the user's and the machine's).
+    #[arg(long, value_name = "FILE")]
+    pub configfile: Option<PathBuf>,
     /// A range on the command line mirrors its lowest match (as dependencies always do), not
     /// its newest.
     #[arg(long)]
@@ -49,6 +54,11 @@ pub struct MirrorNugetArgs {
     /// without it).
     #[arg(long)]
     pub prerelease: bool,
+    /// Also mirror each version's .snupkg symbols package where the feed has one (nuget.org's
+    /// https://www.nuget.org/api/v2/symbolpackage/ID/VERSION, beside the feed's
+    /// SymbolPackagePublish resource, else its flat container), stored beside the .nupkg.
+    #[arg(long)]
+    pub symbols: bool,
     /// Print the plan (what would be mirrored, what is already stored); write nothing.
     #[arg(long)]
     pub dry_run: bool,

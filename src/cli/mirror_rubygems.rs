@@ -31,9 +31,11 @@ pub struct MirrorRubygemsArgs {
     /// are not chosen. Default: any Ruby.
     #[arg(long = "ruby-version", value_name = "X.Y")]
     pub ruby_version: Option<String>,
-    /// The gem source to mirror from (its compact index, /info/NAME, and /gems/); credentials
-    /// may be given as https://USER:PASSWORD@HOST/ and are never printed. Default:
-    /// https://rubygems.org/, or with --lock the lock's own remote.
+    /// The gem source to mirror from (its compact index, /info/NAME, and /gems/). Default:
+    /// `upstream` of [mirror.rubygems] in opp's config file, else https://rubygems.org/; with
+    /// --lock the lock's own remote. Credentials are found as Bundler finds them
+    /// (https://USER:PASSWORD@HOST/, `bundle config set HOST USER:PASSWORD`, BUNDLE_HOST),
+    /// else in ~/.netrc or the keyring; never printed.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
     /// Allow pre-releases (a requirement naming one allows them without it).

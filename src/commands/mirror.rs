@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::cli::MirrorPypiArgs;
 use crate::config::Settings;
 use crate::ecosystem::pypi::normalize_name;
-use crate::mirror::pypi::credentials::Netrc;
+use crate::mirror::credentials::Netrc;
 use crate::mirror::pypi::environment::Environment;
 use crate::mirror::pypi::requirements::{self, Parsed};
 use crate::mirror::pypi::resolve::{BinaryRules, Options};

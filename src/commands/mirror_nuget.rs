@@ -7,7 +7,9 @@ use std::path::Path;
 
 use crate::cli::MirrorNugetArgs;
 use crate::config::Settings;
-use crate::ecosystem::nuget::VersionRange;
+use crate::ecosystem::nuget::{PackageKind, VersionRange};
+use crate::mirror::credentials::{Netrc, Source};
+use crate::mirror::nuget::config_files::{self, Places};
 use crate::mirror::nuget::feed::Feed;
 use crate::mirror::nuget::framework::Tfm;
 use crate::mirror::nuget::resolve::{Options, Request};
@@ -15,6 +17,9 @@ use crate::mirror::nuget::sink::{Expected, NugetSink};
 use crate::mirror::nuget::{self, Wanted, lock, project, spec};
 use crate::mirror::{self, FileResult, PlanFile, Sink, download};
 use crate::output::Output;
+
+/// Where `opp mirror nuget` reads from without `--upstream` or `[mirror.nuget] upstream`.
+const DEFAULT_UPSTREAM: &str = "https://api.nuget.org/v3/index.json";
 
 /// `opp mirror nuget ...`.
 pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> anyhow::Result<()> {
@@ -72,7 +77,12 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
     };
 
     let client = download::client()?;
-    let feed = Feed::new(client.clone(), &args.upstream)?;
+    let (upstream, credentials_from) = upstream(settings, out, &args)?;
+    let mut feed = Feed::new(client.clone(), &upstream)?;
+    if let Some(origin) = credentials_from {
+        feed = feed.credentials_from(origin);
+    }
+    feed.check().await?;
     let mut fatal = 0;
     if !requests.is_empty() {
         let targets = if options.frameworks.is_empty() {
@@ -102,13 +112,18 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
         out.warn(e);
     }
     fatal += errors.len();
-
     let target = super::open(&settings.location, settings)?;
     let sink = NugetSink {
         packages: target.packages(out),
         expected,
     };
-    let (plan, mut results) = skip_stored(plan, &sink).await;
+    let (mut plan, mut results) = skip_stored(plan, &sink).await;
+    if args.symbols {
+        let (files, stored, failed) = symbols(&feed, &sink, out, &plan, &results).await;
+        plan.extend(files);
+        results.extend(stored);
+        fatal += failed;
+    }
     let releases: BTreeSet<(&str, &str)> = plan
         .iter()
         .map(|f| (f.package.as_str(), f.version.as_str()))
@@ -132,6 +147,39 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
         );
     }
     Ok(())
+}
+
+/// The upstream with its credentials (`--upstream`, else `[mirror.nuget] upstream`, else
+/// nuget.org), looked up in the NuGet.Config files NuGet reads (or `--configfile` alone).
+fn upstream(
+    settings: &Settings,
+    out: &Output,
+    args: &MirrorNugetArgs,
+) -> anyhow::Result<(String, Option<String>)> {
+    let given = args
+        .upstream
+        .as_deref()
+        .or(settings.mirror_upstreams.get("nuget").map(String::as_str))
+        .unwrap_or(DEFAULT_UPSTREAM);
+    let files = match &args.configfile {
+        Some(file) => vec![file.clone()],
+        None => config_files::discover(&Places::here()),
+    };
+    tracing::debug!("NuGet config files: {files:?}");
+    let configs = config_files::read(&files)?;
+    let netrc = Netrc::load().unwrap_or_else(|why| {
+        out.warn(format!("{why}; going on without .netrc credentials"));
+        Netrc::default()
+    });
+    let (url, source) = config_files::with_credentials(given, &configs, &netrc)?;
+    tracing::debug!("credentials for the feed from {source:?}");
+    let origin = match source {
+        Some(Source::Config(origin)) => Some(origin),
+        Some(Source::Netrc(path)) => Some(path.display().to_string()),
+        Some(Source::Keyring) => Some("the keyring".to_owned()),
+        Some(Source::Url) | None => None,
+    };
+    Ok((url, origin))
 }
 
 /// A project's frameworks and references (restore's choice: each reference's lowest match).
@@ -182,8 +230,58 @@ fn read_project(path: &Path) -> anyhow::Result<(Vec<Tfm>, Vec<Request>)> {
     Ok((frameworks, requests))
 }
 
-/// Leaves out the versions whose `.nupkg` the store already holds (a NuGet version is
-/// immutable: it is not downloaded again), reporting them as skipped.
+/// With `--symbols`: the `.snupkg` plan files of every version planned or already stored,
+/// except those whose symbols are stored too (reported as skipped, not asked for again);
+/// the versions the feed has none for are named in a status line. Returns the plan files, the
+/// skipped results and how many lookups failed (each warned).
+async fn symbols(
+    feed: &Feed,
+    sink: &NugetSink<'_>,
+    out: &Output,
+    plan: &[PlanFile],
+    stored: &[FileResult],
+) -> (Vec<PlanFile>, Vec<FileResult>, usize) {
+    let mut versions: BTreeSet<(String, String)> = plan
+        .iter()
+        .map(|f| (f.package.clone(), f.version.clone()))
+        .collect();
+    let mut skipped = Vec::new();
+    for r in stored {
+        let files = sink
+            .stored(&r.package, &r.version)
+            .await
+            .unwrap_or_default();
+        match files
+            .iter()
+            .find(|(name, _)| PackageKind::of(name) == Some(PackageKind::Snupkg))
+        {
+            Some((name, sha256)) => skipped.push(FileResult {
+                file: name.clone(),
+                sha256: Some(sha256.clone()),
+                ..r.clone()
+            }),
+            None => {
+                versions.insert((r.package.clone(), r.version.clone()));
+            }
+        }
+    }
+    let versions: Vec<(String, String)> = versions.into_iter().collect();
+    let (files, without, errors) = nuget::symbol_files(feed, &versions).await;
+    if !without.is_empty() {
+        out.status(format!(
+            "no symbols package on the feed for {}",
+            without.join(", ")
+        ));
+    }
+    for e in &errors {
+        out.warn(e);
+    }
+    (files, skipped, errors.len())
+}
+
+/// Leaves out the files the store already holds by name kind (a version's `.nupkg`, its
+/// `.snupkg`; a NuGet version is immutable: neither is downloaded again), reporting them as
+/// skipped.
 async fn skip_stored(
     plan: Vec<PlanFile>,
     sink: &NugetSink<'_>,
@@ -195,9 +293,10 @@ async fn skip_stored(
             .stored(&f.package, &f.version)
             .await
             .unwrap_or_default();
+        let kind = PackageKind::of(&f.file_name);
         match stored
             .iter()
-            .find(|(name, _)| name.to_ascii_lowercase().ends_with(".nupkg"))
+            .find(|(name, _)| PackageKind::of(name) == kind)
         {
             Some((name, sha256)) => skipped.push(FileResult {
                 package: f.package,

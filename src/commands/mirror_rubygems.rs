@@ -6,9 +6,11 @@ use std::collections::BTreeSet;
 
 use crate::cli::MirrorRubygemsArgs;
 use crate::config::Settings;
+use crate::mirror::credentials::Netrc;
+use crate::mirror::rubygems::bundler;
 use crate::mirror::rubygems::resolve::Options;
 use crate::mirror::rubygems::sink::RubygemsSink;
-use crate::mirror::rubygems::upstream::Upstream;
+use crate::mirror::rubygems::upstream::{Credentials, Upstream};
 use crate::mirror::rubygems::{self, RubygemsMirrorError, lock};
 use crate::mirror::{self, MirrorError, download};
 use crate::output::Output;
@@ -63,9 +65,17 @@ pub async fn run(
     }
 
     let client = download::client()?;
+    let credentials = credentials(out, &args)?;
     let upstream = Upstream::new(
         client.clone(),
-        args.upstream.as_deref().unwrap_or(DEFAULT_UPSTREAM),
+        args.upstream
+            .as_deref()
+            .or(settings
+                .mirror_upstreams
+                .get("rubygems")
+                .map(String::as_str))
+            .unwrap_or(DEFAULT_UPSTREAM),
+        &credentials,
     )?;
     let target = super::open(&settings.location, settings)?;
     let sink = RubygemsSink {
@@ -83,7 +93,7 @@ pub async fn run(
     };
     if !locks.is_empty() {
         let (files, lock_problems) =
-            rubygems::plan_lock(&client, &locks, args.upstream.as_deref()).await;
+            rubygems::plan_lock(&client, &locks, args.upstream.as_deref(), &credentials).await;
         plan.extend(files);
         problems.extend(lock_problems);
     }
@@ -116,4 +126,26 @@ pub async fn run(
         );
     }
     Ok(())
+}
+
+/// Where the gem source's credentials may be: Bundler's settings for the application (the
+/// first `--lock`'s directory, else the nearest directory with a Gemfile or gems.rb from
+/// here up), and `.netrc`.
+fn credentials(out: &Output, args: &MirrorRubygemsArgs) -> anyhow::Result<Credentials> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let app_root = match args.lock.first() {
+        Some(lock) => std::path::absolute(lock)
+            .ok()
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf)),
+        None => cwd
+            .ancestors()
+            .find(|d| d.join("Gemfile").is_file() || d.join("gems.rb").is_file())
+            .map(std::path::Path::to_path_buf),
+    };
+    let bundler = bundler::Settings::load(app_root.as_deref()).map_err(anyhow::Error::msg)?;
+    let netrc = Netrc::load().unwrap_or_else(|why| {
+        out.warn(format!("{why}; going on without .netrc credentials"));
+        Netrc::default()
+    });
+    Ok(Credentials { bundler, netrc })
 }

@@ -5,6 +5,7 @@
 //! push path, report per file: `execute`, `download`). What to mirror (the closure, the
 //! upstream's protocol) is each ecosystem's own: `pypi/`.
 
+pub mod credentials;
 pub mod download;
 pub mod execute;
 pub mod nuget;

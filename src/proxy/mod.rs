@@ -20,6 +20,7 @@ pub mod child;
 pub mod failure;
 pub mod frontends;
 pub mod listeners;
+pub mod not_stored;
 pub mod releases;
 pub mod server;
 pub mod spool;

@@ -32,12 +32,14 @@ mod service;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, put};
 
+use super::not_stored::Notices;
 use super::{ChildContext, Frontend, ProxyState, Scheme, SharedState};
 
 pub use argv::{runs_nuget_exe, with_config_file};
@@ -138,6 +140,7 @@ impl Frontend for NugetFrontend {
             .route("/nuget/v3/query", get(search::search))
             .route("/nuget/api/v2/package", push.clone())
             .route("/nuget/api/v2/package/", push)
+            .layer(axum::Extension(Arc::new(Notices::default())))
     }
 
     async fn child_env(

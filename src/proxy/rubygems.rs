@@ -31,6 +31,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::access::url_with_password;
+use super::not_stored::Notices;
 use super::{ChildContext, Frontend, ProxyState, SharedState};
 
 /// The path every route of this frontend starts with.
@@ -82,6 +83,7 @@ impl Frontend for RubygemsFrontend {
             .route("/rubygems/gems/{file}", get(files::gem))
             .route("/rubygems/api/v1/gems", push)
             .layer(axum::Extension(catalog))
+            .layer(axum::Extension(Arc::new(Notices::default())))
     }
 
     async fn child_env(

@@ -1,5 +1,6 @@
 //! A local gem source for the tests, standing in for rubygems.org: the gems a test built with
-//! the real `gem build`, served by Python's `http.server` from a directory holding the compact
+//! the real `gem build`, served by Python's `http.server` (behind basic auth when asked) from a
+//! directory holding the compact
 //! index (`/versions`, `/info/NAME`, `/names`) and the files (`/gems/NAME-VERSION[-PLATFORM].gem`).
 //! Anything else (Bundler's `/api/v1/dependencies`, the full index) answers 404, so a client
 //! that did not use the compact index fails instead of quietly falling back.
@@ -35,6 +36,26 @@ rows.sort_by { |r| [r[0], r[1], r[2] == "ruby" ? "" : r[2]] }.each do |r|
   puts r.map(&:to_s).join("\t")
 end
 "##;
+
+/// `python -c SERVE_PY PORT ROOT USER:PASSWORD`: `http.server` serving ROOT on 127.0.0.1,
+/// answering 401 (with a Basic challenge) to requests without those credentials when given;
+/// each request logged on stderr as `http.server` logs it.
+const SERVE_PY: &str = r#"
+import base64, functools, http.server, sys
+port, root, auth = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+want = "Basic " + base64.b64encode(auth.encode()).decode() if auth else None
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def send_head(self):
+        if want and self.headers.get("Authorization") != want:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="gems"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        return super().send_head()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=root))
+server.serve_forever()
+"#;
 
 /// One gem file as the index lists it.
 #[derive(Clone, Debug)]
@@ -95,6 +116,11 @@ impl GemSource {
     /// Describes `files` with RubyGems, writes the index and the files under `env`, and
     /// serves them.
     pub fn serve(env: &Env, files: &[PathBuf]) -> GemSource {
+        GemSource::serve_with_auth(env, files, None)
+    }
+
+    /// [`GemSource::serve`], answering 401 to requests without `user`:`password` (basic auth).
+    pub fn serve_with_auth(env: &Env, files: &[PathBuf], auth: Option<(&str, &str)>) -> GemSource {
         let gems = describe(env, files);
         let root = env.root().join("gem-source");
         std::fs::create_dir_all(root.join("gems")).expect("create the gem source directory");
@@ -105,16 +131,16 @@ impl GemSource {
         write_index(&root, &gems);
         let log = env.root().join("gem-source.log");
         let port = super::registry::free_port();
+        let auth = auth.map(|(u, p)| format!("{u}:{p}")).unwrap_or_default();
         let child = env
             .python()
-            .args(["-u", "-m", "http.server", &port.to_string(), "--bind"])
-            .arg("127.0.0.1")
-            .arg("--directory")
+            .args(["-u", "-c", SERVE_PY, &port.to_string()])
             .arg(&root)
+            .arg(&auth)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("create the source's log"))
             .spawn()
-            .expect("start python -m http.server");
+            .expect("start the gem source (python http.server)");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the gem source did not start");

@@ -1,6 +1,7 @@
 //! A NuGet v3 feed served in-process for the tests, as nuget.org lays it out: a service index,
 //! registrations (an index per id, with its page inlined, or linked for ids with several
-//! versions, as nuget.org does for large ids), and a flat container, over HTTPS with a throwaway
+//! versions, as nuget.org does for large ids), a flat container, and `.snupkg` symbols where
+//! nuget.org's gallery serves them (`/api/v2/symbolpackage/{id}/{version}`), over HTTPS with a throwaway
 //! CA (opp's proxy CA code), from `.nupkg` files the test made. Every request path is recorded.
 //! nuget.exe under mono trusts the CA through mono's trust directory ([`Feed::trust_for_mono`],
 //! as `opp proxy` does for its child), opp through `SSL_CERT_FILE` ([`Feed::ca_bundle`]).
@@ -32,6 +33,9 @@ pub struct FeedPackage {
     pub listed: bool,
     /// The `packageHash` the registration states, when it is not the file's own.
     pub stated_hash: Option<String>,
+    /// The `.snupkg` served where nuget.org's gallery serves symbols
+    /// (`/api/v2/symbolpackage/{id}/{version}`, beside the `SymbolPackagePublish` resource).
+    pub symbols: Option<PathBuf>,
 }
 
 impl FeedPackage {
@@ -43,6 +47,7 @@ impl FeedPackage {
             groups: Vec::new(),
             listed: true,
             stated_hash: None,
+            symbols: None,
         }
     }
 }
@@ -194,6 +199,7 @@ fn layout(base: &str, packages: &[FeedPackage]) -> Files {
                 {"@id": format!("{base}/v3/registration/"), "@type": "RegistrationsBaseUrl/3.0.0-rc"},
                 {"@id": format!("{base}/v3/registration/"), "@type": "RegistrationsBaseUrl/3.4.0"},
                 {"@id": format!("{base}/v3/registration/"), "@type": "RegistrationsBaseUrl/3.6.0"},
+                {"@id": format!("{base}/api/v2/symbolpackage"), "@type": "SymbolPackagePublish/4.9.0"},
             ]
         }),
     );
@@ -208,6 +214,15 @@ fn layout(base: &str, packages: &[FeedPackage]) -> Files {
             let v = p.version.to_ascii_lowercase();
             flat_versions.push(v.clone());
             let bytes = std::fs::read(&p.path).expect("read a feed package");
+            if let Some(symbols) = &p.symbols {
+                files.insert(
+                    format!("/api/v2/symbolpackage/{lower}/{v}"),
+                    (
+                        std::fs::read(symbols).expect("read a symbols package"),
+                        "application/octet-stream",
+                    ),
+                );
+            }
             let content = format!("{base}/v3/flatcontainer/{lower}/{v}/{lower}.{v}.nupkg");
             files.insert(
                 format!("/v3/flatcontainer/{lower}/{v}/{lower}.{v}.nupkg"),

@@ -27,9 +27,19 @@ const MAX_PAGES: usize = 1000;
 )]
 pub struct BadFeed(pub String);
 
+/// The feed could not be read at all (its service index).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the NuGet feed {feed}: {reason}")]
+pub struct Unreadable {
+    pub feed: String,
+    pub reason: String,
+}
+
 pub struct Feed {
     client: reqwest::Client,
     index: Url,
+    /// Where the index URL's credentials came from, for a 401's message (never the values).
+    credentials_from: Option<String>,
     resources: OnceCell<Result<Resources, String>>,
 }
 
@@ -42,8 +52,28 @@ impl Feed {
         Ok(Feed {
             client,
             index,
+            credentials_from: None,
             resources: OnceCell::new(),
         })
+    }
+
+    /// Says where the URL's credentials came from (`~/.netrc`, `packageSourceCredentials of
+    /// `feed` in FILE`), for the message of a 401.
+    pub fn credentials_from(mut self, origin: String) -> Feed {
+        self.credentials_from = Some(origin);
+        self
+    }
+
+    /// Reads the service index, so that a feed that cannot be read is one error before any
+    /// package is looked up.
+    pub async fn check(&self) -> Result<(), Unreadable> {
+        self.resources()
+            .await
+            .map(|_| ())
+            .map_err(|reason| Unreadable {
+                feed: self.describe(),
+                reason,
+            })
     }
 
     /// The feed for messages: its service index URL without a password.
@@ -117,6 +147,31 @@ impl Feed {
         }
     }
 
+    /// Where the `.snupkg` of `id` `version` is, or `None` when the feed has none: the first
+    /// of [`symbols_candidates`] that answers a `HEAD` with success (redirects followed); a
+    /// `404` moves on, any other failure is an error.
+    pub async fn symbols_url(
+        &self,
+        id: &str,
+        version: &NugetVersion,
+    ) -> Result<Option<Url>, String> {
+        let resources = self.resources().await?;
+        for url in symbols_candidates(resources, id, version)? {
+            let url = self.authorized(url);
+            let response =
+                self.client.head(url.clone()).send().await.map_err(|e| {
+                    format!("{}: {}", download::redacted(&url), download::causes(e))
+                })?;
+            match response.status() {
+                s if s.is_success() => return Ok(Some(url)),
+                StatusCode::NOT_FOUND | StatusCode::GONE => continue,
+                StatusCode::UNAUTHORIZED => return Err(self.unauthorized(&url)),
+                s => return Err(format!("{} answered {s}", download::redacted(&url))),
+            }
+        }
+        Ok(None)
+    }
+
     /// A JSON document: bounded, decoded from gzip when the feed sends it so. Errors start
     /// with the status code when the feed answered one.
     async fn document(&self, url: &Url) -> Result<Vec<u8>, String> {
@@ -126,6 +181,9 @@ impl Feed {
             .map_err(|e| match e {
                 DownloadError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
                     format!("404: {e}")
+                }
+                DownloadError::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
+                    self.unauthorized(url)
                 }
                 other => other.to_string(),
             })?;
@@ -172,10 +230,29 @@ impl Feed {
 }
 
 impl Feed {
+    /// What a 401 from `url` means: no credentials were found, or the ones sent were refused.
+    fn unauthorized(&self, url: &Url) -> String {
+        let url = download::redacted(url);
+        match (&self.credentials_from, url_has_credentials(&self.index)) {
+            (Some(origin), true) => format!(
+                "{url} answered 401 Unauthorized to the credentials from {origin}: check them"
+            ),
+            (None, true) => {
+                format!("{url} answered 401 Unauthorized to the credentials opp sent: check them")
+            }
+            (_, false) => format!(
+                "{url} answered 401 Unauthorized and opp found no credentials for it: give them \
+                 in NuGet.Config (packageSourceCredentials of the source with that URL), in \
+                 opp's config ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\") or in \
+                 ~/.netrc"
+            ),
+        }
+    }
+
     /// `url` with the service index's credentials when it has the same origin and none of its
     /// own (reqwest sends a URL's credentials as basic auth).
     fn authorized(&self, mut url: Url) -> Url {
-        let has_credentials = !self.index.username().is_empty() || self.index.password().is_some();
+        let has_credentials = url_has_credentials(&self.index);
         let same_origin = url.scheme() == self.index.scheme()
             && url.host_str() == self.index.host_str()
             && url.port_or_known_default() == self.index.port_or_known_default();
@@ -185,6 +262,34 @@ impl Feed {
         }
         url
     }
+}
+
+/// Where a feed may serve the `.snupkg` of `id` `version`, in the order opp asks: the
+/// gallery's download beside the symbol push resource (nuget.org:
+/// `https://www.nuget.org/api/v2/symbolpackage/{Id}/{Version}`, the id as given), then the flat
+/// container's `{id}/{version}/{id}.{version}.snupkg` (lowercase, as its `.nupkg`). The v3
+/// protocol names no symbol download resource; nuget.org's flat container serves no `.snupkg`.
+pub fn symbols_candidates(
+    resources: &Resources,
+    id: &str,
+    version: &NugetVersion,
+) -> Result<Vec<Url>, String> {
+    let mut urls = Vec::new();
+    if let Some(base) = &resources.symbol_packages {
+        urls.push(join(base, &format!("{id}/{version}"))?);
+    }
+    if let Some(flat) = &resources.flat_container {
+        let lower = id.to_ascii_lowercase();
+        urls.push(join(
+            flat,
+            &format!("{lower}/{version}/{lower}.{version}.snupkg"),
+        )?);
+    }
+    Ok(urls)
+}
+
+fn url_has_credentials(url: &Url) -> bool {
+    crate::mirror::credentials::present(url)
 }
 
 /// `base` (ending in `/` or not) joined with a relative path.
@@ -222,5 +327,37 @@ mod tests {
             assert_eq!(feed.authorized(url(other)).as_str(), other);
         }
         assert_eq!(feed.describe(), "https://me:***@feed.example/v3/index.json");
+    }
+
+    #[test]
+    fn symbols_are_looked_for_beside_the_symbol_push_resource_then_in_the_flat_container() {
+        let version = NugetVersion::parse("1.0").unwrap();
+        let both = Resources {
+            registrations: "https://f.example/reg/".into(),
+            flat_container: Some("https://f.example/flat/".into()),
+            symbol_packages: Some("https://www.f.example/api/v2/symbolpackage".into()),
+        };
+        let urls: Vec<String> = symbols_candidates(&both, "Opp.A", &version)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "https://www.f.example/api/v2/symbolpackage/Opp.A/1.0.0",
+                "https://f.example/flat/opp.a/1.0.0/opp.a.1.0.0.snupkg",
+            ]
+        );
+        let neither = Resources {
+            flat_container: None,
+            symbol_packages: None,
+            ..both
+        };
+        assert!(
+            symbols_candidates(&neither, "Opp.A", &version)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

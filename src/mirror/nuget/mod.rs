@@ -1,10 +1,12 @@
 //! The NuGet half of `opp mirror`: read a v3 feed (`feed`, `registration`), choose each
 //! version's dependency group for every target framework by NuGet's rules (`framework`), close
 //! over the dependencies as NuGet does (`resolve`), read what was asked for (`spec`, `lock`,
-//! `project`), and hand the `.nupkg` files to the shared pipeline through `opp push nuget`'s
+//! `project`), bring `.snupkg` symbols beside them when asked (`symbol_files`), find the feed's credentials in NuGet.Config (`config`, `config_files`), and hand the `.nupkg` files to the shared pipeline through `opp push nuget`'s
 //! path with their SHA-512 checked (`sink`). `resolve` is pure: [`plan`] fetches what it asks
 //! for and calls it again until nothing is missing.
 
+pub mod config;
+pub mod config_files;
 pub mod feed;
 pub mod framework;
 pub mod lock;
@@ -125,4 +127,46 @@ pub async fn files(
         }
     }
     (plan, expected, errors)
+}
+
+/// With `--symbols`: the `.snupkg` of each (id, version), where the feed has one
+/// (`Feed::symbols_url`, asked for a few at once). Returns the plan files, the versions the
+/// feed has no symbols for, and the versions whose symbols could not be looked up (one line
+/// each).
+pub async fn symbol_files(
+    feed: &Feed,
+    versions: &[(String, String)],
+) -> (Vec<PlanFile>, Vec<String>, Vec<String>) {
+    type Found<'a> = (&'a (String, String), Result<Option<reqwest::Url>, String>);
+    let found: Vec<Found> = stream::iter(versions)
+        .map(|v| async move {
+            let url = match crate::ecosystem::nuget::NugetVersion::parse(&v.1) {
+                Some(version) => feed.symbols_url(&v.0, &version).await,
+                None => Err(format!("`{}` is not a NuGet version", v.1)),
+            };
+            (v, url)
+        })
+        .buffer_unordered(FETCHES)
+        .collect()
+        .await;
+    let (mut plan, mut without, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for ((id, version), url) in found {
+        match url {
+            Ok(Some(url)) => plan.push(PlanFile {
+                package: id.clone(),
+                version: version.clone(),
+                file_name: format!("{id}.{version}.snupkg"),
+                url,
+                sha256: None,
+                allowed: Vec::new(),
+                size: None,
+                local: None,
+            }),
+            Ok(None) => without.push(format!("{id} {version}")),
+            Err(why) => errors.push(format!("{id} {version} symbols: {why}")),
+        }
+    }
+    plan.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    without.sort();
+    (plan, without, errors)
 }

@@ -44,6 +44,9 @@ pub struct Resources {
     pub registrations: String,
     /// `PackageBaseAddress/3.0.0`, the flat container, if offered.
     pub flat_container: Option<String>,
+    /// `SymbolPackagePublish/4.9.0`, where `.snupkg` files are pushed; nuget.org's gallery
+    /// also serves them at `{@id}/{Id}/{Version}` (its "Download symbols" link).
+    pub symbol_packages: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +97,7 @@ pub fn resources(bytes: &[u8]) -> Result<Resources, String> {
     Ok(Resources {
         registrations,
         flat_container: find("PackageBaseAddress/3.0.0"),
+        symbol_packages: find("SymbolPackagePublish/4.9.0"),
     })
 }
 
@@ -223,16 +227,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_newest_registrations_resource_and_the_flat_container_are_found() {
+    fn the_newest_registrations_resource_the_flat_container_and_symbols_are_found() {
         let index = br#"{"version":"3.0.0","resources":[
             {"@id":"https://f/reg/","@type":"RegistrationsBaseUrl"},
             {"@id":"https://f/reg-gz-semver2/","@type":"RegistrationsBaseUrl/3.6.0"},
-            {"@id":"https://f/flat/","@type":["PackageBaseAddress/3.0.0"]}]}"#;
+            {"@id":"https://f/flat/","@type":["PackageBaseAddress/3.0.0"]},
+            {"@id":"https://f/api/v2/symbolpackage","@type":"SymbolPackagePublish/4.9.0"}]}"#;
         assert_eq!(
             resources(index).unwrap(),
             Resources {
                 registrations: "https://f/reg-gz-semver2/".into(),
                 flat_container: Some("https://f/flat/".into()),
+                symbol_packages: Some("https://f/api/v2/symbolpackage".into()),
             }
         );
         let err = resources(br#"{"resources":[]}"#).unwrap_err();

@@ -2,7 +2,8 @@
 //! `.nupkg` described from its own nuspec, then `Packages::push_nuget`), byte for byte, so the
 //! package's own signature stays valid. Before that, each file is checked against the SHA-512
 //! the feed (`packageHash`) or a lock file (`contentHash`) states, and its nuspec against the
-//! id and version asked for; a file failing either stores nothing.
+//! id and version asked for; a file failing either stores nothing. A `.snupkg` is pushed with its `.nupkg` (or after it is
+//! stored), as `opp push nuget` requires.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -80,7 +81,7 @@ fn check(f: &PlanFile, path: &Path, expected: &[Expected]) -> Result<eco::NugetP
     let same_version = NugetVersion::parse(&described.version)
         .zip(NugetVersion::parse(&f.version))
         .is_some_and(|(a, b)| a == b);
-    if described.kind != PackageKind::Nupkg
+    if Some(described.kind) != PackageKind::of(&f.file_name)
         || !described.id.eq_ignore_ascii_case(&f.package)
         || !same_version
     {
@@ -116,7 +117,9 @@ impl Sink for NugetSink<'_> {
         let mut described = Vec::new();
         let mut pkgs = Vec::new();
         for (f, path) in &files {
+            // The hashes stated are the .nupkg's; a feed states none for a .snupkg.
             let expected = NugetVersion::parse(&f.version)
+                .filter(|_| PackageKind::of(&f.file_name) == Some(PackageKind::Nupkg))
                 .and_then(|v| self.expected.get(&key(&f.package, &v)))
                 .cloned()
                 .unwrap_or_default();

@@ -5,7 +5,6 @@
 //! the command line (`spec`) and requirements files (`requirements`).
 
 mod choose;
-pub mod credentials;
 pub mod environment;
 pub mod index;
 pub mod lock;

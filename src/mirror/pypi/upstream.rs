@@ -8,12 +8,12 @@ use std::str::FromStr;
 
 use reqwest::Url;
 
-use super::credentials::{self, Netrc};
 use super::index::{self, IndexFile, dist_name};
 use super::metadata::{self, Dependencies};
 use crate::digest::Hasher;
 use crate::ecosystem::limits;
 use crate::ecosystem::pypi as eco;
+use crate::mirror::credentials::{self, Netrc};
 use crate::mirror::download::{self, DownloadError, redacted};
 
 /// The largest project page read into memory (metadata files: `limits::metadata_bytes`).

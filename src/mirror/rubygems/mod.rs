@@ -1,9 +1,11 @@
 //! The RubyGems half of `opp mirror`: read a gem source's compact index (`/info/NAME`,
 //! `info`, `upstream`), close over runtime dependencies per target platform and Ruby version
-//! (`platform`, `resolve`), or take the exact gems a `Gemfile.lock` pins (`lock`), and hand
+//! (`platform`, `resolve`), with the source's credentials where Bundler keeps them
+//! (`bundler`), or take the exact gems a `Gemfile.lock` pins (`lock`), and hand
 //! the files to the shared pipeline through `opp push rubygems`'s path (`sink`). Every file
 //! is checked against the sha256 its `/info` line carries (and the lock's `CHECKSUMS`).
 
+pub mod bundler;
 pub mod info;
 pub mod lock;
 pub mod platform;
@@ -169,6 +171,7 @@ pub async fn plan_lock(
     client: &reqwest::Client,
     locked: &[lock::LockedGem],
     upstream: Option<&str>,
+    credentials: &upstream::Credentials,
 ) -> (Vec<PlanFile>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut sources: BTreeMap<String, Upstream> = BTreeMap::new();
@@ -177,7 +180,7 @@ pub async fn plan_lock(
             continue;
         };
         if !sources.contains_key(url) {
-            match Upstream::new(client.clone(), url) {
+            match Upstream::new(client.clone(), url, credentials) {
                 Ok(u) => {
                     sources.insert(url.to_owned(), u);
                 }

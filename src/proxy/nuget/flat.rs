@@ -1,25 +1,32 @@
 //! The flat container (`PackageBaseAddress/3.0.0`) under `/nuget/v3/flatcontainer/`:
 //! `{id}/index.json` lists the versions, `{id}/{version}/{id}.{version}.nupkg` is the package
-//! streamed from the store, `{id}/{version}/{id}.nuspec` its manifest. Ids and versions are
+//! streamed from the store, `{id}/{version}/{id}.nuspec` its manifest, and
+//! `{id}/{version}/{id}.{version}.snupkg` its symbols package where one is stored (where
+//! `opp mirror nuget --symbols` looks for one on a feed that is not nuget.org). Ids and versions are
 //! matched case-insensitively and in any NuGet spelling (`1.0` is `1.0.0`), as restore asks
 //! with the listed case and nuget.exe lowercases (docs/protocols.md §4.2).
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 
 use super::error::{Failure, NugetApiError};
 use super::read::{self, lower_id};
+use crate::ecosystem::nuget::PackageKind;
 use crate::mapper::Mapper;
+use crate::proxy::not_stored::Notices;
 use crate::proxy::{SharedState, blob};
 use crate::release::Ecosystem;
 
 /// `GET {id}/index.json`: `{"versions": [...]}`, lowercased, oldest first.
 pub async fn versions(
     State(state): State<SharedState>,
+    Extension(notices): Extension<Arc<Notices>>,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, NugetApiError> {
     if file != "index.json" {
@@ -30,7 +37,8 @@ pub async fn versions(
     }
     let versions = read::versions(&state, &id).await?;
     if versions.is_empty() {
-        return Err(Failure::NotFound(format!("no package {id} in the store")).into());
+        let reason = notices.not_stored(&state, Ecosystem::Nuget, &id);
+        return Err(Failure::NotFound(reason).into());
     }
     Ok(Json(json!({ "versions": versions })).into_response())
 }
@@ -49,10 +57,13 @@ pub async fn content(
         return Err(missing().into());
     };
     let wanted = file.to_ascii_lowercase();
-    let is_nupkg = wanted == format!("{lower}.{normalized}.nupkg")
-        || wanted == format!("{lower}.{}.nupkg", version.to_ascii_lowercase());
+    let named = |ext: &str| {
+        wanted == format!("{lower}.{normalized}.{ext}")
+            || wanted == format!("{lower}.{}.{ext}", version.to_ascii_lowercase())
+    };
+    let (is_nupkg, is_snupkg) = (named("nupkg"), named("snupkg"));
     let is_nuspec = wanted == format!("{lower}.nuspec");
-    if !is_nupkg && !is_nuspec {
+    if !is_nupkg && !is_snupkg && !is_nuspec {
         return Err(missing().into());
     }
     let stored = read::stored(&state, &lower, &normalized)
@@ -66,7 +77,16 @@ pub async fn content(
         )
             .into_response());
     }
-    let file = &stored.nupkg;
+    let file = if is_snupkg {
+        stored
+            .release
+            .files
+            .iter()
+            .find(|f| PackageKind::of(&f.name) == Some(PackageKind::Snupkg))
+            .ok_or_else(missing)?
+    } else {
+        &stored.nupkg
+    };
     let body = if method == Method::HEAD {
         Body::empty()
     } else {

@@ -5,6 +5,9 @@
 //! leaf document (docs/protocols.md §4.3). The metadata comes from the stored nuspecs.
 
 use axum::Json;
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -15,11 +18,13 @@ use super::service;
 use crate::ecosystem::nuget::Nuspec;
 use crate::mapper::Mapper;
 use crate::proxy::SharedState;
+use crate::proxy::not_stored::Notices;
 use crate::release::Ecosystem;
 
 /// `GET {id}/index.json` or `GET {id}/{version}.json`.
 pub async fn registration(
     State(state): State<SharedState>,
+    Extension(notices): Extension<Arc<Notices>>,
     Path((id, leaf)): Path<(String, String)>,
 ) -> Result<Response, NugetApiError> {
     let missing = || Failure::NotFound(format!("no package {id} in the store"));
@@ -29,7 +34,8 @@ pub async fn registration(
         let versions = read::versions(&state, &lower).await?;
         let described = read::describe_all(&state, &lower, &versions).await?;
         if described.is_empty() {
-            return Err(missing().into());
+            let reason = notices.not_stored(&state, Ecosystem::Nuget, &id);
+            return Err(Failure::NotFound(reason).into());
         }
         return Ok(Json(index(base, &lower, &described)).into_response());
     }

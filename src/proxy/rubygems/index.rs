@@ -23,6 +23,8 @@ use super::compact::{self, is_prerelease};
 use super::error::{Failure, GemsError};
 use super::marshal;
 use crate::proxy::SharedState;
+use crate::proxy::not_stored::Notices;
+use crate::release::Ecosystem;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -82,11 +84,13 @@ pub async fn versions(
 pub async fn info(
     State(state): State<SharedState>,
     Extension(catalog): Extension<Arc<Catalog>>,
+    Extension(notices): Extension<Arc<Notices>>,
     Path(name): Path<String>,
 ) -> Result<Response, GemsError> {
     let entries = catalog::gem(&state, &catalog, &name).await?;
     if entries.is_empty() {
-        return Err(Failure::NotFound(format!("no gem {name} in this source")).into());
+        let reason = notices.not_stored(&state, Ecosystem::Rubygems, &name);
+        return Err(Failure::NotFound(reason).into());
     }
     let refs: Vec<_> = entries.iter().map(|s| &s.entry).collect();
     Ok(compact_response(compact::info(&refs)))

@@ -1,10 +1,12 @@
-//! Credentials for the upstream index, found where pip finds them: the URL's userinfo
-//! (`https://USER:PASSWORD@host/simple/`), else the `.netrc` entry of the URL's host (`NETRC`,
-//! else `~/.netrc`; the `default` entry when no `machine` matches, as requests reads it), else,
-//! when the URL names a user without a password (`https://USER@host/simple/`), the OS keyring
-//! entry with service = the host and user = that user (as pip's and uv's keyring support look
-//! it up). They travel in the URL's userinfo, which reqwest sends as basic auth; every message
-//! shows URLs through `download::redacted`, so no credential is ever printed.
+//! Credentials for an upstream index, shared by every `opp mirror` ecosystem, found where pip
+//! finds them: the URL's userinfo (`https://USER:PASSWORD@host/simple/`), else the `.netrc`
+//! entry of the URL's host (`NETRC`, else `~/.netrc`; the `default` entry when no `machine`
+//! matches, as requests reads it), else, when the URL names a user without a password
+//! (`https://USER@host/simple/`), the OS keyring entry with service = the host and user = that
+//! user (as pip's and uv's keyring support look it up). Ecosystems put their own sources first
+//! (NuGet.Config, Bundler's settings) with [`set`]. They travel in the URL's userinfo, which
+//! reqwest sends as basic auth; every message shows URLs through `download::redacted`, so no
+//! credential is ever printed.
 //!
 //! The `.netrc` parser is the `rust-netrc` crate (uv's). Its parse errors may quote a token of
 //! the file, which may be a password, so they are reported without their detail.
@@ -19,6 +21,8 @@ pub enum Source {
     Url,
     Netrc(PathBuf),
     Keyring,
+    /// An ecosystem's own configuration, described (`NuGet.Config /x/NuGet.Config`).
+    Config(String),
 }
 
 /// The `.netrc` file pip would read, parsed; empty when there is none.
@@ -74,15 +78,50 @@ fn lookup(parsed: &netrc::Netrc, host: &str) -> Option<(String, String)> {
     Some((entry.login.clone(), entry.password.clone()))
 }
 
+/// Whether `url` carries a user or a password.
+pub fn present(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// What userinfo must percent-encode (the WHATWG URL userinfo set), and `%` itself: reqwest
+/// decodes the userinfo before sending it as basic auth, so a literal `%` must arrive as `%25`.
+const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'=')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'|');
+
+/// Puts `user` and `password` into `url` (percent-encoded as userinfo needs); false when the
+/// URL cannot carry them (no host).
+pub fn set(url: &mut Url, user: &str, password: &str) -> bool {
+    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, USERINFO).to_string();
+    url.set_username(&encode(user)).is_ok() && url.set_password(Some(&encode(password))).is_ok()
+}
+
 /// Puts credentials into `url` when it carries none: its host's `.netrc` entry. Returns
 /// where the credentials it now carries came from.
 pub fn from_netrc(url: &mut Url, netrc: &Netrc) -> Option<Source> {
-    if !url.username().is_empty() || url.password().is_some() {
+    if present(url) {
         return Some(Source::Url);
     }
     let (login, password) = netrc.lookup(url.host_str()?)?;
-    url.set_username(&login).ok()?;
-    url.set_password(Some(&password)).ok()?;
+    set(url, &login, &password).then_some(())?;
     Some(Source::Netrc(netrc.path.clone().unwrap_or_default()))
 }
 
@@ -162,6 +201,17 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn credentials_set_into_a_url_reach_reqwest_as_written() {
+        let mut url = Url::parse("https://feed.example/v3/index.json").unwrap();
+        assert!(set(&mut url, "me-you@corp", "p%40ss:w/rd"));
+        assert_eq!(
+            url.as_str(),
+            "https://me-you%40corp:p%2540ss%3Aw%2Frd@feed.example/v3/index.json"
+        );
+        assert_eq!(percent_decoded(url.password().unwrap()), "p%40ss:w/rd");
     }
 
     #[test]
