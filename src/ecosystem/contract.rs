@@ -13,6 +13,7 @@
 
 use futures_util::future::BoxFuture;
 
+use crate::artifact::Kinds;
 use crate::mapper::Naming;
 use crate::packages::{PackageError, Packages};
 use crate::release::{Ecosystem, Release};
@@ -36,6 +37,20 @@ pub struct Contract {
     /// Where `opp mirror ECOSYSTEM NAME` brings a package from by default, for the hint of a
     /// package that is not stored (`None`: no `opp mirror` for this ecosystem yet).
     pub mirror_from: Option<&'static str>,
+    /// How another copy of a stored version joins it (push's judgement, `opp import`).
+    pub merge: Merge,
+}
+
+/// How the files of a version join what is stored under its tag.
+#[derive(Debug, Clone, Copy)]
+pub enum Merge {
+    /// File by file, in this layout (keyed by platform, artifactType and the layout's entry
+    /// key): PyPI, NuGet, RubyGems.
+    FileByFile(&'static Kinds),
+    /// The version is judged whole: the same files are already there, other files are a
+    /// conflict unless forced (Terraform providers, one signed SHA256SUMS per version;
+    /// modules, one zip).
+    Whole,
 }
 
 /// Reads a stored version: `(packages, normalized name, normalized version)`.

@@ -265,4 +265,5 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::nuget::read_release,
     platforms: super::contract::Platforms::None,
     mirror_from: Some("nuget.org, with its dependencies"),
+    merge: super::contract::Merge::FileByFile(&crate::artifact::NUGET),
 };

@@ -377,4 +377,5 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::pypi::read_release,
     platforms: super::contract::Platforms::None,
     mirror_from: Some("PyPI, with its dependencies"),
+    merge: super::contract::Merge::FileByFile(&crate::artifact::PYPI),
 };

@@ -172,4 +172,5 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::rubygems::read_release,
     platforms: super::contract::Platforms::Annotation(crate::artifact::RUBYGEMS_PLATFORM),
     mirror_from: Some("rubygems.org, with its dependencies"),
+    merge: super::contract::Merge::FileByFile(&crate::artifact::RUBYGEMS),
 };

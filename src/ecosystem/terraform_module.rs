@@ -270,6 +270,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::module::read_release,
     platforms: super::contract::Platforms::None,
     mirror_from: None,
+    merge: super::contract::Merge::Whole,
 };
 
 #[cfg(test)]

@@ -296,6 +296,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::provider::read_release,
     platforms: super::contract::Platforms::Oci,
     mirror_from: Some("its registry, signatures checked"),
+    merge: super::contract::Merge::Whole,
 };
 
 #[cfg(test)]
