@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
 
 use super::settle::{self, Candidate, Step};
-use super::{CONCURRENCY, PackageError, Packages, Pushed, Result};
+use super::{CONCURRENCY, Packages, Pushed, Result};
 use crate::artifact::{self, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
 use crate::digest::Digest;
 use crate::output::ProgressReader;
@@ -279,7 +279,9 @@ impl Packages<'_> {
         // items is not `Send` for every lifetime (rust-lang/rust#102211).
         let uploads: Vec<_> = blobs
             .into_iter()
-            .map(|(digest, up)| self.upload_blob_patiently(repo, digest, up))
+            .map(|(digest, up)| {
+                patiently(move || self.upload_blob(repo, digest.clone(), up.clone()))
+            })
             .collect();
         stream::iter(uploads)
             .buffer_unordered(CONCURRENCY)
@@ -287,7 +289,7 @@ impl Packages<'_> {
             .await?;
         let manifests: Vec<_> = files
             .iter()
-            .map(|a| self.push_manifest_patiently(repo, &a.manifest))
+            .map(|a| patiently(|| self.store.push_manifest(repo, &a.manifest, None)))
             .collect();
         stream::iter(manifests)
             .buffer_unordered(CONCURRENCY)
@@ -295,44 +297,13 @@ impl Packages<'_> {
             .await?;
         Ok(())
     }
-    /// [`Packages::upload_blob`], again after a short wait when the registry failed: several
-    /// writers uploading one blob at once (two wheels with one METADATA) can meet
-    /// distribution's non-atomic link files.
-    async fn upload_blob_patiently(
+    /// Stores one blob unless the store has it.
+    async fn upload_blob(
         &self,
         repo: &str,
         digest: Digest,
         up: Upload<'_>,
-    ) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            match self.upload_blob(repo, digest.clone(), up.clone()).await {
-                Err(PackageError::Store(e)) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
-                    tries += 1;
-                    settle::short_wait().await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Stores a file manifest, again after a short wait when the registry failed: a registry
-    /// may briefly deny knowing a blob another writer is storing at the same moment
-    /// (distribution 2.8 answers MANIFEST_BLOB_UNKNOWN).
-    async fn push_manifest_patiently(&self, repo: &str, manifest: &RawManifest) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            match self.store.push_manifest(repo, manifest, None).await {
-                Err(e) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
-                    tries += 1;
-                    settle::short_wait().await;
-                }
-                other => return Ok(other?),
-            }
-        }
-    }
-
-    async fn upload_blob(&self, repo: &str, digest: Digest, up: Upload<'_>) -> Result<()> {
+    ) -> std::result::Result<(), StoreError> {
         let digest = &digest;
         if self.store.blob_exists(repo, digest).await? {
             return Ok(());
@@ -351,6 +322,31 @@ impl Packages<'_> {
             .await?;
         bar.finish_and_clear();
         Ok(())
+    }
+}
+
+/// Runs one upload step (a blob, or a file manifest: stored under its digest, so a second
+/// write of the same bytes changes nothing and the step may be repeated), again after a short
+/// random wait when the registry failed in a way another writer causes (several writers storing
+/// one blob at once meet distribution's non-atomic link files; a registry may briefly deny
+/// knowing a blob another writer is storing, MANIFEST_BLOB_UNKNOWN): at most [`UPLOAD_TRIES`]
+/// more times. Busy answers (`Retry-After`) and broken connections never reach here as
+/// transient: the store retried those itself within `--retry-timeout`, so this adds no second
+/// budget on top of it.
+async fn patiently<T, F, Fut>(mut step: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        match step().await {
+            Err(e) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
+                tries += 1;
+                settle::short_wait().await;
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
