@@ -39,7 +39,24 @@ pub struct Contract {
     pub mirror_from: Option<&'static str>,
     /// How another copy of a stored version joins it (push's judgement, `opp import`).
     pub merge: Merge,
+    /// Reads a version request in the ecosystem's own syntax (`opp export`'s `NAME@SPEC`: a
+    /// PEP 440 specifier, a Terraform constraint, a NuGet range, a gem requirement; a bare
+    /// version means exactly that version) into the stored versions it admits, pre-releases
+    /// included: `(name, spec)`, the error says what is wrong with the spec.
+    pub version_filter: fn(&str, &str) -> Result<VersionFilter, String>,
+    /// Where a stored version came from, for `opp show` (a mirrored provider's upstream and
+    /// signing key); `None` when the ecosystem records none.
+    pub provenance: Option<ReadProvenance>,
+    /// Its `opp proxy` frontend (`proxy::Frontend`), if it has one; one frontend may serve
+    /// several ecosystems (Terraform's serves providers and modules, and sits on providers).
+    pub frontend: Option<fn() -> Box<dyn crate::proxy::Frontend>>,
+    /// Characters that start a version request written straight after the name, with no `@`
+    /// (pip's `six==1.16.0`, `django>=5,<6`); empty when the ecosystem has no such spelling.
+    pub request_operators: &'static [char],
 }
+
+/// Which stored (normalized) versions a request admits: [`Contract::version_filter`].
+pub type VersionFilter = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// How the files of a version join what is stored under its tag.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +76,14 @@ pub type ReadRelease = for<'a> fn(
     &'a str,
     &'a str,
 ) -> BoxFuture<'a, Result<Option<Release>, PackageError>>;
+
+/// Reads a stored version's provenance line: `(packages, normalized name, normalized
+/// version)`.
+pub type ReadProvenance = for<'a> fn(
+    &'a Packages<'a>,
+    &'a str,
+    &'a str,
+) -> BoxFuture<'a, Result<Option<String>, PackageError>>;
 
 /// Where a version's files say which platform they are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -256,6 +256,23 @@ pub fn describe_reader<R: Read + Seek>(
     })
 }
 
+/// A NuGet version range (`[13.0,14.0)`), or a bare version meaning exactly it.
+fn version_filter(_name: &str, spec: &str) -> Result<super::contract::VersionFilter, String> {
+    let range = if spec.starts_with(['[', '(']) {
+        VersionRange::parse(spec).map_err(|e| e.to_string())?
+    } else {
+        let normalized =
+            crate::mapper::Mapper::normalize_version(crate::release::Ecosystem::Nuget, spec)
+                .map_err(|e| e.to_string())?;
+        let exact = NugetVersion::parse(&normalized)
+            .ok_or_else(|| format!("`{spec}` is not a NuGet version"))?;
+        VersionRange::exact(exact)
+    };
+    Ok(Box::new(move |v| {
+        select_version(&[v.to_owned()], Some(&range), true).is_some()
+    }))
+}
+
 /// Nuget's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "nuget",
@@ -266,4 +283,8 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     platforms: super::contract::Platforms::None,
     mirror_from: Some("nuget.org, with its dependencies"),
     merge: super::contract::Merge::FileByFile(&crate::artifact::NUGET),
+    version_filter,
+    request_operators: &[],
+    frontend: Some(|| Box::new(crate::proxy::nuget::NugetFrontend)),
+    provenance: None,
 };

@@ -368,6 +368,22 @@ fn check_sdist_name(
     }))
 }
 
+/// PEP 440 operators that may follow a project name directly (`six==1.16.0`).
+const REQUEST_OPERATORS: &[char] = &['=', '<', '>', '!', '~'];
+
+/// A PEP 440 specifier (`>=5,<6`), or a bare version meaning exactly it.
+fn version_filter(name: &str, spec: &str) -> Result<super::contract::VersionFilter, String> {
+    let text = if spec.starts_with(REQUEST_OPERATORS) {
+        format!("{name}{spec}")
+    } else {
+        format!("{name}=={spec}")
+    };
+    let req = parse_requirement(&text).map_err(|e| e.to_string())?;
+    Ok(Box::new(move |v| {
+        select_version(&[v.to_owned()], &req, true).is_some()
+    }))
+}
+
 /// Pypi's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "pypi",
@@ -378,4 +394,8 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     platforms: super::contract::Platforms::None,
     mirror_from: Some("PyPI, with its dependencies"),
     merge: super::contract::Merge::FileByFile(&crate::artifact::PYPI),
+    version_filter,
+    request_operators: REQUEST_OPERATORS,
+    frontend: Some(|| Box::new(crate::proxy::pypi::PypiFrontend)),
+    provenance: None,
 };

@@ -163,6 +163,14 @@ pub fn describe_reader<R: Read>(name: &Path, reader: R, size: u64) -> Result<Gem
     })
 }
 
+/// A gem requirement (`~> 13.0`), or a bare version meaning exactly it.
+fn version_filter(_name: &str, spec: &str) -> Result<super::contract::VersionFilter, String> {
+    let req = parse_requirement(spec).map_err(|e| e.to_string())?;
+    Ok(Box::new(move |v| {
+        select_version(&[v.to_owned()], Some(&req), true).is_some()
+    }))
+}
+
 /// Rubygems's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "rubygems",
@@ -173,4 +181,8 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     platforms: super::contract::Platforms::Annotation(crate::artifact::RUBYGEMS_PLATFORM),
     mirror_from: Some("rubygems.org, with its dependencies"),
     merge: super::contract::Merge::FileByFile(&crate::artifact::RUBYGEMS),
+    version_filter,
+    request_operators: &[],
+    frontend: Some(|| Box::new(crate::proxy::rubygems::RubygemsFrontend)),
+    provenance: None,
 };

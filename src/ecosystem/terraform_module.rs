@@ -271,6 +271,10 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     platforms: super::contract::Platforms::None,
     mirror_from: None,
     merge: super::contract::Merge::Whole,
+    version_filter: super::terraform_provider::version_filter,
+    request_operators: &[],
+    frontend: None,
+    provenance: None,
 };
 
 #[cfg(test)]
