@@ -156,10 +156,14 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
                         .filter_map(|f| f.platform.as_ref())
                         .map(|(o, a)| format!("{o}_{a}"))
                         .collect();
-                    return Err(PackageError::NotFound(format!(
-                        "`{name}` {version} has no {os}_{arch} build; stored platforms: {} (use --platform or --all-platforms)",
-                        have.join(", ")
-                    ))
+                    return Err(crate::error::Refusal::new(
+                        format!(
+                            "`{name}` {version} has no {os}_{arch} build; stored platforms: {}",
+                            have.join(", ")
+                        ),
+                        "name the platforms to pull with --platform OS_ARCH, or pull every one with --all-platforms",
+                    )
+                    .of_kind(crate::error::Kind::NotFound)
                     .into());
                 }
             }
@@ -180,8 +184,9 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
         MirrorLayout::Packed,
     )
     .parent()
-    .expect("a mirror path has a parent")
-    .to_owned();
+    .map(std::path::Path::to_path_buf)
+    // A mirror path is OUTPUT/HOST/NAMESPACE/TYPE/...: it always has a parent.
+    .unwrap_or_else(|| args.output.clone());
     let mut report = Vec::new();
     pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), &files)?;
     // On failure, remove the directories this pull created (they were not there before).
