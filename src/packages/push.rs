@@ -88,8 +88,8 @@ const VERSIONS_AT_ONCE: usize = 8;
 const VERSIONS_IN_FLIGHT: usize = 64;
 
 impl Packages<'_> {
-    /// [`Packages::push_reported`] for every `(name, version) -> files` group, several versions
-    /// at once; the report keeps the groups' order. The first failure is the result (the
+    /// [`Packages::push`] for every `(name, version) -> files` group, several versions at
+    /// once, with one [`Pushed`] line per file; the report keeps the groups' order. The first failure is the result (the
     /// versions already tagged stay; a version whose push was cut off has no new tag).
     pub async fn push_versions(
         &self,
@@ -116,22 +116,8 @@ impl Packages<'_> {
         Ok(reports.into_iter().flatten().collect())
     }
 
-    /// [`Packages::push`], then one [`Pushed`] line per file: what `opp push` prints and
-    /// `--json` reports, for every ecosystem that pushes described files.
-    pub async fn push_reported(
-        &self,
-        eco: Ecosystem,
-        kinds: &Kinds,
-        name: &str,
-        version: &str,
-        files: Vec<FileSpec>,
-        force: bool,
-    ) -> Result<Vec<Pushed>> {
-        self.push_gated(eco, kinds, name, version, files, force, None)
-            .await
-    }
-
-    /// [`Packages::push_reported`], uploading only while holding a permit of `uploading`.
+    /// [`Packages::push`] of one group, then one [`Pushed`] line per file (what `opp push`
+    /// prints and `--json` reports), uploading only while holding a permit of `uploading`.
     #[allow(clippy::too_many_arguments)]
     async fn push_gated(
         &self,
