@@ -1,6 +1,6 @@
 //! Bad input gets one clear error naming the thing, a non-zero exit, and nothing written or
 //! tagged.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 
