@@ -1,13 +1,14 @@
-//! The ecosystem contract: everything the shared code (mapper, list, show, pull, the CLI)
-//! needs to know about one ecosystem, as one static [`Contract`] per ecosystem, defined in the
+//! The ecosystem contract: everything the shared code (mapper, list, show, pull, export and
+//! import, the proxy's list of frontends, the CLI) needs to know about one ecosystem, as one static [`Contract`] per ecosystem, defined in the
 //! ecosystem's own module (`ecosystem/<eco>.rs`). Shared code asks [`Ecosystem::contract`]
 //! and never matches on the ecosystem itself; the one `match` that ties a variant to its
 //! contract is here, and it has no wildcard arm, so a new variant does not compile until it
 //! has a contract.
 //!
 //! What stays per ecosystem on purpose: the `push`/`pull` subcommands and their arguments
-//! (each ecosystem's inputs differ), the proxy frontend, and the ecosystem's push (which
-//! describes its files into `artifact::FileSpec`s).
+//! (each ecosystem's inputs differ; registered in `cli/transfer.rs`), what the proxy frontend
+//! serves (the contract only names it), and the ecosystem's push (which describes its files
+//! into `artifact::FileSpec`s).
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
