@@ -81,12 +81,12 @@ pub struct NugetPackage {
 #[derive(Debug, thiserror::Error)]
 pub enum NugetError {
     #[error(
-        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        "{} is not a regular file (a FIFO, socket or device)",
         path.display()
     )]
     NotRegularFile { path: PathBuf },
 
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -97,8 +97,7 @@ pub enum NugetError {
     },
 
     #[error(
-        "{} contains no NuGet packages (*.nupkg or *.snupkg); build them first, e.g. with \
-         `dotnet pack` or `nuget pack`",
+        "{} contains no NuGet packages (*.nupkg or *.snupkg)",
         path.display()
     )]
     EmptyDirectory { path: PathBuf },
@@ -178,6 +177,22 @@ pub enum NugetError {
 
     #[error("`{range}` is not a NuGet version range: {reason}")]
     InvalidRange { range: String, reason: String },
+}
+
+/// What to do when no package file could be found or opened; the other refusals say what is
+/// wrong with a file in their message.
+impl crate::error::Diagnostic for NugetError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            NugetError::NotRegularFile { .. } => "give the package file itself",
+            NugetError::NotFound { .. } => "check the path",
+            NugetError::EmptyDirectory { .. } => {
+                "build them first, e.g. with `dotnet pack` or `nuget pack`"
+            }
+            _ => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl From<DiscoverError> for NugetError {

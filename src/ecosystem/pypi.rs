@@ -66,12 +66,12 @@ pub struct PythonDist {
 #[derive(Debug, thiserror::Error)]
 pub enum PypiError {
     #[error(
-        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        "{} is not a regular file (a FIFO, socket or device)",
         path.display()
     )]
     NotRegularFile { path: PathBuf },
 
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -82,8 +82,7 @@ pub enum PypiError {
     },
 
     #[error(
-        "{} contains no Python distributions (*.whl, *.tar.gz or *.zip); build them first, \
-         e.g. with `python -m build`",
+        "{} contains no Python distributions (*.whl, *.tar.gz or *.zip)",
         path.display()
     )]
     EmptyDirectory { path: PathBuf },
@@ -184,6 +183,20 @@ pub enum PypiError {
 
     #[error("invalid requirement `{requirement}`: {reason}")]
     InvalidRequirement { requirement: String, reason: String },
+}
+
+/// What to do when no package file could be found or opened; the other refusals say what is
+/// wrong with a file in their message.
+impl crate::error::Diagnostic for PypiError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            PypiError::NotRegularFile { .. } => "give the package file itself",
+            PypiError::NotFound { .. } => "check the path",
+            PypiError::EmptyDirectory { .. } => "build them first, e.g. with `python -m build`",
+            _ => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl From<DiscoverError> for PypiError {

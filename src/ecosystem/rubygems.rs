@@ -45,12 +45,12 @@ pub struct Gem {
 #[derive(Debug, thiserror::Error)]
 pub enum RubygemsError {
     #[error(
-        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        "{} is not a regular file (a FIFO, socket or device)",
         path.display()
     )]
     NotRegularFile { path: PathBuf },
 
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -61,7 +61,7 @@ pub enum RubygemsError {
     },
 
     #[error(
-        "{} contains no gems (*.gem); build one first, e.g. with `gem build NAME.gemspec`",
+        "{} contains no gems (*.gem)",
         path.display()
     )]
     EmptyDirectory { path: PathBuf },
@@ -104,6 +104,22 @@ pub enum RubygemsError {
 
     #[error("invalid gem requirement `{requirement}`: {reason}")]
     InvalidRequirement { requirement: String, reason: String },
+}
+
+/// What to do when no package file could be found or opened; the other refusals say what is
+/// wrong with a file in their message.
+impl crate::error::Diagnostic for RubygemsError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            RubygemsError::NotRegularFile { .. } => "give the package file itself",
+            RubygemsError::NotFound { .. } => "check the path",
+            RubygemsError::EmptyDirectory { .. } => {
+                "build one first, e.g. with `gem build NAME.gemspec`"
+            }
+            _ => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl From<DiscoverError> for RubygemsError {

@@ -9,6 +9,9 @@ use crate::artifact::ArtifactError;
 use crate::bundle::BundleError;
 use crate::commands::login::LoginRefused;
 use crate::config::ConfigError;
+use crate::ecosystem::nuget::NugetError;
+use crate::ecosystem::pypi::PypiError;
+use crate::ecosystem::rubygems::RubygemsError;
 use crate::ecosystem::terraform_module::ModuleError;
 use crate::packages::PackageError;
 use crate::store::StoreError;
@@ -124,6 +127,21 @@ fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a
     .or_else(|| {
         cause
             .downcast_ref::<ModuleError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<PypiError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<NugetError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<RubygemsError>()
             .map(|e| e as &dyn Diagnostic)
     })
 }
