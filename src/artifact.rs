@@ -194,6 +194,10 @@ fn descriptor(d: &Descriptor, annotations: Option<BTreeMap<String, String>>) -> 
 
 /// Builds the image manifest of one entry: config = metadata or the empty descriptor,
 /// layers with their titles.
+#[expect(
+    clippy::expect_used,
+    reason = "an OCI manifest is strings, numbers and string maps: serializing cannot fail"
+)]
 pub fn file_manifest(spec: FileSpec, created: &str) -> FileArtifact {
     file_manifest_annotated(spec, created, BTreeMap::new())
 }
@@ -252,6 +256,10 @@ pub fn index(kinds: &Kinds, entries: Vec<ImageIndexEntry>, created: &str) -> Raw
 }
 
 /// Serializes a version's index with extra index annotations.
+#[expect(
+    clippy::expect_used,
+    reason = "an OCI index is strings, numbers and string maps: serializing cannot fail"
+)]
 pub fn index_with(
     kinds: &Kinds,
     entries: Vec<ImageIndexEntry>,

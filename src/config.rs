@@ -103,7 +103,7 @@ fn without_userinfo(spec: &str) -> Option<String> {
 pub enum ConfigError {
     /// Never holds the password: `address` has the user information cut out.
     #[error(
-        "the registry address `{address}`{} holds a username and password; opp takes no credentials in an address: run `opp login {host}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default()
+        "the registry address `{address}`{} holds a username and password; opp takes no credentials in an address", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default()
     )]
     CredentialsInAddress {
         address: String,
@@ -123,7 +123,7 @@ pub enum ConfigError {
     Parse { path: String, detail: String },
     #[error("config file {path}: unknown ecosystem `{name}` in [templates]")]
     UnknownEcosystem { path: String, name: String },
-    #[error("cannot find the home directory (set HOME, or pass --store)")]
+    #[error("cannot find the home directory")]
     NoHome,
 }
 

@@ -82,6 +82,33 @@ impl NotStored {
     }
 }
 
+/// A refusal by a command's own check, which has no typed error of its own: what is wrong
+/// (its message), the kind of failure, and what to do about it (its hints), kept apart as
+/// every [`Diagnostic`] keeps them.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    pub message: String,
+    pub kind: Kind,
+    pub hints: Vec<String>,
+}
+
+impl Refusal {
+    /// A failure (exit 1) with one hint.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Refusal {
+        Refusal {
+            message: message.into(),
+            kind: Kind::Failure,
+            hints: vec![hint.into()],
+        }
+    }
+
+    /// The same refusal of another kind.
+    pub fn of_kind(self, kind: Kind) -> Refusal {
+        Refusal { kind, ..self }
+    }
+}
+
 /// The exit status and first hint of an error (see [`report`] for all of them).
 pub fn classify(err: &anyhow::Error) -> (u8, Option<String>) {
     let report = report(err);

@@ -74,6 +74,10 @@ impl Output {
     }
 
     /// A byte-counting progress bar for one transfer (hidden when progress is off).
+    #[expect(
+        clippy::expect_used,
+        reason = "the progress template is a constant that indicatif accepts"
+    )]
     pub fn bar(&self, label: &str, total: u64) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();
@@ -111,6 +115,10 @@ impl Output {
     }
 
     /// Prints a value as pretty JSON on stdout.
+    #[expect(
+        clippy::expect_used,
+        reason = "what opp prints as JSON is its own Serialize types, with string keys: serializing cannot fail"
+    )]
     pub fn json<T: serde::Serialize>(&self, value: &T) {
         let text = serde_json::to_string_pretty(value).expect("output serializes");
         let _ = writeln!(std::io::stdout().lock(), "{text}");

@@ -1,7 +1,7 @@
 //! `opp export` and `opp import` end to end: bundles written from the local store and a real
 //! registry, read by skopeo, imported into fresh stores and installed from with real clients;
 //! damaged bundles refused with nothing tagged.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "bundle/cli.rs"]
 mod cli;

@@ -3,7 +3,7 @@
 //! version (PyPI wheels, RubyGems platform gems); whole-version ecosystems (Terraform providers, modules) let exactly one of several
 //! different pushes win, with a clear error for the others; a module's `latest` never moves
 //! backwards.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! The shell completions in `completions/` and the man pages in `man/` are generated from
 //! the CLI; these tests fail when they drift. Regenerate with `scripts/generate-docs.sh`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 use std::path::Path;
 use std::process::Command;

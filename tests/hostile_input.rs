@@ -3,7 +3,7 @@
 //! twice, a FIFO given as a package. Each must fail with one line naming the file and the limit,
 //! a non-zero exit, bounded memory (the child's peak RSS, from `/usr/bin/time`), and nothing
 //! left where the output would have gone. Every hostile file is built here.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 
@@ -243,15 +243,21 @@ fn pull_of_a_module_zip_bomb_names_the_limit_and_writes_nothing() {
             ])
             .arg(&dest),
     );
-    refused(
+    let err = refused(
         &out,
         rss,
         &[
             "module acme/bomb/null 1.0.0",
             "unpacks to more than 16 MiB",
             "big.bin",
-            "--max-unpacked-size",
         ],
+    );
+    assert_eq!(
+        err.lines().last(),
+        Some(
+            "  hint: if the module really is this large, raise the limit with --max-unpacked-size"
+        ),
+        "{err}"
     );
     assert!(!dest.exists(), "{} was created", dest.display());
     only(

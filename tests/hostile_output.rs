@@ -2,7 +2,7 @@
 //! package metadata and in what a store holds come out escaped (JSON stays exact), a password
 //! in a registry address is refused and never echoed, and error hints name the commands that
 //! help (`opp login`, `opp list ...`).
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 
@@ -205,7 +205,7 @@ fn credentials_in_a_registry_address_are_refused_and_never_printed() {
         format!("registry = \"https://me:{PASSWORD}@ghcr.io/acme\"\n"),
     )
     .unwrap();
-    let hint = "holds a username and password; opp takes no credentials in an address: run `opp login ghcr.io`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD";
+    let hint = "holds a username and password; opp takes no credentials in an address\n  hint: run `opp login ghcr.io`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD";
     let flag = format!("http://me:{PASSWORD}@ghcr.io/acme");
     let cases: Vec<(&str, std::process::Command, String)> = vec![
         (

@@ -1,7 +1,7 @@
 //! Half-finished work and damage in the local store, as a user meets them: an `opp push`
 //! killed mid-upload, a failed `opp copy`, a truncated `index.json`. What the user sees is
 //! checked: the files under the store, the exit status, the full stderr lines.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

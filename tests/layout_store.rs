@@ -1,6 +1,6 @@
 //! The local store as a user of opp and of skopeo sees it: what lands on disk under the
 //! store root, what comes back, and what is refused.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

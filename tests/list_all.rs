@@ -1,7 +1,7 @@
 //! `opp list` with no ecosystem, as a user runs it against the local store and against a
 //! real registry holding packages of two ecosystems: one table with an ECOSYSTEM column, and
 //! the same rows as JSON.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -3,7 +3,7 @@
 //! config.json `auths`, to a docker credential helper (a small script on PATH), and to a
 //! real Secret Service (gnome-keyring under dbus-run-session); and falling back quickly
 //! when no keyring answers. Every command's output is checked for the password.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

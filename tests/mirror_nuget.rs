@@ -4,7 +4,7 @@
 //! first shown faithful with the real nuget.exe 5.8 (under mono) installing from it directly;
 //! what opp mirrors is then installed by nuget.exe through `opp proxy` and compared byte for
 //! byte with the direct install.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_nuget/chain.rs"]
 mod chain;

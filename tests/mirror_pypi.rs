@@ -3,7 +3,7 @@
 //! closure through `opp proxy` with no network index, the bytes are the index's, a wrong
 //! `--hash` stores nothing, a second run downloads nothing. The closure logic itself is
 //! unit-tested on recorded metadata (`src/mirror/pypi/resolve_tests.rs`).
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

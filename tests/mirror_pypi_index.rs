@@ -1,7 +1,7 @@
 //! `opp mirror pypi` against a local simple index the test controls (Python's http.server):
 //! dependencies read from an sdist's PKG-INFO, an index behind basic auth reached with the
 //! credentials of `~/.netrc`, and the upstream named in the config file.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -4,7 +4,7 @@
 //! store alone and it loads in ruby, a wrong checksum stores nothing and says so in one line,
 //! a second run downloads no gem, a Gemfile.lock is mirrored exactly. The gems, projects and
 //! Bundler runs are in `mirror_rubygems/kit.rs`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[allow(dead_code)] // the proxy tests' Ruby kit; this file uses part of it
 #[path = "proxy_rubygems/gems.rs"]

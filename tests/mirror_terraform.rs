@@ -7,7 +7,7 @@
 //! install; the flags (`--platform`, `--dry-run --json`, `--insecure-skip-signature`). What
 //! must be refused is in `mirror_terraform_refusals.rs`; the shared helpers in
 //! `mirror_terraform/common.rs`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_terraform/common.rs"]
 mod common;

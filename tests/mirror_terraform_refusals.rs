@@ -3,7 +3,7 @@
 //! registry does not name, a signed SHA256SUMS that disagrees with the registry, and lock files
 //! whose hashes the release does not have; each stores nothing, says what failed in one line
 //! and exits 1. Also `--lock` mirroring exactly what a lock file names.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_terraform/common.rs"]
 mod common;

@@ -2,7 +2,7 @@
 //! to a real registry, check the layout docs/formats.md gives (the nuspec beside the package),
 //! list, show, pull with NuGet ranges, copy, refuse bad packages, and let the real NuGet client
 //! install what opp pulled.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -3,7 +3,7 @@
 //! secret is handed to the child and printed nowhere else, not even in trace logs; and a
 //! `--bind` other than loopback needs HTTPS. The clients' own protocols through the proxy
 //! are `proxy_e2e.rs`'s.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
 mod harness;

@@ -2,7 +2,7 @@
 //! served twice within it reads the registry once; after it a page shows a version pushed by
 //! someone else; a `twine upload` through the proxy shows on the next page at once. Registry
 //! requests are counted from docker-registry's own access log.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
 mod harness;

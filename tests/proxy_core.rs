@@ -2,7 +2,7 @@
 //! with its throwaway CA, real clients (curl, python, terraform, a reqwest client) reaching it
 //! through the environment the child gets, exit statuses and signals passed through, and
 //! nothing left behind. The frontends' protocols are tested in their own files.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -2,7 +2,7 @@
 //! client at itself through the child's environment (plain HTTP on loopback to the clients
 //! that accept it, HTTPS with a throwaway CA to those that do not, one scheme for all with
 //! `--http` / `--https`), the client installs or uploads, and the exit status is the client's.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
 mod harness;

@@ -4,7 +4,7 @@
 //! and search). Packages are packed by `nuget pack` in the set-up (`proxy_nuget/setup.rs`);
 //! what lands in the store is read back through opp's library. The protocol details nuget.exe
 //! does not show are checked against the frontend served in-process (`proxy_nuget/serve.rs`).
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_nuget/serve.rs"]
 mod serve;

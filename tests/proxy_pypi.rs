@@ -3,7 +3,7 @@
 //! twine and `uv publish` upload through it and `opp pull` gets the same bytes back; the
 //! pages, files, ranges and `--upstream` behave as PEP 503/691/658/700 and the issue say.
 //! The in-process server and helpers are in `proxy_pypi/harness.rs`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
 mod harness;

@@ -1,7 +1,7 @@
 //! Requests `opp proxy` does not serve, sent raw as a misbehaving or hostile client would, over
 //! plain HTTP and over HTTPS: each gets a status line at once, never a hang or a connection
 //! dropped without an answer.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "support/served.rs"]
 mod served;

@@ -5,7 +5,7 @@
 //! for this machine, and load in ruby; `opp proxy -- gem push` lands in the store; too large
 //! and broken uploads are refused with nothing stored; the legacy index and the Marshal
 //! gemspecs load in ruby. The Ruby tool kit is in `proxy_rubygems/gems.rs`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_rubygems/gems.rs"]
 mod gems;

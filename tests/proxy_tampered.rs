@@ -3,7 +3,7 @@
 //! as a range, from any frontend (wheel, module zip, .nupkg, gem), and the proxy says which
 //! blob failed. And the same paths, untampered, still
 //! stream whole files and ranges without holding a file in memory.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "proxy_pypi/harness.rs"]
 mod harness;

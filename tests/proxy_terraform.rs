@@ -3,7 +3,7 @@
 //! (the `opp proxy` command is not needed), and `terraform init` installs them through the
 //! CLI config the frontend writes, with every other network route closed. Also the protocol
 //! replies themselves: shapes, hashes, the zips, and fast 404s for what the store lacks.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -2,7 +2,7 @@
 //! as static PEP 503 trees, devpi and Artifactory do: the real pip, through the proxy,
 //! installs a package the store does not have from such an index (python's http.server over
 //! a directory this test writes).
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

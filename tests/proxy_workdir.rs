@@ -1,7 +1,7 @@
 //! The proxy's private temporary directory as a user finds it in TMPDIR: every file in it
 //! that holds the secret (or any other) readable by the owner only, and what a proxy killed
 //! with SIGKILL left removed by the next proxy, while a proxy still running keeps its own.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "support/served.rs"]
 mod served;

@@ -2,7 +2,7 @@
 //! requirements file (pip's format): every pinned file arrives byte for byte; what cannot be
 //! pulled by name, or a file whose digest no `--hash` allows, is refused with the file and line;
 //! `opp pull nuget` takes several packages the same way.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

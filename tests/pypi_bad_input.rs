@@ -1,6 +1,6 @@
 //! Bad input gets one clear error naming the thing, a non-zero exit, and nothing written or
 //! tagged.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 
@@ -104,10 +104,11 @@ fn one_bad_file_among_good_ones_stores_nothing() {
 #[test]
 fn a_path_that_does_not_exist_is_named() {
     let env = Env::new();
-    let missing = env.root().join("no-such-dist");
-    let out = run_fail(env.opp().args(["push", "pypi"]).arg(&missing));
-    assert!(stderr(&out).contains("no-such-dist"), "{}", stderr(&out));
-    assert_eq!(out.status.code(), Some(1));
+    assert_refused(
+        &env,
+        &env.root().join("no-such-dist"),
+        "error: [ROOT]/no-such-dist does not exist\n  hint: check the path",
+    );
 }
 
 #[test]

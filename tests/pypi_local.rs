@@ -1,6 +1,6 @@
 //! PyPI end to end on the local store (no server): push real wheels and sdists from PyPI,
 //! list, show, pull them back byte for byte, and install what was pulled with the real pip.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! PyPI through a real OCI registry (Debian's docker-registry on 127.0.0.1): round trips,
 //! interop with skopeo and with PyOCI's layout, copies between stores, and credentials.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

@@ -3,7 +3,7 @@
 //! registry that keeps failing is given up on within `--retry-timeout` with nothing tagged,
 //! refusals are not retried, `/v2/` is asked once, tag lists follow `Link` pages, a huge
 //! manifest is refused unread, and a copy within one registry mounts blobs, asking `/v2/` once.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

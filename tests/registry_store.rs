@@ -1,6 +1,6 @@
 //! `RegistryStore` against a real registry (Debian's docker-registry): byte-exact round trips,
 //! streaming, digest checks, pagination, reachability and authentication.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "registry_store/sources.rs"]
 mod sources;

@@ -3,7 +3,7 @@
 //! the GET fallback), anonymous pulls, one token per repository and operation however many
 //! requests use it, clear 401s, and no secret in any output, even with `-v` and
 //! `OPP_LOG=trace`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

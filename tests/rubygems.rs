@@ -5,7 +5,7 @@
 //! `gem install --local`; the stored index, manifests and info layers are checked as laid
 //! out in docs/formats.md. Bad gems are in `rubygems/bad_input.rs`; the library calls the proxy
 //! builds on in `rubygems/library.rs`.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "rubygems/bad_input.rs"]
 mod bad_input;

@@ -1,7 +1,7 @@
 //! Checks the shared test support itself: the real PyPI fixtures are installed, wheels built by
 //! `make_wheel` install with the real pip, each bad-wheel builder is broken in the way it says,
 //! and `cli::Env` isolates what it spawns. Not a test of opp.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

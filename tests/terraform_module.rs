@@ -1,6 +1,6 @@
 //! Terraform modules end to end: push a module directory reproducibly in OpenTofu's layout,
 //! `latest` follows the highest release, pull unpacks safely, and terraform uses the result.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 
@@ -102,8 +102,10 @@ fn a_pushed_module_is_in_opentofus_layout_and_terraform_uses_what_pull_unpacks()
     assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
 }
 
+/// Each bad push, with the full stderr a user reads (the work directory as `[ROOT]`) and its
+/// exit status; nothing is stored by any of them. Every failing case is reported.
 #[test]
-fn a_module_zip_with_parent_paths_and_a_missing_directory_are_refused() {
+fn bad_module_pushes_are_refused_with_what_is_wrong_and_what_to_do() {
     let env = Env::new();
     let zip = env.root().join("evil.zip");
     {
@@ -117,30 +119,44 @@ fn a_module_zip_with_parent_paths_and_a_missing_directory_are_refused() {
         w.write_all(b"# evil\n").unwrap();
         w.finish().unwrap();
     }
-    let out = run_fail(
-        env.opp()
-            .args(["push", "terraform-module", "acme/evil/null", "1.0.0"])
-            .arg(&zip),
-    );
-    assert!(stderr(&out).contains("../evil.tf"), "{}", stderr(&out));
-    let missing = run_fail(
-        env.opp()
-            .args(["push", "terraform-module", "acme/evil/null", "1.0.0"])
-            .arg(env.root().join("nope")),
-    );
-    assert!(stderr(&missing).contains("nope"), "{}", stderr(&missing));
-    let bad_version = run_fail(
-        env.opp()
-            .args(["push", "terraform-module", "acme/evil/null", "1.0"])
-            .arg(terraform::module_dir(&env.root().join("m"))),
-    );
-    assert!(
-        stderr(&bad_version).contains("1.0"),
-        "{}",
-        stderr(&bad_version)
-    );
-    assert!(
-        !env.store().join("terraform-module").exists(),
-        "something was stored"
-    );
+    let module = terraform::module_dir(&env.root().join("m"));
+    let cases: Vec<(&str, Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            "a zip with a parent path",
+            vec!["acme/evil/null".into(), "1.0.0".into(), zip.clone().into()],
+            "error: [ROOT]/evil.zip has the entry `../evil.tf`: a `..` component in its path; \
+             refusing the whole archive, nothing was written (unpacked, it could write outside \
+             its directory)\n",
+        ),
+        (
+            "a missing directory",
+            vec![
+                "acme/evil/null".into(),
+                "1.0.0".into(),
+                env.root().join("nope").into(),
+            ],
+            "error: [ROOT]/nope does not exist\n  hint: give a module directory or a .zip of one\n",
+        ),
+        (
+            "a version that is not semver",
+            vec!["acme/evil/null".into(), "1.0".into(), module.clone().into()],
+            "error: cannot map terraform-module version `1.0` to a tag: not a semantic \
+             version: unexpected end of input while parsing minor version number\n",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (case, args, want) in cases {
+        let out = run_fail(env.opp().args(["push", "terraform-module"]).args(&args));
+        let got = stderr(&out).replace(&env.root().display().to_string(), "[ROOT]");
+        if out.status.code() != Some(1) || got != want {
+            failures.push(format!(
+                "{case}: exit {:?}\n  got:  {got:?}\n  want: {want:?}",
+                out.status.code()
+            ));
+        }
+    }
+    if env.store().join("terraform-module").exists() {
+        failures.push("something was stored".to_owned());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

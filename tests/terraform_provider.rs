@@ -1,7 +1,7 @@
 //! Terraform providers end to end: push a goreleaser release into a real registry in
 //! OpenTofu's layout, pull it into a filesystem mirror, lock every platform, and let the real
 //! terraform install it with no network.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 
@@ -349,4 +349,38 @@ fn bad_releases_are_refused_before_anything_is_pushed() {
     assert_refused(&env, &reg, &notsemver, "1.0");
     let wrong_type = release(&env, "other", "1.0.0");
     assert_refused(&env, &reg, &wrong_type, "other");
+}
+
+#[test]
+fn pull_of_a_platform_not_stored_names_the_stored_ones_and_hints_the_flags() {
+    let env = Env::new();
+    let rel = release(&env, "demo", "1.0.0");
+    run_ok(
+        env.opp()
+            .args(["push", "terraform-provider", "opp/demo"])
+            .arg(&rel),
+    );
+    let out = run_fail(
+        env.opp()
+            .args([
+                "pull",
+                "terraform-provider",
+                "opp/demo",
+                "--platform",
+                "linux_arm64",
+                "-o",
+            ])
+            .arg(env.root().join("mirror")),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: `opp/demo` 1.0.0 has no linux_arm64 build; stored platforms: \
+         darwin_arm64, linux_amd64, windows_amd64\n  hint: name the platforms to pull with \
+         --platform OS_ARCH, or pull every one with --all-platforms\n"
+    );
+    assert!(
+        !env.root().join("mirror").exists(),
+        "the mirror was created"
+    );
 }

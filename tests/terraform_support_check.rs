@@ -4,7 +4,7 @@
 //! here, the broken releases are broken as named, and `support::opentofu` accepts a good
 //! layout and reports each broken OpenTofu rule, on JSON and on a real registry. Not a test
 //! of opp.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

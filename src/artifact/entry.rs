@@ -77,6 +77,10 @@ pub(super) fn annotations(
     a
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "descriptors are plain strings and numbers: serializing cannot fail"
+)]
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("descriptors serialize")
 }

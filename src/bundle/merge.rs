@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use super::graph::references;
 use crate::artifact::{self, ArtifactError, Kinds, Merged};
 use crate::digest::Digest;
+use crate::ecosystem::contract::Merge;
 use crate::packages::settle::{Candidate, Step};
 use crate::packages::{PackageError, Packages};
 use crate::release::Ecosystem;
@@ -153,16 +154,6 @@ impl<'a> Incoming<'a> {
     }
 }
 
-/// The layout of the file-by-file ecosystems; `None` for those judged whole.
-fn kinds(eco: Ecosystem) -> Option<&'static Kinds> {
-    match eco {
-        Ecosystem::Pypi => Some(&artifact::PYPI),
-        Ecosystem::Nuget => Some(&artifact::NUGET),
-        Ecosystem::Rubygems => Some(&artifact::RUBYGEMS),
-        Ecosystem::TerraformProvider | Ecosystem::TerraformModule => None,
-    }
-}
-
 #[async_trait]
 impl Candidate for Incoming<'_> {
     async fn judge(
@@ -178,9 +169,9 @@ impl Candidate for Incoming<'_> {
             self.record(Outcome::Unchanged);
             return Ok(Step::Present);
         }
-        match kinds(self.ecosystem) {
-            Some(kinds) => self.merge(pkgs, kinds, current).await,
-            None => self.whole(pkgs, current).await,
+        match self.ecosystem.contract().merge {
+            Merge::FileByFile(kinds) => self.merge(pkgs, kinds, current).await,
+            Merge::Whole => self.whole(pkgs, current).await,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! version means exactly that version). Export takes every stored version the filter admits,
 //! pre-releases included. Pure.
 
-use crate::ecosystem::{nuget, pypi, rubygems, terraform_provider};
+use crate::ecosystem::contract::VersionFilter;
 use crate::mapper::Mapper;
 use crate::release::Ecosystem;
 
@@ -21,26 +21,28 @@ pub struct Item {
 }
 
 /// Which stored versions an item takes.
-#[derive(Debug)]
 pub enum Filter {
     /// Every stored version.
     All,
-    Pypi(pypi::Requirement),
-    Terraform(terraform_provider::Constraint),
-    Nuget(nuget::VersionRange),
-    Rubygems(rubygems::Requirement),
+    /// Those the ecosystem's contract admits for the spec ([`crate::ecosystem::Contract::version_filter`]).
+    Spec(VersionFilter),
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Filter::All => "All",
+            Filter::Spec(_) => "Spec",
+        })
+    }
 }
 
 impl Filter {
     /// Whether `version` (as stored, normalized) is taken.
     pub fn admits(&self, version: &str) -> bool {
-        let one = vec![version.to_owned()];
         match self {
             Filter::All => true,
-            Filter::Pypi(req) => pypi::select_version(&one, req, true).is_some(),
-            Filter::Terraform(c) => c.matches(version),
-            Filter::Nuget(range) => nuget::select_version(&one, Some(range), true).is_some(),
-            Filter::Rubygems(req) => rubygems::select_version(&one, Some(req), true).is_some(),
+            Filter::Spec(admits) => admits(version),
         }
     }
 }
@@ -63,53 +65,25 @@ pub fn parse_item(text: &str) -> Result<Item, String> {
         None => (rest.trim(), None),
     };
     // PyPI also takes pip's spelling, `six==1.16.0`, `django>=5,<6`.
-    let (name, spec) = match (ecosystem, spec) {
-        (Ecosystem::Pypi, None) => match name.find(['=', '<', '>', '!', '~']) {
+    let operators = ecosystem.contract().request_operators;
+    let (name, spec) = match spec {
+        None if !operators.is_empty() => match name.find(operators) {
             Some(at) => (name[..at].trim(), Some(name[at..].trim())),
             None => (name, None),
         },
-        other => (name, other.1),
+        spec => (name, spec),
     };
     let package = Mapper::normalize_package(ecosystem, name).map_err(|e| e.to_string())?;
     let filter = match spec {
         None => Filter::All,
         Some("") => return Err("the version after `@` is empty".to_owned()),
-        Some(spec) => filter(ecosystem, name, spec)?,
+        Some(spec) => Filter::Spec((ecosystem.contract().version_filter)(name, spec)?),
     };
     Ok(Item {
         text: text.to_owned(),
         ecosystem,
         package,
         filter,
-    })
-}
-
-fn filter(eco: Ecosystem, name: &str, spec: &str) -> Result<Filter, String> {
-    let operator = spec.starts_with(['=', '<', '>', '!', '~']);
-    Ok(match eco {
-        Ecosystem::Pypi => {
-            let text = if operator {
-                format!("{name}{spec}")
-            } else {
-                format!("{name}=={spec}")
-            };
-            Filter::Pypi(pypi::parse_requirement(&text).map_err(|e| e.to_string())?)
-        }
-        Ecosystem::TerraformProvider | Ecosystem::TerraformModule => Filter::Terraform(
-            terraform_provider::parse_constraint(spec).map_err(|e| e.to_string())?,
-        ),
-        Ecosystem::Nuget if spec.starts_with(['[', '(']) => {
-            Filter::Nuget(nuget::VersionRange::parse(spec).map_err(|e| e.to_string())?)
-        }
-        Ecosystem::Nuget => {
-            let normalized = Mapper::normalize_version(eco, spec).map_err(|e| e.to_string())?;
-            let exact = nuget::NugetVersion::parse(&normalized)
-                .ok_or_else(|| format!("`{spec}` is not a NuGet version"))?;
-            Filter::Nuget(nuget::VersionRange::exact(exact))
-        }
-        Ecosystem::Rubygems => {
-            Filter::Rubygems(rubygems::parse_requirement(spec).map_err(|e| e.to_string())?)
-        }
     })
 }
 

@@ -1,11 +1,15 @@
 //! The arguments of the per-ecosystem subcommands that move packages: `opp push`, `opp pull`
-//! and `opp lock` (one subcommand per ecosystem, each with its own arguments).
+//! and `opp lock` (one subcommand per ecosystem, each with its own arguments), and which
+//! command in `commands/` each push and pull runs: an ecosystem's push and pull are
+//! registered here, in one place.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::config::Settings;
 use crate::ecosystem::limits::DEFAULT_MAX_UNPACKED;
+use crate::output::Output;
 
 #[derive(Debug, Subcommand)]
 pub enum PushCommand {
@@ -19,6 +23,20 @@ pub enum PushCommand {
     Nuget(PushNugetArgs),
     /// Push Ruby gems (.gem files, or directories holding them).
     Rubygems(PushRubygemsArgs),
+}
+
+impl PushCommand {
+    /// Runs the ecosystem's push (`commands/`).
+    pub async fn run(self, settings: &Settings, out: &Output) -> anyhow::Result<()> {
+        use crate::commands::{provider, push};
+        match self {
+            PushCommand::Pypi(args) => push::pypi(settings, out, args).await,
+            PushCommand::TerraformProvider(args) => provider::push(settings, out, args).await,
+            PushCommand::TerraformModule(args) => push::terraform_module(settings, out, args).await,
+            PushCommand::Nuget(args) => push::nuget(settings, out, args).await,
+            PushCommand::Rubygems(args) => push::rubygems(settings, out, args).await,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +137,20 @@ pub enum PullCommand {
     Nuget(PullNugetArgs),
     /// Pull a Ruby gem (the plain `ruby` gem, or the one for --platform).
     Rubygems(PullRubygemsArgs),
+}
+
+impl PullCommand {
+    /// Runs the ecosystem's pull (`commands/`).
+    pub async fn run(self, settings: &Settings, out: &Output) -> anyhow::Result<()> {
+        use crate::commands::{provider, pull};
+        match self {
+            PullCommand::Pypi(args) => pull::pypi(settings, out, args).await,
+            PullCommand::TerraformProvider(args) => provider::pull(settings, out, args).await,
+            PullCommand::TerraformModule(args) => pull::terraform_module(settings, out, args).await,
+            PullCommand::Nuget(args) => pull::nuget(settings, out, args).await,
+            PullCommand::Rubygems(args) => pull::rubygems(settings, out, args).await,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

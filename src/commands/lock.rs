@@ -20,10 +20,8 @@ pub async fn terraform_provider(
     let address = ProviderAddress::parse(&name)?.with_hostname(&args.hostname);
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
-    let repo = target.mapper.repository(eco, &name)?;
-    let location = target.store.location(&repo);
     let version =
-        super::provider::choose_version(&pkgs, &location, &name, constraint.as_deref()).await?;
+        super::provider::choose_version(&target, &pkgs, &name, constraint.as_deref()).await?;
     let stored = pkgs
         .provider_version(&name, &version)
         .await?

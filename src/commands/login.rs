@@ -23,10 +23,16 @@ pub async fn login(settings: &Settings, out: &Output, args: LoginArgs) -> anyhow
             .with_prompt(format!("Username for {host}"))
             .interact_text()
             .context("cannot read the username")?,
-        None => bail!(
-            "no terminal to ask for a username: pass --username with --password-stdin \
-             (or set {USERNAME_VAR} and {PASSWORD_VAR} instead of logging in)"
-        ),
+        None => {
+            return Err(crate::error::Refusal::new(
+                "no terminal to ask for a username",
+                format!(
+                    "pass --username with --password-stdin (or set {USERNAME_VAR} and \
+                     {PASSWORD_VAR} instead of logging in)"
+                ),
+            )
+            .into());
+        }
     };
     let username = username.trim().to_owned();
     if username.is_empty() {
@@ -40,7 +46,11 @@ pub async fn login(settings: &Settings, out: &Output, args: LoginArgs) -> anyhow
             .interact()
             .context("cannot read the password")?
     } else {
-        bail!("no terminal to ask for the password: pipe it in with --password-stdin");
+        return Err(crate::error::Refusal::new(
+            "no terminal to ask for the password",
+            "pipe it in with --password-stdin",
+        )
+        .into());
     };
     if password.is_empty() {
         bail!("the password is empty");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::{self, Credentials};
-use crate::cli::{Cli, Command, LockCommand, MirrorCommand, PullCommand, PushCommand};
+use crate::cli::{Cli, Command, LockCommand, MirrorCommand};
 use crate::config::{self, Location, Settings};
 use crate::mapper::Mapper;
 use crate::output::Output;
@@ -144,27 +144,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let out = Output::new(settings.quiet);
     match cli.command {
-        Command::Push(PushCommand::Pypi(args)) => push::pypi(&settings, &out, args).await,
-        Command::Push(PushCommand::TerraformProvider(args)) => {
-            provider::push(&settings, &out, args).await
-        }
-        Command::Push(PushCommand::TerraformModule(args)) => {
-            push::terraform_module(&settings, &out, args).await
-        }
-        Command::Push(PushCommand::Nuget(args)) => push::nuget(&settings, &out, args).await,
-        Command::Pull(PullCommand::Pypi(args)) => pull::pypi(&settings, &out, args).await,
-        Command::Pull(PullCommand::TerraformProvider(args)) => {
-            provider::pull(&settings, &out, args).await
-        }
-        Command::Pull(PullCommand::Nuget(args)) => pull::nuget(&settings, &out, args).await,
+        Command::Push(cmd) => cmd.run(&settings, &out).await,
+        Command::Pull(cmd) => cmd.run(&settings, &out).await,
         Command::Lock(LockCommand::TerraformProvider(args)) => {
             lock::terraform_provider(&settings, &out, args).await
         }
-        Command::Pull(PullCommand::TerraformModule(args)) => {
-            pull::terraform_module(&settings, &out, args).await
-        }
-        Command::Push(PushCommand::Rubygems(args)) => push::rubygems(&settings, &out, args).await,
-        Command::Pull(PullCommand::Rubygems(args)) => pull::rubygems(&settings, &out, args).await,
         Command::List(args) => list::run(&settings, &out, args).await,
         Command::Show(args) => show::run(&settings, &out, args).await,
         Command::Copy(args) => copy::run(&settings, &out, args).await,

@@ -10,6 +10,7 @@ use crate::ecosystem::terraform_provider::{self as tfp, MirrorLayout, ProviderAd
 use crate::mapper::Mapper;
 use crate::output::{Output, bytes};
 use crate::packages::provider::ProviderVersion;
+use crate::packages::select::Asked;
 use crate::packages::{PackageError, Packages};
 use crate::release::Ecosystem;
 
@@ -36,28 +37,27 @@ pub(super) fn split_spec(spec: &str) -> anyhow::Result<(String, Option<String>)>
     Ok((Mapper::normalize_package(ECO, name.trim())?, constraint))
 }
 
-/// The newest stored version matching a Terraform constraint (all releases without one).
+/// The newest stored version matching a Terraform constraint (all releases without one),
+/// chosen as pull and the proxy choose ([`super::Target::select_version`]): a provider with
+/// nothing stored is [`crate::error::NotStored`], a constraint nothing matches names every
+/// stored version.
 pub(super) async fn choose_version(
+    target: &super::Target,
     pkgs: &Packages<'_>,
-    location: &str,
     name: &str,
     constraint: Option<&str>,
 ) -> anyhow::Result<String> {
     let c = tfp::parse_constraint(constraint.unwrap_or(""))?;
-    let versions = pkgs.versions(ECO, name).await?;
-    if versions.is_empty() {
-        return Err(PackageError::NotFound(format!("no provider `{name}` in {location}")).into());
-    }
-    tfp::select_version(&versions, &c).ok_or_else(|| {
-        let mut all = versions.clone();
-        tfp::sort_newest_first(&mut all);
-        PackageError::NotFound(format!(
-            "no version of `{name}` matches `{}`; stored: {}",
-            constraint.unwrap_or(""),
-            all.join(", ")
-        ))
-        .into()
-    })
+    let asked = Asked {
+        noun: "provider",
+        matches: constraint,
+        hint: "",
+    };
+    target
+        .select_version(pkgs, ECO, name, &asked, |stored| {
+            tfp::select_version(stored, &c)
+        })
+        .await
 }
 
 pub async fn push(settings: &Settings, out: &Output, args: PushProviderArgs) -> anyhow::Result<()> {
@@ -129,9 +129,7 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
     };
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
-    let repo = target.mapper.repository(ECO, &name)?;
-    let location = target.store.location(&repo);
-    let version = choose_version(&pkgs, &location, &name, constraint.as_deref()).await?;
+    let version = choose_version(&target, &pkgs, &name, constraint.as_deref()).await?;
     let stored: ProviderVersion =
         pkgs.provider_version(&name, &version)
             .await?
@@ -158,10 +156,14 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
                         .filter_map(|f| f.platform.as_ref())
                         .map(|(o, a)| format!("{o}_{a}"))
                         .collect();
-                    return Err(PackageError::NotFound(format!(
-                        "`{name}` {version} has no {os}_{arch} build; stored platforms: {} (use --platform or --all-platforms)",
-                        have.join(", ")
-                    ))
+                    return Err(crate::error::Refusal::new(
+                        format!(
+                            "`{name}` {version} has no {os}_{arch} build; stored platforms: {}",
+                            have.join(", ")
+                        ),
+                        "name the platforms to pull with --platform OS_ARCH, or pull every one with --all-platforms",
+                    )
+                    .of_kind(crate::error::Kind::NotFound)
                     .into());
                 }
             }
@@ -182,8 +184,9 @@ pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> 
         MirrorLayout::Packed,
     )
     .parent()
-    .expect("a mirror path has a parent")
-    .to_owned();
+    .map(std::path::Path::to_path_buf)
+    // A mirror path is OUTPUT/HOST/NAMESPACE/TYPE/...: it always has a parent.
+    .unwrap_or_else(|| args.output.clone());
     let mut report = Vec::new();
     pkgs.refuse_duplicate_files(&format!("`{name}` {version}"), &files)?;
     // On failure, remove the directories this pull created (they were not there before).

@@ -220,6 +220,10 @@ struct States(Vec<(Scheme, SharedState)>);
 impl States {
     /// The state of the listener serving `scheme`; the first one when there is no such
     /// listener (callers ask only for schemes [`Served::for_frontend`] gave).
+    #[expect(
+        clippy::expect_used,
+        reason = "the proxy binds at least one listener before any state is asked for"
+    )]
     fn get(&self, scheme: Scheme) -> &SharedState {
         let found = self.0.iter().find(|(s, _)| *s == scheme);
         &found

@@ -158,10 +158,11 @@ pub async fn terraform_module(
     let file = &release.files[0];
     let occupied = std::fs::read_dir(&args.output).is_ok_and(|mut d| d.next().is_some());
     if occupied && !args.force {
-        anyhow::bail!(
-            "{} is not empty; pull into a new or empty directory, or pass --force to replace its contents",
-            args.output.display()
-        );
+        return Err(crate::error::Refusal::new(
+            format!("{} is not empty", args.output.display()),
+            "pull into a new or empty directory, or pass --force to replace its contents",
+        )
+        .into());
     }
     let scratch = tempfile::tempdir()?;
     let zip = pkgs.fetch_module_zip(&name, file, scratch.path()).await?;
@@ -355,20 +356,27 @@ async fn rubygems_one(
         candidate = rubygems::select_version(&remaining, req.as_ref(), pre);
     };
     let Some((file, release)) = chosen else {
-        let newest = newest.expect("at least one version was read");
-        let stored: Vec<String> = newest.files.iter().map(platform_of).collect();
-        let hint = if platform.is_none() {
-            "; it has only platform gems: pass --platform with one of them"
-        } else {
-            ""
+        // The loop reads the selected version first, so `newest` is set.
+        let (newest_version, stored) = newest
+            .map(|r| (r.version.clone(), r.files.iter().map(platform_of).collect()))
+            .unwrap_or_default();
+        let stored: Vec<String> = stored;
+        let hint = match platform {
+            None => "it has only platform gems: pass --platform with one of them",
+            Some(_) => {
+                "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
+            }
         };
-        return Err(PackageError::NotFound(format!(
-            "`{name}` {} has no gem for platform `{wanted}`{hint} (nor has any other matching \
-             version); stored platforms: {}",
-            newest.version,
-            stored.join(", ")
-        ))
-        .into());
+        let refusal = crate::error::Refusal::new(
+            format!(
+                "`{name}` {newest_version} has no gem for platform `{wanted}` (nor has any \
+                 other matching version); stored platforms: {}",
+                stored.join(", ")
+            ),
+            hint,
+        )
+        .of_kind(crate::error::Kind::NotFound);
+        return Err(refusal.into());
     };
     let files = [file.clone()];
     pkgs.download(eco, &name, &files, dir).await?;

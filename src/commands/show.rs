@@ -40,9 +40,8 @@ pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::R
             .map(|f| vec![f.name.clone(), bytes(f.size), f.digest.hex().to_owned()])
             .collect(),
     );
-    if eco == Ecosystem::TerraformProvider
-        && let Some(v) = pkgs.provider_version(&name, &version).await?
-        && let Some(line) = crate::mirror::terraform::provenance_line(&v.annotations)
+    if let Some(provenance) = eco.contract().provenance
+        && let Some(line) = provenance(&pkgs, &name, &version).await?
     {
         out.status(line);
     }

@@ -1,18 +1,20 @@
-//! The ecosystem contract: everything the shared code (mapper, list, show, pull, the CLI)
-//! needs to know about one ecosystem, as one static [`Contract`] per ecosystem, defined in the
+//! The ecosystem contract: everything the shared code (mapper, list, show, pull, export and
+//! import, the proxy's list of frontends, the CLI) needs to know about one ecosystem, as one static [`Contract`] per ecosystem, defined in the
 //! ecosystem's own module (`ecosystem/<eco>.rs`). Shared code asks [`Ecosystem::contract`]
 //! and never matches on the ecosystem itself; the one `match` that ties a variant to its
 //! contract is here, and it has no wildcard arm, so a new variant does not compile until it
 //! has a contract.
 //!
 //! What stays per ecosystem on purpose: the `push`/`pull` subcommands and their arguments
-//! (each ecosystem's inputs differ), the proxy frontend, and the ecosystem's push (which
-//! describes its files into `artifact::FileSpec`s).
+//! (each ecosystem's inputs differ; registered in `cli/transfer.rs`), what the proxy frontend
+//! serves (the contract only names it), and the ecosystem's push (which describes its files
+//! into `artifact::FileSpec`s).
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use futures_util::future::BoxFuture;
 
+use crate::artifact::Kinds;
 use crate::mapper::Naming;
 use crate::packages::{PackageError, Packages};
 use crate::release::{Ecosystem, Release};
@@ -36,6 +38,37 @@ pub struct Contract {
     /// Where `opp mirror ECOSYSTEM NAME` brings a package from by default, for the hint of a
     /// package that is not stored (`None`: no `opp mirror` for this ecosystem yet).
     pub mirror_from: Option<&'static str>,
+    /// How another copy of a stored version joins it (push's judgement, `opp import`).
+    pub merge: Merge,
+    /// Reads a version request in the ecosystem's own syntax (`opp export`'s `NAME@SPEC`: a
+    /// PEP 440 specifier, a Terraform constraint, a NuGet range, a gem requirement; a bare
+    /// version means exactly that version) into the stored versions it admits, pre-releases
+    /// included: `(name, spec)`, the error says what is wrong with the spec.
+    pub version_filter: fn(&str, &str) -> Result<VersionFilter, String>,
+    /// Where a stored version came from, for `opp show` (a mirrored provider's upstream and
+    /// signing key); `None` when the ecosystem records none.
+    pub provenance: Option<ReadProvenance>,
+    /// Its `opp proxy` frontend (`proxy::Frontend`), if it has one; one frontend may serve
+    /// several ecosystems (Terraform's serves providers and modules, and sits on providers).
+    pub frontend: Option<fn() -> Box<dyn crate::proxy::Frontend>>,
+    /// Characters that start a version request written straight after the name, with no `@`
+    /// (pip's `six==1.16.0`, `django>=5,<6`); empty when the ecosystem has no such spelling.
+    pub request_operators: &'static [char],
+}
+
+/// Which stored (normalized) versions a request admits: [`Contract::version_filter`].
+pub type VersionFilter = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// How the files of a version join what is stored under its tag.
+#[derive(Debug, Clone, Copy)]
+pub enum Merge {
+    /// File by file, in this layout (keyed by platform, artifactType and the layout's entry
+    /// key): PyPI, NuGet, RubyGems.
+    FileByFile(&'static Kinds),
+    /// The version is judged whole: the same files are already there, other files are a
+    /// conflict unless forced (Terraform providers, one signed SHA256SUMS per version;
+    /// modules, one zip).
+    Whole,
 }
 
 /// Reads a stored version: `(packages, normalized name, normalized version)`.
@@ -44,6 +77,14 @@ pub type ReadRelease = for<'a> fn(
     &'a str,
     &'a str,
 ) -> BoxFuture<'a, Result<Option<Release>, PackageError>>;
+
+/// Reads a stored version's provenance line: `(packages, normalized name, normalized
+/// version)`.
+pub type ReadProvenance = for<'a> fn(
+    &'a Packages<'a>,
+    &'a str,
+    &'a str,
+) -> BoxFuture<'a, Result<Option<String>, PackageError>>;
 
 /// Where a version's files say which platform they are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -81,12 +81,12 @@ pub struct NugetPackage {
 #[derive(Debug, thiserror::Error)]
 pub enum NugetError {
     #[error(
-        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        "{} is not a regular file (a FIFO, socket or device)",
         path.display()
     )]
     NotRegularFile { path: PathBuf },
 
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -97,8 +97,7 @@ pub enum NugetError {
     },
 
     #[error(
-        "{} contains no NuGet packages (*.nupkg or *.snupkg); build them first, e.g. with \
-         `dotnet pack` or `nuget pack`",
+        "{} contains no NuGet packages (*.nupkg or *.snupkg)",
         path.display()
     )]
     EmptyDirectory { path: PathBuf },
@@ -180,6 +179,22 @@ pub enum NugetError {
     InvalidRange { range: String, reason: String },
 }
 
+/// What to do when no package file could be found or opened; the other refusals say what is
+/// wrong with a file in their message.
+impl crate::error::Diagnostic for NugetError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            NugetError::NotRegularFile { .. } => "give the package file itself",
+            NugetError::NotFound { .. } => "check the path",
+            NugetError::EmptyDirectory { .. } => {
+                "build them first, e.g. with `dotnet pack` or `nuget pack`"
+            }
+            _ => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
+}
+
 impl From<DiscoverError> for NugetError {
     fn from(e: DiscoverError) -> Self {
         match e {
@@ -256,6 +271,23 @@ pub fn describe_reader<R: Read + Seek>(
     })
 }
 
+/// A NuGet version range (`[13.0,14.0)`), or a bare version meaning exactly it.
+fn version_filter(_name: &str, spec: &str) -> Result<super::contract::VersionFilter, String> {
+    let range = if spec.starts_with(['[', '(']) {
+        VersionRange::parse(spec).map_err(|e| e.to_string())?
+    } else {
+        let normalized =
+            crate::mapper::Mapper::normalize_version(crate::release::Ecosystem::Nuget, spec)
+                .map_err(|e| e.to_string())?;
+        let exact = NugetVersion::parse(&normalized)
+            .ok_or_else(|| format!("`{spec}` is not a NuGet version"))?;
+        VersionRange::exact(exact)
+    };
+    Ok(Box::new(move |v| {
+        select_version(&[v.to_owned()], Some(&range), true).is_some()
+    }))
+}
+
 /// Nuget's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "nuget",
@@ -265,4 +297,9 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::nuget::read_release,
     platforms: super::contract::Platforms::None,
     mirror_from: Some("nuget.org, with its dependencies"),
+    merge: super::contract::Merge::FileByFile(&crate::artifact::NUGET),
+    version_filter,
+    request_operators: &[],
+    frontend: Some(|| Box::new(crate::proxy::nuget::NugetFrontend)),
+    provenance: None,
 };

@@ -66,12 +66,12 @@ pub struct PythonDist {
 #[derive(Debug, thiserror::Error)]
 pub enum PypiError {
     #[error(
-        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        "{} is not a regular file (a FIFO, socket or device)",
         path.display()
     )]
     NotRegularFile { path: PathBuf },
 
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -82,8 +82,7 @@ pub enum PypiError {
     },
 
     #[error(
-        "{} contains no Python distributions (*.whl, *.tar.gz or *.zip); build them first, \
-         e.g. with `python -m build`",
+        "{} contains no Python distributions (*.whl, *.tar.gz or *.zip)",
         path.display()
     )]
     EmptyDirectory { path: PathBuf },
@@ -184,6 +183,20 @@ pub enum PypiError {
 
     #[error("invalid requirement `{requirement}`: {reason}")]
     InvalidRequirement { requirement: String, reason: String },
+}
+
+/// What to do when no package file could be found or opened; the other refusals say what is
+/// wrong with a file in their message.
+impl crate::error::Diagnostic for PypiError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            PypiError::NotRegularFile { .. } => "give the package file itself",
+            PypiError::NotFound { .. } => "check the path",
+            PypiError::EmptyDirectory { .. } => "build them first, e.g. with `python -m build`",
+            _ => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl From<DiscoverError> for PypiError {
@@ -368,6 +381,22 @@ fn check_sdist_name(
     }))
 }
 
+/// PEP 440 operators that may follow a project name directly (`six==1.16.0`).
+const REQUEST_OPERATORS: &[char] = &['=', '<', '>', '!', '~'];
+
+/// A PEP 440 specifier (`>=5,<6`), or a bare version meaning exactly it.
+fn version_filter(name: &str, spec: &str) -> Result<super::contract::VersionFilter, String> {
+    let text = if spec.starts_with(REQUEST_OPERATORS) {
+        format!("{name}{spec}")
+    } else {
+        format!("{name}=={spec}")
+    };
+    let req = parse_requirement(&text).map_err(|e| e.to_string())?;
+    Ok(Box::new(move |v| {
+        select_version(&[v.to_owned()], &req, true).is_some()
+    }))
+}
+
 /// Pypi's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "pypi",
@@ -377,4 +406,9 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::pypi::read_release,
     platforms: super::contract::Platforms::None,
     mirror_from: Some("PyPI, with its dependencies"),
+    merge: super::contract::Merge::FileByFile(&crate::artifact::PYPI),
+    version_filter,
+    request_operators: REQUEST_OPERATORS,
+    frontend: Some(|| Box::new(crate::proxy::pypi::PypiFrontend)),
+    provenance: None,
 };

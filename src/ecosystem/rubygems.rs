@@ -45,12 +45,12 @@ pub struct Gem {
 #[derive(Debug, thiserror::Error)]
 pub enum RubygemsError {
     #[error(
-        "{} is not a regular file (a FIFO, socket or device); give the package file itself",
+        "{} is not a regular file (a FIFO, socket or device)",
         path.display()
     )]
     NotRegularFile { path: PathBuf },
 
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -61,7 +61,7 @@ pub enum RubygemsError {
     },
 
     #[error(
-        "{} contains no gems (*.gem); build one first, e.g. with `gem build NAME.gemspec`",
+        "{} contains no gems (*.gem)",
         path.display()
     )]
     EmptyDirectory { path: PathBuf },
@@ -104,6 +104,22 @@ pub enum RubygemsError {
 
     #[error("invalid gem requirement `{requirement}`: {reason}")]
     InvalidRequirement { requirement: String, reason: String },
+}
+
+/// What to do when no package file could be found or opened; the other refusals say what is
+/// wrong with a file in their message.
+impl crate::error::Diagnostic for RubygemsError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            RubygemsError::NotRegularFile { .. } => "give the package file itself",
+            RubygemsError::NotFound { .. } => "check the path",
+            RubygemsError::EmptyDirectory { .. } => {
+                "build one first, e.g. with `gem build NAME.gemspec`"
+            }
+            _ => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl From<DiscoverError> for RubygemsError {
@@ -163,6 +179,14 @@ pub fn describe_reader<R: Read>(name: &Path, reader: R, size: u64) -> Result<Gem
     })
 }
 
+/// A gem requirement (`~> 13.0`), or a bare version meaning exactly it.
+fn version_filter(_name: &str, spec: &str) -> Result<super::contract::VersionFilter, String> {
+    let req = parse_requirement(spec).map_err(|e| e.to_string())?;
+    Ok(Box::new(move |v| {
+        select_version(&[v.to_owned()], Some(&req), true).is_some()
+    }))
+}
+
 /// Rubygems's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "rubygems",
@@ -172,4 +196,9 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::rubygems::read_release,
     platforms: super::contract::Platforms::Annotation(crate::artifact::RUBYGEMS_PLATFORM),
     mirror_from: Some("rubygems.org, with its dependencies"),
+    merge: super::contract::Merge::FileByFile(&crate::artifact::RUBYGEMS),
+    version_filter,
+    request_operators: &[],
+    frontend: Some(|| Box::new(crate::proxy::rubygems::RubygemsFrontend)),
+    provenance: None,
 };

@@ -51,13 +51,12 @@ pub struct ZipStats {
 }
 
 /// What can go wrong packing, checking or unpacking a module. Every message names the path,
-/// the zip or the entry, and says what to do.
+/// the zip or the entry; what to do about it is its hint ([`crate::error::Diagnostic`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
     #[error(
         "{zip} unpacks to more than {limit} (`{entry}` reached it); refusing it, nothing was \
-         written. If the module really is this large, raise the limit with \
-         --max-unpacked-size"
+         written"
     )]
     UnpackLimit {
         zip: String,
@@ -68,11 +67,11 @@ pub enum ModuleError {
     #[error("{zip} lists more than {max} entries, more than opp unpacks; this is not a module")]
     TooManyEntries { zip: String, max: usize },
 
-    #[error("{} does not exist; give a module directory or a .zip of one", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
     #[error(
-        "{} is neither a directory nor a .zip file; give a module directory or a .zip of one",
+        "{} is neither a directory nor a .zip file",
         path.display()
     )]
     NotModule { path: PathBuf },
@@ -99,14 +98,13 @@ pub enum ModuleError {
     },
 
     #[error(
-        "{}: the name is not valid UTF-8, which a zip entry name must be; rename the file",
+        "{}: the name is not valid UTF-8, which a zip entry name must be",
         path.display()
     )]
     NonUtf8Name { path: PathBuf },
 
     #[error(
-        "{} is a symlink to {}, outside the module directory {}; replace it with a copy of \
-         the file",
+        "{} is a symlink to {}, outside the module directory {}",
         path.display(),
         target.display(),
         root.display()
@@ -119,13 +117,13 @@ pub enum ModuleError {
 
     #[error(
         "{} is a symlink to a directory; opp stores a symlinked file as a copy but not a \
-         symlinked directory (it could loop); replace it with a copy of the directory",
+         symlinked directory (it could loop)",
         path.display()
     )]
     SymlinkToDirectory { path: PathBuf },
 
     #[error(
-        "{} is a symlink to something that does not exist; remove it or fix its target",
+        "{} is a symlink to something that does not exist",
         path.display()
     )]
     DanglingSymlink {
@@ -135,20 +133,18 @@ pub enum ModuleError {
     },
 
     #[error(
-        "{} is not a regular file, directory or symlink (a socket, FIFO or device); remove it \
-         from the module directory",
+        "{} is not a regular file, directory or symlink (a socket, FIFO or device)",
         path.display()
     )]
     SpecialFile { path: PathBuf },
 
     #[error(
-        "{} has no files to package (`.terraform/` and `.git/` are left out); give the \
-         directory that holds the module's .tf files",
+        "{} has no files to package (`.terraform/` and `.git/` are left out)",
         path.display()
     )]
     EmptyModule { path: PathBuf },
 
-    #[error("{zip} is not a valid zip archive; rebuild it, or push the module directory")]
+    #[error("{zip} is not a valid zip archive")]
     NotZip {
         zip: String,
         #[source]
@@ -190,27 +186,20 @@ pub enum ModuleError {
 
     #[error(
         "{zip} has the symlink `{entry}`; OpenTofu would unpack it as a plain file holding \
-         the link target, not as a link. Zip the module without symlinks (`zip` without \
-         `-y`), or push the module directory: opp stores a symlinked file as a copy"
+         the link target, not as a link"
     )]
     SymlinkEntry { zip: String, entry: String },
 
     #[error("{zip} has the symlink `{entry}`, and this platform cannot create symlinks")]
     SymlinkUnsupported { zip: String, entry: String },
 
-    #[error(
-        "{zip} has the entry `{entry}`, which is neither a file, a directory nor a symlink; \
-         rebuild the zip from plain files"
-    )]
+    #[error("{zip} has the entry `{entry}`, which is neither a file, a directory nor a symlink")]
     SpecialEntry { zip: String, entry: String },
 
-    #[error(
-        "{zip} has the entry `{entry}` more than once; rebuild the zip so each path appears \
-         once"
-    )]
+    #[error("{zip} has the entry `{entry}` more than once")]
     DuplicateEntry { zip: String, entry: String },
 
-    #[error("{zip}: cannot read the entry `{entry}`; the zip is damaged, rebuild or re-pull it")]
+    #[error("{zip}: cannot read the entry `{entry}`; the zip is damaged")]
     CorruptEntry {
         zip: String,
         entry: String,
@@ -222,11 +211,53 @@ pub enum ModuleError {
     BadDestination { dest: PathBuf, reason: &'static str },
 
     #[error(
-        "{} already exists and is not empty; pull into a new or empty directory, or ask to \
-         replace it",
+        "{} already exists and is not empty",
         dest.display()
     )]
     DestinationNotEmpty { dest: PathBuf },
+}
+
+impl crate::error::Diagnostic for ModuleError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            ModuleError::UnpackLimit { .. } => {
+                "if the module really is this large, raise the limit with --max-unpacked-size"
+            }
+            ModuleError::NotFound { .. } | ModuleError::NotModule { .. } => {
+                "give a module directory or a .zip of one"
+            }
+            ModuleError::NonUtf8Name { .. } => "rename the file",
+            ModuleError::SymlinkOutside { .. } => "replace it with a copy of the file",
+            ModuleError::SymlinkToDirectory { .. } => "replace it with a copy of the directory",
+            ModuleError::DanglingSymlink { .. } => "remove it or fix its target",
+            ModuleError::SpecialFile { .. } => "remove it from the module directory",
+            ModuleError::EmptyModule { .. } => {
+                "give the directory that holds the module's .tf files"
+            }
+            ModuleError::NotZip { .. } => "rebuild it, or push the module directory",
+            ModuleError::SymlinkEntry { .. } => {
+                "zip the module without symlinks (`zip` without `-y`), or push the module \
+                 directory: opp stores a symlinked file as a copy"
+            }
+            ModuleError::SpecialEntry { .. } => "rebuild the zip from plain files",
+            ModuleError::DuplicateEntry { .. } => "rebuild the zip so each path appears once",
+            ModuleError::CorruptEntry { .. } => "rebuild or re-pull it",
+            ModuleError::DestinationNotEmpty { .. } => {
+                "pull into a new or empty directory, or ask to replace it"
+            }
+            ModuleError::TooManyEntries { .. }
+            | ModuleError::Read { .. }
+            | ModuleError::Write { .. }
+            | ModuleError::ZipWrite { .. }
+            | ModuleError::EmptyZip { .. }
+            | ModuleError::UnsafeEntry { .. }
+            | ModuleError::SymlinkEscapes { .. }
+            | ModuleError::SymlinkBroken { .. }
+            | ModuleError::SymlinkUnsupported { .. }
+            | ModuleError::BadDestination { .. } => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 /// What `path` is as a module source: an existing directory, or an existing file whose name
@@ -270,6 +301,11 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::module::read_release,
     platforms: super::contract::Platforms::None,
     mirror_from: None,
+    merge: super::contract::Merge::Whole,
+    version_filter: super::terraform_provider::version_filter,
+    request_operators: &[],
+    frontend: None,
+    provenance: None,
 };
 
 #[cfg(test)]

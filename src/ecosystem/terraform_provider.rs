@@ -287,6 +287,16 @@ impl ProviderError {
     }
 }
 
+/// A Terraform version constraint (`~> 5.80`), or a bare version meaning exactly it (modules
+/// take the same syntax).
+pub(super) fn version_filter(
+    _name: &str,
+    spec: &str,
+) -> Result<super::contract::VersionFilter, String> {
+    let c = parse_constraint(spec).map_err(|e| e.to_string())?;
+    Ok(Box::new(move |v| c.matches(v)))
+}
+
 /// TerraformProvider's contract: what shared code asks about this ecosystem (`ecosystem::contract`).
 pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     name: "terraform-provider",
@@ -296,6 +306,11 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     read_release: crate::packages::provider::read_release,
     platforms: super::contract::Platforms::Oci,
     mirror_from: Some("its registry, signatures checked"),
+    merge: super::contract::Merge::Whole,
+    version_filter,
+    request_operators: &[],
+    frontend: Some(|| Box::new(crate::proxy::terraform::TerraformFrontend)),
+    provenance: Some(crate::packages::provider::provenance),
 };
 
 #[cfg(test)]

@@ -4,10 +4,15 @@
 //! diagnose are listed once, in [`as_diagnostic`]; a new typed error with advice implements
 //! `Diagnostic` and joins that list.
 
-use super::{NotStored, exit};
+use super::{NotStored, Refusal, exit};
 use crate::artifact::ArtifactError;
 use crate::bundle::BundleError;
 use crate::commands::login::LoginRefused;
+use crate::config::ConfigError;
+use crate::ecosystem::nuget::NugetError;
+use crate::ecosystem::pypi::PypiError;
+use crate::ecosystem::rubygems::RubygemsError;
+use crate::ecosystem::terraform_module::ModuleError;
 use crate::packages::PackageError;
 use crate::store::StoreError;
 
@@ -109,6 +114,36 @@ fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a
             .downcast_ref::<BundleError>()
             .map(|e| e as &dyn Diagnostic)
     })
+    .or_else(|| {
+        cause
+            .downcast_ref::<Refusal>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<ConfigError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<ModuleError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<PypiError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<NugetError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
+    .or_else(|| {
+        cause
+            .downcast_ref::<RubygemsError>()
+            .map(|e| e as &dyn Diagnostic)
+    })
 }
 
 impl Diagnostic for LoginRefused {
@@ -179,6 +214,10 @@ impl Diagnostic for PackageError {
                 "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
                     .into(),
             ],
+            PackageError::Race { .. } => vec![
+                "other writers kept rewriting it; run the command again (what it already uploaded is not sent twice)"
+                    .into(),
+            ],
             _ => Vec::new(),
         }
     }
@@ -225,6 +264,31 @@ impl Diagnostic for ArtifactError {
                 vec!["pass --force to replace the version".into()]
             }
             ArtifactError::Invalid { .. } | ArtifactError::WrongType { .. } => Vec::new(),
+        }
+    }
+}
+
+impl Diagnostic for Refusal {
+    fn kind(&self) -> Option<Kind> {
+        Some(self.kind)
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hints.clone()
+    }
+}
+
+impl Diagnostic for ConfigError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            ConfigError::CredentialsInAddress { host, .. } => vec![format!(
+                "run `opp login {host}`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD"
+            )],
+            ConfigError::NoHome => vec!["set HOME, or pass --store".into()],
+            ConfigError::BadRegistry(_)
+            | ConfigError::Read { .. }
+            | ConfigError::Parse { .. }
+            | ConfigError::UnknownEcosystem { .. } => Vec::new(),
         }
     }
 }

@@ -58,6 +58,51 @@ fn each_typed_error_gives_its_kind_and_hints() {
             vec![],
         ),
         (
+            "a race no merge could win",
+            anyhow::Error::new(PackageError::Race {
+                what: "r.example/pypi/six:1.0".into(),
+            }),
+            Kind::Failure,
+            vec![
+                "other writers kept rewriting it; run the command again (what it already uploaded is not sent twice)",
+            ],
+        ),
+        (
+            "credentials in a registry address",
+            anyhow::Error::new(crate::config::ConfigError::CredentialsInAddress {
+                address: "ghcr.io/acme".into(),
+                host: "ghcr.io".into(),
+                origin: None,
+            }),
+            Kind::Failure,
+            vec!["run `opp login ghcr.io`, or set OPP_REGISTRY_USERNAME and OPP_REGISTRY_PASSWORD"],
+        ),
+        (
+            "a module zip over the unpack limit, under a context",
+            anyhow::Error::new(
+                crate::ecosystem::terraform_module::ModuleError::UnpackLimit {
+                    zip: "m.zip".into(),
+                    entry: "big.bin".into(),
+                    limit: "1 KiB".into(),
+                },
+            )
+            .context("cannot pull module a/b/c 1.0.0"),
+            Kind::Failure,
+            vec!["if the module really is this large, raise the limit with --max-unpacked-size"],
+        ),
+        (
+            "a command's own refusal, of a kind",
+            anyhow::Error::new(
+                Refusal::new(
+                    "`a/b` 1.0.0 has no linux_arm64 build",
+                    "pass --all-platforms",
+                )
+                .of_kind(Kind::NotFound),
+            ),
+            Kind::NotFound,
+            vec!["pass --all-platforms"],
+        ),
+        (
             "an error opp knows nothing about",
             anyhow::anyhow!("something else"),
             Kind::Failure,

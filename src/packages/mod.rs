@@ -35,7 +35,7 @@ pub enum PackageError {
     },
     #[error("{0}")]
     NotFound(String),
-    #[error("the index of {what} kept changing while opp merged into it; try again")]
+    #[error("the index of {what} kept changing while opp merged into it")]
     Race { what: String },
 }
 
@@ -87,7 +87,7 @@ pub async fn hash_file(path: &Path) -> Result<(Digest, u64)> {
         Ok((h.finish(), len))
     })
     .await
-    .expect("hashing task does not panic")
+    .unwrap_or_else(|joined| Err(std::io::Error::other(joined)))
     .map_err(io("cannot read", path))
 }
 

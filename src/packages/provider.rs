@@ -402,3 +402,18 @@ pub(crate) fn read_release<'a>(
             .map(|v| v.release))
     })
 }
+
+/// The contract's `provenance` (`ecosystem::contract`): where `opp mirror` brought the version
+/// from and whose signature it checked, as `opp show` prints it (`None`: pushed, not mirrored).
+pub(crate) fn provenance<'a>(
+    pkgs: &'a Packages<'a>,
+    name: &'a str,
+    version: &'a str,
+) -> futures_util::future::BoxFuture<'a, Result<Option<String>>> {
+    Box::pin(async move {
+        Ok(pkgs
+            .provider_version(name, version)
+            .await?
+            .and_then(|v| crate::mirror::terraform::provenance_line(&v.annotations)))
+    })
+}

@@ -11,7 +11,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use oci_client::manifest::ImageIndexEntry;
 
 use super::settle::{self, Candidate, Step};
-use super::{CONCURRENCY, PackageError, Packages, Pushed, Result};
+use super::{CONCURRENCY, Packages, Pushed, Result};
 use crate::artifact::{self, FileArtifact, FileSpec, Kinds, LayerSource, Merged};
 use crate::digest::Digest;
 use crate::output::ProgressReader;
@@ -88,8 +88,8 @@ const VERSIONS_AT_ONCE: usize = 8;
 const VERSIONS_IN_FLIGHT: usize = 64;
 
 impl Packages<'_> {
-    /// [`Packages::push_reported`] for every `(name, version) -> files` group, several versions
-    /// at once; the report keeps the groups' order. The first failure is the result (the
+    /// [`Packages::push`] for every `(name, version) -> files` group, several versions at
+    /// once, with one [`Pushed`] line per file; the report keeps the groups' order. The first failure is the result (the
     /// versions already tagged stay; a version whose push was cut off has no new tag).
     pub async fn push_versions(
         &self,
@@ -116,22 +116,8 @@ impl Packages<'_> {
         Ok(reports.into_iter().flatten().collect())
     }
 
-    /// [`Packages::push`], then one [`Pushed`] line per file: what `opp push` prints and
-    /// `--json` reports, for every ecosystem that pushes described files.
-    pub async fn push_reported(
-        &self,
-        eco: Ecosystem,
-        kinds: &Kinds,
-        name: &str,
-        version: &str,
-        files: Vec<FileSpec>,
-        force: bool,
-    ) -> Result<Vec<Pushed>> {
-        self.push_gated(eco, kinds, name, version, files, force, None)
-            .await
-    }
-
-    /// [`Packages::push_reported`], uploading only while holding a permit of `uploading`.
+    /// [`Packages::push`] of one group, then one [`Pushed`] line per file (what `opp push`
+    /// prints and `--json` reports), uploading only while holding a permit of `uploading`.
     #[allow(clippy::too_many_arguments)]
     async fn push_gated(
         &self,
@@ -279,7 +265,9 @@ impl Packages<'_> {
         // items is not `Send` for every lifetime (rust-lang/rust#102211).
         let uploads: Vec<_> = blobs
             .into_iter()
-            .map(|(digest, up)| self.upload_blob_patiently(repo, digest, up))
+            .map(|(digest, up)| {
+                patiently(move || self.upload_blob(repo, digest.clone(), up.clone()))
+            })
             .collect();
         stream::iter(uploads)
             .buffer_unordered(CONCURRENCY)
@@ -287,7 +275,7 @@ impl Packages<'_> {
             .await?;
         let manifests: Vec<_> = files
             .iter()
-            .map(|a| self.push_manifest_patiently(repo, &a.manifest))
+            .map(|a| patiently(|| self.store.push_manifest(repo, &a.manifest, None)))
             .collect();
         stream::iter(manifests)
             .buffer_unordered(CONCURRENCY)
@@ -295,44 +283,13 @@ impl Packages<'_> {
             .await?;
         Ok(())
     }
-    /// [`Packages::upload_blob`], again after a short wait when the registry failed: several
-    /// writers uploading one blob at once (two wheels with one METADATA) can meet
-    /// distribution's non-atomic link files.
-    async fn upload_blob_patiently(
+    /// Stores one blob unless the store has it.
+    async fn upload_blob(
         &self,
         repo: &str,
         digest: Digest,
         up: Upload<'_>,
-    ) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            match self.upload_blob(repo, digest.clone(), up.clone()).await {
-                Err(PackageError::Store(e)) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
-                    tries += 1;
-                    settle::short_wait().await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Stores a file manifest, again after a short wait when the registry failed: a registry
-    /// may briefly deny knowing a blob another writer is storing at the same moment
-    /// (distribution 2.8 answers MANIFEST_BLOB_UNKNOWN).
-    async fn push_manifest_patiently(&self, repo: &str, manifest: &RawManifest) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            match self.store.push_manifest(repo, manifest, None).await {
-                Err(e) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
-                    tries += 1;
-                    settle::short_wait().await;
-                }
-                other => return Ok(other?),
-            }
-        }
-    }
-
-    async fn upload_blob(&self, repo: &str, digest: Digest, up: Upload<'_>) -> Result<()> {
+    ) -> std::result::Result<(), StoreError> {
         let digest = &digest;
         if self.store.blob_exists(repo, digest).await? {
             return Ok(());
@@ -351,6 +308,31 @@ impl Packages<'_> {
             .await?;
         bar.finish_and_clear();
         Ok(())
+    }
+}
+
+/// Runs one upload step (a blob, or a file manifest: stored under its digest, so a second
+/// write of the same bytes changes nothing and the step may be repeated), again after a short
+/// random wait when the registry failed in a way another writer causes (several writers storing
+/// one blob at once meet distribution's non-atomic link files; a registry may briefly deny
+/// knowing a blob another writer is storing, MANIFEST_BLOB_UNKNOWN): at most [`UPLOAD_TRIES`]
+/// more times. Busy answers (`Retry-After`) and broken connections never reach here as
+/// transient: the store retried those itself within `--retry-timeout`, so this adds no second
+/// budget on top of it.
+async fn patiently<T, F, Fut>(mut step: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        match step().await {
+            Err(e) if settle::is_transient(&e) && tries < UPLOAD_TRIES => {
+                tries += 1;
+                settle::short_wait().await;
+            }
+            other => return Ok(other?),
+        }
     }
 }
 

@@ -76,6 +76,10 @@ impl Packages<'_> {
 
 /// The index entry of one gem: the `.gem`, then its info JSON; no OCI platform, the gem
 /// platform as annotation.
+#[expect(
+    clippy::expect_used,
+    reason = "GemInfo holds strings and lists only: serializing it cannot fail"
+)]
 fn gem_spec(gem: &Gem) -> Result<FileSpec> {
     let digest = Digest::from_hex(&gem.info.sha256).map_err(|e| {
         PackageError::Artifact(ArtifactError::Invalid {

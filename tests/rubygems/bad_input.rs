@@ -198,7 +198,7 @@ fn a_directory_without_gems_is_refused_and_a_good_gem_alone_goes_in() {
     let err = stderr(&out).replace(&env.root().display().to_string(), "[ROOT]");
     assert_eq!(
         err.trim_end(),
-        "error: [ROOT]/empty contains no gems (*.gem); build one first, e.g. with `gem build NAME.gemspec`"
+        "error: [ROOT]/empty contains no gems (*.gem)\n  hint: build one first, e.g. with `gem build NAME.gemspec`"
     );
     assert_eq!(out.status.code(), Some(1), "exit code");
 

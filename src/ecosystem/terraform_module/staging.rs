@@ -109,6 +109,10 @@ impl Staging {
     }
 
     /// The temporary directory to unpack into.
+    #[expect(
+        clippy::expect_used,
+        reason = "`new` sets `temp`, and only `commit`, which consumes `self`, takes it"
+    )]
     pub(super) fn path(&self) -> &Path {
         // `new` sets `temp` and only `commit`, which consumes `self`, takes it.
         self.temp

@@ -352,7 +352,11 @@ fn a_zip_whose_declared_sizes_pass_the_limit_is_refused_before_writing() {
     assert_eq!(
         err.to_string(),
         "the bomb unpacks to more than 1 KiB (`main.tf` reached it); refusing it, nothing was \
-         written. If the module really is this large, raise the limit with --max-unpacked-size"
+         written"
+    );
+    assert_eq!(
+        crate::error::Diagnostic::hints(&err),
+        ["if the module really is this large, raise the limit with --max-unpacked-size"]
     );
     assert_eq!(listing(tmp.path()), Vec::<String>::new(), "left behind");
 }

@@ -146,6 +146,10 @@ struct Hashes<'a> {
     sha256: &'a str,
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the page is strings and lists only: serializing cannot fail"
+)]
 pub fn project_json(page: &ProjectPage) -> String {
     let body = JsonProject {
         meta: Meta {
@@ -186,6 +190,10 @@ pub fn root_html(names: &[String]) -> String {
     out
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the list is strings only: serializing cannot fail"
+)]
 pub fn root_json(names: &[String]) -> String {
     #[derive(Serialize)]
     struct Root<'a> {
