@@ -194,16 +194,16 @@ fn descriptor(d: &Descriptor, annotations: Option<BTreeMap<String, String>>) -> 
 
 /// Builds the image manifest of one entry: config = metadata or the empty descriptor,
 /// layers with their titles.
-#[expect(
-    clippy::expect_used,
-    reason = "an OCI manifest is strings, numbers and string maps: serializing cannot fail"
-)]
 pub fn file_manifest(spec: FileSpec, created: &str) -> FileArtifact {
     file_manifest_annotated(spec, created, BTreeMap::new())
 }
 
 /// [`file_manifest`] with `annotations` beside the creation time on the manifest itself (for
 /// a layout with no index to carry them: OpenTofu's modules).
+#[expect(
+    clippy::expect_used,
+    reason = "an OCI manifest is strings, numbers and string maps: serializing cannot fail"
+)]
 pub fn file_manifest_annotated(
     spec: FileSpec,
     created: &str,

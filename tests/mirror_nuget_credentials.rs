@@ -4,7 +4,7 @@
 //! first shown to work with the real nuget.exe 5.8; opp then finds it in the current
 //! directory's chain, or takes it with `--configfile`, and without it fails in one line that
 //! holds no secret.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_nuget/chain.rs"]
 mod chain;

@@ -3,7 +3,7 @@
 //! `SymbolPackagePublish` resource); opp mirrors it beside the `.nupkg`, and `opp proxy` then
 //! serves the same bytes from its flat container. Versions without symbols are named, not
 //! failed; a second run downloads nothing and asks again only for the symbols it lacked.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_nuget/chain.rs"]
 mod chain;

@@ -3,7 +3,7 @@
 //! them: `bundle config set --global HOST USER:PASSWORD` (shown first to let the real `bundle
 //! install` in), `BUNDLE_HOST` in the environment, a `.netrc` entry, or the URL in opp's
 //! config. Without them, opp fails saying where to put them, and no message holds the password.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[allow(dead_code)] // the proxy tests' Ruby kit; this file uses part of it
 #[path = "proxy_rubygems/gems.rs"]

@@ -6,7 +6,7 @@
 //! modules (`--dry-run --json`), and those modules mirrored from a local module registry
 //! (`support::tf_module_registry`, proved faithful in `mirror_terraform_module.rs`), each call's
 //! newest match.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_terraform/common.rs"]
 mod common;

@@ -7,7 +7,7 @@
 //! OpenTofu's layout and are the bytes `opp push terraform-module` makes of the same tree;
 //! hostile, oversized, missing and damaged archives store nothing and say why in one line
 //! (`mirror_terraform_module/refusals.rs`).
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

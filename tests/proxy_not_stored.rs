@@ -4,7 +4,7 @@
 //! `opp mirror` command brings the package. Both lines are asserted as the real clients and the
 //! proxy print them. (Bundler never asks for a gem its `/versions` list lacks, so the proxy
 //! cannot name it: docs/protocols.md.)
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[allow(dead_code)] // the proxy tests' Ruby kit; this file uses part of it
 #[path = "proxy_rubygems/gems.rs"]
