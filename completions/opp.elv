@@ -531,7 +531,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;mirror;terraform-provider'= {
             cand --lock 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)'
             cand --platform 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version'
-            cand --upstream 'The provider registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)'
+            cand --upstream 'Where to fetch from instead of the address''s host (registry.terraform.io when it names none); what is stored is still named by the address. HOST[:PORT] is a provider registry (found through its /.well-known/terraform.json); an https:// URL is a provider network mirror (HOSTNAME/NAMESPACE/TYPE/index.json under it, what `terraform providers mirror` writes), as in Terraform''s own CLI config. A network mirror signs nothing: each zip is checked against its h1:/zh: hashes (and --lock''s), and the version is stored unsigned'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'

@@ -148,6 +148,13 @@ fn mirrored_zips_are_the_registrys_bytes_and_opp_show_names_the_signing_key() {
                 .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
         );
     let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(
+        release["provenance"],
+        serde_json::json!({"signed": true, "signature": "verified", "key_id": up.gpg.key_id,
+            "key_user_id": "acme releases <releases@acme.invalid>", "source_kind": "registry",
+            "source": format!("https://{}/v1/providers/acme/hello/versions", up.registry.host)}),
+        "{release}"
+    );
     for (os, arch) in platforms() {
         let name = terraform::zip_name(TYPE, VERSION, os, arch);
         let zh = terraform::zh_of_file(&up.release.join(&name));
@@ -223,6 +230,8 @@ fn a_dry_run_plans_every_file_and_writes_nothing() {
         .iter()
         .map(|r| {
             assert_eq!(r["status"], "planned", "{r}");
+            assert_eq!(r["provenance"]["key_id"], up.gpg.key_id.as_str(), "{r}");
+            assert_eq!(r["provenance"]["signed"], true, "{r}");
             r["file"].as_str().unwrap().to_owned()
         })
         .collect();

@@ -394,7 +394,7 @@ async fn file(
 
 /// A throwaway CA and a leaf for `localhost` and `127.0.0.1` signed by it, as PEM:
 /// (CA certificate, leaf certificate, leaf key).
-fn certificates() -> (String, String, String) {
+pub fn certificates() -> (String, String, String) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name
