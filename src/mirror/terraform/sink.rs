@@ -107,35 +107,42 @@ impl Sink for ProviderSink<'_> {
             );
             return files.iter().map(|_| Err(why.clone())).collect();
         }
-        let mut platforms = Vec::new();
-        for (f, path) in &zips {
-            let (os, arch) = meta.zips[&f.file_name].clone();
+        // Each zip's h1: (its contents unpacked and hashed) on its own blocking thread, at once.
+        let hashed = zips.iter().map(|(f, path)| {
             let p = path.clone();
-            let h1 = match tokio::task::spawn_blocking(move || h1_of_zip_file(&p)).await {
-                Ok(Ok(h1)) => h1,
-                Ok(Err(e)) => {
-                    let why = format!(
-                        "{} is not a provider zip opp can push: {}",
-                        f.file_name,
-                        chain(e)
-                    );
-                    return files.iter().map(|_| Err(why.clone())).collect();
-                }
-                Err(e) => return files.iter().map(|_| Err(e.to_string())).collect(),
-            };
-            let size = match tokio::fs::metadata(path).await {
-                Ok(m) => m.len(),
-                Err(e) => return files.iter().map(|_| Err(e.to_string())).collect(),
-            };
-            platforms.push(PlatformZip {
-                path: path.clone(),
-                file_name: f.file_name.clone(),
-                os,
-                arch,
-                sha256_hex: f.sha256.clone().unwrap_or_default(),
-                h1,
-                size,
-            });
+            async move {
+                let h1 = tokio::task::spawn_blocking(move || h1_of_zip_file(&p))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| {
+                        format!(
+                            "{} is not a provider zip opp can push: {}",
+                            f.file_name,
+                            chain(e)
+                        )
+                    })?;
+                let size = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .len();
+                let (os, arch) = meta.zips[&f.file_name].clone();
+                Ok::<_, String>(PlatformZip {
+                    path: path.clone(),
+                    file_name: f.file_name.clone(),
+                    os,
+                    arch,
+                    sha256_hex: f.sha256.clone().unwrap_or_default(),
+                    h1,
+                    size,
+                })
+            }
+        });
+        let mut platforms = Vec::new();
+        for outcome in futures_util::future::join_all(hashed).await {
+            match outcome {
+                Ok(p) => platforms.push(p),
+                Err(why) => return files.iter().map(|_| Err(why.clone())).collect(),
+            }
         }
         platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
         if let Some(h1) = meta
