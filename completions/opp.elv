@@ -216,7 +216,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -o 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
             cand --output 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
             cand --platform 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine''s'
-            cand --hostname 'Registry hostname of the provider address the mirror serves'
+            cand --hostname 'Registry hostname of the provider address the mirror serves (default: the address''s own, registry.terraform.io when it names none)'
             cand --max-unpacked-size 'With --unpacked: the most one provider zip may unpack to, e.g. 4GiB; a zip that unpacks to more is refused and nothing is written'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
@@ -360,7 +360,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;lock;terraform-provider'= {
             cand --lock-file 'The lock file to write or update'
-            cand --hostname 'Registry hostname of the provider address in the lock file'
+            cand --hostname 'Registry hostname of the provider address in the lock file (default: the address''s own, registry.terraform.io when it names none)'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'

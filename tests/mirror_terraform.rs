@@ -333,3 +333,55 @@ fn bench_mirror_of_4_platforms_with_100ms_latency_beside_curl_one_by_one() {
         opp.as_secs_f64() / curl.as_secs_f64()
     );
 }
+
+/// A provider address whose host has a port (`localhost:PORT/acme/hello`, the test registry's
+/// own address), mirrored from that host with a repository template that keeps hostnames:
+/// `opp list` names it, and `opp pull` writes a filesystem mirror that the real terraform
+/// installs it from under that address.
+#[test]
+fn a_provider_whose_host_has_a_port_is_mirrored_listed_and_pulled_under_its_address() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let config = env.config_home().join("opp");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[templates]\nterraform-provider = \"tf/${hostname}/${namespace}/${type}\"\n",
+    )
+    .unwrap();
+    let address = format!("{}/acme/{TYPE}", up.registry.host);
+    run_ok(
+        env.opp()
+            .args(["mirror", "terraform-provider", &address])
+            .env("SSL_CERT_FILE", &up.registry.ca_file),
+    );
+    let listed = run_ok(env.opp().args(["list", "terraform-provider"]));
+    assert!(
+        stdout(&listed)
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(&address)),
+        "{address} not listed:\n{}",
+        stdout(&listed)
+    );
+    let plugins = env.root().join("plugins");
+    run_ok(
+        env.opp()
+            .args([
+                "pull",
+                "terraform-provider",
+                &format!("{address}@{VERSION}"),
+                "-o",
+            ])
+            .arg(&plugins),
+    );
+    let tf = Terraform::new(&env);
+    let work = env.root().join("from-pulled");
+    terraform::config_for_provider(&work, &up.registry.host, "acme", TYPE, "~> 1.2");
+    drop(up); // the registry is gone: only the pulled mirror can serve it
+    let out = tf.init_with_plugin_dir(&work, &plugins);
+    assert!(out.status.success(), "{}", terraform::explain(&out));
+    assert_eq!(
+        terraform::lock_version(&terraform::lock_file(&work), &address),
+        VERSION
+    );
+}
