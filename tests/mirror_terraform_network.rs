@@ -192,3 +192,46 @@ fn a_tampered_zip_in_the_network_mirror_stores_nothing() {
             .args(["show", "terraform-provider", "acme/hello==1.2.3"]),
     );
 }
+
+#[test]
+fn a_lock_file_selects_the_zips_of_the_network_mirror_whose_hashes_it_names() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let tf = Terraform::new(&env);
+    let (mirror, dir) = network_mirror(&env, &up, &tf);
+    // What `terraform providers lock -platform=...` records for two platforms: their h1:.
+    let two = &platforms()[..2];
+    let hashes: String = two
+        .iter()
+        .map(|p| {
+            format!(
+                "    \"{}\",\n",
+                terraform::h1_of_zip(&mirrored_zip(&dir, *p))
+            )
+        })
+        .collect();
+    let lock = env.root().join("two.terraform.lock.hcl");
+    std::fs::write(
+        &lock,
+        format!(
+            "provider \"registry.terraform.io/acme/hello\" {{\n  version = \"{VERSION}\"\n  \
+             hashes = [\n{hashes}  ]\n}}\n"
+        ),
+    )
+    .unwrap();
+    run_ok(&mut mirror_from(
+        &env,
+        &mirror,
+        &["--lock", lock.to_str().unwrap()],
+    ));
+    let expected: Vec<String> = sorted(
+        two.iter()
+            .map(|(os, arch)| terraform::zip_name(TYPE, VERSION, os, arch))
+            .collect(),
+    );
+    let stored: Vec<String> = stored_zips(&env)
+        .into_iter()
+        .filter(|f| f.ends_with(".zip"))
+        .collect();
+    assert_eq!(stored, expected);
+}
