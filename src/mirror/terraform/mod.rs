@@ -4,6 +4,9 @@
 //! (`signature`), and the zips handed to the shared pipeline, which downloads them
 //! concurrently and checks each against the signed `SHA256SUMS`; the sink pushes each
 //! version whole through `opp push terraform-provider`'s path with its provenance (`sink`).
+//! An `https://` upstream is a provider network mirror instead (`network_mirror`,
+//! `plan_mirror`): no signature, each zip checked against the mirror's hashes in the sink.
+//! What was verified is read back for `opp show` and `--json` by `provenance`.
 
 pub mod lock;
 pub mod network_mirror;
