@@ -235,7 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine''s')
-            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Registry hostname of the provider address the mirror serves')
+            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Registry hostname of the provider address the mirror serves (default: the address''s own, registry.terraform.io when it names none)')
             [CompletionResult]::new('--max-unpacked-size', '--max-unpacked-size', [CompletionResultType]::ParameterName, 'With --unpacked: the most one provider zip may unpack to, e.g. 4GiB; a zip that unpacks to more is refused and nothing is written')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
@@ -393,7 +393,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         }
         'opp;lock;terraform-provider' {
             [CompletionResult]::new('--lock-file', '--lock-file', [CompletionResultType]::ParameterName, 'The lock file to write or update')
-            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Registry hostname of the provider address in the lock file')
+            [CompletionResult]::new('--hostname', '--hostname', [CompletionResultType]::ParameterName, 'Registry hostname of the provider address in the lock file (default: the address''s own, registry.terraform.io when it names none)')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')
@@ -579,7 +579,7 @@ Register-ArgumentCompleter -Native -CommandName 'opp' -ScriptBlock {
         'opp;mirror;terraform-provider' {
             [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version')
-            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The provider registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)')
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'Where to fetch from instead of the address''s host (registry.terraform.io when it names none); what is stored is still named by the address. HOST[:PORT] is a provider registry (found through its /.well-known/terraform.json); an https:// URL is a provider network mirror (HOSTNAME/NAMESPACE/TYPE/index.json under it, what `terraform providers mirror` writes), as in Terraform''s own CLI config. A network mirror signs nothing: each zip is checked against its h1:/zh: hashes (and --lock''s), and the version is stored unsigned')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Local store directory (default: opp/store in the user''s data directory)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (default: opp/config.toml in the user''s config directory)')

@@ -216,7 +216,7 @@ set edit:completion:arg-completer[opp] = {|@words|
             cand -o 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
             cand --output 'The mirror directory. The default, terraform.d/plugins, is one terraform searches by itself; otherwise pass it to `terraform init -plugin-dir DIR`'
             cand --platform 'Platform to fetch, as OS_ARCH (e.g. linux_amd64); repeatable. Default: this machine''s'
-            cand --hostname 'Registry hostname of the provider address the mirror serves'
+            cand --hostname 'Registry hostname of the provider address the mirror serves (default: the address''s own, registry.terraform.io when it names none)'
             cand --max-unpacked-size 'With --unpacked: the most one provider zip may unpack to, e.g. 4GiB; a zip that unpacks to more is refused and nothing is written'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
@@ -360,7 +360,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         }
         &'opp;lock;terraform-provider'= {
             cand --lock-file 'The lock file to write or update'
-            cand --hostname 'Registry hostname of the provider address in the lock file'
+            cand --hostname 'Registry hostname of the provider address in the lock file (default: the address''s own, registry.terraform.io when it names none)'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'
@@ -535,7 +535,7 @@ set edit:completion:arg-completer[opp] = {|@words|
         &'opp;mirror;terraform-provider'= {
             cand --lock 'A .terraform.lock.hcl: every provider it locks, at exactly the locked version, for the platforms whose zips its zh: hashes name (checked against them and, when every platform is mirrored, its h1: hashes)'
             cand --platform 'Mirror only this platform (OS_ARCH, e.g. linux_amd64); repeatable. Default: every platform the registry lists for the version'
-            cand --upstream 'The provider registry to fetch from (its /.well-known/terraform.json), instead of the address''s host (registry.terraform.io when it names none)'
+            cand --upstream 'Where to fetch from instead of the address''s host (registry.terraform.io when it names none); what is stored is still named by the address. HOST[:PORT] is a provider registry (found through its /.well-known/terraform.json); an https:// URL is a provider network mirror (HOSTNAME/NAMESPACE/TYPE/index.json under it, what `terraform providers mirror` writes), as in Terraform''s own CLI config. A network mirror signs nothing: each zip is checked against its h1:/zh: hashes (and --lock''s), and the version is stored unsigned'
             cand --registry 'Registry to use, as HOST[:PORT][/PREFIX] (e.g. ghcr.io/acme). Without one, opp uses the local store'
             cand --store 'Local store directory (default: opp/store in the user''s data directory)'
             cand --config 'Config file (default: opp/config.toml in the user''s config directory)'

@@ -148,6 +148,13 @@ fn mirrored_zips_are_the_registrys_bytes_and_opp_show_names_the_signing_key() {
                 .args(["show", "terraform-provider", "acme/hello==1.2.3", "--json"]),
         );
     let release: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(
+        release["provenance"],
+        serde_json::json!({"signed": true, "signature": "verified", "key_id": up.gpg.key_id,
+            "key_user_id": "acme releases <releases@acme.invalid>", "source_kind": "registry",
+            "source": format!("https://{}/v1/providers/acme/hello/versions", up.registry.host)}),
+        "{release}"
+    );
     for (os, arch) in platforms() {
         let name = terraform::zip_name(TYPE, VERSION, os, arch);
         let zh = terraform::zh_of_file(&up.release.join(&name));
@@ -223,6 +230,8 @@ fn a_dry_run_plans_every_file_and_writes_nothing() {
         .iter()
         .map(|r| {
             assert_eq!(r["status"], "planned", "{r}");
+            assert_eq!(r["provenance"]["key_id"], up.gpg.key_id.as_str(), "{r}");
+            assert_eq!(r["provenance"]["signed"], true, "{r}");
             r["file"].as_str().unwrap().to_owned()
         })
         .collect();
@@ -322,5 +331,57 @@ fn bench_mirror_of_4_platforms_with_100ms_latency_beside_curl_one_by_one() {
     println!(
         "4 platforms, 100 ms per request: opp mirror {opp:?}, curl one by one {curl:?}, ratio {:.2}",
         opp.as_secs_f64() / curl.as_secs_f64()
+    );
+}
+
+/// A provider address whose host has a port (`localhost:PORT/acme/hello`, the test registry's
+/// own address), mirrored from that host with a repository template that keeps hostnames:
+/// `opp list` names it, and `opp pull` writes a filesystem mirror that the real terraform
+/// installs it from under that address.
+#[test]
+fn a_provider_whose_host_has_a_port_is_mirrored_listed_and_pulled_under_its_address() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let config = env.config_home().join("opp");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[templates]\nterraform-provider = \"tf/${hostname}/${namespace}/${type}\"\n",
+    )
+    .unwrap();
+    let address = format!("{}/acme/{TYPE}", up.registry.host);
+    run_ok(
+        env.opp()
+            .args(["mirror", "terraform-provider", &address])
+            .env("SSL_CERT_FILE", &up.registry.ca_file),
+    );
+    let listed = run_ok(env.opp().args(["list", "terraform-provider"]));
+    assert!(
+        stdout(&listed)
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(&address)),
+        "{address} not listed:\n{}",
+        stdout(&listed)
+    );
+    let plugins = env.root().join("plugins");
+    run_ok(
+        env.opp()
+            .args([
+                "pull",
+                "terraform-provider",
+                &format!("{address}@{VERSION}"),
+                "-o",
+            ])
+            .arg(&plugins),
+    );
+    let tf = Terraform::new(&env);
+    let work = env.root().join("from-pulled");
+    terraform::config_for_provider(&work, &up.registry.host, "acme", TYPE, "~> 1.2");
+    drop(up); // the registry is gone: only the pulled mirror can serve it
+    let out = tf.init_with_plugin_dir(&work, &plugins);
+    assert!(out.status.success(), "{}", terraform::explain(&out));
+    assert_eq!(
+        terraform::lock_version(&terraform::lock_file(&work), &address),
+        VERSION
     );
 }

@@ -7,6 +7,7 @@ Examples:
   opp mirror terraform-provider hashicorp/aws@'~> 5.80'       # every platform it has
   opp mirror terraform-provider hashicorp/aws hashicorp/random --platform linux_amd64 --platform darwin_arm64
   opp mirror terraform-provider acme/hello --upstream tf.corp.example   # fetched there, stored as acme/hello
+  opp mirror terraform-provider hashicorp/aws --upstream https://mirror.example/providers/   # a network mirror
   opp mirror terraform-provider --lock .terraform.lock.hcl       # exactly the locked versions, hashes checked
   opp mirror terraform-provider hashicorp/aws --dry-run --json          # the plan, nothing written";
 
@@ -26,9 +27,13 @@ pub struct MirrorTerraformProviderArgs {
     /// platform the registry lists for the version.
     #[arg(long = "platform", value_name = "OS_ARCH")]
     pub platforms: Vec<String>,
-    /// The provider registry to fetch from (its /.well-known/terraform.json), instead of the
-    /// address's host (registry.terraform.io when it names none).
-    #[arg(long, value_name = "HOST[:PORT]")]
+    /// Where to fetch from instead of the address's host (registry.terraform.io when it names
+    /// none); what is stored is still named by the address. HOST[:PORT] is a provider registry
+    /// (found through its /.well-known/terraform.json); an https:// URL is a provider network
+    /// mirror (HOSTNAME/NAMESPACE/TYPE/index.json under it, what `terraform providers mirror`
+    /// writes), as in Terraform's own CLI config. A network mirror signs nothing: each zip is
+    /// checked against its h1:/zh: hashes (and --lock's), and the version is stored unsigned.
+    #[arg(long, value_name = "HOST[:PORT]|URL")]
     pub upstream: Option<String>,
     /// DANGEROUS: do not check SHA256SUMS's OpenPGP signature against the registry's keys (the
     /// zips are still checked against SHA256SUMS); the stored versions say they are unverified.

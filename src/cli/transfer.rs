@@ -117,9 +117,10 @@ pub struct LockProviderArgs {
     /// The lock file to write or update.
     #[arg(long, default_value = ".terraform.lock.hcl", value_name = "FILE")]
     pub lock_file: PathBuf,
-    /// Registry hostname of the provider address in the lock file.
-    #[arg(long, default_value = "registry.terraform.io")]
-    pub hostname: String,
+    /// Registry hostname of the provider address in the lock file (default: the address's
+    /// own, registry.terraform.io when it names none).
+    #[arg(long)]
+    pub hostname: Option<String>,
     /// Print the locked version and hashes as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -169,9 +170,10 @@ pub struct PullProviderArgs {
     /// Fetch every stored platform.
     #[arg(long)]
     pub all_platforms: bool,
-    /// Registry hostname of the provider address the mirror serves.
-    #[arg(long, default_value = "registry.terraform.io")]
-    pub hostname: String,
+    /// Registry hostname of the provider address the mirror serves (default: the address's
+    /// own, registry.terraform.io when it names none).
+    #[arg(long)]
+    pub hostname: Option<String>,
     /// Write the unpacked layout (HOST/NS/TYPE/VERSION/OS_ARCH/) instead of zips.
     #[arg(long)]
     pub unpacked: bool,

@@ -17,7 +17,10 @@ pub async fn terraform_provider(
 ) -> anyhow::Result<()> {
     let eco = Ecosystem::TerraformProvider;
     let (name, constraint) = super::provider::split_spec(&args.provider)?;
-    let address = ProviderAddress::parse(&name)?.with_hostname(&args.hostname);
+    let mut address = ProviderAddress::parse(&name)?;
+    if let Some(hostname) = &args.hostname {
+        address = address.with_hostname(hostname);
+    }
     let target = super::open(&settings.location, settings)?;
     let pkgs = target.packages(out);
     let version =

@@ -9,8 +9,12 @@ use crate::config::Settings;
 use crate::ecosystem::terraform_provider as tfp;
 use crate::mirror::terraform::TerraformMirrorError as Error;
 use crate::mirror::terraform::lock;
+use crate::mirror::terraform::network_mirror::{self, NetworkMirror, Upstream};
+use crate::mirror::terraform::plan::VersionMeta;
 use crate::mirror::terraform::plan::{self, Options};
-use crate::mirror::terraform::registry::{self, Registry};
+use crate::mirror::terraform::plan_mirror;
+use crate::mirror::terraform::provenance::Provenance;
+use crate::mirror::terraform::registry::Registry;
 use crate::mirror::terraform::sink::ProviderSink;
 use crate::mirror::{self, download};
 use crate::output::Output;
@@ -27,6 +31,7 @@ fn names_provider(e: &Error) -> bool {
             | Error::ShasumMismatch { .. }
             | Error::NotInSums { .. }
             | Error::LockMismatch { .. }
+            | Error::MirrorNoHashes { .. }
     )
 }
 
@@ -56,7 +61,7 @@ pub async fn provider(
     }
     let mirrored = mirror_requests(settings, out, &requests, &args, &|_, _| None).await?;
     if args.json {
-        out.json(&mirrored.results);
+        out.json(&mirrored.json);
     }
     mirrored.complete()
 }
@@ -65,6 +70,8 @@ pub async fn provider(
 /// planned.
 pub(crate) struct Mirrored {
     pub results: Vec<mirror::FileResult>,
+    /// The results as `--json` prints them, each with its version's provenance.
+    pub json: Vec<serde_json::Value>,
     pub failed_requests: usize,
 }
 
@@ -122,13 +129,20 @@ pub(crate) async fn mirror_requests(
             .clone()
             .unwrap_or_else(|| request.address.hostname.clone());
         let planned = async {
-            let base = registry::upstream_base(&host)?;
-            if !registries.contains_key(base.as_str()) {
-                let found = Registry::discover(&client, &base).await?;
-                registries.insert(base.to_string(), found);
+            match network_mirror::parse_upstream(&host)? {
+                Upstream::Mirror(base) => {
+                    let mirror = NetworkMirror::new(&client, base);
+                    plan_mirror::plan(&mirror, request, &options).await
+                }
+                Upstream::Registry(base) => {
+                    if !registries.contains_key(base.as_str()) {
+                        let found = Registry::discover(&client, &base).await?;
+                        registries.insert(base.to_string(), found);
+                    }
+                    let registry = &registries[base.as_str()];
+                    plan::plan(&client, registry, request, &options, scratch.path()).await
+                }
             }
-            let registry = &registries[base.as_str()];
-            plan::plan(&client, registry, request, &options, scratch.path()).await
         }
         .await;
         match planned {
@@ -148,6 +162,10 @@ pub(crate) async fn mirror_requests(
                             .map(|u| format!(" ({u})"))
                             .unwrap_or_default()
                     ),
+                    None if p.version.mirror.is_some() => {
+                        "unsigned (a network mirror signs nothing), checked against its hashes"
+                            .to_owned()
+                    }
                     None => "signature NOT checked".to_owned(),
                 };
                 out.status(format!(
@@ -182,8 +200,34 @@ pub(crate) async fn mirror_requests(
     };
     let results = mirror::execute(files, &sink, &client, out, args.dry_run).await;
     super::mirror::report(out, &results, settings.location.describe(), args.dry_run);
+    let json = with_provenance(&results, &sink.versions);
     Ok(Mirrored {
         results,
+        json,
         failed_requests,
     })
+}
+
+/// The results as `--json` prints them: each with the provenance of its version (what it was
+/// verified with and where it came from), `null` for a version that was not planned.
+fn with_provenance(
+    results: &[mirror::FileResult],
+    versions: &BTreeMap<(String, String), VersionMeta>,
+) -> Vec<serde_json::Value> {
+    results
+        .iter()
+        .map(|r| {
+            let mut value = serde_json::to_value(r).unwrap_or_default();
+            let provenance = versions
+                .get(&(r.package.clone(), r.version.clone()))
+                .and_then(|m| Provenance::of(&m.provenance.annotations));
+            if let Some(object) = value.as_object_mut() {
+                object.insert(
+                    "provenance".to_owned(),
+                    serde_json::to_value(provenance).unwrap_or_default(),
+                );
+            }
+            value
+        })
+        .collect()
 }

@@ -142,6 +142,7 @@ pub async fn run(
         out.status("no provider to mirror");
         super::mirror_terraform::Mirrored {
             results: Vec::new(),
+            json: Vec::new(),
             failed_requests: 0,
         }
     } else {
@@ -249,7 +250,9 @@ async fn mirror_modules(
     let (hosted, unhosted): (Vec<_>, Vec<_>) = requests
         .into_iter()
         .partition(|r| r.address.split('/').count() == 4);
-    for (group, upstream) in [(hosted, None), (unhosted, args.upstream.clone())] {
+    // A network mirror (`--upstream https://...`) serves providers only.
+    let registry_upstream = args.upstream.clone().filter(|u| !u.contains("://"));
+    for (group, upstream) in [(hosted, None), (unhosted, registry_upstream)] {
         if group.is_empty() {
             continue;
         }

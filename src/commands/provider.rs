@@ -116,7 +116,10 @@ pub async fn push(settings: &Settings, out: &Output, args: PushProviderArgs) -> 
 
 pub async fn pull(settings: &Settings, out: &Output, args: PullProviderArgs) -> anyhow::Result<()> {
     let (name, constraint) = split_spec(&args.provider)?;
-    let address = ProviderAddress::parse(&name)?.with_hostname(&args.hostname);
+    let mut address = ProviderAddress::parse(&name)?;
+    if let Some(hostname) = &args.hostname {
+        address = address.with_hostname(hostname);
+    }
     let wanted: Vec<(String, String)> = if args.all_platforms {
         Vec::new()
     } else if args.platform.is_empty() {

@@ -16,7 +16,20 @@ pub async fn run(settings: &Settings, out: &Output, args: ShowArgs) -> anyhow::R
         .await?
         .ok_or_else(|| target.not_stored(eco, &name, Some(&version)))?;
     if args.json {
-        out.json(&release);
+        if eco == Ecosystem::TerraformProvider {
+            // A provider version carries its provenance (null when it was pushed).
+            let provenance = match pkgs.provider_version(&name, &version).await? {
+                Some(v) => crate::mirror::terraform::provenance::Provenance::of(&v.annotations),
+                None => None,
+            };
+            let mut value = serde_json::to_value(&release)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("provenance".to_owned(), serde_json::to_value(provenance)?);
+            }
+            out.json(&value);
+        } else {
+            out.json(&release);
+        }
         return Ok(());
     }
     out.status(format!(

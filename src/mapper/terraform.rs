@@ -1,4 +1,5 @@
-//! Terraform's rules for the mapper: provider addresses (`[<hostname>/]<namespace>/<type>`),
+//! Terraform's rules for the mapper: provider addresses (`[<hostname>[:<port>]/]<namespace>/<type>`,
+//! the port kept in a repository path as `_<port>`),
 //! module addresses (`<namespace>/<name>/<system>`), semantic versions, and OpenTofu's tag
 //! spelling of a version (`+` -> `_`). Nothing about zips, checksums or protocols.
 
@@ -43,7 +44,7 @@ fn provider_values(normalized: &str) -> Vec<Value> {
     vec![
         Value {
             symbol: Symbol::Hostname,
-            text: hostname.unwrap_or(DEFAULT_HOSTNAME).to_owned(),
+            text: hostname_value(hostname.unwrap_or(DEFAULT_HOSTNAME)),
             implied: hostname.is_none(),
             default: Some(DEFAULT_HOSTNAME),
         },
@@ -54,7 +55,7 @@ fn provider_values(normalized: &str) -> Vec<Value> {
 
 fn provider_package(values: &Values) -> Option<String> {
     let (namespace, kind) = (values.get(Symbol::Namespace)?, values.get(Symbol::Type)?);
-    Some(match values.get(Symbol::Hostname) {
+    Some(match values.get(Symbol::Hostname).map(hostname_of_value) {
         Some(hostname) if hostname != DEFAULT_HOSTNAME => format!("{hostname}/{namespace}/{kind}"),
         _ => format!("{namespace}/{kind}"),
     })
@@ -143,9 +144,14 @@ fn normalize_provider_part(part: &str, what: &str) -> Result<String, Problem> {
     Ok(part.to_ascii_lowercase())
 }
 
-/// A DNS name (no port: `:` has no place in a repository path), lowercased.
+/// A DNS name, lowercased, with an optional `:PORT` (1 to 65535, no leading zero; `:443`,
+/// the https port, dropped as Terraform drops it), e.g. `localhost:8443`.
 fn normalize_hostname(hostname: &str) -> Result<String, Problem> {
-    if let Some(ch) = hostname
+    let (name, port) = match hostname.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (hostname, None),
+    };
+    if let Some(ch) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.')))
     {
@@ -154,7 +160,7 @@ fn normalize_hostname(hostname: &str) -> Result<String, Problem> {
             "is not allowed in a provider hostname",
         ));
     }
-    for label in hostname.split('.') {
+    for label in name.split('.') {
         if label.is_empty() {
             return Err(Problem::character(
                 '.',
@@ -168,12 +174,39 @@ fn normalize_hostname(hostname: &str) -> Result<String, Problem> {
             ));
         }
     }
-    Ok(hostname.to_ascii_lowercase())
+    let name = name.to_ascii_lowercase();
+    if let Some(ch) = port.and_then(|p| p.chars().find(|c| !c.is_ascii_digit())) {
+        return Err(Problem::character(
+            ch,
+            "is not allowed in a provider hostname's port",
+        ));
+    }
+    match port {
+        None | Some("443") => Ok(name),
+        Some(port) if !port.starts_with('0') && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(format!("{name}:{port}"))
+        }
+        Some(_) => Err(Problem::character(
+            ':',
+            "must be followed by a port number (1 to 65535) in a provider hostname",
+        )),
+    }
+}
+
+/// A hostname as a repository path holds it: `:` (not allowed in OCI repositories) becomes
+/// `_`, which a DNS name never contains, so the port is read back unambiguously.
+fn hostname_value(hostname: &str) -> String {
+    hostname.replace(':', "_")
+}
+
+/// The hostname a repository value stands for (the inverse of [`hostname_value`]).
+fn hostname_of_value(value: &str) -> String {
+    value.replace('_', ":")
 }
 
 /// Whether a provider's repository value for a template symbol can contain `c`.
 pub(super) fn is_provider_value_char(hostname: bool, c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (hostname && c == '.')
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (hostname && matches!(c, '.' | '_'))
 }
 
 /// A module registry address `<namespace>/<name>/<system>`, lowercased.
@@ -288,6 +321,14 @@ mod tests {
             normalize_provider("Registry.OpenTofu.org/hashicorp/aws").unwrap(),
             "registry.opentofu.org/hashicorp/aws"
         );
+        assert_eq!(
+            normalize_provider("LocalHost:8443/acme/hello").unwrap(),
+            "localhost:8443/acme/hello"
+        );
+        assert_eq!(
+            normalize_provider("tf.example:443/acme/hello").unwrap(),
+            "tf.example/acme/hello"
+        );
         assert_eq!(split_provider("hashicorp/aws"), (None, "hashicorp", "aws"));
         assert_eq!(
             split_provider("example.com/acme/x"),
@@ -301,7 +342,13 @@ mod tests {
         assert_eq!(offending("hashi_corp/aws"), Some('_'));
         assert_eq!(offending("hashicorp/-aws"), Some('-'));
         assert_eq!(offending("hashicorp/a--ws"), Some('-'));
-        assert_eq!(offending("example.com:8443/acme/x"), Some(':'));
+        assert_eq!(offending("example.com:/acme/x"), Some(':'));
+        assert_eq!(offending("example.com:08443/acme/x"), Some(':'));
+        assert_eq!(offending("example.com:65536/acme/x"), Some(':'));
+        assert_eq!(offending("example.com:0/acme/x"), Some(':'));
+        assert_eq!(offending("a:1:2/acme/x"), Some(':'));
+        assert_eq!(offending("a:8x/acme/x"), Some('x'));
+        assert_eq!(offending("example.com/ac:me/x"), Some(':'));
         assert_eq!(offending("hashicorp/aws.x"), Some('.'));
         assert!(normalize_provider("aws").is_err());
         assert!(normalize_provider("a/b/c/d").is_err());

@@ -74,6 +74,28 @@ fn terraform_providers_map_as_opentofu_reads_them() {
 }
 
 #[test]
+fn a_hostname_with_a_port_keeps_it_as_an_underscore_in_the_repository() {
+    let m = mapper()
+        .with_template(TerraformProvider, "mirror/${hostname}/${namespace}/${type}")
+        .unwrap();
+    let repository = m
+        .repository(TerraformProvider, "LocalHost:8443/acme/hello")
+        .unwrap();
+    assert_eq!(repository, "mirror/localhost_8443/acme/hello");
+    assert_eq!(
+        m.package(TerraformProvider, &repository).unwrap(),
+        "localhost:8443/acme/hello"
+    );
+    // `_` is now a hostname's: a template cannot separate the hostname from the next symbol
+    // with it.
+    assert!(
+        mapper()
+            .with_template(TerraformProvider, "mirror/${hostname}_${namespace}/${type}")
+            .is_err()
+    );
+}
+
+#[test]
 fn a_provider_from_another_registry_needs_a_hostname_in_the_template() {
     let error = mapper()
         .repository(TerraformProvider, "example.com/acme/widget")
@@ -231,7 +253,7 @@ const PYPI_NAME: &str = "[A-Za-z0-9]([A-Za-z0-9._-]{0,20}[A-Za-z0-9])?";
 const PYPI_VERSION: &str = "v?[0-9]{1,3}(\\.[0-9]{1,3}){0,3}((a|b|c|rc|alpha|beta|pre|preview|RC)[-_.]?[0-9]{0,2})?\
                             (\\.post[0-9]{1,2}|-[0-9]{1,2}|\\.rev[0-9]{1,2})?(\\.dev[0-9]{0,2})?\
                             (\\+[a-zA-Z0-9]{1,5}([-_.][a-zA-Z0-9]{1,5}){0,2})?";
-const PROVIDER: &str = "(([a-z0-9]{1,8}\\.){0,2}[a-z0-9]{1,8}/)?\
+const PROVIDER: &str = "(([a-z0-9]{1,8}\\.){0,2}[a-z0-9]{1,8}(:[1-9][0-9]{0,3})?/)?\
                         [A-Za-z0-9](-?[A-Za-z0-9]){0,10}/[A-Za-z0-9](-?[A-Za-z0-9]){0,10}";
 const MODULE: &str = "[A-Za-z0-9]([A-Za-z0-9_-]{0,10}[A-Za-z0-9])?/\
                       [A-Za-z0-9]([A-Za-z0-9_-]{0,10}[A-Za-z0-9])?/[A-Za-z0-9]{1,8}";
@@ -269,7 +291,8 @@ fn version_strategy(eco: Ecosystem) -> &'static str {
 fn forbidden_in_package(eco: Ecosystem) -> &'static [char] {
     match eco {
         Pypi => &[' ', '/', ':', '@', '!', '+', '~', '$', 'é', '\n'],
-        TerraformProvider => &[' ', ':', '@', '_', '+', '~', '$', 'é', '\t'],
+        // `:` may start a hostname's port: tested by example in mapper/terraform.rs.
+        TerraformProvider => &[' ', '@', '_', '+', '~', '$', 'é', '\t'],
         TerraformModule => &[' ', ':', '@', '.', '+', '~', '$', 'ü'],
         Nuget => &[' ', ':', '@', '+', '~', '$', 'é', '/', '!'],
         Rubygems => &[' ', ':', '@', '+', '~', '$', 'é', '/', '!'],

@@ -27,6 +27,8 @@ pub const SIGNING_KEY_ID: &str = "io.opp.terraform.signing-key-id";
 pub const SIGNING_KEY_USER: &str = "io.opp.terraform.signing-key-user";
 pub const SIGNATURE: &str = "io.opp.terraform.signature";
 pub const SOURCE: &str = "io.opp.terraform.source";
+/// `registry` or `network-mirror`; absent on versions mirrored before it existed (registry).
+pub const SOURCE_KIND: &str = "io.opp.terraform.source-kind";
 /// The media type of the signing public key layer of the checksums entry.
 pub const PGP_KEYS: &str = "application/pgp-keys";
 

@@ -13,6 +13,7 @@ pub mod registry;
 pub mod static_index;
 pub mod terraform;
 pub mod tf_module_registry;
+pub mod tf_network_mirror;
 pub mod tf_registry;
 pub mod token_server;
 

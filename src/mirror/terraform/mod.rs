@@ -4,10 +4,16 @@
 //! (`signature`), and the zips handed to the shared pipeline, which downloads them
 //! concurrently and checks each against the signed `SHA256SUMS`; the sink pushes each
 //! version whole through `opp push terraform-provider`'s path with its provenance (`sink`).
+//! An `https://` upstream is a provider network mirror instead (`network_mirror`,
+//! `plan_mirror`): no signature, each zip checked against the mirror's hashes in the sink.
+//! What was verified is read back for `opp show` and `--json` by `provenance`.
 
 pub mod config;
 pub mod lock;
+pub mod network_mirror;
 pub mod plan;
+pub mod plan_mirror;
+pub mod provenance;
 pub mod registry;
 pub mod signature;
 pub mod sink;
@@ -18,8 +24,8 @@ use crate::mirror::download::DownloadError;
 #[derive(Debug, thiserror::Error)]
 pub enum TerraformMirrorError {
     #[error(
-        "`{0}` is not a provider registry host; give HOST, HOST:PORT or https://HOST[:PORT]/, \
-         e.g. registry.terraform.io"
+        "`{0}` is not an upstream opp can read; give a provider registry as HOST[:PORT] (e.g. \
+         registry.terraform.io) or a provider network mirror as an https:// URL"
     )]
     BadUpstream(String),
     #[error("invalid provider request `{spec}`: {reason}; expected NAMESPACE/TYPE[@CONSTRAINT]")]
@@ -85,6 +91,11 @@ pub enum TerraformMirrorError {
         hash: String,
         sums: String,
     },
+    #[error(
+        "{what}: the network mirror gives no h1: or zh: hash for {platform}, so opp cannot check \
+         its zip; give --lock with a lock file that has them; nothing stored"
+    )]
+    MirrorNoHashes { what: String, platform: String },
     #[error("{path} is not a lock file opp can read: {reason}")]
     BadLock { path: String, reason: String },
     #[error(transparent)]
@@ -93,62 +104,4 @@ pub enum TerraformMirrorError {
     Download(#[from] DownloadError),
 }
 
-/// What `opp show` says of a mirrored provider version's provenance (its index annotations),
-/// or `None` for a version that was pushed, not mirrored.
-pub fn provenance_line(annotations: &std::collections::BTreeMap<String, String>) -> Option<String> {
-    use crate::packages::provider::{SIGNATURE, SIGNING_KEY_ID, SIGNING_KEY_USER, SOURCE};
-    let source = annotations.get(SOURCE)?;
-    Some(match annotations.get(SIGNING_KEY_ID) {
-        Some(id) => format!(
-            "SHA256SUMS signed by key {id}{}, verified when mirrored from {source}",
-            annotations
-                .get(SIGNING_KEY_USER)
-                .map(|u| format!(" ({u})"))
-                .unwrap_or_default()
-        ),
-        None => format!(
-            "SHA256SUMS signature {} when mirrored from {source}",
-            annotations
-                .get(SIGNATURE)
-                .map(String::as_str)
-                .unwrap_or("not verified")
-        ),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::packages::provider::{SIGNATURE, SIGNING_KEY_ID, SIGNING_KEY_USER, SOURCE};
-    use std::collections::BTreeMap;
-
-    #[test]
-    fn provenance_names_the_key_or_says_it_was_not_verified() {
-        let mut a = BTreeMap::new();
-        assert_eq!(provenance_line(&a), None);
-        a.insert(
-            SOURCE.to_owned(),
-            "https://r.example/v1/providers/acme/hello/versions".to_owned(),
-        );
-        a.insert(
-            SIGNATURE.to_owned(),
-            "not verified (--insecure-skip-signature)".to_owned(),
-        );
-        assert_eq!(
-            provenance_line(&a).unwrap(),
-            "SHA256SUMS signature not verified (--insecure-skip-signature) when mirrored from \
-             https://r.example/v1/providers/acme/hello/versions"
-        );
-        a.insert(SIGNING_KEY_ID.to_owned(), "34365D9472D7468F".to_owned());
-        a.insert(
-            SIGNING_KEY_USER.to_owned(),
-            "HashiCorp Security <security@hashicorp.com>".to_owned(),
-        );
-        assert_eq!(
-            provenance_line(&a).unwrap(),
-            "SHA256SUMS signed by key 34365D9472D7468F (HashiCorp Security \
-             <security@hashicorp.com>), verified when mirrored from \
-             https://r.example/v1/providers/acme/hello/versions"
-        );
-    }
-}
+pub use provenance::provenance_line;

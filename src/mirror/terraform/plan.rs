@@ -21,7 +21,9 @@ use crate::ecosystem::terraform_provider::{
 };
 use crate::mapper::Mapper;
 use crate::mirror::{PlanFile, download};
-use crate::packages::provider::{Provenance, SIGNATURE, SIGNING_KEY_ID, SIGNING_KEY_USER, SOURCE};
+use crate::packages::provider::{
+    Provenance, SIGNATURE, SIGNING_KEY_ID, SIGNING_KEY_USER, SOURCE, SOURCE_KIND,
+};
 use crate::release::Ecosystem;
 
 /// Download documents fetched at once.
@@ -166,6 +168,8 @@ pub struct VersionMeta {
     pub signer: Option<Signer>,
     /// `h1:` hashes of a lock file that some zip of the version must have.
     pub locked_h1: Vec<String>,
+    /// From a network mirror: the hashes each zip must match (no SHA256SUMS came with it).
+    pub mirror: Option<super::plan_mirror::MirrorChecks>,
 }
 
 /// Options of a run.
@@ -367,6 +371,9 @@ pub async fn plan(
     provenance
         .annotations
         .insert(SOURCE.to_owned(), versions_url.to_string());
+    provenance
+        .annotations
+        .insert(SOURCE_KIND.to_owned(), "registry".to_owned());
     match &signer {
         Some(s) => {
             provenance
@@ -410,6 +417,7 @@ pub async fn plan(
             provenance,
             signer,
             locked_h1,
+            mirror: None,
         },
         missing,
     })

@@ -231,7 +231,12 @@ impl Registry {
 
 /// GET `url` (retried as every upstream request is) and read at most [`MAX_DOCUMENT`] bytes.
 pub async fn get_small(client: &reqwest::Client, url: &Url) -> Result<Vec<u8>, Error> {
-    let mut response = download::get(client, url, Some("application/json")).await?;
+    let response = download::get(client, url, Some("application/json")).await?;
+    read_small(url, response).await
+}
+
+/// The body of the answer to `url`, at most [`MAX_DOCUMENT`] bytes.
+pub async fn read_small(url: &Url, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| {
         Error::Download(download::DownloadError::Http {

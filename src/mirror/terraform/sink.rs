@@ -2,6 +2,9 @@
 //! (`Packages::push_provider_with`: OpenTofu's layout, the checksums entry, the `h1:` of each
 //! zip), with the version's provenance. A version is pushed whole or not at all: when a zip
 //! of the plan failed (or the store holds the version with other zips), nothing is written.
+//! A version from a network mirror comes without `SHA256SUMS`: each zip is checked against
+//! the mirror's and the lock file's hashes here (its `h1:` needs the whole zip), and an
+//! `SHA256SUMS` of the checked zips is written for the store.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -91,11 +94,6 @@ impl Sink for ProviderSink<'_> {
             .keys()
             .filter(|z| !zips.iter().any(|(f, _)| &f.file_name == *z))
             .collect();
-        let (Some((_, sums)), Some(sig)) = (path_of(&meta.sums_name), path_of(&meta.sig_name))
-        else {
-            let why = format!("{} or its signature did not arrive", meta.sums_name);
-            return files.iter().map(|_| Err(why.clone())).collect();
-        };
         if !missing.is_empty() {
             let why = format!(
                 "not stored: {} of {} {} failed, and a version is stored whole",
@@ -109,35 +107,42 @@ impl Sink for ProviderSink<'_> {
             );
             return files.iter().map(|_| Err(why.clone())).collect();
         }
-        let mut platforms = Vec::new();
-        for (f, path) in &zips {
-            let (os, arch) = meta.zips[&f.file_name].clone();
+        // Each zip's h1: (its contents unpacked and hashed) on its own blocking thread, at once.
+        let hashed = zips.iter().map(|(f, path)| {
             let p = path.clone();
-            let h1 = match tokio::task::spawn_blocking(move || h1_of_zip_file(&p)).await {
-                Ok(Ok(h1)) => h1,
-                Ok(Err(e)) => {
-                    let why = format!(
-                        "{} is not a provider zip opp can push: {}",
-                        f.file_name,
-                        chain(e)
-                    );
-                    return files.iter().map(|_| Err(why.clone())).collect();
-                }
-                Err(e) => return files.iter().map(|_| Err(e.to_string())).collect(),
-            };
-            let size = match tokio::fs::metadata(path).await {
-                Ok(m) => m.len(),
-                Err(e) => return files.iter().map(|_| Err(e.to_string())).collect(),
-            };
-            platforms.push(PlatformZip {
-                path: path.clone(),
-                file_name: f.file_name.clone(),
-                os,
-                arch,
-                sha256_hex: f.sha256.clone().unwrap_or_default(),
-                h1,
-                size,
-            });
+            async move {
+                let h1 = tokio::task::spawn_blocking(move || h1_of_zip_file(&p))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| {
+                        format!(
+                            "{} is not a provider zip opp can push: {}",
+                            f.file_name,
+                            chain(e)
+                        )
+                    })?;
+                let size = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .len();
+                let (os, arch) = meta.zips[&f.file_name].clone();
+                Ok::<_, String>(PlatformZip {
+                    path: path.clone(),
+                    file_name: f.file_name.clone(),
+                    os,
+                    arch,
+                    sha256_hex: f.sha256.clone().unwrap_or_default(),
+                    h1,
+                    size,
+                })
+            }
+        });
+        let mut platforms = Vec::new();
+        for outcome in futures_util::future::join_all(hashed).await {
+            match outcome {
+                Ok(p) => platforms.push(p),
+                Err(why) => return files.iter().map(|_| Err(why.clone())).collect(),
+            }
         }
         platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
         if let Some(h1) = meta
@@ -151,12 +156,42 @@ impl Sink for ProviderSink<'_> {
             );
             return files.iter().map(|_| Err(why.clone())).collect();
         }
+        // A network mirror's version has no SHA256SUMS: it is written from the checked zips.
+        let scratch = tempfile::Builder::new().prefix("opp-sums.").tempdir();
+        let (sums, sig) = match (&meta.mirror, &scratch) {
+            (Some(checks), Ok(scratch)) => {
+                for p in &platforms {
+                    if let Err(why) = checks.check(&p.file_name, &p.sha256_hex, &p.h1) {
+                        return files.iter().map(|_| Err(why.clone())).collect();
+                    }
+                }
+                let path = scratch.path().join(&meta.sums_name);
+                if let Err(e) = tokio::fs::write(&path, shasums_text(&platforms)).await {
+                    let why = format!("cannot write {}: {e}", path.display());
+                    return files.iter().map(|_| Err(why.clone())).collect();
+                }
+                (path, None)
+            }
+            (Some(_), Err(e)) => {
+                let why = format!("cannot make a temporary directory: {e}");
+                return files.iter().map(|_| Err(why.clone())).collect();
+            }
+            (None, _) => {
+                let (Some((_, sums)), Some((_, sig))) =
+                    (path_of(&meta.sums_name), path_of(&meta.sig_name))
+                else {
+                    let why = format!("{} or its signature did not arrive", meta.sums_name);
+                    return files.iter().map(|_| Err(why.clone())).collect();
+                };
+                (sums, Some(sig))
+            }
+        };
         let release = ProviderRelease {
             provider_type: meta.provider_type.clone(),
             version: meta.version.clone(),
             platforms,
             shasums: sums,
-            shasums_sig: Some(sig.1),
+            shasums_sig: sig,
             manifest_json: None,
             protocols: meta.protocols.clone(),
         };
@@ -175,4 +210,19 @@ impl Sink for ProviderSink<'_> {
             }
         }
     }
+}
+
+/// An `SHA256SUMS` of the zips, as goreleaser writes one: `<sha256>  <file>` per line, sorted
+/// by file name.
+fn shasums_text(platforms: &[PlatformZip]) -> String {
+    let mut lines: Vec<String> = platforms
+        .iter()
+        .map(|p| format!("{}  {}\n", p.sha256_hex, p.file_name))
+        .collect();
+    lines.sort_by(|a, b| {
+        a.split_once("  ")
+            .map(|x| x.1)
+            .cmp(&b.split_once("  ").map(|x| x.1))
+    });
+    lines.concat()
 }
