@@ -191,6 +191,12 @@ impl Sink for PypiSink<'_> {
         crate::release::Ecosystem::Pypi
     }
 
+    /// A closure is many small versions, most of one file: each push's round trips to the
+    /// store, not the bytes, set the pace, so more of them overlap (downloads stay bounded).
+    fn versions_at_once(&self) -> usize {
+        16
+    }
+
     async fn stored(
         &self,
         package: &str,
