@@ -346,3 +346,41 @@ fn pulling_a_package_the_store_lacks_names_the_mirror_command() {
         )
     );
 }
+
+#[test]
+fn pip_through_the_proxy_names_the_mirror_command_for_a_missing_project() {
+    let env = Env::new();
+    let mut cmd = env.opp();
+    cmd.args(["proxy", "--"])
+        .arg(support::tool("pip"))
+        .args(["install", "--no-cache-dir", "--target"])
+        .arg(env.root().join("site"))
+        .arg("missing-pkg");
+    for var in [
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_CERT",
+        "PIP_FIND_LINKS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+    let out = run_fail(&mut cmd);
+    assert_eq!(out.status.code(), Some(1), "pip's exit code passes through");
+    let err = stderr(&out);
+    // pip prints no body of the index's 404: only its own two lines.
+    assert!(
+        err.contains("ERROR: No matching distribution found for missing-pkg"),
+        "{err}"
+    );
+    // opp says what pip does not, on the same stderr.
+    assert!(
+        err.contains(&format!(
+            "warning: no project missing-pkg in {}/pypi/missing_pkg; `opp mirror pypi \
+             missing-pkg` brings it from PyPI\n",
+            env.store().display()
+        )),
+        "{err}"
+    );
+}

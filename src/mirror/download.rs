@@ -115,7 +115,15 @@ async fn send(
     if let Some(a) = accept {
         request = request.header(reqwest::header::ACCEPT, a);
     }
-    match request.send().await {
+    answer(url, request.send().await)
+}
+
+/// A response when it is a success, else the error it stands for.
+fn answer(
+    url: &Url,
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, DownloadError> {
+    match sent {
         Ok(r) if r.status().is_success() => Ok(r),
         Ok(r) => Err(DownloadError::Status {
             url: redacted(url),
@@ -162,6 +170,32 @@ async fn once(
     bar: &ProgressBar,
 ) -> Result<(Digest, u64), DownloadError> {
     let response = send(client, url, None).await?;
+    write(response, url, dest, expected, bar).await
+}
+
+/// Writes a whole file's `response` into `dest`, hashed as it streams, checking the sha256
+/// (lowercase hex) when one is given; on any error `dest` is removed.
+pub async fn response_to_file(
+    response: reqwest::Response,
+    url: &Url,
+    dest: &Path,
+    expected: Option<&str>,
+    bar: &ProgressBar,
+) -> Result<(Digest, u64), DownloadError> {
+    let result = write(response, url, dest, expected, bar).await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(dest).await;
+    }
+    result
+}
+
+async fn write(
+    response: reqwest::Response,
+    url: &Url,
+    dest: &Path,
+    expected: Option<&str>,
+    bar: &ProgressBar,
+) -> Result<(Digest, u64), DownloadError> {
     let io = |source| DownloadError::Io {
         path: dest.display().to_string(),
         source,
@@ -205,4 +239,101 @@ pub fn redacted(url: &Url) -> String {
         let _ = u.set_password(Some("***"));
     }
     u.to_string()
+}
+
+/// One part of a file, fetched with an HTTP range request.
+pub struct Part {
+    /// Where the bytes start in the file.
+    pub start: u64,
+    pub bytes: Vec<u8>,
+    /// The whole file's length, from `Content-Range`.
+    pub total: u64,
+}
+
+/// What a range request brought.
+pub enum Ranged {
+    Part(Part),
+    /// The server ignored the range and is sending the whole file (200).
+    Whole(reqwest::Response),
+    /// A 206 without a usable `Content-Range`, or a part larger than asked.
+    Unusable,
+}
+
+/// GETs `range` (`bytes=-N` or `bytes=A-B`) of `url`, with retries, reading at most `limit`
+/// bytes of a part.
+pub async fn get_range(
+    client: &reqwest::Client,
+    url: &Url,
+    range: &str,
+    limit: u64,
+) -> Result<Ranged, DownloadError> {
+    let response = retrying(url, || async {
+        let request = client
+            .get(url.clone())
+            .header(reqwest::header::RANGE, range);
+        answer(url, request.send().await)
+    })
+    .await?;
+    if response.status() != StatusCode::PARTIAL_CONTENT {
+        return Ok(Ranged::Whole(response));
+    }
+    let Some((start, total)) = response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(content_range)
+    else {
+        return Ok(Ranged::Unusable);
+    };
+    let mut bytes = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| DownloadError::Http {
+            url: redacted(url),
+            detail: causes(e),
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Ok(Ranged::Unusable);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Ranged::Part(Part {
+        start,
+        bytes,
+        total,
+    }))
+}
+
+/// `bytes A-B/TOTAL` -> (A, TOTAL); `None` for anything else (`*` totals included).
+fn content_range(value: &str) -> Option<(u64, u64)> {
+    let rest = value.trim().strip_prefix("bytes")?.trim_start();
+    let (span, total) = rest.split_once('/')?;
+    let (start, end) = span.split_once('-')?;
+    let (start, end, total): (u64, u64, u64) = (
+        start.trim().parse().ok()?,
+        end.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    );
+    (start <= end && end < total).then_some((start, total))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn content_range_gives_the_start_and_the_total() {
+        let cases = [
+            ("bytes 0-99/64928", Some((0, 64928))),
+            ("bytes 64828-64927/64928", Some((64828, 64928))),
+            ("bytes 0-99/*", None),
+            ("bytes 100-99/200", None),
+            ("bytes 0-200/200", None),
+            ("items 0-1/2", None),
+        ];
+        let failures: Vec<String> = cases
+            .iter()
+            .filter(|(v, want)| super::content_range(v) != *want)
+            .map(|(v, want)| format!("{v}: {:?} != {want:?}", super::content_range(v)))
+            .collect();
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
 }

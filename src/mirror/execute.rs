@@ -98,6 +98,12 @@ pub trait Sink: Send + Sync {
     /// Pushes the downloaded files of one version; per file, `Ok(true)` when added,
     /// `Ok(false)` when it was already there with the same bytes, or why it failed.
     async fn push(&self, files: Vec<(PlanFile, PathBuf)>) -> Vec<Result<bool, String>>;
+    /// Versions pushed at once (each downloads its files, at most [`DOWNLOADS`] in all, then
+    /// pushes them): 4 unless the ecosystem's pushes are cheap enough for more.
+    fn versions_at_once(&self) -> usize {
+        VERSIONS
+    }
+
     /// Stores the files of one version it can take straight from the upstream into the store,
     /// with no temporary file (it knows each file's digest, size and metadata up front):
     /// per file taken, `Ok(true)` when added, `Ok(false)` when already there, or why it
@@ -140,7 +146,7 @@ pub async fn execute(
         .map(|files| version(files, sink, client, &permits, &bar, dry_run))
         .collect();
     let results: Vec<FileResult> = stream::iter(work)
-        .buffer_unordered(VERSIONS)
+        .buffer_unordered(sink.versions_at_once())
         .flat_map(stream::iter)
         .collect()
         .await;

@@ -14,11 +14,17 @@ const SERVER: &str = r#"
 import base64, functools, http.server, os, sys
 port, root = int(sys.argv[1]), sys.argv[2]
 user, password = os.environ.get("INDEX_USER"), os.environ.get("INDEX_PASSWORD")
+ranges, log_path = os.environ.get("INDEX_RANGES") == "1", os.environ["INDEX_LOG"]
 want = None
 if user is not None:
     want = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 class Handler(http.server.SimpleHTTPRequestHandler):
+    def send_response(self, code, message=None):
+        with open(log_path, "a") as log:
+            log.write(f"{self.command} {self.path} {self.headers.get('Range') or '-'} {code}\n")
+        super().send_response(code, message)
+
     def do_GET(self):
         if want is not None and self.headers.get("Authorization") != want:
             self.send_response(401)
@@ -35,6 +41,24 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        path = self.translate_path(self.path)
+        asked = self.headers.get("Range")
+        if ranges and asked and asked.startswith("bytes=") and os.path.isfile(path):
+            size = os.path.getsize(path)
+            first, last = asked[len("bytes="):].split("-", 1)
+            if first == "":
+                start, end = max(0, size - int(last)), size - 1
+            else:
+                start, end = int(first), min(int(last) if last else size - 1, size - 1)
+            with open(path, "rb") as f:
+                f.seek(start)
+                body = f.read(end - start + 1)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         super().do_GET()
 
     def log_message(self, *args):
@@ -46,6 +70,8 @@ server.serve_forever()
 
 pub struct StaticIndex {
     child: std::process::Child,
+    /// Where the server records each request.
+    log: std::path::PathBuf,
     /// `http://127.0.0.1:PORT/simple/`.
     pub url: String,
     pub port: u16,
@@ -54,19 +80,42 @@ pub struct StaticIndex {
 impl StaticIndex {
     /// Serves `root` (which holds `simple/<project>/index.html` and the files) to anyone.
     pub fn serve(env: &Env, root: &Path) -> StaticIndex {
-        StaticIndex::start(env, root, None)
+        StaticIndex::start(env, root, None, false)
+    }
+
+    /// Serves `root` to anyone, answering `Range` requests with 206 and the bytes asked for.
+    pub fn with_ranges(env: &Env, root: &Path) -> StaticIndex {
+        StaticIndex::start(env, root, None, true)
     }
 
     /// Serves `root` only to requests with basic auth `user`:`password`.
     pub fn with_basic_auth(env: &Env, root: &Path, user: &str, password: &str) -> StaticIndex {
-        StaticIndex::start(env, root, Some((user, password)))
+        StaticIndex::start(env, root, Some((user, password)), false)
     }
 
-    fn start(env: &Env, root: &Path, auth: Option<(&str, &str)>) -> StaticIndex {
+    /// The requests served so far, one per line: `GET /files/x.whl bytes=-65536 206` (`-`
+    /// for no `Range` header).
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Forgets the requests served so far.
+    pub fn clear_requests(&self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+
+    fn start(env: &Env, root: &Path, auth: Option<(&str, &str)>, ranges: bool) -> StaticIndex {
         let port = super::registry::free_port();
+        let log = env.root().join(format!("index-{port}-requests.log"));
         let mut cmd = env.python();
         cmd.args(["-c", SERVER, &port.to_string()])
             .arg(root)
+            .env("INDEX_LOG", &log)
+            .env("INDEX_RANGES", if ranges { "1" } else { "0" })
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         if let Some((user, password)) = auth {
@@ -85,6 +134,7 @@ impl StaticIndex {
         }
         StaticIndex {
             child,
+            log,
             url: format!("http://127.0.0.1:{port}/simple/"),
             port,
         }

@@ -12,19 +12,10 @@ use super::index::{IndexFile, dist_name};
 use super::resolve::{Edge, Known, Need, Options, Planned, Problem};
 use crate::ecosystem::pypi::{self as eco, Requirement as PipRequirement};
 
-/// A file of `name` usable for `env` under the options and the edges' hashes.
-fn usable(
-    env: &Environment,
-    name: &str,
-    file: &IndexFile,
-    wheel: bool,
-    for_target: bool,
-    options: &Options,
-) -> bool {
-    options.binary.allows(name, wheel)
-        && (!for_target
-            || (eco::is_compatible(&file.file_name, &env.tags())
-                && env.admits_python(file.requires_python.as_deref())))
+/// A file of `name` usable under the options, and for the environment its `fits` was worked
+/// out for when `for_target`.
+fn usable(name: &str, wheel: bool, fits: bool, for_target: bool, options: &Options) -> bool {
+    options.binary.allows(name, wheel) && (!for_target || fits)
 }
 
 fn hash_allowed(edges: &[Edge], file: &IndexFile) -> bool {
@@ -61,19 +52,20 @@ pub(super) fn choose(
         Some(Ok(files)) => files,
     };
     let pinned: BTreeSet<&Version> = edges.iter().filter_map(Edge::pinned).collect();
+    let facts = known.facts(env, name);
     let candidates = |check_hashes: bool| -> Vec<String> {
         let mut versions: BTreeSet<Version> = BTreeSet::new();
-        for f in files {
-            let Some(dist) = dist_name(name, &f.file_name) else {
+        for (f, fact) in files.iter().zip(facts.iter()) {
+            let Some(dist) = &fact.dist else {
                 continue;
             };
             if (f.yanked && !pinned.contains(&dist.version))
-                || !usable(env, name, f, dist.wheel, true, options)
+                || !usable(name, dist.wheel, fact.fits, true, options)
                 || (check_hashes && !hash_allowed(edges, f))
             {
                 continue;
             }
-            versions.insert(dist.version);
+            versions.insert(dist.version.clone());
         }
         versions.iter().map(Version::to_string).collect()
     };
@@ -189,13 +181,15 @@ pub(super) fn files_for(
     let pinned = edges.iter().any(|e| e.pinned() == Some(version));
     let for_target = !(options.all_files || env.is_unconstrained());
     let hashes: Vec<String> = edges.iter().flat_map(|e| e.hashes.clone()).collect();
+    let facts = known.facts(env, name);
     files
         .iter()
-        .filter_map(|f| {
-            let dist = dist_name(name, &f.file_name)?;
+        .zip(facts.iter())
+        .filter_map(|(f, fact)| {
+            let dist = fact.dist.as_ref()?;
             (dist.version == *version
                 && (!f.yanked || pinned)
-                && usable(env, name, f, dist.wheel, for_target, options)
+                && usable(name, dist.wheel, fact.fits, for_target, options)
                 && hash_allowed(edges, f))
             .then(|| Planned {
                 package: name.to_owned(),
@@ -205,4 +199,38 @@ pub(super) fn files_for(
             })
         })
         .collect()
+}
+
+/// The files of `name` `version` the plan would mirror for some target environment (before
+/// any hash check): where one is small, reading the version's metadata from it costs no
+/// download the mirror would not make anyway.
+pub(super) fn wanted(
+    name: &str,
+    version: &Version,
+    options: &Options,
+    known: &Known,
+) -> BTreeSet<String> {
+    let Some(Ok(files)) = known.pages.get(name) else {
+        return BTreeSet::new();
+    };
+    let unconstrained = [Environment::default()];
+    let environments = if options.environments.is_empty() {
+        &unconstrained[..]
+    } else {
+        &options.environments[..]
+    };
+    let mut wanted = BTreeSet::new();
+    for env in environments {
+        let for_target = !(options.all_files || env.is_unconstrained());
+        let facts = known.facts(env, name);
+        for (f, fact) in files.iter().zip(facts.iter()) {
+            if let Some(dist) = &fact.dist
+                && dist.version == *version
+                && usable(name, dist.wheel, fact.fits, for_target, options)
+            {
+                wanted.insert(f.file_name.clone());
+            }
+        }
+    }
+    wanted
 }

@@ -7,6 +7,7 @@
 mod choose;
 pub mod environment;
 pub mod index;
+pub mod lazy_wheel;
 pub mod lock;
 pub mod metadata;
 pub mod requirements;
@@ -16,16 +17,21 @@ pub mod spec;
 pub mod streaming;
 pub mod upstream;
 
-use futures_util::{StreamExt, stream};
+use std::collections::{BTreeSet, VecDeque};
+
+use futures_util::future::{BoxFuture, FutureExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::{MirrorError, PlanFile};
 use resolve::{Known, Need, Options, Problem, Request};
 use upstream::Upstream;
 
-/// Calls of the closure (each after a batch of fetches) before giving up.
-const MAX_CALLS: usize = 200;
+/// Answers from the upstream (each followed by a new look at the closure) before giving up;
+/// every answer is a page or a version's metadata not known before, so a closure settles
+/// long before this.
+const MAX_ANSWERS: usize = 20_000;
 /// Pages and metadata files fetched at once.
-const FETCHES: usize = 8;
+const FETCHES: usize = 16;
 
 /// Core metadata the store already holds (a wheel's METADATA, stored beside it), read before
 /// asking the upstream: a second run needs no download to know the dependencies even where
@@ -37,6 +43,10 @@ pub trait StoredMetadata: Sync {
 
 /// The files to mirror for `requests`, the problems found on the way, and the files the index
 /// describes fully enough to stream them into the store.
+///
+/// The closure is looked at again as soon as any fetch answers (not after a whole batch), so
+/// a page or metadata file it then needs is asked for while the others are still coming; at
+/// most [`FETCHES`] requests are in flight.
 pub async fn plan(
     upstream: &Upstream,
     stored: &dyn StoredMetadata,
@@ -44,60 +54,31 @@ pub async fn plan(
     options: &Options,
 ) -> Result<(Vec<PlanFile>, Vec<Problem>, streaming::Streamable), MirrorError> {
     let mut known = Known::default();
-    for _ in 0..MAX_CALLS {
+    let mut asked: BTreeSet<Need> = BTreeSet::new();
+    let mut queue: VecDeque<Need> = VecDeque::new();
+    let mut in_flight: FuturesUnordered<BoxFuture<'_, Fetched>> = FuturesUnordered::new();
+    let mut answers = 0;
+    loop {
         let needs = match resolve::resolve(requests, options, &known) {
-            Ok(plan) => {
-                let mut streamable = streaming::Streamable::default();
-                for p in &plan.files {
-                    streamable.insert(&p.file);
-                }
-                let files = plan
-                    .files
-                    .into_iter()
-                    .map(|p| PlanFile {
-                        local: upstream.downloaded(&p.file.url),
-                        package: p.package,
-                        version: p.version.to_string(),
-                        file_name: p.file.file_name,
-                        url: p.file.url,
-                        sha256: p.file.sha256,
-                        allowed: p.hashes,
-                        size: p.file.size,
-                    })
-                    .collect();
-                return Ok((files, plan.problems, streamable));
-            }
+            Ok(plan) => return Ok(finish(upstream, plan)),
             Err(needs) => needs,
         };
-        let known_ref = &known;
-        let fetched: Vec<Fetched> = stream::iter(needs)
-            .map(|need| async move {
-                match need {
-                    Need::Page(name) => {
-                        let page = upstream.page(&name).await;
-                        Fetched::Page(name, page)
-                    }
-                    Need::Metadata(name, version) => {
-                        if let Some(bytes) = stored.metadata(&name, &version.to_string()).await {
-                            tracing::debug!(
-                                "read the dependencies of {name} {version} from the store"
-                            );
-                            let deps = Ok(metadata::parse(&bytes));
-                            return Fetched::Metadata(name, version, deps);
-                        }
-                        let files = match known_ref.pages.get(&name) {
-                            Some(Ok(files)) => files.as_slice(),
-                            _ => &[],
-                        };
-                        let deps = upstream.dependencies(&name, &version, files).await;
-                        Fetched::Metadata(name, version, deps)
-                    }
-                }
-            })
-            .buffer_unordered(FETCHES)
-            .collect()
-            .await;
-        for f in fetched {
+        queue.extend(needs.into_iter().filter(|n| asked.insert(n.clone())));
+        while in_flight.len() < FETCHES
+            && let Some(need) = queue.pop_front()
+        {
+            in_flight.push(fetch(upstream, stored, options, &known, need));
+        }
+        let Some(first) = in_flight.next().await else {
+            // Every need was asked and answered, yet the closure still needs it: a bug.
+            return Err(MirrorError::Unsettled(answers));
+        };
+        let mut done = vec![first];
+        while let Some(Some(more)) = in_flight.next().now_or_never() {
+            done.push(more);
+        }
+        for f in done {
+            answers += 1;
             match f {
                 Fetched::Page(name, page) => {
                     tracing::debug!("read the index page of {name}");
@@ -108,10 +89,86 @@ pub async fn plan(
                 }
             }
         }
+        if answers > MAX_ANSWERS {
+            return Err(MirrorError::Unsettled(answers));
+        }
     }
-    Err(MirrorError::Unsettled(MAX_CALLS))
 }
 
+/// The plan's files, each with the copy this run already downloaded when there is one.
+fn finish(
+    upstream: &Upstream,
+    plan: resolve::Plan,
+) -> (Vec<PlanFile>, Vec<Problem>, streaming::Streamable) {
+    let mut streamable = streaming::Streamable::default();
+    for p in &plan.files {
+        streamable.insert(&p.file);
+    }
+    let files = plan
+        .files
+        .into_iter()
+        .map(|p| {
+            let kept = upstream.downloaded(&p.file.url);
+            PlanFile {
+                sha256: p
+                    .file
+                    .sha256
+                    .or_else(|| kept.as_ref().map(|(_, sha)| sha.clone())),
+                local: kept.map(|(path, _)| path),
+                package: p.package,
+                version: p.version.to_string(),
+                file_name: p.file.file_name,
+                url: p.file.url,
+                allowed: p.hashes,
+                size: p.file.size,
+            }
+        })
+        .collect();
+    (files, plan.problems, streamable)
+}
+
+/// Fetches what one [`Need`] asks for: a page, or a version's dependencies (from the store
+/// when it holds that version's METADATA, else from the upstream).
+fn fetch<'a>(
+    upstream: &'a Upstream,
+    stored: &'a dyn StoredMetadata,
+    options: &Options,
+    known: &Known,
+    need: Need,
+) -> BoxFuture<'a, Fetched> {
+    match need {
+        Need::Page(name) => async move {
+            let page = upstream.page(&name).await;
+            Fetched::Page(name, page)
+        }
+        .boxed(),
+        Need::Metadata(name, version) => {
+            let files: Vec<index::IndexFile> = match known.pages.get(&name) {
+                Some(Ok(files)) => files
+                    .iter()
+                    .filter(|f| {
+                        index::dist_name(&name, &f.file_name).is_some_and(|d| d.version == version)
+                    })
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let wanted = choose::wanted(&name, &version, options, known);
+            async move {
+                if let Some(bytes) = stored.metadata(&name, &version.to_string()).await {
+                    tracing::debug!("read the dependencies of {name} {version} from the store");
+                    let deps = Ok(metadata::parse(&bytes));
+                    return Fetched::Metadata(name, version, deps);
+                }
+                let deps = upstream
+                    .dependencies(&name, &version, &files, &wanted)
+                    .await;
+                Fetched::Metadata(name, version, deps)
+            }
+            .boxed()
+        }
+    }
+}
 /// The answer to one [`Need`].
 enum Fetched {
     Page(String, Result<Vec<index::IndexFile>, String>),

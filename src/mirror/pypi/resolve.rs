@@ -83,6 +83,48 @@ pub struct Known {
     pub pages: BTreeMap<String, Result<Vec<IndexFile>, String>>,
     /// `(name, version)` -> its dependencies, or why they could not be read.
     pub metadata: BTreeMap<(String, Version), Result<Dependencies, String>>,
+    /// What each page's files are for each environment, worked out once: the closure is
+    /// looked at again after every answer, and a page lists up to thousands of wheels.
+    pub(super) facts: Memo,
+}
+
+/// Per (environment, project): per file of its page, in order, what [`Known::facts`] says.
+pub(super) type Memo =
+    std::sync::Mutex<BTreeMap<(Environment, String), std::sync::Arc<Vec<FileFacts>>>>;
+
+/// What a file of a page is, for one environment.
+#[derive(Clone, Debug)]
+pub(super) struct FileFacts {
+    /// Its version and kind, when opp mirrors such files.
+    pub(super) dist: Option<super::index::DistName>,
+    /// It installs there: its tags fit the environment and its Requires-Python admits it.
+    pub(super) fits: bool,
+}
+
+impl Known {
+    /// What the files of `name`'s page are for `env` (empty when the page is not known).
+    pub(super) fn facts(&self, env: &Environment, name: &str) -> std::sync::Arc<Vec<FileFacts>> {
+        let key = (env.clone(), name.to_owned());
+        let mut memo = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = memo.get(&key) {
+            return f.clone();
+        }
+        let tags = env.tags();
+        let facts: Vec<FileFacts> = match self.pages.get(name) {
+            Some(Ok(files)) => files
+                .iter()
+                .map(|f| FileFacts {
+                    dist: super::index::dist_name(name, &f.file_name),
+                    fits: crate::ecosystem::pypi::is_compatible(&f.file_name, &tags)
+                        && env.admits_python(f.requires_python.as_deref()),
+                })
+                .collect(),
+            _ => return std::sync::Arc::new(Vec::new()),
+        };
+        let facts = std::sync::Arc::new(facts);
+        memo.insert(key, facts.clone());
+        facts
+    }
 }
 
 /// Something the closure needs from the upstream before it can go on.

@@ -116,6 +116,41 @@ impl PypiSink<'_> {
             .collect())
     }
 
+    /// Pushes the files this run downloaded already (to read their metadata), from where
+    /// they are: verified then, against the sha256 the plan carries, so neither copied nor
+    /// hashed again; a digest the requirements do not allow stores nothing.
+    async fn push_local(&self, local: Vec<PlanFile>) -> Vec<(PlanFile, Result<bool, String>)> {
+        let mut results = Vec::new();
+        let mut ready = Vec::new();
+        for f in local {
+            let sha = f.sha256.clone().unwrap_or_default();
+            match &f.local {
+                Some(path)
+                    if f.allowed.is_empty()
+                        || f.allowed.iter().any(|a| a.eq_ignore_ascii_case(&sha)) =>
+                {
+                    let path = path.clone();
+                    ready.push((f, path));
+                }
+                _ => {
+                    let why = format!(
+                        "sha256 {sha} is not among the hashes the requirements allow ({}); \
+                         nothing stored",
+                        f.allowed.join(", ")
+                    );
+                    results.push((f, Err(why)));
+                }
+            }
+        }
+        if ready.is_empty() {
+            return results;
+        }
+        let files: Vec<PlanFile> = ready.iter().map(|(f, _)| f.clone()).collect();
+        let outcomes = self.push(ready).await;
+        results.extend(files.into_iter().zip(outcomes));
+        results
+    }
+
     /// Streams one wheel's bytes into the store's blob; its file manifest is pushed after.
     async fn stream_one(
         &self,
@@ -154,6 +189,12 @@ impl PypiSink<'_> {
 impl Sink for PypiSink<'_> {
     fn ecosystem(&self) -> crate::release::Ecosystem {
         crate::release::Ecosystem::Pypi
+    }
+
+    /// A closure is many small versions, most of one file: each push's round trips to the
+    /// store, not the bytes, set the pace, so more of them overlap (downloads stay bounded).
+    fn versions_at_once(&self) -> usize {
+        16
     }
 
     async fn stored(
@@ -235,13 +276,19 @@ impl Sink for PypiSink<'_> {
         _client: &reqwest::Client,
         bar: &ProgressBar,
     ) -> (Vec<(PlanFile, Result<bool, String>)>, Vec<PlanFile>) {
+        let (local, files): (Vec<PlanFile>, Vec<PlanFile>) =
+            files.into_iter().partition(|f| f.local.is_some());
+        for f in &local {
+            bar.inc(f.size.unwrap_or(0));
+        }
+        let mut results = self.push_local(local).await;
         let Some((upstream, streamable)) = &self.streaming else {
-            return (Vec::new(), files);
+            return (results, files);
         };
         let (take, rest): (Vec<PlanFile>, Vec<PlanFile>) =
             files.into_iter().partition(|f| streamable.get(f).is_some());
         let Some(first) = take.first().cloned() else {
-            return (Vec::new(), rest);
+            return (results, rest);
         };
         let streams = take.iter().map(|f| async move {
             match streamable.get(f) {
@@ -259,18 +306,14 @@ impl Sink for PypiSink<'_> {
         } else {
             self.push_specs(&first.package, &first.version, ready).await
         };
-        let results = take
-            .into_iter()
-            .zip(specs)
-            .map(|(f, spec)| {
-                let outcome = match (spec, &pushed) {
-                    (Err(why), _) => Err(why),
-                    (Ok(_), Err(why)) => Err(why.clone()),
-                    (Ok(_), Ok(status)) => Ok(status.get(&f.file_name).copied().unwrap_or(true)),
-                };
-                (f, outcome)
-            })
-            .collect();
+        results.extend(take.into_iter().zip(specs).map(|(f, spec)| {
+            let outcome = match (spec, &pushed) {
+                (Err(why), _) => Err(why),
+                (Ok(_), Err(why)) => Err(why.clone()),
+                (Ok(_), Ok(status)) => Ok(status.get(&f.file_name).copied().unwrap_or(true)),
+            };
+            (f, outcome)
+        }));
         (results, rest)
     }
 }

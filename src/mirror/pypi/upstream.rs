@@ -1,14 +1,18 @@
 //! The upstream simple index over HTTP: a project's page (JSON when offered) and a version's
 //! dependencies: from the PEP 658 metadata file beside a wheel when the index serves one
-//! (no wheel download), else from the METADATA inside a downloaded wheel, else from an
+//! (no wheel download); else from a wheel's METADATA: a small wheel the plan mirrors is
+//! downloaded whole and kept (the mirror stores that copy, not a second download), any other
+//! is read with HTTP range requests (`lazy_wheel`) where the server serves them; else from an
 //! sdist's PKG-INFO when it is final (Metadata-Version 2.2+, not Dynamic). Credentials in the
 //! URL's userinfo are sent as basic auth and never printed.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use reqwest::Url;
 
 use super::index::{self, IndexFile, dist_name};
+use super::lazy_wheel::{self, Lazy};
 use super::metadata::{self, Dependencies};
 use crate::digest::Hasher;
 use crate::ecosystem::limits;
@@ -16,6 +20,10 @@ use crate::ecosystem::pypi as eco;
 use crate::mirror::credentials::{self, Netrc};
 use crate::mirror::download::{self, DownloadError, redacted};
 
+/// The largest wheel the plan mirrors that is downloaded whole to read its METADATA (and
+/// kept): at the speeds seen, a request's latency costs as much as a few MiB, and a larger
+/// wheel is read with range requests rather than delay the closure.
+const KEEP_WHOLE: u64 = 2 * 1024 * 1024;
 /// The largest project page read into memory (metadata files: `limits::metadata_bytes`).
 const MAX_PAGE: u64 = 128 * 1024 * 1024;
 
@@ -27,8 +35,8 @@ pub struct Upstream {
     netrc: Netrc,
     /// Wheels downloaded to read their METADATA, kept for the mirror to reuse (removed on drop).
     downloaded: tempfile::TempDir,
-    /// URL -> the verified file in `downloaded`.
-    by_url: std::sync::Mutex<std::collections::BTreeMap<Url, std::path::PathBuf>>,
+    /// URL -> the verified file in `downloaded` and its sha256 (lowercase hex).
+    by_url: std::sync::Mutex<std::collections::BTreeMap<Url, (std::path::PathBuf, String)>>,
 }
 
 impl Upstream {
@@ -135,12 +143,16 @@ impl Upstream {
         }
     }
 
-    /// The dependencies of one version, from the best file the page lists for it.
+    /// The dependencies of one version, from the best file the page lists for it. `wanted`
+    /// names the files the plan would mirror: a small one of those (or one of unknown size)
+    /// is downloaded whole and kept for the mirror; any other wheel is read with range
+    /// requests where the server serves them (`lazy_wheel`), else downloaded whole and kept.
     pub async fn dependencies(
         &self,
         name: &str,
         version: &pep440_rs::Version,
         files: &[IndexFile],
+        wanted: &BTreeSet<String>,
     ) -> Result<Dependencies, String> {
         let of_version: Vec<(&IndexFile, bool)> = files
             .iter()
@@ -157,13 +169,33 @@ impl Upstream {
             let body = self.metadata_file(f, hash.as_deref()).await?;
             return Ok(metadata::parse(&body));
         }
-        // Else the wheel itself: download it and read its METADATA.
-        // (The smallest one: any wheel of a version carries the same dependencies, as a rule.)
-        if let Some((f, _)) = of_version
-            .iter()
-            .filter(|(_, wheel)| *wheel)
-            .min_by_key(|(f, _)| f.size.unwrap_or(u64::MAX))
-        {
+        // Else a wheel: any wheel of a version carries the same dependencies, as a rule. The
+        // smallest one the plan mirrors, else the smallest.
+        let smallest = |keep: bool| {
+            of_version
+                .iter()
+                .filter(|(f, wheel)| *wheel && wanted.contains(&f.file_name) == keep)
+                .map(|(f, _)| *f)
+                .min_by_key(|f| f.size.unwrap_or(u64::MAX))
+        };
+        if let Some(f) = smallest(true).or_else(|| smallest(false)) {
+            let mirrored = wanted.contains(&f.file_name);
+            if mirrored && f.size.is_none_or(|s| s <= KEEP_WHOLE) {
+                return self.wheel_metadata(f).await;
+            }
+            match lazy_wheel::metadata(&self.client, &f.url, &f.file_name).await {
+                Lazy::Metadata(bytes) => return Ok(metadata::parse(&bytes)),
+                Lazy::Whole(response) => {
+                    tracing::debug!("{} comes whole (no ranges): keeping it", f.file_name);
+                    match self.keep_from(f, Some(response)).await {
+                        Ok(path) => return read_wheel_metadata(f, path).await,
+                        Err(why) => tracing::debug!("downloading {} again: {why}", f.file_name),
+                    }
+                }
+                Lazy::Unavailable(why) => {
+                    tracing::debug!("downloading {} whole: {why}", f.file_name);
+                }
+            }
             return self.wheel_metadata(f).await;
         }
         // Else an sdist: its PKG-INFO, when it states its dependencies as final (PEP 643).
@@ -203,14 +235,25 @@ impl Upstream {
         Ok(body)
     }
 
-    /// A file this run already downloaded (and verified), by its URL.
-    pub fn downloaded(&self, url: &Url) -> Option<std::path::PathBuf> {
+    /// A file this run already downloaded (and verified), by its URL: where it is and its
+    /// sha256 (lowercase hex).
+    pub fn downloaded(&self, url: &Url) -> Option<(std::path::PathBuf, String)> {
         self.by_url.lock().ok()?.get(url).cloned()
     }
 
     /// Downloads a file of the index (checked against its sha256) into the run's temporary
     /// directory, where the mirror reuses it rather than downloading it again.
     async fn keep(&self, f: &IndexFile) -> Result<std::path::PathBuf, String> {
+        self.keep_from(f, None).await
+    }
+
+    /// [`Upstream::keep`], from a response already coming when one is given (once, no
+    /// retry: on failure the caller downloads it again).
+    async fn keep_from(
+        &self,
+        f: &IndexFile,
+        response: Option<reqwest::Response>,
+    ) -> Result<std::path::PathBuf, String> {
         // One directory per file: two projects' files cannot share a name, but be safe.
         let dir = tempfile::Builder::new()
             .prefix("w.")
@@ -218,17 +261,15 @@ impl Upstream {
             .map_err(|e| format!("cannot make a temporary directory: {e}"))?
             .keep();
         let path = dir.join(&f.file_name);
-        download::to_file(
-            &self.client,
-            &f.url,
-            &path,
-            f.sha256.as_deref(),
-            &indicatif::ProgressBar::hidden(),
-        )
-        .await
+        let bar = indicatif::ProgressBar::hidden();
+        let expected = f.sha256.as_deref();
+        let (digest, _) = match response {
+            Some(r) => download::response_to_file(r, &f.url, &path, expected, &bar).await,
+            None => download::to_file(&self.client, &f.url, &path, expected, &bar).await,
+        }
         .map_err(|e| e.to_string())?;
         if let Ok(mut map) = self.by_url.lock() {
-            map.insert(f.url.clone(), path.clone());
+            map.insert(f.url.clone(), (path.clone(), digest.hex().to_owned()));
         }
         Ok(path)
     }
@@ -251,15 +292,23 @@ impl Upstream {
 
     async fn wheel_metadata(&self, f: &IndexFile) -> Result<Dependencies, String> {
         let path = self.keep(f).await?;
-        let described = tokio::task::spawn_blocking(move || eco::describe(&path))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        described
-            .metadata
-            .map(|m| metadata::parse(&m))
-            .ok_or_else(|| format!("{} has no METADATA", f.file_name))
+        read_wheel_metadata(f, path).await
     }
+}
+
+/// The dependencies a downloaded wheel's METADATA states.
+async fn read_wheel_metadata(
+    f: &IndexFile,
+    path: std::path::PathBuf,
+) -> Result<Dependencies, String> {
+    let described = tokio::task::spawn_blocking(move || eco::describe(&path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    described
+        .metadata
+        .map(|m| metadata::parse(&m))
+        .ok_or_else(|| format!("{} has no METADATA", f.file_name))
 }
 
 /// An upstream URL as given, for a message: without what its userinfo holds.

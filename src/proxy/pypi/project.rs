@@ -154,16 +154,21 @@ pub async fn project(
         Some(upstream) => {
             Ok(super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await?)
         }
-        None => Err(Failure::NotFound(format!(
-            "no project {name} in {}; `opp mirror pypi {name}` brings it from PyPI",
-            state.store.location(
-                &state
-                    .mapper
-                    .repository(ECO, &name)
-                    .map_err(PackageError::from)?
-            )
-        ))
-        .into()),
+        None => {
+            let reason = format!(
+                "no project {name} in {}; `opp mirror pypi {name}` brings it from PyPI",
+                state.store.location(
+                    &state
+                        .mapper
+                        .repository(ECO, &name)
+                        .map_err(PackageError::from)?
+                )
+            );
+            // pip and uv print no body of a 404 ("No matching distribution found"): the
+            // hint is said here too, on opp's stderr beside theirs.
+            state.out.warn(&reason);
+            Err(Failure::NotFound(reason).into())
+        }
     }
 }
 

@@ -1,0 +1,185 @@
+//! What `opp mirror pypi` fetches from an upstream index that serves no PEP 658 metadata
+//! (as the caching proxy in front of PyPI here does), counted on a local index that records
+//! every request: each mirrored file is downloaded once (the download that told its
+//! dependencies is the one stored), a large wheel's dependencies come from range requests
+//! where the index serves them, and a second run downloads no distribution file.
+#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::Value;
+use support::cli::{Env, run_ok, stderr};
+use support::fixtures::{SIX_SDIST, SIX_WHEEL, pypi_fixture};
+use support::static_index::StaticIndex;
+
+/// demo 1.0's wheel, which depends on six.
+const DEMO_WHEEL: &str = "demo-1.0-py3-none-any.whl";
+
+fn sha256_of(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Adds a PEP 691 JSON page to the index under `root` listing `files` with their sha256 and
+/// size, and no PEP 658 metadata (as the proxy in front of PyPI here serves them).
+fn page(root: &Path, project: &str, files: &[&str]) {
+    let dir = root.join("simple").join(project);
+    std::fs::create_dir_all(&dir).unwrap();
+    let entries: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            let path = root.join("files").join(f);
+            serde_json::json!({
+                "filename": f,
+                "url": format!("../../files/{f}"),
+                "hashes": {"sha256": sha256_of(&path)},
+                "size": std::fs::metadata(&path).unwrap().len(),
+            })
+        })
+        .collect();
+    let page = serde_json::json!({
+        "meta": {"api-version": "1.1"},
+        "name": project,
+        "files": entries,
+    });
+    std::fs::write(dir.join("index.json"), page.to_string()).unwrap();
+}
+
+/// An index holding six 1.16.0 (the real files) and demo 1.0, a wheel of `filler` bytes of
+/// incompressible data that depends on six.
+fn index(root: &Path, filler: usize) {
+    let files = root.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    for f in [SIX_WHEEL, SIX_SDIST] {
+        std::fs::copy(pypi_fixture(f), files.join(f)).unwrap();
+    }
+    page(root, "six", &[SIX_WHEEL, SIX_SDIST]);
+    let out = std::fs::File::create(files.join(DEMO_WHEEL)).unwrap();
+    let mut zip = zip::ZipWriter::new(out);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    // METADATA first, far from the central directory at the end: reading it takes a range
+    // of its own.
+    zip.start_file("demo-1.0.dist-info/METADATA", stored)
+        .unwrap();
+    zip.write_all(b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: six\n")
+        .unwrap();
+    zip.start_file("demo/data.bin", stored).unwrap();
+    let mut state: u32 = 2463534242;
+    let noise: Vec<u8> = (0..filler)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    zip.write_all(&noise).unwrap();
+    zip.start_file("demo-1.0.dist-info/WHEEL", stored).unwrap();
+    zip.write_all(b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        .unwrap();
+    zip.finish().unwrap();
+    page(root, "demo", &[DEMO_WHEEL]);
+}
+
+fn added(out: &std::process::Output) -> Vec<String> {
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut files: Vec<String> = all
+        .iter()
+        .filter(|r| r["status"] == "added")
+        .map(|r| r["file"].as_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The requests for `file` the index served, as `RANGE STATUS` (`-` for no range).
+fn requests_for(index: &StaticIndex, file: &str) -> Vec<String> {
+    index
+        .requests()
+        .iter()
+        .filter_map(|l| {
+            let mut parts = l.split(' ');
+            let (_, path) = (parts.next()?, parts.next()?);
+            path.ends_with(&format!("/files/{file}"))
+                .then(|| parts.collect::<Vec<_>>().join(" "))
+        })
+        .collect()
+}
+
+fn mirror(env: &Env, index: &StaticIndex) -> std::process::Output {
+    run_ok(env.opp().args([
+        "mirror",
+        "pypi",
+        "demo==1.0",
+        "--json",
+        "--upstream",
+        &index.url,
+    ]))
+}
+
+#[test]
+fn a_large_wheels_dependencies_come_from_ranges_and_each_file_is_downloaded_once() {
+    let env = Env::new();
+    let root = env.root().join("index");
+    index(&root, 3 * 1024 * 1024);
+    let index = StaticIndex::with_ranges(&env, &root);
+    let out = mirror(&env, &index);
+    assert_eq!(added(&out), [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]);
+    // demo's METADATA: its tail (the central directory) and the member at the start, then
+    // one whole download for the store.
+    assert_eq!(
+        requests_for(&index, DEMO_WHEEL),
+        ["bytes=-65536 206", "bytes=0-32767 206", "- 200"],
+        "{}",
+        stderr(&out)
+    );
+    // six's wheel is small: downloaded whole to read its METADATA, and that copy is stored.
+    assert_eq!(requests_for(&index, SIX_WHEEL), ["- 200"]);
+    assert_eq!(requests_for(&index, SIX_SDIST), ["- 200"]);
+}
+
+#[test]
+fn without_ranges_a_large_wheel_is_downloaded_whole_once_and_that_copy_is_stored() {
+    let env = Env::new();
+    let root = env.root().join("index");
+    index(&root, 3 * 1024 * 1024);
+    // http.server ignores Range: the first answer is the whole file, and that is kept.
+    let index = StaticIndex::serve(&env, &root);
+    let out = mirror(&env, &index);
+    assert_eq!(added(&out), [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]);
+    assert_eq!(
+        requests_for(&index, DEMO_WHEEL),
+        ["bytes=-65536 200"],
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(requests_for(&index, SIX_WHEEL), ["- 200"]);
+}
+
+#[test]
+fn a_second_run_requests_no_distribution_file_from_the_upstream() {
+    let env = Env::new();
+    let root = env.root().join("index");
+    index(&root, 3 * 1024 * 1024);
+    let index = StaticIndex::with_ranges(&env, &root);
+    let first = mirror(&env, &index);
+    assert_eq!(added(&first), [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]);
+    index.clear_requests();
+    let second = mirror(&env, &index);
+    assert_eq!(added(&second), Vec::<String>::new());
+    let files: Vec<String> = index
+        .requests()
+        .into_iter()
+        .filter(|l| l.contains("/files/"))
+        .collect();
+    assert_eq!(files, Vec::<String>::new(), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("0 added, 3 skipped (already stored), 0 failed"),
+        "{}",
+        stderr(&second)
+    );
+}
