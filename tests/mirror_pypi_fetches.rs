@@ -3,7 +3,7 @@
 //! every request: each mirrored file is downloaded once (the download that told its
 //! dependencies is the one stored), a large wheel's dependencies come from range requests
 //! where the index serves them, and a second run downloads no distribution file.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
 

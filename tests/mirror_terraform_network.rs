@@ -5,7 +5,7 @@
 //! opp mirrors from it, `opp show` says the version is unsigned, and `opp proxy -- terraform
 //! init` installs it with the hashes of the direct install. A zip tampered with in the mirror
 //! stores nothing.
-#![allow(clippy::unwrap_used)] // a test's unwrap is its assertion
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 #[path = "mirror_terraform/common.rs"]
 mod common;
