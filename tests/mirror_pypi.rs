@@ -377,8 +377,8 @@ fn pip_through_the_proxy_names_the_mirror_command_for_a_missing_project() {
     // opp says what pip does not, on the same stderr.
     assert!(
         err.contains(&format!(
-            "warning: no project missing-pkg in {}/pypi/missing_pkg; `opp mirror pypi \
-             missing-pkg` brings it from PyPI\n",
+            "warning: pypi proxy: no package missing-pkg in {}/pypi/missing_pkg; `opp mirror \
+             pypi missing-pkg` brings it from PyPI, with its dependencies\n",
             env.store().display()
         )),
         "{err}"

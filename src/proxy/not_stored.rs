@@ -1,8 +1,8 @@
-//! A package a client asked for that the store does not have. The frontend's 404 reason names
-//! the `opp mirror` command that brings it (as the PyPI frontend's does), and, because
-//! nuget.exe, dotnet and gem print their own "not found" line and never the server's body, the
-//! proxy also says it on its own stderr as a warning, once per package and run
-//! ([`Notices::not_stored`]). Bundler never asks for a gem its `/versions` list lacks, so the
+//! A package a client asked for that the store does not have. The PyPI, NuGet and RubyGems
+//! frontends answer 404 with a reason naming the `opp mirror` command that brings it, and,
+//! because pip, uv, nuget.exe, dotnet and gem print their own "not found" line and never the
+//! server's body, the proxy also says it on its own stderr as a warning, once per package and
+//! run ([`Notices::not_stored`]). Bundler never asks for a gem its `/versions` list lacks, so the
 //! proxy cannot tell it (docs/protocols.md).
 
 use std::collections::BTreeSet;

@@ -72,6 +72,9 @@ impl Frontend for PypiFrontend {
             .route("/pypi/legacy", upload.clone())
             .route("/pypi/legacy/", upload)
             .layer(axum::Extension(shared))
+            .layer(axum::Extension(Arc::new(
+                super::not_stored::Notices::default(),
+            )))
     }
 
     async fn child_env(

@@ -25,6 +25,7 @@ use crate::ecosystem::pypi::file_name_for;
 use crate::mapper::Mapper;
 use crate::packages::PackageError;
 use crate::proxy::SharedState;
+use crate::proxy::not_stored::Notices;
 use crate::proxy::releases::ReleaseCache;
 use crate::release::{Ecosystem, Release};
 
@@ -131,6 +132,7 @@ pub async fn root(
 pub async fn project(
     State(state): State<SharedState>,
     Extension(shared): Extension<Arc<Shared>>,
+    Extension(notices): Extension<Arc<Notices>>,
     Path(project): Path<String>,
     Query(query): Query<FormatQuery>,
     headers: HeaderMap,
@@ -155,18 +157,9 @@ pub async fn project(
             Ok(super::upstream::page(&shared.upstream, upstream, &name, accept(&headers)).await?)
         }
         None => {
-            let reason = format!(
-                "no project {name} in {}; `opp mirror pypi {name}` brings it from PyPI",
-                state.store.location(
-                    &state
-                        .mapper
-                        .repository(ECO, &name)
-                        .map_err(PackageError::from)?
-                )
-            );
             // pip and uv print no body of a 404 ("No matching distribution found"): the
-            // hint is said here too, on opp's stderr beside theirs.
-            state.out.warn(&reason);
+            // notice says it on opp's stderr too, once per project.
+            let reason = notices.not_stored(&state, ECO, &name);
             Err(Failure::NotFound(reason).into())
         }
     }
