@@ -53,7 +53,7 @@ fn a_file_that_is_not_a_zip_is_refused() {
     assert_refused(
         &env,
         &fixtures::not_a_zip_wheel(env.root()),
-        "error: [ROOT]/notazip-1.0.0-py3-none-any.whl is not a valid zip archive; re-download or rebuild it\n  caused by: invalid Zip archive: Could not find EOCD",
+        "error: [ROOT]/notazip-1.0.0-py3-none-any.whl is not a valid zip archive\n  caused by: invalid Zip archive: Could not find EOCD\n  hint: re-download or rebuild it",
     );
 }
 
@@ -63,7 +63,7 @@ fn a_wheel_without_metadata_is_refused() {
     assert_refused(
         &env,
         &fixtures::wheel_without_metadata(env.root()),
-        "error: [ROOT]/nometadata-1.0.0-py3-none-any.whl has no <name>-<version>.dist-info/METADATA; it is not a valid Python distribution, rebuild it with a standard build backend",
+        "error: [ROOT]/nometadata-1.0.0-py3-none-any.whl has no <name>-<version>.dist-info/METADATA; it is not a valid Python distribution\n  hint: rebuild it with a standard build backend",
     );
 }
 
@@ -73,7 +73,7 @@ fn a_file_name_that_disagrees_with_its_metadata_is_refused() {
     assert_refused(
         &env,
         &fixtures::wheel_with_mismatched_name(env.root()),
-        "error: [ROOT]/mismatch-1.0.0-py3-none-any.whl: the file name says version `1.0.0` but the metadata says `2.0.0`; rename the file to match or rebuild it",
+        "error: [ROOT]/mismatch-1.0.0-py3-none-any.whl: the file name says version `1.0.0` but the metadata says `2.0.0`\n  hint: rename the file to match or rebuild it",
     );
 }
 

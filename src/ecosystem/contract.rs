@@ -15,6 +15,7 @@
 use futures_util::future::BoxFuture;
 
 use crate::artifact::Kinds;
+use crate::error::Diagnostic;
 use crate::mapper::Naming;
 use crate::packages::{PackageError, Packages};
 use crate::release::{Ecosystem, Release};
@@ -54,6 +55,19 @@ pub struct Contract {
     /// Characters that start a version request written straight after the name, with no `@`
     /// (pip's `six==1.16.0`, `django>=5,<6`); empty when the ecosystem has no such spelling.
     pub request_operators: &'static [char],
+    /// Its own error (finding and describing its files) as a [`Diagnostic`], when `cause` is
+    /// one: what `error::report` asks for the error's kind and hints.
+    pub diagnose: Diagnose,
+}
+
+/// `cause` as the ecosystem's own error type, if it is one: [`Contract::diagnose`].
+pub type Diagnose = for<'a> fn(&'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Diagnostic>;
+
+/// [`Contract::diagnose`] of an ecosystem whose own errors are `E`.
+pub fn diagnose_as<'a, E: Diagnostic + std::error::Error + 'static>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a dyn Diagnostic> {
+    cause.downcast_ref::<E>().map(|e| e as &dyn Diagnostic)
 }
 
 /// Which stored (normalized) versions a request admits: [`Contract::version_filter`].

@@ -21,6 +21,11 @@ pub enum DiscoverError {
     NotRegular(PathBuf),
 }
 
+/// The hint for a given path that is not a regular file, in every ecosystem.
+pub const GIVE_THE_FILE: &str = "give the package file itself";
+/// The hint for a given path that does not exist, in every ecosystem.
+pub const CHECK_THE_PATH: &str = "check the path";
+
 /// Opens one package file for reading, with its size. Anything but a regular file (or a link
 /// to one) is refused without being opened.
 pub fn open(path: &Path) -> Result<(std::fs::File, u64), DiscoverError> {

@@ -17,7 +17,7 @@ mod version;
 #[cfg(test)]
 mod describe_tests;
 
-use super::files::DiscoverError;
+use super::files::{self, DiscoverError};
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
@@ -108,7 +108,7 @@ pub enum NugetError {
     )]
     InvalidFileName { path: PathBuf },
 
-    #[error("{} is not a valid zip archive; a .nupkg is a zip, rebuild it", path.display())]
+    #[error("{} is not a valid zip archive (a .nupkg is a zip)", path.display())]
     NotZip {
         path: PathBuf,
         #[source]
@@ -123,14 +123,13 @@ pub enum NugetError {
     UnsafeMember { path: PathBuf, member: String },
 
     #[error(
-        "{} has no .nuspec at the root of the archive; it is not a NuGet package, rebuild it \
-         with `dotnet pack` or `nuget pack`",
+        "{} has no .nuspec at the root of the archive; it is not a NuGet package",
         path.display()
     )]
     MissingNuspec { path: PathBuf },
 
     #[error(
-        "{} has more than one .nuspec at the root ({}); a package has exactly one, rebuild it",
+        "{} has more than one .nuspec at the root ({}); a package has exactly one",
         path.display(),
         members.join(", ")
     )]
@@ -143,14 +142,14 @@ pub enum NugetError {
         reason: String,
     },
 
-    #[error("{}: `{member}` is not a valid nuspec: {reason}; fix it and pack again", path.display())]
+    #[error("{}: `{member}` is not a valid nuspec: {reason}", path.display())]
     InvalidNuspec {
         path: PathBuf,
         member: String,
         reason: String,
     },
 
-    #[error("{}: the package id `{id}` is not a valid NuGet id; fix <id> in the nuspec", path.display())]
+    #[error("{}: the package id `{id}` is not a valid NuGet id", path.display())]
     InvalidId {
         path: PathBuf,
         id: String,
@@ -159,7 +158,7 @@ pub enum NugetError {
     },
 
     #[error(
-        "{}: the version `{version}` is not a valid NuGet version; fix <version> in the nuspec",
+        "{}: the version `{version}` is not a valid NuGet version",
         path.display()
     )]
     InvalidVersion {
@@ -179,17 +178,27 @@ pub enum NugetError {
     InvalidRange { range: String, reason: String },
 }
 
-/// What to do when no package file could be found or opened; the other refusals say what is
-/// wrong with a file in their message.
+/// What to do about a file that could not be found, opened or read as a NuGet package.
 impl crate::error::Diagnostic for NugetError {
     fn hints(&self) -> Vec<String> {
         let hint = match self {
-            NugetError::NotRegularFile { .. } => "give the package file itself",
-            NugetError::NotFound { .. } => "check the path",
+            NugetError::NotRegularFile { .. } => files::GIVE_THE_FILE,
+            NugetError::NotFound { .. } => files::CHECK_THE_PATH,
             NugetError::EmptyDirectory { .. } => {
                 "build them first, e.g. with `dotnet pack` or `nuget pack`"
             }
-            _ => return Vec::new(),
+            NugetError::NotZip { .. } | NugetError::AmbiguousNuspec { .. } => "rebuild it",
+            NugetError::MissingNuspec { .. } => "rebuild it with `dotnet pack` or `nuget pack`",
+            NugetError::InvalidNuspec { .. } => "fix it and pack again",
+            NugetError::InvalidId { .. } => "fix <id> in the nuspec",
+            NugetError::InvalidVersion { .. } => "fix <version> in the nuspec",
+            NugetError::Io { .. }
+            | NugetError::InvalidFileName { .. }
+            | NugetError::UnsafeMember { .. }
+            | NugetError::CorruptMember { .. }
+            | NugetError::Xml(_)
+            | NugetError::MissingField(_)
+            | NugetError::InvalidRange { .. } => return Vec::new(),
         };
         vec![hint.to_owned()]
     }
@@ -300,6 +309,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     merge: super::contract::Merge::FileByFile(&crate::artifact::NUGET),
     version_filter,
     request_operators: &[],
+    diagnose: super::contract::diagnose_as::<NugetError>,
     frontend: Some(|| Box::new(crate::proxy::nuget::NugetFrontend)),
     provenance: None,
 };

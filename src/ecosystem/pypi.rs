@@ -19,7 +19,7 @@ mod version;
 #[cfg(test)]
 mod describe_tests;
 
-use super::files::DiscoverError;
+use super::files::{self, DiscoverError};
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -94,7 +94,7 @@ pub enum PypiError {
     )]
     InvalidFileName { path: PathBuf, reason: String },
 
-    #[error("{} is not a valid zip archive; re-download or rebuild it", path.display())]
+    #[error("{} is not a valid zip archive", path.display())]
     NotZip {
         path: PathBuf,
         #[source]
@@ -102,7 +102,7 @@ pub enum PypiError {
     },
 
     #[error(
-        "{} is not a readable gzip-compressed tar archive; re-download or rebuild it",
+        "{} is not a readable gzip-compressed tar archive",
         path.display()
     )]
     NotGzipTar {
@@ -120,15 +120,14 @@ pub enum PypiError {
     UnsafeMember { path: PathBuf, member: String },
 
     #[error(
-        "{} has no {member}; it is not a valid Python distribution, rebuild it with a \
-         standard build backend",
+        "{} has no {member}; it is not a valid Python distribution",
         path.display()
     )]
     MissingMetadata { path: PathBuf, member: String },
 
     #[error(
         "{} has more than one metadata member ({}); a wheel has exactly one .dist-info \
-         directory, rebuild it",
+         directory",
         path.display(),
         members.join(", ")
     )]
@@ -142,7 +141,7 @@ pub enum PypiError {
     },
 
     #[error(
-        "{}: the metadata `{member}` has no `{field}:` field; rebuild the distribution",
+        "{}: the metadata `{member}` has no `{field}:` field",
         path.display()
     )]
     MissingField {
@@ -170,8 +169,7 @@ pub enum PypiError {
     },
 
     #[error(
-        "{}: the file name says {what} `{in_file_name}` but the metadata says `{in_metadata}`; \
-         rename the file to match or rebuild it",
+        "{}: the file name says {what} `{in_file_name}` but the metadata says `{in_metadata}`",
         path.display()
     )]
     Mismatch {
@@ -185,15 +183,25 @@ pub enum PypiError {
     InvalidRequirement { requirement: String, reason: String },
 }
 
-/// What to do when no package file could be found or opened; the other refusals say what is
-/// wrong with a file in their message.
+/// What to do about a file that could not be found, opened or read as a distribution.
 impl crate::error::Diagnostic for PypiError {
     fn hints(&self) -> Vec<String> {
         let hint = match self {
-            PypiError::NotRegularFile { .. } => "give the package file itself",
-            PypiError::NotFound { .. } => "check the path",
+            PypiError::NotRegularFile { .. } => files::GIVE_THE_FILE,
+            PypiError::NotFound { .. } => files::CHECK_THE_PATH,
             PypiError::EmptyDirectory { .. } => "build them first, e.g. with `python -m build`",
-            _ => return Vec::new(),
+            PypiError::NotZip { .. } | PypiError::NotGzipTar { .. } => "re-download or rebuild it",
+            PypiError::MissingMetadata { .. } => "rebuild it with a standard build backend",
+            PypiError::AmbiguousMetadata { .. } => "rebuild it",
+            PypiError::MissingField { .. } => "rebuild the distribution",
+            PypiError::Mismatch { .. } => "rename the file to match or rebuild it",
+            PypiError::Io { .. }
+            | PypiError::InvalidFileName { .. }
+            | PypiError::UnsafeMember { .. }
+            | PypiError::CorruptMember { .. }
+            | PypiError::InvalidName { .. }
+            | PypiError::InvalidVersion { .. }
+            | PypiError::InvalidRequirement { .. } => return Vec::new(),
         };
         vec![hint.to_owned()]
     }
@@ -409,6 +417,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     merge: super::contract::Merge::FileByFile(&crate::artifact::PYPI),
     version_filter,
     request_operators: REQUEST_OPERATORS,
+    diagnose: super::contract::diagnose_as::<PypiError>,
     frontend: Some(|| Box::new(crate::proxy::pypi::PypiFrontend)),
     provenance: None,
 };

@@ -18,7 +18,7 @@ mod yaml_size;
 #[cfg(test)]
 mod spec_tests;
 
-use super::files::DiscoverError;
+use super::files::{self, DiscoverError};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -67,32 +67,28 @@ pub enum RubygemsError {
     EmptyDirectory { path: PathBuf },
 
     #[error(
-        "{} is not a gem: a .gem is a tar archive, and this one cannot be read as tar ({detail}); \
-         rebuild it with `gem build`",
+        "{} is not a gem: a .gem is a tar archive, and this one cannot be read as tar ({detail})",
         path.display()
     )]
     NotTar { path: PathBuf, detail: String },
 
     #[error(
         "{} has no metadata.gz, so it is not a gem (a .gem holds metadata.gz, data.tar.gz and \
-         checksums.yaml.gz); rebuild it with `gem build`",
+         checksums.yaml.gz)",
         path.display()
     )]
     MissingMetadata { path: PathBuf },
 
-    #[error("{}: cannot read metadata.gz: {detail}; rebuild the gem with `gem build`", path.display())]
+    #[error("{}: cannot read metadata.gz: {detail}", path.display())]
     BadMetadataGz { path: PathBuf, detail: String },
 
     #[error(
-        "{}: the specification in metadata.gz is {reason}; rebuild the gem with `gem build`",
+        "{}: the specification in metadata.gz is {reason}",
         path.display()
     )]
     InvalidSpec { path: PathBuf, reason: String },
 
-    #[error(
-        "{}: {reason}; fix the name in the gemspec and rebuild the gem",
-        path.display()
-    )]
+    #[error("{}: {reason}", path.display())]
     InvalidName {
         path: PathBuf,
         name: String,
@@ -106,17 +102,25 @@ pub enum RubygemsError {
     InvalidRequirement { requirement: String, reason: String },
 }
 
-/// What to do when no package file could be found or opened; the other refusals say what is
-/// wrong with a file in their message.
+/// What to do about a file that could not be found, opened or read as a gem.
 impl crate::error::Diagnostic for RubygemsError {
     fn hints(&self) -> Vec<String> {
         let hint = match self {
-            RubygemsError::NotRegularFile { .. } => "give the package file itself",
-            RubygemsError::NotFound { .. } => "check the path",
+            RubygemsError::NotRegularFile { .. } => files::GIVE_THE_FILE,
+            RubygemsError::NotFound { .. } => files::CHECK_THE_PATH,
             RubygemsError::EmptyDirectory { .. } => {
                 "build one first, e.g. with `gem build NAME.gemspec`"
             }
-            _ => return Vec::new(),
+            RubygemsError::NotTar { .. } | RubygemsError::MissingMetadata { .. } => {
+                "rebuild it with `gem build`"
+            }
+            RubygemsError::BadMetadataGz { .. } | RubygemsError::InvalidSpec { .. } => {
+                "rebuild the gem with `gem build`"
+            }
+            RubygemsError::InvalidName { .. } => "fix the name in the gemspec and rebuild the gem",
+            RubygemsError::Io { .. }
+            | RubygemsError::InvalidVersion { .. }
+            | RubygemsError::InvalidRequirement { .. } => return Vec::new(),
         };
         vec![hint.to_owned()]
     }
@@ -199,6 +203,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     merge: super::contract::Merge::FileByFile(&crate::artifact::RUBYGEMS),
     version_filter,
     request_operators: &[],
+    diagnose: super::contract::diagnose_as::<RubygemsError>,
     frontend: Some(|| Box::new(crate::proxy::rubygems::RubygemsFrontend)),
     provenance: None,
 };

@@ -304,6 +304,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     merge: super::contract::Merge::Whole,
     version_filter: super::terraform_provider::version_filter,
     request_operators: &[],
+    diagnose: super::contract::diagnose_as::<ModuleError>,
     frontend: None,
     provenance: None,
 };

@@ -92,13 +92,14 @@ impl fmt::Display for ProviderAddress {
 }
 
 /// What can go wrong reading a provider release, hashing a package, choosing a version or
-/// updating a lock file. Every message names the file (or the text) and what to do.
+/// updating a lock file. Every message names the file (or the text); what to do about it is
+/// its hint ([`crate::error::Diagnostic`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("{} does not exist; check the path", path.display())]
+    #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
 
-    #[error("{} is not a directory; give the release directory that holds the zips and SHA256SUMS", path.display())]
+    #[error("{} is not a directory", path.display())]
     NotADirectory { path: PathBuf },
 
     #[error("cannot read {}", path.display())]
@@ -109,8 +110,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} holds no terraform-provider-{provider_type}_<version>_<os>_<arch>.zip files; \
-         build the release first (e.g. `goreleaser release --snapshot --clean`) and give its dist directory",
+        "{} holds no terraform-provider-{provider_type}_<version>_<os>_<arch>.zip files",
         dir.display()
     )]
     NoZips { dir: PathBuf, provider_type: String },
@@ -133,24 +133,21 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} holds files of more than one provider type ({}); put each provider's release in \
-         its own directory",
+        "{} holds files of more than one provider type ({})",
         dir.display(),
         types.join(", ")
     )]
     MixedTypes { dir: PathBuf, types: Vec<String> },
 
     #[error(
-        "{} holds files of more than one version ({}); push one version at a time, from its \
-         own directory",
+        "{} holds files of more than one version ({})",
         dir.display(),
         versions.join(", ")
     )]
     MixedVersions { dir: PathBuf, versions: Vec<String> },
 
     #[error(
-        "{} is a release of provider type `{found}`, not `{expected}`; check NAMESPACE/TYPE \
-         or the directory",
+        "{} is a release of provider type `{found}`, not `{expected}`",
         path.display()
     )]
     TypeMismatch {
@@ -160,8 +157,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} has no {file_name}; every release needs its SHA256SUMS file (goreleaser writes it \
-         with the `checksum` step)",
+        "{} has no {file_name}; every release needs its SHA256SUMS file",
         dir.display()
     )]
     MissingShasums { dir: PathBuf, file_name: String },
@@ -174,8 +170,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} names {file_name}, which is not in {}; copy the missing file into the directory \
-         or regenerate SHA256SUMS",
+        "{} names {file_name}, which is not in {}",
         shasums.display(),
         dir.display()
     )]
@@ -186,15 +181,14 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} is not listed in {}; regenerate SHA256SUMS (and its signature) or remove the file",
+        "{} is not listed in {}",
         path.display(),
         shasums.display()
     )]
     Unlisted { path: PathBuf, shasums: PathBuf },
 
     #[error(
-        "{} has sha256 {actual}, but {} says {expected}; the file is corrupt or SHA256SUMS is \
-         stale: re-download or rebuild the release",
+        "{} has sha256 {actual}, but {} says {expected}",
         path.display(),
         shasums.display()
     )]
@@ -221,8 +215,7 @@ pub enum ProviderError {
 
     #[error(
         "{} unpacks to more than {limit} (`{entry}` reached it); refusing it, nothing was \
-         written. If the provider really is this large, raise the limit with \
-         --max-unpacked-size",
+         written",
         path.display()
     )]
     UnpackLimit {
@@ -231,7 +224,7 @@ pub enum ProviderError {
         limit: String,
     },
 
-    #[error("{} is not a valid zip archive; re-download or rebuild it", path.display())]
+    #[error("{} is not a valid zip archive", path.display())]
     NotZip {
         path: PathBuf,
         #[source]
@@ -247,8 +240,7 @@ pub enum ProviderError {
     },
 
     #[error(
-        "{} contains the entry `{entry}`: {reason}; refusing the whole archive, rebuild it \
-         with plain files",
+        "{} contains the entry `{entry}`: {reason}; refusing the whole archive",
         path.display()
     )]
     UnsafeEntry {
@@ -270,11 +262,56 @@ pub enum ProviderError {
     #[error("invalid platform `{platform}`: {reason}; expected <os>_<arch>, e.g. linux_amd64")]
     InvalidPlatform { platform: String, reason: String },
 
-    #[error(
-        "cannot update .terraform.lock.hcl: line {line}: {reason}; fix the file or delete it \
-         and lock again"
-    )]
+    #[error("cannot update .terraform.lock.hcl: line {line}: {reason}")]
     InvalidLockFile { line: usize, reason: String },
+}
+
+/// What to do about a release, a constraint or a lock file opp refused.
+impl crate::error::Diagnostic for ProviderError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            ProviderError::NotFound { .. } => super::files::CHECK_THE_PATH,
+            ProviderError::NotADirectory { .. } => {
+                "give the release directory that holds the zips and SHA256SUMS"
+            }
+            ProviderError::NoZips { .. } => {
+                "build the release first (e.g. `goreleaser release --snapshot --clean`) and give \
+                 its dist directory"
+            }
+            ProviderError::MixedTypes { .. } => "put each provider's release in its own directory",
+            ProviderError::MixedVersions { .. } => {
+                "push one version at a time, from its own directory"
+            }
+            ProviderError::TypeMismatch { .. } => "check NAMESPACE/TYPE or the directory",
+            ProviderError::MissingShasums { .. } => "goreleaser writes it with the `checksum` step",
+            ProviderError::MissingZip { .. } => {
+                "copy the missing file into the directory or regenerate SHA256SUMS"
+            }
+            ProviderError::Unlisted { .. } => {
+                "regenerate SHA256SUMS (and its signature) or remove the file"
+            }
+            ProviderError::ChecksumMismatch { .. } => {
+                "the file is corrupt or SHA256SUMS is stale: re-download or rebuild the release"
+            }
+            ProviderError::UnpackLimit { .. } => {
+                "if the provider really is this large, raise the limit with --max-unpacked-size"
+            }
+            ProviderError::NotZip { .. } => "re-download or rebuild it",
+            ProviderError::UnsafeEntry { .. } => "rebuild it with plain files",
+            ProviderError::InvalidLockFile { .. } => "fix the file or delete it and lock again",
+            ProviderError::Io { .. }
+            | ProviderError::InvalidFileName { .. }
+            | ProviderError::InvalidVersion { .. }
+            | ProviderError::InvalidShasums { .. }
+            | ProviderError::InvalidManifest { .. }
+            | ProviderError::TooLarge { .. }
+            | ProviderError::CorruptEntry { .. }
+            | ProviderError::InvalidAddress { .. }
+            | ProviderError::InvalidConstraint { .. }
+            | ProviderError::InvalidPlatform { .. } => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl ProviderError {
@@ -309,6 +346,7 @@ pub static CONTRACT: super::contract::Contract = super::contract::Contract {
     merge: super::contract::Merge::Whole,
     version_filter,
     request_operators: &[],
+    diagnose: super::contract::diagnose_as::<ProviderError>,
     frontend: Some(|| Box::new(crate::proxy::terraform::TerraformFrontend)),
     provenance: Some(crate::packages::provider::provenance),
 };

@@ -114,7 +114,7 @@ fn a_file_that_is_not_a_tar_is_refused() {
         &env,
         &good,
         &bad,
-        "error: [ROOT]/not-a-tar-1.0.gem is not a gem: a .gem is a tar archive, and this one cannot be read as tar (failed to read entire block); rebuild it with `gem build`",
+        "error: [ROOT]/not-a-tar-1.0.gem is not a gem: a .gem is a tar archive, and this one cannot be read as tar (failed to read entire block)\n  hint: rebuild it with `gem build`",
     );
 }
 
@@ -127,7 +127,7 @@ fn a_gem_without_metadata_is_refused() {
         &env,
         &good,
         &bad,
-        "error: [ROOT]/no-metadata-1.0.gem has no metadata.gz, so it is not a gem (a .gem holds metadata.gz, data.tar.gz and checksums.yaml.gz); rebuild it with `gem build`",
+        "error: [ROOT]/no-metadata-1.0.gem has no metadata.gz, so it is not a gem (a .gem holds metadata.gz, data.tar.gz and checksums.yaml.gz)\n  hint: rebuild it with `gem build`",
     );
 }
 
@@ -146,7 +146,7 @@ fn metadata_that_is_not_gzip_is_refused() {
         &env,
         &good,
         &bad,
-        "error: [ROOT]/plain-metadata-1.0.gem: cannot read metadata.gz: not gzip-compressed (invalid gzip header); rebuild the gem with `gem build`",
+        "error: [ROOT]/plain-metadata-1.0.gem: cannot read metadata.gz: not gzip-compressed (invalid gzip header)\n  hint: rebuild the gem with `gem build`",
     );
 }
 
@@ -166,7 +166,7 @@ fn metadata_that_is_not_yaml_is_refused() {
         &env,
         &good,
         &bad,
-        "error: [ROOT]/not-yaml-1.0.gem: the specification in metadata.gz is not valid YAML: while parsing a flow sequence, expected ',' or ']' at byte 52 line 3 column 1; rebuild the gem with `gem build`",
+        "error: [ROOT]/not-yaml-1.0.gem: the specification in metadata.gz is not valid YAML: while parsing a flow sequence, expected ',' or ']' at byte 52 line 3 column 1\n  hint: rebuild the gem with `gem build`",
     );
 }
 
@@ -185,7 +185,7 @@ fn a_gem_name_the_mapper_refuses_is_named() {
         &env,
         &good,
         &bad,
-        "error: [ROOT]/bad-name-1.0.gem: cannot map rubygems package `good/evil` to a repository: `/` is not allowed in gem names; fix the name in the gemspec and rebuild the gem",
+        "error: [ROOT]/bad-name-1.0.gem: cannot map rubygems package `good/evil` to a repository: `/` is not allowed in gem names\n  hint: fix the name in the gemspec and rebuild the gem",
     );
 }
 
