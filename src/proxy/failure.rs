@@ -1,6 +1,7 @@
 //! Why a request to any frontend failed, once for all of them: [`Failure`] (what went wrong),
 //! its HTTP status (one table, [`Failure::status`], so a package the store does not have is a
-//! `404` for pip, nuget, gem and terraform alike) and the one-line reason with its causes. A
+//! `404` for pip, nuget, gem and terraform alike) and the one-line reason with its causes and
+//! hints ([`crate::error::reason`], the same text opp's own report lines use). A
 //! frontend only says how its client reads a failure ([`Dialect`]: plain text for pip, twine
 //! and gem, a reason phrase for nuget.exe, Terraform's `{"errors": [...]}`); its handlers
 //! answer `Result<_, Failed<TheirDialect>>`. Server errors are logged here, once, as they
@@ -12,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::artifact::ArtifactError;
+use crate::error::Diagnostic;
 use crate::mapper::MapError;
 use crate::packages::PackageError;
 use crate::store::StoreError;
@@ -101,9 +103,27 @@ impl Failure {
         }
     }
 
-    /// The one line a client prints: the failure and its causes.
+    /// The one line a client prints: the failure, its causes and what to do about it.
     pub fn reason(&self) -> String {
-        chain(self)
+        crate::error::reason(self)
+    }
+}
+
+/// A failure of the store's asks the store's error, which the transparent variant hides from
+/// the chain of causes; the proxy's own failures have no advice beyond their message.
+impl Diagnostic for Failure {
+    fn kind(&self) -> Option<crate::error::Kind> {
+        match self {
+            Failure::Package(e) => e.kind(),
+            _ => None,
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            Failure::Package(e) => e.hints(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -210,6 +230,20 @@ mod tests {
         assert_eq!(chain(&e), "outer: disk full");
         let internal = Failure::io("cannot write x")(std::io::Error::other("disk full"));
         assert_eq!(internal.reason(), "cannot write x: disk full");
+    }
+
+    #[test]
+    fn the_reason_carries_the_hints_of_a_store_error() {
+        let unreachable: Failure = StoreError::Unreachable {
+            registry: "r.example".into(),
+            source: "connection refused".into(),
+        }
+        .into();
+        assert_eq!(
+            unreachable.reason(),
+            "cannot reach r.example: connection refused; check that r.example is the right \
+             address and the registry is running (--registry / OPP_REGISTRY)"
+        );
     }
 
     fn not_found() -> StoreError {

@@ -170,7 +170,8 @@ pub fn is_plain_name(name: &str) -> bool {
 
 /// Describes the spooled file at `path` (`size` bytes) on a blocking thread with `read`,
 /// the ecosystem's reader, naming it `name` (as the client sent it, not the temporary
-/// path); a file `read` refuses is `unreadable(reason)`.
+/// path); a file `read` refuses is `unreadable(reason)`, the reason with its causes and
+/// hints ([`crate::error::reason`]).
 pub async fn describe<T, E>(
     name: &str,
     path: &Path,
@@ -180,7 +181,7 @@ pub async fn describe<T, E>(
 ) -> Result<T, Failure>
 where
     T: Send + 'static,
-    E: std::fmt::Display + 'static,
+    E: std::error::Error + 'static,
 {
     let (name, path) = (name.to_owned(), path.to_owned());
     let action = format!("cannot read the upload of {name}");
@@ -188,7 +189,7 @@ where
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(Failure::io(blocking_action))?;
         read(Path::new(&name), std::io::BufReader::new(file), size)
-            .map_err(|e| unreadable(e.to_string()))
+            .map_err(|e| unreadable(crate::error::reason(&e)))
     })
     .await
     .map_err(|e| Failure::internal(action, e))?
