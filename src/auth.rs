@@ -163,7 +163,7 @@ impl Origin {
 /// Why credentials could not be found. Messages never contain a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("{set} is set but {missing} is not: set both, or neither")]
+    #[error("{set} is set but {missing} is not")]
     Incomplete {
         set: &'static str,
         missing: &'static str,
@@ -180,10 +180,7 @@ pub enum AuthError {
         helper: String,
         detail: String,
     },
-    #[error(
-        "{origin} holds an identity token for {host}, which opp cannot use yet: log in with a \
-         username and password, or set {USERNAME_VAR} and {PASSWORD_VAR}"
-    )]
+    #[error("{origin} holds an identity token for {host}, which opp cannot use yet")]
     IdentityToken { host: String, origin: String },
     #[error("cannot save credentials for {host} in {}: {detail}", path.display())]
     Save {
@@ -193,6 +190,22 @@ pub enum AuthError {
     },
     #[error("--registry-config {}: {detail}", path.display())]
     RegistryConfig { path: PathBuf, detail: String },
+}
+
+/// What to do about credentials that are half given or cannot be used.
+impl crate::error::Diagnostic for AuthError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            AuthError::Incomplete { .. } => vec!["set both, or neither".to_owned()],
+            AuthError::IdentityToken { .. } => vec![format!(
+                "log in with a username and password, or set {USERNAME_VAR} and {PASSWORD_VAR}"
+            )],
+            AuthError::Config { .. }
+            | AuthError::Helper { .. }
+            | AuthError::Save { .. }
+            | AuthError::RegistryConfig { .. } => Vec::new(),
+        }
+    }
 }
 
 /// The credential files to look in. [`CredentialFiles::from_env`] finds them as docker and

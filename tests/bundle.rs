@@ -463,9 +463,9 @@ fn a_delta_is_refused_where_its_base_is_missing_naming_a_blob() {
     let target = Env::new();
     let out = run_fail(target.opp().arg("import").arg(&delta));
     assert_eq!(
-        stderr(&out).lines().next().unwrap(),
+        stderr(&out),
         format!(
-            "error: {} builds on the bundle of {}, whose blobs the target lacks ({} in pypi/six and {} more); import that bundle first",
+            "error: {} builds on the bundle of {}, whose blobs the target lacks ({} in pypi/six and {} more)\n  hint: import that bundle first\n",
             delta.display(),
             index["base"]["created"].as_str().unwrap(),
             missing[0],

@@ -190,9 +190,10 @@ fn an_encrypted_password_is_refused_saying_what_to_write_instead() {
         stderr(&out),
         format!(
             "error: {} gives the package source `Opp Feed` an encrypted Password, which only \
-             NuGet on Windows can decrypt and opp does not read; write a ClearTextPassword there \
-             (it may name an environment variable: %FEED_TOKEN%), or put the credentials in \
-             opp's config ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\")\n",
+             NuGet on Windows can decrypt and opp does not read\n  hint: write a \
+             ClearTextPassword there (it may name an environment variable: %FEED_TOKEN%), or put \
+             the credentials in opp's config ([mirror.nuget] upstream = \
+             \"https://USER:TOKEN@HOST/...\")\n",
             config.display()
         )
     );

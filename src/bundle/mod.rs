@@ -51,9 +51,7 @@ pub enum BundleError {
     #[error("{path} is damaged: {detail}")]
     Damaged { path: String, detail: String },
     /// A delta bundle whose base is not in the target.
-    #[error(
-        "{path} builds on the bundle of {created}, whose blobs the target lacks ({missing}); import that bundle first"
-    )]
+    #[error("{path} builds on the bundle of {created}, whose blobs the target lacks ({missing})")]
     BaseMissing {
         path: String,
         created: String,

@@ -211,8 +211,14 @@ fn read_project(path: &Path) -> anyhow::Result<(Vec<Tfm>, Vec<Request>)> {
     let frameworks = project
         .frameworks
         .iter()
-        .map(|f| Tfm::parse_target(f).map_err(|e| anyhow::anyhow!("{name}: {e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|f| {
+            Tfm::parse_target(f).map_err(|e| crate::error::Refusal {
+                message: format!("{name}: {e}"),
+                kind: crate::error::Kind::Failure,
+                hints: crate::error::Diagnostic::hints(&e),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let requests = project
         .references
         .into_iter()

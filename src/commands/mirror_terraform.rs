@@ -182,7 +182,7 @@ pub(crate) async fn mirror_requests(
             }
             Err(e) => {
                 failed_requests += 1;
-                let message = crate::error::chain(&e);
+                let message = crate::error::reason(&e);
                 if let Some(line) = explain(request, &e) {
                     out.warn(line);
                 } else if names_provider(&e) {

@@ -2,18 +2,27 @@
 //! message: the [`Diagnostic`] trait, implemented here for the library's typed errors, and
 //! [`report`], which asks the first cause of an error chain that answers. The errors opp can
 //! diagnose are listed once, in [`as_diagnostic`]; a new typed error with advice implements
-//! `Diagnostic` and joins that list.
+//! `Diagnostic` and joins that list, except an ecosystem's own error, which its contract
+//! names (`Contract::diagnose`).
 
 use super::{NotStored, Refusal, exit};
 use crate::artifact::ArtifactError;
+use crate::auth::AuthError;
 use crate::bundle::BundleError;
 use crate::commands::login::LoginRefused;
 use crate::config::ConfigError;
-use crate::ecosystem::nuget::NugetError;
-use crate::ecosystem::pypi::PypiError;
-use crate::ecosystem::rubygems::RubygemsError;
-use crate::ecosystem::terraform_module::ModuleError;
+use crate::mapper::MapError;
+use crate::mirror::MirrorError;
+use crate::mirror::nuget::config::ConfigError as NugetConfigError;
+use crate::mirror::nuget::config_files::CredentialsError;
+use crate::mirror::nuget::feed::BadFeed;
+use crate::mirror::nuget::framework::FrameworkError;
+use crate::mirror::rubygems::RubygemsMirrorError;
+use crate::mirror::terraform::TerraformMirrorError;
+use crate::mirror::terraform_module::{FetchError, ModuleMirrorError};
 use crate::packages::PackageError;
+use crate::proxy::failure::Failure;
+use crate::release::Ecosystem;
 use crate::store::StoreError;
 
 /// What kind of failure an error is; the exit status comes from it.
@@ -82,67 +91,41 @@ pub fn report(err: &anyhow::Error) -> Report {
     }
 }
 
-/// The errors opp can diagnose: one line per type.
+/// The errors opp can diagnose: one line per shared type, then each ecosystem's own
+/// ([`crate::ecosystem::contract::Contract::diagnose`]).
 fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Diagnostic> {
-    None.or_else(|| {
-        cause
-            .downcast_ref::<LoginRefused>()
-            .map(|e| e as &dyn Diagnostic)
-    })
+    /// The first of `types` that `cause` is, as a [`Diagnostic`].
+    macro_rules! first_of {
+        ($($ty:ty),+ $(,)?) => {
+            None$(.or_else(|| cause.downcast_ref::<$ty>().map(|e| e as &dyn Diagnostic)))+
+        };
+    }
+    first_of!(
+        LoginRefused,
+        StoreError,
+        PackageError,
+        ArtifactError,
+        NotStored,
+        BundleError,
+        Refusal,
+        ConfigError,
+        AuthError,
+        MapError,
+        MirrorError,
+        TerraformMirrorError,
+        ModuleMirrorError,
+        FetchError,
+        BadFeed,
+        FrameworkError,
+        NugetConfigError,
+        CredentialsError,
+        RubygemsMirrorError,
+        Failure,
+    )
     .or_else(|| {
-        cause
-            .downcast_ref::<StoreError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<PackageError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<ArtifactError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<NotStored>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<BundleError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<Refusal>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<ConfigError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<ModuleError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<PypiError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<NugetError>()
-            .map(|e| e as &dyn Diagnostic)
-    })
-    .or_else(|| {
-        cause
-            .downcast_ref::<RubygemsError>()
-            .map(|e| e as &dyn Diagnostic)
+        Ecosystem::ALL
+            .iter()
+            .find_map(|eco| (eco.contract().diagnose)(cause))
     })
 }
 
@@ -210,6 +193,7 @@ impl Diagnostic for PackageError {
         match self {
             PackageError::Store(e) => e.hints(),
             PackageError::Artifact(e) => e.hints(),
+            PackageError::Map(e) => e.hints(),
             PackageError::NotFound(_) => vec![
                 "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
                     .into(),
@@ -246,12 +230,12 @@ impl Diagnostic for BundleError {
         match self {
             BundleError::Store(e) => e.hints(),
             BundleError::Package(e) => e.hints(),
-            BundleError::Map(_)
-            | BundleError::Io { .. }
+            BundleError::Map(e) => e.hints(),
+            BundleError::BaseMissing { .. } => vec!["import that bundle first".into()],
+            BundleError::Io { .. }
             | BundleError::Invalid(_)
             | BundleError::NotFound(_)
-            | BundleError::Damaged { .. }
-            | BundleError::BaseMissing { .. } => Vec::new(),
+            | BundleError::Damaged { .. } => Vec::new(),
         }
     }
 }

@@ -103,6 +103,47 @@ fn each_typed_error_gives_its_kind_and_hints() {
             vec!["pass --all-platforms"],
         ),
         (
+            "a template with adjacent symbols, inside a package error",
+            anyhow::Error::new(PackageError::Map(
+                crate::mapper::Mapper::new("")
+                    .unwrap()
+                    .with_template(Ecosystem::TerraformProvider, "tf/${namespace}${type}")
+                    .unwrap_err(),
+            )),
+            Kind::Failure,
+            vec!["separate them with `/`"],
+        ),
+        (
+            "half of the credentials in the environment",
+            anyhow::Error::new(crate::auth::AuthError::Incomplete {
+                set: "OPP_REGISTRY_USERNAME",
+                missing: "OPP_REGISTRY_PASSWORD",
+            }),
+            Kind::Failure,
+            vec!["set both, or neither"],
+        ),
+        (
+            "an ecosystem's own error, through its contract",
+            anyhow::Error::new(crate::ecosystem::pypi::PypiError::MissingField {
+                path: "six-1.0.tar.gz".into(),
+                member: "PKG-INFO".into(),
+                field: "Name",
+            }),
+            Kind::Failure,
+            vec!["rebuild the distribution"],
+        ),
+        (
+            "a provider error inside a mirror error",
+            anyhow::Error::new(crate::mirror::terraform::TerraformMirrorError::Provider(
+                crate::ecosystem::terraform_provider::ProviderError::InvalidLockFile {
+                    line: 3,
+                    reason: "no closing brace".into(),
+                },
+            )),
+            Kind::Failure,
+            vec!["fix the file or delete it and lock again"],
+        ),
+        (
             "an error opp knows nothing about",
             anyhow::anyhow!("something else"),
             Kind::Failure,
@@ -147,6 +188,24 @@ fn the_message_the_causes_and_every_hint_are_lines_of_their_own() {
              content (stored {}, new {})\n  hint: one\n  hint: two",
             digest(1),
             digest(2)
+        )
+    );
+}
+
+#[test]
+fn a_one_line_reason_ends_with_the_hints() {
+    let e = crate::ecosystem::nuget::NugetError::InvalidVersion {
+        path: "a.nupkg".into(),
+        version: "1.0.0-beta_1".into(),
+        source: crate::mapper::Mapper::normalize_version(Ecosystem::Nuget, "1.0.0-beta_1")
+            .unwrap_err(),
+    };
+    assert_eq!(
+        reason(&e),
+        format!(
+            "a.nupkg: the version `1.0.0-beta_1` is not a valid NuGet version: {}; fix <version> in the \
+             nuspec",
+            crate::mapper::Mapper::normalize_version(Ecosystem::Nuget, "1.0.0-beta_1").unwrap_err()
         )
     );
 }

@@ -21,6 +21,14 @@ impl MapError {
         self.problem.offending_char()
     }
 
+    /// What to do about it, when the problem has advice.
+    pub fn hint(&self) -> Option<&str> {
+        match &self.problem {
+            Problem::Advised(advised) => Some(&advised.1),
+            Problem::Character { .. } | Problem::Invalid(_) => None,
+        }
+    }
+
     /// The ecosystem whose package, version or template this was (none for the prefix).
     pub fn ecosystem(&self) -> Option<Ecosystem> {
         match &self.attempt {
@@ -100,6 +108,9 @@ pub(super) enum Problem {
     Character { ch: char, rule: String },
     /// Anything else, as a sentence.
     Invalid(String),
+    /// Anything else, as a sentence, and what to do about it (the error's hint); boxed, so
+    /// that the errors holding a `MapError` stay small.
+    Advised(Box<(String, String)>),
 }
 
 impl Problem {
@@ -114,10 +125,14 @@ impl Problem {
         Problem::Invalid(reason.into())
     }
 
+    pub(super) fn advised(reason: impl Into<String>, hint: impl Into<String>) -> Problem {
+        Problem::Advised(Box::new((reason.into(), hint.into())))
+    }
+
     pub(super) fn offending_char(&self) -> Option<char> {
         match self {
             Problem::Character { ch, .. } => Some(*ch),
-            Problem::Invalid(_) => None,
+            Problem::Invalid(_) | Problem::Advised(_) => None,
         }
     }
 }
@@ -127,6 +142,13 @@ impl fmt::Display for Problem {
         match self {
             Problem::Character { ch, rule } => write!(f, "`{}` {rule}", ch.escape_debug()),
             Problem::Invalid(reason) => f.write_str(reason),
+            Problem::Advised(advised) => f.write_str(&advised.0),
         }
+    }
+}
+
+impl crate::error::Diagnostic for MapError {
+    fn hints(&self) -> Vec<String> {
+        self.hint().map(str::to_owned).into_iter().collect()
     }
 }

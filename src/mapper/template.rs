@@ -99,10 +99,13 @@ impl Template {
             ] = window
                 && between.chars().all(|c| (vocabulary.value_char)(*before, c))
             {
-                return Err(Problem::invalid(format!(
-                    "`{between}` between {before} and {after} can also occur inside {before}, \
-                     so two packages could share one repository; separate them with `/`"
-                )));
+                return Err(Problem::advised(
+                    format!(
+                        "`{between}` between {before} and {after} can also occur inside \
+                         {before}, so two packages could share one repository"
+                    ),
+                    "separate them with `/`",
+                ));
             }
         }
         Ok(())
@@ -192,19 +195,22 @@ fn split_pieces(source: &str, vocabulary: &Vocabulary) -> Result<Vec<Piece>, Pro
             .ok_or_else(|| {
                 let allowed: Vec<String> =
                     vocabulary.allowed.iter().map(Symbol::to_string).collect();
-                Problem::invalid(format!(
-                    "`${{{name}}}` is not a symbol of this template; use {}",
-                    allowed.join(", ")
-                ))
+                Problem::advised(
+                    format!("`${{{name}}}` is not a symbol of this template"),
+                    format!("use {}", allowed.join(", ")),
+                )
             })?;
         if pieces.contains(&Piece::Symbol(symbol)) {
             return Err(Problem::invalid(format!("{symbol} is used twice")));
         }
         if let Some(Piece::Symbol(before)) = pieces.last() {
-            return Err(Problem::invalid(format!(
-                "{before} and {symbol} follow each other with nothing between them, so two \
-                 packages could share one repository; separate them with `/`"
-            )));
+            return Err(Problem::advised(
+                format!(
+                    "{before} and {symbol} follow each other with nothing between them, so two \
+                     packages could share one repository"
+                ),
+                "separate them with `/`",
+            ));
         }
         pieces.push(Piece::Symbol(symbol));
         rest = &after[end + 1..];

@@ -240,7 +240,17 @@ fn prefixes_and_templates_are_checked() {
     assert!(Mapper::new("acme//x").is_err());
     let bad = |eco, t: &str| mapper().with_template(eco, t).unwrap_err().to_string();
     assert!(bad(TerraformProvider, "acme/${namespace}-${type}").contains("share one repository"));
-    assert!(bad(Pypi, "acme/${type}").contains("${name}"));
+    let unknown = mapper().with_template(Pypi, "acme/${type}").unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "cannot use `acme/${type}` as pypi repository template: `${type}` is not a symbol of \
+         this template"
+    );
+    assert_eq!(unknown.hint(), Some("use ${name}"));
+    let adjacent = mapper()
+        .with_template(TerraformProvider, "acme/${namespace}${type}")
+        .unwrap_err();
+    assert_eq!(adjacent.hint(), Some("separate them with `/`"));
     assert!(bad(TerraformModule, "acme/${namespace}/${name}").contains("${system}"));
     let m = mapper().with_template(Pypi, "acme/py-${name}").unwrap();
     assert_eq!(m.repository(Pypi, "Six").unwrap(), "acme/py-six");

@@ -18,9 +18,7 @@ pub use execute::{FileResult, PlanFile, Sink, counts, execute};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
-    #[error(
-        "`{0}` is not an index URL; give an http:// or https:// simple index, e.g. https://pypi.org/simple/"
-    )]
+    #[error("`{0}` is not an index URL")]
     BadUpstream(String),
     #[error("invalid requirement `{spec}`: {reason}")]
     BadSpec { spec: String, reason: String },
@@ -42,4 +40,21 @@ pub enum MirrorError {
     Unsettled(usize),
     #[error(transparent)]
     Download(#[from] download::DownloadError),
+}
+
+/// What to do about an upstream or a request `opp mirror pypi` cannot use.
+impl crate::error::Diagnostic for MirrorError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            MirrorError::BadUpstream(_) => vec![
+                "give an http:// or https:// simple index, e.g. https://pypi.org/simple/".into(),
+            ],
+            MirrorError::BadSpec { .. }
+            | MirrorError::BadLine { .. }
+            | MirrorError::BadLock { .. }
+            | MirrorError::Read { .. }
+            | MirrorError::Unsettled(_)
+            | MirrorError::Download(_) => Vec::new(),
+        }
+    }
 }

@@ -103,7 +103,7 @@ fn an_archive_unpacking_past_the_bound_stores_nothing_and_says_why() {
     );
     let expected = format!(
         "warning: acme-bad-null-1.0.0.zip: {location} unpacks to more than 64 KiB (`main.tf` \
-         reached it); refusing it, nothing was stored. If the module really is this large, \
+         reached it); refusing it, nothing was stored; if the module really is this large, \
          raise the limit with --max-unpacked-size"
     );
     let said = stderr(&out);

@@ -23,9 +23,7 @@ pub enum ConfigError {
     Parse { path: String, reason: String },
     #[error(
         "{path} gives the package source `{source_key}` an encrypted Password, which only NuGet \
-         on Windows can decrypt and opp does not read; write a ClearTextPassword there (it may \
-         name an environment variable: %FEED_TOKEN%), or put the credentials in opp's config \
-         ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\")"
+         on Windows can decrypt and opp does not read"
     )]
     Encrypted { path: String, source_key: String },
     #[error(
@@ -33,6 +31,21 @@ pub enum ConfigError {
          ClearTextPassword"
     )]
     Incomplete { path: String, source_key: String },
+}
+
+/// Where else to put the credentials NuGet.Config cannot give opp.
+impl crate::error::Diagnostic for ConfigError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            ConfigError::Encrypted { .. } => vec![
+                "write a ClearTextPassword there (it may name an environment variable: \
+                 %FEED_TOKEN%), or put the credentials in opp's config ([mirror.nuget] upstream \
+                 = \"https://USER:TOKEN@HOST/...\")"
+                    .into(),
+            ],
+            ConfigError::Parse { .. } | ConfigError::Incomplete { .. } => Vec::new(),
+        }
+    }
 }
 
 /// One `<add key value/>` of a section, or a `<clear/>`.

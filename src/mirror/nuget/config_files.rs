@@ -115,6 +115,16 @@ pub enum CredentialsError {
     Config(#[from] ConfigError),
 }
 
+/// The transparent variant asks its inner error, which the chain of causes does not show.
+impl crate::error::Diagnostic for CredentialsError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            CredentialsError::Config(e) => crate::error::Diagnostic::hints(e),
+            CredentialsError::Read { .. } => Vec::new(),
+        }
+    }
+}
+
 /// Reads `files` (closest first).
 pub fn read(files: &[PathBuf]) -> Result<Vec<ConfigFile>, CredentialsError> {
     files

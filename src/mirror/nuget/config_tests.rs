@@ -198,9 +198,15 @@ fn an_encrypted_password_is_an_error_saying_what_to_write_instead() {
     assert_eq!(
         message,
         "/p/NuGet.Config gives the package source `feed` an encrypted Password, which only \
-         NuGet on Windows can decrypt and opp does not read; write a ClearTextPassword there \
-         (it may name an environment variable: %FEED_TOKEN%), or put the credentials in opp's \
-         config ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\")"
+         NuGet on Windows can decrypt and opp does not read"
+    );
+    assert_eq!(
+        crate::error::Diagnostic::hints(&err),
+        [
+            "write a ClearTextPassword there (it may name an environment variable: %FEED_TOKEN%), \
+          or put the credentials in opp's config ([mirror.nuget] upstream = \
+          \"https://USER:TOKEN@HOST/...\")"
+        ]
     );
 }
 

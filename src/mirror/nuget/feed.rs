@@ -22,10 +22,14 @@ const MAX_DOCUMENT: u64 = 64 * 1024 * 1024;
 const MAX_PAGES: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "`{0}` is not a NuGet feed URL; give the service index, e.g. https://api.nuget.org/v3/index.json"
-)]
+#[error("`{0}` is not a NuGet feed URL")]
 pub struct BadFeed(pub String);
+
+impl crate::error::Diagnostic for BadFeed {
+    fn hints(&self) -> Vec<String> {
+        vec!["give the service index, e.g. https://api.nuget.org/v3/index.json".into()]
+    }
+}
 
 /// The feed could not be read at all (its service index).
 #[derive(Debug, thiserror::Error)]

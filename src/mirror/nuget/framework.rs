@@ -57,21 +57,31 @@ pub enum Framework {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameworkError {
-    #[error(
-        "`{0}` is not a target framework opp knows; give one like net8.0, net6.0, \
-         netstandard2.0, netcoreapp3.1 or net48"
-    )]
+    #[error("`{0}` is not a target framework opp knows")]
     Unknown(String),
     #[error(
         "`{0}` is a platform-specific target framework; opp does not choose dependencies for \
-         those yet, give the framework without the platform (e.g. net8.0)"
+         those yet"
     )]
     Platform(String),
-    #[error(
-        "`{0}` is a portable profile; give the specific target framework a project builds for \
-         (e.g. netstandard2.0)"
-    )]
+    #[error("`{0}` is a portable profile")]
     Portable(String),
+}
+
+/// What to give instead of a framework opp cannot target.
+impl crate::error::Diagnostic for FrameworkError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            FrameworkError::Unknown(_) => {
+                "give one like net8.0, net6.0, netstandard2.0, netcoreapp3.1 or net48"
+            }
+            FrameworkError::Platform(_) => "give the framework without the platform (e.g. net8.0)",
+            FrameworkError::Portable(_) => {
+                "give the specific target framework a project builds for (e.g. netstandard2.0)"
+            }
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 impl Tfm {

@@ -31,13 +31,9 @@ const FETCHES: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RubygemsMirrorError {
-    #[error(
-        "`{0}` is not a gem source URL; give an http:// or https:// URL, e.g. https://rubygems.org/"
-    )]
+    #[error("`{0}` is not a gem source URL")]
     BadUpstream(String),
-    #[error(
-        "invalid gem request `{spec}`: {reason}; write NAME or NAME@REQUIREMENT (e.g. rails@'~> 7.1')"
-    )]
+    #[error("invalid gem request `{spec}`: {reason}")]
     BadSpec { spec: String, reason: String },
     #[error("--ruby-version `{0}` is not X.Y or X.Y.Z (e.g. 3.3)")]
     BadRuby(String),
@@ -45,6 +41,24 @@ pub enum RubygemsMirrorError {
     BadLock { path: String, reason: String },
     #[error("the closure did not settle after {0} rounds of requests to the gem source")]
     Unsettled(usize),
+}
+
+/// What to do about a source or a request `opp mirror rubygems` cannot use.
+impl crate::error::Diagnostic for RubygemsMirrorError {
+    fn hints(&self) -> Vec<String> {
+        let hint = match self {
+            RubygemsMirrorError::BadUpstream(_) => {
+                "give an http:// or https:// URL, e.g. https://rubygems.org/"
+            }
+            RubygemsMirrorError::BadSpec { .. } => {
+                "write NAME or NAME@REQUIREMENT (e.g. rails@'~> 7.1')"
+            }
+            RubygemsMirrorError::BadRuby(_)
+            | RubygemsMirrorError::BadLock { .. }
+            | RubygemsMirrorError::Unsettled(_) => return Vec::new(),
+        };
+        vec![hint.to_owned()]
+    }
 }
 
 /// `NAME` or `NAME@REQUIREMENT` (`rails@~> 7.1`, `rack@>= 2, < 4`, `rake@13.0.6`).

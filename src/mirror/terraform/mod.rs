@@ -23,10 +23,7 @@ use crate::mirror::download::DownloadError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TerraformMirrorError {
-    #[error(
-        "`{0}` is not an upstream opp can read; give a provider registry as HOST[:PORT] (e.g. \
-         registry.terraform.io) or a provider network mirror as an https:// URL"
-    )]
+    #[error("`{0}` is not an upstream opp can read")]
     BadUpstream(String),
     #[error("invalid provider request `{spec}`: {reason}; expected NAMESPACE/TYPE[@CONSTRAINT]")]
     BadSpec { spec: String, reason: String },
@@ -93,7 +90,7 @@ pub enum TerraformMirrorError {
     },
     #[error(
         "{what}: the network mirror gives no h1: or zh: hash for {platform}, so opp cannot check \
-         its zip; give --lock with a lock file that has them; nothing stored"
+         its zip; nothing stored"
     )]
     MirrorNoHashes { what: String, platform: String },
     #[error("{path} is not a lock file opp can read: {reason}")]
@@ -105,3 +102,22 @@ pub enum TerraformMirrorError {
 }
 
 pub use provenance::provenance_line;
+
+/// What to do about an upstream `opp mirror terraform-provider` cannot use; a transparent
+/// variant asks its inner error, which the chain of causes does not show.
+impl crate::error::Diagnostic for TerraformMirrorError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            TerraformMirrorError::BadUpstream(_) => vec![
+                "give a provider registry as HOST[:PORT] (e.g. registry.terraform.io) or a \
+                 provider network mirror as an https:// URL"
+                    .into(),
+            ],
+            TerraformMirrorError::MirrorNoHashes { .. } => {
+                vec!["give --lock with a lock file that has them".into()]
+            }
+            TerraformMirrorError::Provider(e) => e.hints(),
+            _ => Vec::new(),
+        }
+    }
+}

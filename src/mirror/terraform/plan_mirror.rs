@@ -264,7 +264,7 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "acme/hello 1.2.3: the network mirror gives no h1: or zh: hash for linux_amd64, so \
-             opp cannot check its zip; give --lock with a lock file that has them; nothing stored"
+             opp cannot check its zip; nothing stored"
         );
     }
 

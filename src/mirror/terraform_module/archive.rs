@@ -289,8 +289,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "big.tar.gz unpacks to more than 1 KiB (`main.tf` reached it); refusing it, nothing \
-             was stored. If the module really is this large, raise the limit with \
-             --max-unpacked-size"
+             was stored"
         );
         assert!(!dest.exists());
     }

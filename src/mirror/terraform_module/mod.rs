@@ -28,10 +28,7 @@ use crate::mirror::terraform::TerraformMirrorError;
 /// Why a module request could not be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleMirrorError {
-    #[error(
-        "`{0}` is not a module registry host; give HOST, HOST:PORT or https://HOST[:PORT]/, \
-         e.g. registry.terraform.io"
-    )]
+    #[error("`{0}` is not a module registry host")]
     BadUpstream(String),
     #[error(
         "invalid module request `{spec}`: {reason}; expected [HOST/]NAMESPACE/NAME/SYSTEM[@CONSTRAINT]"
@@ -96,19 +93,16 @@ pub enum FetchError {
     },
     #[error(
         "{label} unpacks to more than {limit} (`{entry}` reached it); refusing it, nothing was \
-         stored. If the module really is this large, raise the limit with --max-unpacked-size"
+         stored"
     )]
     TooLarge {
         label: String,
         entry: String,
         limit: String,
     },
-    #[error(
-        "{label} holds more than {limit} of files; refusing it, nothing was stored. If the \
-         module really is this large, raise the limit with --max-unpacked-size"
-    )]
+    #[error("{label} holds more than {limit} of files; refusing it, nothing was stored")]
     TreeTooLarge { label: String, limit: String },
-    #[error("cannot run git, which git:: module sources need ({0}); install git")]
+    #[error("cannot run git, which git:: module sources need ({0})")]
     GitMissing(#[source] std::io::Error),
     #[error("git cannot fetch {repository}: {detail}")]
     Git { repository: String, detail: String },
@@ -124,4 +118,49 @@ pub enum FetchError {
     NoSubdir { label: String, subdir: String },
     #[error("{0}")]
     Task(String),
+}
+
+/// What to do about an upstream `opp mirror terraform-module` cannot use; a transparent
+/// variant asks its inner error, which the chain of causes does not show.
+impl crate::error::Diagnostic for ModuleMirrorError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            ModuleMirrorError::BadUpstream(_) => vec![
+                "give HOST, HOST:PORT or https://HOST[:PORT]/, e.g. registry.terraform.io".into(),
+            ],
+            ModuleMirrorError::Constraint(e) => e.hints(),
+            ModuleMirrorError::Registry(e) => e.hints(),
+            ModuleMirrorError::Store(e) => e.hints(),
+            ModuleMirrorError::BadSpec { .. }
+            | ModuleMirrorError::BadDocument { .. }
+            | ModuleMirrorError::NoModules(_)
+            | ModuleMirrorError::NoVersion { .. }
+            | ModuleMirrorError::BadSource { .. }
+            | ModuleMirrorError::Download(_) => Vec::new(),
+        }
+    }
+}
+
+/// What to do about a module package that was refused; a transparent variant asks its inner
+/// error.
+impl crate::error::Diagnostic for FetchError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            FetchError::TooLarge { .. } | FetchError::TreeTooLarge { .. } => vec![
+                "if the module really is this large, raise the limit with --max-unpacked-size"
+                    .into(),
+            ],
+            FetchError::GitMissing(_) => vec!["install git".into()],
+            FetchError::Module(e) => e.hints(),
+            FetchError::Download(_)
+            | FetchError::Io { .. }
+            | FetchError::Corrupt { .. }
+            | FetchError::Repack { .. }
+            | FetchError::SpecialEntry { .. }
+            | FetchError::Git { .. }
+            | FetchError::NoRef { .. }
+            | FetchError::NoSubdir { .. }
+            | FetchError::Task(_) => Vec::new(),
+        }
+    }
 }

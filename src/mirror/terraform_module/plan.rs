@@ -160,7 +160,7 @@ pub async fn mirror_modules(
             }
             Err(e) => {
                 failed_requests += 1;
-                let message = crate::error::chain(&e);
+                let message = crate::error::reason(&e);
                 match e {
                     Error::NoVersion { .. } | Error::BadSource { .. } | Error::BadSpec { .. } => {
                         out.warn(message)

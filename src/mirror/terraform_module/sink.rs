@@ -39,8 +39,9 @@ pub struct ModuleSink<'a> {
     pub max_unpacked_bytes: u64,
 }
 
-fn chain(e: impl Into<anyhow::Error>) -> String {
-    format!("{:#}", e.into())
+/// A failure as the per-file report line says it: the error, its causes and its hints.
+fn reason<E: std::error::Error + 'static>(e: E) -> String {
+    crate::error::reason(&e)
 }
 
 impl ModuleSink<'_> {
@@ -67,12 +68,12 @@ impl ModuleSink<'_> {
             self.max_unpacked_bytes,
         )
         .await
-        .map_err(chain)?;
+        .map_err(reason)?;
         let zip = scratch.path().join("module.zip");
         let target = zip.clone();
         blocking(move || zip_package(&package, &target))
             .await
-            .map_err(chain)?;
+            .map_err(reason)?;
         let mut annotations =
             BTreeMap::from([(MODULE_SOURCE.to_owned(), planned.source.provenance())]);
         if let Some(subdir) = &planned.source.subdir {
@@ -82,7 +83,7 @@ impl ModuleSink<'_> {
             .packages
             .push_module_with(&planned.name, &planned.version, &zip, false, annotations)
             .await
-            .map_err(chain)?;
+            .map_err(reason)?;
         Ok(!matches!(pushed.outcome, Merged::Unchanged(_)))
     }
 }
@@ -112,7 +113,7 @@ impl Sink for ModuleSink<'_> {
             .packages
             .module_release(package, version)
             .await
-            .map_err(chain)?;
+            .map_err(reason)?;
         Ok(crate::mirror::execute::file_digests(release))
     }
 
