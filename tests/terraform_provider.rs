@@ -272,23 +272,10 @@ fn pushing_the_same_release_again_is_a_noop_and_other_zips_need_force() {
     assert!(stderr(&refused).contains("--force"), "{}", stderr(&refused));
 }
 
-fn assert_nothing_pushed(env: &Env, reg: &Registry) {
-    let out = run_fail(env.opp().args([
-        "--registry",
-        &reg.host,
-        "list",
-        "terraform-provider",
-        "opp/demo",
-    ]));
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "something was pushed: {}",
-        stdout(&out)
-    );
-}
-
-fn assert_refused(env: &Env, reg: &Registry, dir: &Path, expect: &str) {
+/// Pushing `dir` fails with exit status 1 and exactly the stderr `want` (the test's directory
+/// written as `[ROOT]`), and nothing reaches the registry. Returns what went wrong instead of
+/// panicking, so a table of cases reports every failing one.
+fn refusal_problems(env: &Env, reg: &Registry, case: &str, dir: &Path, want: &str) -> Vec<String> {
     let out = run_fail(
         env.opp()
             .args([
@@ -300,30 +287,58 @@ fn assert_refused(env: &Env, reg: &Registry, dir: &Path, expect: &str) {
             ])
             .arg(dir),
     );
-    assert_eq!(out.status.code(), Some(1));
-    let msg = stderr(&out);
-    assert!(
-        msg.starts_with("error: ") && msg.contains(expect),
-        "expected {expect:?} in: {msg}"
-    );
-    assert_nothing_pushed(env, reg);
+    let got = stderr(&out).replace(&env.root().display().to_string(), "[ROOT]");
+    let mut problems = Vec::new();
+    if out.status.code() != Some(1) {
+        problems.push(format!("{case}: exit {:?}, not 1", out.status.code()));
+    }
+    if got != want {
+        problems.push(format!("{case}: stderr\n  got:  {got:?}\n  want: {want:?}"));
+    }
+    let listed = run_fail(env.opp().args([
+        "--registry",
+        &reg.host,
+        "list",
+        "terraform-provider",
+        "opp/demo",
+    ]));
+    if listed.status.code() != Some(3) {
+        problems.push(format!("{case}: something was pushed: {}", stdout(&listed)));
+    }
+    problems
 }
 
+/// The sha256 (hex) that `dir`'s SHA256SUMS states for `file`.
+fn stated_sha256(dir: &Path, version: &str, file: &str) -> String {
+    let sums = std::fs::read_to_string(dir.join(terraform::sums_name("demo", version))).unwrap();
+    sums.lines()
+        .find_map(|l| l.strip_suffix(&format!("  {file}")))
+        .unwrap()
+        .to_owned()
+}
+
+/// Each bad release with the whole stderr a user reads: the error naming the file, and the
+/// hint saying what to do.
 #[test]
 fn bad_releases_are_refused_before_anything_is_pushed() {
     let reg = Registry::start();
     let env = Env::new();
+    let zip = terraform::zip_name("demo", "1.0.0", "linux", "amd64");
     let bad = terraform::provider_release_with_bad_sum(
         &env.root().join("bad"),
         "demo",
         "1.0.0",
         &PLATFORMS,
     );
-    assert_refused(
-        &env,
-        &reg,
-        &bad,
-        &terraform::zip_name("demo", "1.0.0", "linux", "amd64"),
+    let actual = opentofu::sha256_digest(&terraform::provider_zip_bytes(
+        "demo", "1.0.0", "linux", "amd64",
+    ));
+    let bad_want = format!(
+        "error: [ROOT]/bad/{zip} has sha256 {}, but [ROOT]/bad/{} says {}\n  hint: the file is \
+         corrupt or SHA256SUMS is stale: re-download or rebuild the release\n",
+        actual.trim_start_matches("sha256:"),
+        terraform::sums_name("demo", "1.0.0"),
+        stated_sha256(&bad, "1.0.0", &zip),
     );
     let missing = terraform::provider_release_missing_zip(
         &env.root().join("missing"),
@@ -331,11 +346,10 @@ fn bad_releases_are_refused_before_anything_is_pushed() {
         "1.0.0",
         &PLATFORMS,
     );
-    assert_refused(
-        &env,
-        &reg,
-        &missing,
-        &terraform::zip_name("demo", "1.0.0", "linux", "amd64"),
+    let missing_want = format!(
+        "error: [ROOT]/missing/{} names {zip}, which is not in [ROOT]/missing\n  hint: copy the \
+         missing file into the directory or regenerate SHA256SUMS\n",
+        terraform::sums_name("demo", "1.0.0"),
     );
     let two = terraform::provider_release_two_versions(
         &env.root().join("two"),
@@ -344,11 +358,41 @@ fn bad_releases_are_refused_before_anything_is_pushed() {
         "1.1.0",
         &PLATFORMS,
     );
-    assert_refused(&env, &reg, &two, "1.1.0");
     let notsemver = terraform::provider_release(&env.root().join("ns"), "demo", "1.0", &PLATFORMS);
-    assert_refused(&env, &reg, &notsemver, "1.0");
     let wrong_type = release(&env, "other", "1.0.0");
-    assert_refused(&env, &reg, &wrong_type, "other");
+    let cases: Vec<(&str, &Path, String)> =
+        vec![
+        ("a zip whose sha256 is not the stated one", &bad, bad_want),
+        ("a zip SHA256SUMS names but the directory lacks", &missing, missing_want),
+        (
+            "two versions in one directory",
+            &two,
+            "error: [ROOT]/two holds files of more than one version (1.0.0, 1.1.0)\n  hint: push \
+             one version at a time, from its own directory\n"
+                .to_owned(),
+        ),
+        (
+            "a version that is not semver",
+            &notsemver,
+            "error: [ROOT]/ns/terraform-provider-demo_1.0_SHA256SUMS: `1.0` is not a semantic \
+             version (cannot map terraform-provider version `1.0` to a tag: not a semantic \
+             version: unexpected end of input while parsing minor version number); Terraform \
+             only accepts MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD] without a leading `v`\n"
+                .to_owned(),
+        ),
+        (
+            "a release of another provider type",
+            &wrong_type,
+            "error: [ROOT]/rel-other-1.0.0/terraform-provider-other_1.0.0_SHA256SUMS is a release of \
+             provider type `other`, not `demo`\n  hint: check NAMESPACE/TYPE or the directory\n"
+                .to_owned(),
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .flat_map(|(case, dir, want)| refusal_problems(&env, &reg, case, dir, want))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
