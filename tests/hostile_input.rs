@@ -336,14 +336,21 @@ fn unpacked_pull_of_a_provider_zip_bomb_names_the_limit_and_writes_nothing() {
             ])
             .arg(&mirror),
     );
-    refused(
+    let err = refused(
         &out,
         rss,
         &[
             &terraform::zip_name("bomb", "1.0.0", "linux", "amd64"),
             "unpacks to more than 16 MiB",
-            "--max-unpacked-size",
         ],
+    );
+    assert_eq!(
+        err.lines().last(),
+        Some(
+            "  hint: if the provider really is this large, raise the limit with \
+             --max-unpacked-size"
+        ),
+        "{err}"
     );
     assert!(!mirror.exists(), "{} was created", mirror.display());
 }
