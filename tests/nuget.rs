@@ -417,9 +417,8 @@ fn bad_packages_are_refused_with_one_clear_error_and_nothing_is_pushed() {
         symbols,
         3,
         "error: [ROOT]/bad/symbols/Lonely.1.0.0.snupkg: no Lonely 1.0.0 .nupkg in this push or \
-         in [ROOT]/store/nuget/lonely; a symbols package goes beside its package, push the \
-         .nupkg first (or with it)\n  hint: `opp list` shows every stored package, `opp list \
-         ECOSYSTEM NAME` the versions of one\n",
+         in [ROOT]/store/nuget/lonely; a symbols package goes beside its package\n  hint: push \
+         the .nupkg first (or with it)\n",
     ));
 
     // One bad file among good ones stops the whole push.

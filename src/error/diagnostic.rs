@@ -184,7 +184,7 @@ impl Diagnostic for PackageError {
         match self {
             PackageError::Store(e) => e.kind(),
             PackageError::Artifact(e) => e.kind(),
-            PackageError::NotFound(_) => Some(Kind::NotFound),
+            PackageError::NotFound(_) | PackageError::SymbolsAlone { .. } => Some(Kind::NotFound),
             _ => None,
         }
     }
@@ -198,6 +198,9 @@ impl Diagnostic for PackageError {
                 "`opp list` shows every stored package, `opp list ECOSYSTEM NAME` the versions of one"
                     .into(),
             ],
+            PackageError::SymbolsAlone { .. } => {
+                vec!["push the .nupkg first (or with it)".into()]
+            }
             PackageError::Race { .. } => vec![
                 "other writers kept rewriting it; run the command again (what it already uploaded is not sent twice)"
                     .into(),

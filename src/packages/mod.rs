@@ -35,6 +35,17 @@ pub enum PackageError {
     },
     #[error("{0}")]
     NotFound(String),
+    /// A NuGet symbols package pushed without its package, which is not stored either.
+    #[error(
+        "{symbols}: no {id} {version} .nupkg in this push or in {location}; a symbols package \
+         goes beside its package"
+    )]
+    SymbolsAlone {
+        symbols: String,
+        id: String,
+        version: String,
+        location: String,
+    },
     #[error("the index of {what} kept changing while opp merged into it")]
     Race { what: String },
 }

@@ -47,13 +47,12 @@ impl Packages<'_> {
                 && !self.has_nupkg(name, version).await?
             {
                 let repo = self.mapper.repository(eco, name)?;
-                return Err(PackageError::NotFound(format!(
-                    "{}: no {} {version} .nupkg in this push or in {}; a symbols package \
-                     goes beside its package, push the .nupkg first (or with it)",
-                    symbols.path.display(),
-                    symbols.id,
-                    self.store.location(&repo)
-                )));
+                return Err(PackageError::SymbolsAlone {
+                    symbols: symbols.path.display().to_string(),
+                    id: symbols.id.clone(),
+                    version: version.clone(),
+                    location: self.store.location(&repo),
+                });
             }
         }
         let mut described = BTreeMap::new();

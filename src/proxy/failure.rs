@@ -132,7 +132,9 @@ impl Diagnostic for Failure {
 /// that gives a blob failing its digest, is a bad gateway; a lost race is worth a retry.
 pub fn package_status(e: &PackageError) -> StatusCode {
     match e {
-        PackageError::Map(_) | PackageError::NotFound(_) => StatusCode::NOT_FOUND,
+        PackageError::Map(_) | PackageError::NotFound(_) | PackageError::SymbolsAlone { .. } => {
+            StatusCode::NOT_FOUND
+        }
         PackageError::Artifact(ArtifactError::Conflict { .. }) => StatusCode::CONFLICT,
         PackageError::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
         PackageError::Store(StoreError::Unreachable { .. } | StoreError::Unauthorized { .. })

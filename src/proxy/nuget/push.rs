@@ -84,6 +84,7 @@ pub async fn push(
         .await
         .map_err(|e| match e {
             // A symbols package without its package.
+            e @ PackageError::SymbolsAlone { .. } => bad(crate::error::reason(&e)),
             PackageError::NotFound(reason) => bad(reason),
             other => upload::conflict(other, |stored, new| {
                 format!(
