@@ -12,6 +12,7 @@ use crate::mirror::pypi::environment::Environment;
 use crate::mirror::pypi::requirements::{self, Parsed};
 use crate::mirror::pypi::resolve::{BinaryRules, Options};
 use crate::mirror::pypi::sink::PypiSink;
+use crate::mirror::pypi::warm::Warmer;
 use crate::mirror::pypi::{self, lock, spec, upstream::Upstream};
 use crate::mirror::{self, FileResult, MirrorError, download};
 use crate::output::{Output, bytes};
@@ -80,16 +81,18 @@ pub async fn pypi(settings: &Settings, out: &Output, args: MirrorPypiArgs) -> an
         ));
     }
     let target = super::open(&settings.location, settings)?;
-    let planner = PypiSink {
-        packages: target.packages(out),
-        streaming: None,
-    };
+    let planner = PypiSink::new(target.packages(out), None, None);
+    // The closure's files are downloaded and their blobs stored as it settles (none on a
+    // dry run: it writes nothing).
+    let warmer = Warmer::new(&planner, &upstream, !args.no_stream);
+    let warm = (!args.dry_run).then_some(&warmer as &dyn pypi::warm::Warm);
     let (mut plan, problems, streamable) =
-        pypi::plan(&upstream, &planner, &requests, &options).await?;
-    let sink = PypiSink {
-        packages: target.packages(out),
-        streaming: (!args.no_stream).then_some((&upstream, streamable)),
-    };
+        pypi::plan(&upstream, &planner, warm, &requests, &options).await?;
+    let sink = PypiSink::new(
+        target.packages(out),
+        (!args.no_stream).then_some((&upstream, streamable)),
+        Some(&warmer),
+    );
     for path in &args.lock {
         let text = read(path)?;
         let file_name = path

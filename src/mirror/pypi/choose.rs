@@ -3,7 +3,7 @@
 //! saying why none fits) and then the files of a chosen version. Pure; part of the closure
 //! (`resolve.rs`), which decides when to call it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pep440_rs::{Version, VersionSpecifiers};
 
@@ -233,4 +233,58 @@ pub(super) fn wanted(
         }
     }
     wanted
+}
+
+/// The files of `name`'s page the closure can use, the rest dropped as the page arrives (a
+/// page lists up to thousands of wheels for other platforms, and the pages of a whole closure
+/// are held until it settles). With targets (and not `--all-files`): the files that install
+/// on some target, and per version the files its dependencies may be read from (its smallest
+/// wheel, its first wheel with PEP 658 metadata, its first sdist). Otherwise every file.
+pub(super) fn prune(name: &str, files: Vec<IndexFile>, options: &Options) -> Vec<IndexFile> {
+    if options.all_files
+        || options.environments.is_empty()
+        || options
+            .environments
+            .iter()
+            .any(Environment::is_unconstrained)
+    {
+        return files;
+    }
+    let targets: Vec<_> = options
+        .environments
+        .iter()
+        .map(|env| (env, env.tags()))
+        .collect();
+    let mut keep = vec![false; files.len()];
+    // Per version: (smallest wheel, first wheel with metadata, first sdist).
+    let mut sources: BTreeMap<Version, [Option<usize>; 3]> = BTreeMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let Some(dist) = dist_name(name, &f.file_name) else {
+            continue;
+        };
+        keep[i] = targets.iter().any(|(env, tags)| {
+            eco::is_compatible(&f.file_name, tags)
+                && env.admits_python(f.requires_python.as_deref())
+        });
+        let [smallest, with_metadata, sdist] = sources.entry(dist.version).or_default();
+        let size = |j: usize| files[j].size.unwrap_or(u64::MAX);
+        if !dist.wheel {
+            sdist.get_or_insert(i);
+            continue;
+        }
+        if smallest.is_none_or(|j| f.size.unwrap_or(u64::MAX) < size(j)) {
+            *smallest = Some(i);
+        }
+        if f.metadata.is_some() {
+            with_metadata.get_or_insert(i);
+        }
+    }
+    for i in sources.into_values().flatten().flatten() {
+        keep[i] = true;
+    }
+    files
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(f, keep)| keep.then_some(f))
+        .collect()
 }

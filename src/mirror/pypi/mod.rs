@@ -16,15 +16,17 @@ pub mod sink;
 pub mod spec;
 pub mod streaming;
 pub mod upstream;
+pub mod warm;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::{MirrorError, PlanFile};
-use resolve::{Known, Need, Options, Problem, Request};
+use resolve::{Known, Need, Options, Planned, Problem, Request};
 use upstream::Upstream;
+use warm::Warm;
 
 /// Answers from the upstream (each followed by a new look at the closure) before giving up;
 /// every answer is a page or a version's metadata not known before, so a closure settles
@@ -46,30 +48,68 @@ pub trait StoredMetadata: Sync {
 ///
 /// The closure is looked at again as soon as any fetch answers (not after a whole batch), so
 /// a page or metadata file it then needs is asked for while the others are still coming; at
-/// most [`FETCHES`] requests are in flight.
-pub async fn plan(
-    upstream: &Upstream,
-    stored: &dyn StoredMetadata,
+/// most [`FETCHES`] requests are in flight. Each version it chooses whose dependencies are
+/// known is handed to `warm` (when given) at once, not when the closure has settled: its
+/// files download and their blobs store while the rest of the closure is read. The plan is
+/// returned when the closure has settled and every version handed over is warm.
+pub async fn plan<'a>(
+    upstream: &'a Upstream,
+    stored: &'a dyn StoredMetadata,
+    warm: Option<&'a dyn Warm>,
     requests: &[Request],
     options: &Options,
 ) -> Result<(Vec<PlanFile>, Vec<Problem>, streaming::Streamable), MirrorError> {
     let mut known = Known::default();
     let mut asked: BTreeSet<Need> = BTreeSet::new();
     let mut queue: VecDeque<Need> = VecDeque::new();
-    let mut in_flight: FuturesUnordered<BoxFuture<'_, Fetched>> = FuturesUnordered::new();
+    let mut in_flight: FuturesUnordered<BoxFuture<'a, Fetched>> = FuturesUnordered::new();
+    let mut warming: FuturesUnordered<BoxFuture<'a, ()>> = FuturesUnordered::new();
+    let mut handed: BTreeSet<(String, pep440_rs::Version)> = BTreeSet::new();
     let mut answers = 0;
     loop {
-        let needs = match resolve::resolve(requests, options, &known) {
-            Ok(plan) => return Ok(finish(upstream, plan)),
-            Err(needs) => needs,
+        let pending = match resolve::resolve(requests, options, &known, &handed) {
+            Ok(plan) => {
+                if let Some(w) = warm {
+                    let rest: Vec<Planned> = plan
+                        .files
+                        .iter()
+                        .filter(|p| !handed.contains(&(p.package.clone(), p.version.clone())))
+                        .cloned()
+                        .collect();
+                    hand_over(w, rest, &mut handed, &mut warming);
+                }
+                tracing::debug!(
+                    "the closure settled after {answers} answers; {} version(s) still preparing",
+                    warming.len()
+                );
+                while warming.next().await.is_some() {}
+                tracing::debug!("every version prepared");
+                return Ok(finish(upstream, plan));
+            }
+            Err(pending) => pending,
         };
-        queue.extend(needs.into_iter().filter(|n| asked.insert(n.clone())));
+        if let Some(w) = warm {
+            hand_over(w, pending.tentative, &mut handed, &mut warming);
+        }
+        queue.extend(
+            pending
+                .needs
+                .into_iter()
+                .filter(|n| asked.insert(n.clone())),
+        );
         while in_flight.len() < FETCHES
             && let Some(need) = queue.pop_front()
         {
             in_flight.push(fetch(upstream, stored, options, &known, need));
         }
-        let Some(first) = in_flight.next().await else {
+        // The next answer, warming meanwhile.
+        let first = loop {
+            tokio::select! {
+                f = in_flight.next() => break f,
+                _ = warming.next(), if !warming.is_empty() => {}
+            }
+        };
+        let Some(first) = first else {
             // Every need was asked and answered, yet the closure still needs it: a bug.
             return Err(MirrorError::Unsettled(answers));
         };
@@ -82,6 +122,7 @@ pub async fn plan(
             match f {
                 Fetched::Page(name, page) => {
                     tracing::debug!("read the index page of {name}");
+                    let page = page.map(|files| choose::prune(&name, files, options));
                     known.pages.insert(name, page);
                 }
                 Fetched::Metadata(name, version, deps) => {
@@ -91,6 +132,28 @@ pub async fn plan(
         }
         if answers > MAX_ANSWERS {
             return Err(MirrorError::Unsettled(answers));
+        }
+    }
+}
+
+/// Hands the versions of `files` not handed over yet to `warm`, one future per version.
+fn hand_over<'a>(
+    warm: &'a dyn Warm,
+    files: Vec<Planned>,
+    handed: &mut BTreeSet<(String, pep440_rs::Version)>,
+    warming: &mut FuturesUnordered<BoxFuture<'a, ()>>,
+) {
+    let mut by_version: BTreeMap<(String, pep440_rs::Version), Vec<Planned>> = BTreeMap::new();
+    for p in files {
+        by_version
+            .entry((p.package.clone(), p.version.clone()))
+            .or_default()
+            .push(p);
+    }
+    for (key, files) in by_version {
+        if handed.insert(key) {
+            tracing::debug!("preparing {} {}", files[0].package, files[0].version);
+            warming.push(warm.warm(files));
         }
     }
 }
@@ -110,10 +173,7 @@ fn finish(
         .map(|p| {
             let kept = upstream.downloaded(&p.file.url);
             PlanFile {
-                sha256: p
-                    .file
-                    .sha256
-                    .or_else(|| kept.as_ref().map(|(_, sha)| sha.clone())),
+                sha256: p.file.sha256.or_else(|| upstream.digest(&p.file.url)),
                 local: kept.map(|(path, _)| path),
                 package: p.package,
                 version: p.version.to_string(),

@@ -158,6 +158,17 @@ pub struct Plan {
     pub problems: Vec<Problem>,
 }
 
+/// A closure not settled yet: what it needs, and the files of the versions it has chosen so
+/// far whose dependencies are known (or not followed). Those are likely final, but not
+/// certainly: a specifier found later can change a choice (a newer dependency's `top<2`
+/// turns `top` 2.0 into 1.0, and what 2.0 pulled in drops out again), so only work that
+/// leaves nothing visible in the store may start on them.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pub needs: Vec<Need>,
+    pub tentative: Vec<Planned>,
+}
+
 /// One specifier seen for a package.
 #[derive(Clone, Debug)]
 pub(super) struct Edge {
@@ -191,8 +202,15 @@ impl Edge {
     }
 }
 
-/// The closure of `requests` for every environment, or what must be fetched first.
-pub fn resolve(requests: &[Request], options: &Options, known: &Known) -> Result<Plan, Vec<Need>> {
+/// The closure of `requests` for every environment, or what must be fetched first (with the
+/// files chosen so far). `settled` names versions whose tentative files the caller has
+/// already taken: they are left out of [`Pending::tentative`].
+pub fn resolve(
+    requests: &[Request],
+    options: &Options,
+    known: &Known,
+    settled: &BTreeSet<(String, Version)>,
+) -> Result<Plan, Pending> {
     let mut needs = BTreeSet::new();
     let mut problems = BTreeSet::new();
     let mut files: BTreeMap<(String, String), Planned> = BTreeMap::new();
@@ -202,11 +220,20 @@ pub fn resolve(requests: &[Request], options: &Options, known: &Known) -> Result
         options.environments.clone()
     };
     for env in &environments {
-        let chosen = close(env, requests, options, known, &mut needs, &mut problems);
-        if !needs.is_empty() {
-            continue;
-        }
+        let mut missing = BTreeSet::new();
+        let chosen = close(env, requests, options, known, &mut missing, &mut problems);
+        let complete = missing.is_empty();
+        needs.extend(missing);
         for ((name, version), edges) in chosen {
+            let key = (name.clone(), version.clone());
+            let followed = edges.iter().any(|e| e.follow);
+            // Until the closure settles, only versions whose dependencies are known: their
+            // files are what the metadata fetch may be downloading right now otherwise.
+            if !complete
+                && (settled.contains(&key) || (followed && !known.metadata.contains_key(&key)))
+            {
+                continue;
+            }
             for planned in files_for(env, &name, &version, &edges, options, known) {
                 files
                     .entry((name.clone(), planned.file.file_name.clone()))
@@ -215,7 +242,10 @@ pub fn resolve(requests: &[Request], options: &Options, known: &Known) -> Result
         }
     }
     if !needs.is_empty() {
-        return Err(needs.into_iter().collect());
+        return Err(Pending {
+            needs: needs.into_iter().collect(),
+            tentative: files.into_values().collect(),
+        });
     }
     Ok(Plan {
         files: files.into_values().collect(),

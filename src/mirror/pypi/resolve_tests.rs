@@ -7,6 +7,7 @@ use std::str::FromStr;
 use reqwest::Url;
 
 use super::*;
+use crate::mirror::pypi::choose::prune;
 use crate::mirror::pypi::metadata;
 
 struct Release {
@@ -106,16 +107,28 @@ fn universe() -> Vec<Release> {
     ]
 }
 
-/// Answers needs from the universe until the plan is complete; returns the plan and how many
-/// calls it took.
+/// Answers needs from the universe until the plan is complete; returns the plan.
 fn run(requests: &[Request], options: &Options) -> Plan {
+    answering(requests, options, usize::MAX).0
+}
+
+/// [`run`], answering at most `per_call` needs per call, the last first (fetches answer one
+/// by one, in any order); also returns every release offered as tentative on the way.
+fn answering(requests: &[Request], options: &Options, per_call: usize) -> (Plan, Vec<String>) {
     let universe = universe();
     let mut known = Known::default();
-    for _ in 0..20 {
-        match resolve(requests, options, &known) {
-            Ok(plan) => return plan,
-            Err(needs) => {
-                for need in needs {
+    let mut tentative = BTreeSet::new();
+    for _ in 0..200 {
+        match resolve(requests, options, &known, &BTreeSet::new()) {
+            Ok(plan) => return (plan, tentative.into_iter().collect()),
+            Err(pending) => {
+                tentative.extend(
+                    pending
+                        .tentative
+                        .iter()
+                        .map(|p| format!("{} {}", p.package, p.version)),
+                );
+                for need in pending.needs.into_iter().rev().take(per_call) {
                     match need {
                         Need::Page(name) => {
                             let files: Vec<IndexFile> = universe
@@ -147,10 +160,11 @@ fn run(requests: &[Request], options: &Options) -> Plan {
                                     })
                                 })
                                 .collect();
+                            // As the command keeps it.
                             let page = if files.is_empty() {
                                 Err("the upstream index has no such project".to_owned())
                             } else {
-                                Ok(files)
+                                Ok(prune(&name, files, options))
                             };
                             known.pages.insert(name, page);
                         }
@@ -179,7 +193,7 @@ fn run(requests: &[Request], options: &Options) -> Plan {
             }
         }
     }
-    panic!("the closure did not finish in 20 calls");
+    panic!("the closure did not finish in 200 calls");
 }
 
 fn request(spec: &str) -> Request {
@@ -240,6 +254,24 @@ fn requests_closes_over_its_dependencies_at_their_newest_matching_versions() {
     assert!(plan.problems.is_empty(), "{:?}", plan.problems);
     // No targets: every file of each chosen version.
     assert_eq!(file_names(&plan, "charset-normalizer").len(), 4);
+}
+
+#[test]
+fn a_tentative_choice_can_change_before_the_closure_settles() {
+    // top 2.0's dependencies are known before pinner's `top<2` arrives: 2.0 is offered as
+    // tentative, then the settled plan has top 1.0 and not what 2.0 pulled in. Choices are
+    // not monotonic, so only work that leaves nothing visible may start on a tentative one.
+    let (plan, tentative) = answering(&[request("top"), request("pinner")], &envs(&[], &[]), 1);
+    assert!(tentative.contains(&"top 2.0".to_owned()), "{tentative:?}");
+    assert_eq!(releases(&plan), ["pinner 1.0", "top 1.0"]);
+    // Answering everything at once settles on the same plan.
+    assert_eq!(
+        releases(&run(
+            &[request("top"), request("pinner")],
+            &Options::default()
+        )),
+        ["pinner 1.0", "top 1.0"]
+    );
 }
 
 #[test]
@@ -396,4 +428,54 @@ fn hashes_keep_only_the_files_they_name_and_a_wrong_one_names_the_files() {
         "{}",
         plan.problems[0].message
     );
+}
+
+#[test]
+fn a_page_keeps_what_a_target_installs_and_where_dependencies_are_read_from() {
+    let file = |name: &str, size: u64, metadata: bool| IndexFile {
+        url: Url::parse(&format!("https://files.test/{name}")).unwrap(),
+        file_name: name.to_owned(),
+        sha256: None,
+        requires_python: None,
+        yanked: false,
+        metadata: metadata.then_some(None),
+        size: Some(size),
+    };
+    let page = vec![
+        file("demo-1.0-cp312-cp312-win_amd64.whl", 5, false),
+        // 1.0's smallest wheel, and its first with PEP 658 metadata.
+        file("demo-1.0-cp312-cp312-macosx_11_0_arm64.whl", 3, false),
+        file("demo-1.0-cp312-cp312-musllinux_1_1_x86_64.whl", 9, true),
+        // What the target installs.
+        file("demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", 7, true),
+        file("demo-1.0-cp311-cp311-win32.whl", 4, true),
+        file("demo-1.0.tar.gz", 8, false),
+        // 0.9's only wheel.
+        file("demo-0.9-cp312-cp312-win_amd64.whl", 6, false),
+    ];
+    let kept: Vec<String> = prune(
+        "demo",
+        page.clone(),
+        &envs(&[(3, 12)], &["manylinux_2_17_x86_64"]),
+    )
+    .into_iter()
+    .map(|f| f.file_name)
+    .collect();
+    assert_eq!(
+        kept,
+        [
+            "demo-1.0-cp312-cp312-macosx_11_0_arm64.whl",
+            "demo-1.0-cp312-cp312-musllinux_1_1_x86_64.whl",
+            "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+            "demo-1.0.tar.gz",
+            "demo-0.9-cp312-cp312-win_amd64.whl",
+        ]
+    );
+    // Without targets, or with --all-files, every file is a candidate.
+    assert_eq!(prune("demo", page.clone(), &Options::default()), page);
+    let all_files = Options {
+        all_files: true,
+        ..envs(&[(3, 12)], &["manylinux_2_17_x86_64"])
+    };
+    assert_eq!(prune("demo", page.clone(), &all_files), page);
 }

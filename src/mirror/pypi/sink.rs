@@ -12,6 +12,7 @@ use indicatif::ProgressBar;
 
 use super::streaming::{self, Described, HttpBlob, Streamable};
 use super::upstream::Upstream;
+use super::warm::Warmer;
 use crate::artifact::{self, FileSpec, LayerSource, LayerSpec};
 use crate::digest::Digest;
 use crate::ecosystem::pypi as eco;
@@ -26,6 +27,29 @@ pub struct PypiSink<'a> {
     /// The upstream and the wheels it describes fully, to stream them; `None`: spool every
     /// file to a temporary file first.
     pub streaming: Option<(&'a Upstream, Streamable)>,
+    /// The files whose blobs were stored while the closure settled (`warm`).
+    pub warmed: Option<&'a Warmer<'a>>,
+    /// Held by a version while it uploads blobs: [`UPLOADING`] at once.
+    uploading: tokio::sync::Semaphore,
+}
+
+/// Versions uploading blobs at once (a version whose blobs were stored while the closure
+/// settled only writes manifests and waits in its write-and-verify loop, and needs none).
+const UPLOADING: usize = 16;
+
+impl<'a> PypiSink<'a> {
+    pub fn new(
+        packages: Packages<'a>,
+        streaming: Option<(&'a Upstream, Streamable)>,
+        warmed: Option<&'a Warmer<'a>>,
+    ) -> PypiSink<'a> {
+        PypiSink {
+            packages,
+            streaming,
+            warmed,
+            uploading: tokio::sync::Semaphore::new(UPLOADING),
+        }
+    }
 }
 
 /// The largest stored METADATA read back.
@@ -151,6 +175,33 @@ impl PypiSink<'_> {
         results
     }
 
+    /// Pushes the files whose blobs are stored already (`warm`): only their file manifests
+    /// and the version's index are written.
+    async fn push_warmed(
+        &self,
+        files: Vec<(PlanFile, Described)>,
+    ) -> Vec<(PlanFile, Result<bool, String>)> {
+        let Some((first, _)) = files.first() else {
+            return Vec::new();
+        };
+        let (package, version) = (first.package.clone(), first.version.clone());
+        let specs = files
+            .iter()
+            .map(|(f, d)| spec(&f.file_name, d.clone(), LayerSource::Bytes(Bytes::new())))
+            .collect();
+        let pushed = self.push_specs(&package, &version, specs).await;
+        files
+            .into_iter()
+            .map(|(f, _)| {
+                let outcome = match &pushed {
+                    Ok(status) => Ok(status.get(&f.file_name).copied().unwrap_or(true)),
+                    Err(why) => Err(why.clone()),
+                };
+                (f, outcome)
+            })
+            .collect()
+    }
+
     /// Streams one wheel's bytes into the store's blob; its file manifest is pushed after.
     async fn stream_one(
         &self,
@@ -191,10 +242,12 @@ impl Sink for PypiSink<'_> {
         crate::release::Ecosystem::Pypi
     }
 
-    /// A closure is many small versions, most of one file: each push's round trips to the
-    /// store, not the bytes, set the pace, so more of them overlap (downloads stay bounded).
+    /// A closure is many small versions, most of one file, their blobs mostly stored while
+    /// the closure settled: each push's round trips to the store and its write-and-verify
+    /// wait, not the bytes, set the pace, so many overlap (downloads and uploads stay
+    /// bounded: `execute::DOWNLOADS`, [`UPLOADING`]).
     fn versions_at_once(&self) -> usize {
-        16
+        64
     }
 
     async fn stored(
@@ -213,6 +266,8 @@ impl Sink for PypiSink<'_> {
     }
 
     async fn push(&self, files: Vec<(PlanFile, PathBuf)>) -> Vec<Result<bool, String>> {
+        // Closed never: the semaphore lives as long as the sink.
+        let _uploading = self.uploading.acquire().await.ok();
         let mut outcome: Vec<Result<bool, String>> = Vec::with_capacity(files.len());
         let mut specs = Vec::new();
         for (f, path) in &files {
@@ -276,12 +331,34 @@ impl Sink for PypiSink<'_> {
         _client: &reqwest::Client,
         bar: &ProgressBar,
     ) -> (Vec<(PlanFile, Result<bool, String>)>, Vec<PlanFile>) {
+        let mut warmed = Vec::new();
+        let mut files = files;
+        if let Some(w) = self.warmed {
+            let mut rest = Vec::new();
+            for f in files {
+                let allowed = |d: &Described| {
+                    f.allowed.is_empty()
+                        || f.allowed
+                            .iter()
+                            .any(|a| a.eq_ignore_ascii_case(d.digest.hex()))
+                };
+                match w.warmed(&f.url).map(|w| w.described) {
+                    Some(d) if allowed(&d) => {
+                        bar.inc(d.size);
+                        warmed.push((f, d));
+                    }
+                    _ => rest.push(f),
+                }
+            }
+            files = rest;
+        }
+        let mut results = self.push_warmed(warmed).await;
         let (local, files): (Vec<PlanFile>, Vec<PlanFile>) =
             files.into_iter().partition(|f| f.local.is_some());
         for f in &local {
             bar.inc(f.size.unwrap_or(0));
         }
-        let mut results = self.push_local(local).await;
+        results.extend(self.push_local(local).await);
         let Some((upstream, streamable)) = &self.streaming else {
             return (results, files);
         };
@@ -290,6 +367,7 @@ impl Sink for PypiSink<'_> {
         let Some(first) = take.first().cloned() else {
             return (results, rest);
         };
+        let _uploading = self.uploading.acquire().await.ok();
         let streams = take.iter().map(|f| async move {
             match streamable.get(f) {
                 Some(file) => self.stream_one(upstream, f, file, bar).await,

@@ -32,13 +32,17 @@ impl Streamable {
     /// Keeps the files the index describes fully: a wheel with sha256, size and a metadata
     /// file whose sha256 it gives.
     pub fn insert(&mut self, file: &IndexFile) {
-        let described = file.file_name.ends_with(".whl")
-            && file.sha256.is_some()
-            && file.size.is_some()
-            && matches!(file.metadata, Some(Some(_)));
-        if described {
+        if Streamable::describes(file) {
             self.files.insert(file.url.clone(), file.clone());
         }
+    }
+
+    /// Whether the index describes `file` fully enough to stream it.
+    pub fn describes(file: &IndexFile) -> bool {
+        file.file_name.ends_with(".whl")
+            && file.sha256.is_some()
+            && file.size.is_some()
+            && matches!(file.metadata, Some(Some(_)))
     }
 
     /// What the index said of a planned file, when it can be streamed: not already downloaded,
@@ -52,6 +56,7 @@ impl Streamable {
 }
 
 /// What the store needs to file a wheel that is not on disk.
+#[derive(Clone)]
 pub struct Described {
     pub digest: Digest,
     pub size: u64,

@@ -35,8 +35,9 @@ pub struct Upstream {
     netrc: Netrc,
     /// Wheels downloaded to read their METADATA, kept for the mirror to reuse (removed on drop).
     downloaded: tempfile::TempDir,
-    /// URL -> the verified file in `downloaded` and its sha256 (lowercase hex).
-    by_url: std::sync::Mutex<std::collections::BTreeMap<Url, (std::path::PathBuf, String)>>,
+    /// URL -> the verified file in `downloaded` (`None` once its bytes are stored and the copy
+    /// removed) and its sha256 (lowercase hex).
+    by_url: std::sync::Mutex<std::collections::BTreeMap<Url, (Option<std::path::PathBuf>, String)>>,
 }
 
 impl Upstream {
@@ -238,13 +239,35 @@ impl Upstream {
     /// A file this run already downloaded (and verified), by its URL: where it is and its
     /// sha256 (lowercase hex).
     pub fn downloaded(&self, url: &Url) -> Option<(std::path::PathBuf, String)> {
-        self.by_url.lock().ok()?.get(url).cloned()
+        let map = self.by_url.lock().ok()?;
+        let (path, sha) = map.get(url)?;
+        Some((path.clone()?, sha.clone()))
+    }
+
+    /// The sha256 (lowercase hex) of a file this run downloaded, kept or not.
+    pub fn digest(&self, url: &Url) -> Option<String> {
+        Some(self.by_url.lock().ok()?.get(url)?.1.clone())
     }
 
     /// Downloads a file of the index (checked against its sha256) into the run's temporary
     /// directory, where the mirror reuses it rather than downloading it again.
-    async fn keep(&self, f: &IndexFile) -> Result<std::path::PathBuf, String> {
+    pub async fn keep(&self, f: &IndexFile) -> Result<std::path::PathBuf, String> {
         self.keep_from(f, None).await
+    }
+
+    /// Removes the kept copy of the file at `url` (its bytes are in the store now).
+    pub async fn forget(&self, url: &Url) {
+        let kept = self
+            .by_url
+            .lock()
+            .ok()
+            .and_then(|mut map| map.get_mut(url)?.0.take());
+        if let Some(path) = kept {
+            let _ = tokio::fs::remove_file(&path).await;
+            if let Some(dir) = path.parent() {
+                let _ = tokio::fs::remove_dir(dir).await;
+            }
+        }
     }
 
     /// [`Upstream::keep`], from a response already coming when one is given (once, no
@@ -269,7 +292,7 @@ impl Upstream {
         }
         .map_err(|e| e.to_string())?;
         if let Ok(mut map) = self.by_url.lock() {
-            map.insert(f.url.clone(), (path.clone(), digest.hex().to_owned()));
+            map.insert(f.url.clone(), (Some(path.clone()), digest.hex().to_owned()));
         }
         Ok(path)
     }
