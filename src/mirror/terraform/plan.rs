@@ -206,6 +206,7 @@ pub async fn plan(
         missing,
     } = choose(request, &versions, &options.platforms)?;
     let what = format!("{} {}", request.name, chosen.version);
+    tracing::debug!("{what}: chosen from {versions_url}");
     let docs: Vec<Download> = stream::iter(platforms.iter())
         .map(|(os, arch)| {
             registry.download(
@@ -218,6 +219,7 @@ pub async fn plan(
         .buffered(FETCHES)
         .try_collect()
         .await?;
+    tracing::debug!("{what}: {} download document(s)", docs.len());
     let Some(first) = docs.first() else {
         return Err(Error::NoPlatform {
             name: request.name.clone(),

@@ -181,6 +181,7 @@ impl ProviderSink<'_> {
                 Ok(v)
             })
             .map_err(chain)?;
+            tracing::debug!("{what}: SHA256SUMS and its signature checked");
             provenance =
                 verify::signed_provenance(provenance, verified.signer.as_ref(), &meta.sums_name);
             if let (Some(signer), Ok(mut signers)) = (verified.signer, self.signers.lock()) {
@@ -215,6 +216,13 @@ impl ProviderSink<'_> {
         });
         let platforms = platforms?;
         preloaded?;
+        tracing::debug!(
+            "{} {}: h1: of {} zip(s) computed, {} uploaded meanwhile",
+            meta.name,
+            meta.version,
+            platforms.len(),
+            preload.len()
+        );
         // The h1: of the platforms stored already are those recorded when they were pushed.
         let stored_h1: Vec<&str> = stored_files
             .iter()
@@ -282,6 +290,7 @@ impl ProviderSink<'_> {
             .add_provider_platforms(&meta.name, &release, &provenance, meta.mirror.is_some())
             .await
             .map_err(chain)?;
+        tracing::debug!("{} {}: index written and settled", meta.name, meta.version);
         Ok(merged.iter().any(|m| !matches!(m, Merged::Unchanged(_))))
     }
 }
