@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # `opp mirror terraform-provider` of one provider version for 4 platforms from a distant
 # upstream, beside `curl` downloading the same 4 zips one by one from it, in the same run. The
-# upstream (examples/tf_bench_upstream.rs) answers every request after a fixed delay (default
-# 100 ms) and serves both a provider registry (signed SHA256SUMS, download documents) and a
-# network mirror of the same zips; opp mirrors from each into a fresh repository of a real
-# docker-registry (scripts/lib/registry.sh). A benchmark, not a test: it prints figures and
-# fails only when something breaks. The ratio opp/curl within one round is what counts.
+# upstream (examples/tf_bench_upstream.rs) serves both a provider registry (signed SHA256SUMS,
+# download documents) and a network mirror of the same zips, under two models of its latency
+# (default 100 ms), each measured in every round: "per answer" (the server waits before each
+# answer; connections and handshakes are free) and "per round trip" (a relay delays every byte
+# by half the round trip each way and a new connection by one more round trip, so TCP connects
+# and TLS handshakes cost what they cost on a far link); examples/tf_bench_upstream.rs says
+# exactly what each models. opp mirrors into a fresh repository of a real docker-registry
+# (scripts/lib/registry.sh). A benchmark, not a test: it prints figures and fails only when
+# something breaks. The ratio opp/curl within one row is what counts; each row gives the 1-minute
+# load average when it began.
 #
 #   scripts/bench-mirror-terraform.sh [--size MB] [--delay MS] [--rounds N] [--opp BINARY] [--keep]
 #     --size MB      size of each zip's provider binary, random bytes (default 20)
-#     --delay MS     the upstream's delay before every answer (default 100)
-#     --rounds N     rounds of (curl, opp from the registry, opp from the mirror) (default 3)
+#     --delay MS     the upstream's delay: per answer, and per round trip (default 100)
+#     --rounds N     rounds of (curl, opp from the registry, opp from the mirror), per model (default 3)
 #     --opp BINARY   the opp to measure (default: cargo build --release, target/release/opp)
 #     --debug        build and measure debug binaries (a quick check of the script, not figures)
 #     --keep         keep the work directory
@@ -127,10 +132,10 @@ gpg --batch --quiet --detach-sign --output "$SITE/files/terraform-provider-hello
 
 "$UPSTREAM_BIN" "$SITE" "$DELAY" "$WORK/ca.pem" >"$WORK/upstream.url" 2>"$WORK/upstream.log" &
 UP_PID=$!
-for _ in $(seq 1 100); do [ -s "$WORK/upstream.url" ] && break; sleep 0.1; done
-URL="$(head -1 "$WORK/upstream.url")"
-[ -n "$URL" ] || { cat "$WORK/upstream.log" >&2; die "the upstream did not start"; }
-UP_HOST="${URL#https://}"; UP_HOST="${UP_HOST%/}"
+for _ in $(seq 1 100); do [ "$(wc -l <"$WORK/upstream.url")" -ge 2 ] && break; sleep 0.1; done
+PER_ANSWER="$(sed -n 1p "$WORK/upstream.url")"
+PER_RTT="$(sed -n 2p "$WORK/upstream.url")"
+[ -n "$PER_RTT" ] || { cat "$WORK/upstream.log" >&2; die "the upstream did not start"; }
 export SSL_CERT_FILE="$WORK/ca.pem"
 export OPP_STORE="$WORK/unused-store"
 ZIPS=(linux_amd64 linux_arm64 darwin_arm64 windows_amd64)
@@ -138,24 +143,34 @@ ZIPS=(linux_amd64 linux_arm64 darwin_arm64 windows_amd64)
 now() { python3 -c 'import time; print(time.monotonic())'; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
 
-echo "upstream $URL, ${DELAY} ms per request, 4 zips of ${SIZE} MiB random bytes; $ROUNDS rounds"
-printf '| round | curl 4 zips one by one (s) | opp from the registry (s) | ratio | opp from the network mirror (s) | ratio |\n'
-printf '|---|---|---|---|---|---|\n'
-for round in $(seq 1 "$ROUNDS"); do
+# One row: curl fetching the 4 zips one by one (a new connection each, as a script of curls
+# does), then opp from the registry, then opp from the network mirror, all from upstream URL.
+measure() {
+  local model="$1" url="$2" round="$3" host t0 t1 t2 t3 load
+  host="${url#https://}"; host="${host%/}"
+  load="$(cut -d' ' -f1 /proc/loadavg)"
   t0="$(now)"
   for p in "${ZIPS[@]}"; do
-    curl -sSf --cacert "$WORK/ca.pem" -o "$WORK/curl.zip" "${URL}files/terraform-provider-hello_1.2.3_$p.zip" ||
+    curl -sSf --cacert "$WORK/ca.pem" -o "$WORK/curl.zip" "${url}files/terraform-provider-hello_1.2.3_$p.zip" ||
       die "curl of $p failed"
   done
   t1="$(now)"
-  "$OPP" -q --registry "$HOST/r$round" mirror terraform-provider acme/hello --upstream "$UP_HOST" \
+  "$OPP" -q --registry "$HOST/$model-r$round" mirror terraform-provider acme/hello --upstream "$host" \
     >"$WORK/out.registry" 2>"$WORK/err.registry" || { cat "$WORK/err.registry" >&2; die "opp mirror from the registry failed"; }
   t2="$(now)"
-  "$OPP" -q --registry "$HOST/m$round" mirror terraform-provider acme/hello --upstream "${URL}mirror/" \
+  "$OPP" -q --registry "$HOST/$model-m$round" mirror terraform-provider acme/hello --upstream "${url}mirror/" \
     >"$WORK/out.mirror" 2>"$WORK/err.mirror" || { cat "$WORK/err.mirror" >&2; die "opp mirror from the network mirror failed"; }
   t3="$(now)"
-  curl_s="$(elapsed "$t0" "$t1")"; reg_s="$(elapsed "$t1" "$t2")"; mir_s="$(elapsed "$t2" "$t3")"
-  python3 -c "import sys; c, r, m = map(float, sys.argv[2:]); print(f'| {sys.argv[1]} | {c:.2f} | {r:.2f} | {r / c:.2f}x | {m:.2f} | {m / c:.2f}x |')" \
-    "$round" "$curl_s" "$reg_s" "$mir_s"
+  python3 -c "import sys; c, r, m = map(float, sys.argv[3:6]); print(f'| {sys.argv[1]} | {sys.argv[2]} | {c:.2f} | {r:.2f} | {r / c:.2f}x | {m:.2f} | {m / c:.2f}x | {sys.argv[6]} |')" \
+    "$model" "$round" "$(elapsed "$t0" "$t1")" "$(elapsed "$t1" "$t2")" "$(elapsed "$t2" "$t3")" "$load"
+}
+
+echo "upstream ${DELAY} ms per answer at $PER_ANSWER, ${DELAY} ms per round trip at $PER_RTT;"
+echo "4 zips of ${SIZE} MiB random bytes; $ROUNDS rounds, both models in each"
+printf '| latency model | round | curl 4 zips one by one (s) | opp from the registry (s) | ratio | opp from the network mirror (s) | ratio | load (1 min) |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for round in $(seq 1 "$ROUNDS"); do
+  measure per-answer "$PER_ANSWER" "$round"
+  measure per-round-trip "$PER_RTT" "$round"
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"

@@ -214,6 +214,114 @@ fn platform_flags_narrow_the_mirror_to_those_zips() {
     );
 }
 
+/// A version stored with one platform gets another from a second mirror asking for both: the
+/// stored zip is not fetched again, the new one is checked against the same signed SHA256SUMS
+/// and added to the stored version. Both are then served: `opp pull` writes the registry's
+/// bytes of each, `opp lock` records both platforms' hashes, and `opp proxy -- terraform init`
+/// installs with that lock file.
+#[test]
+fn a_second_mirror_adds_the_platforms_a_stored_version_lacks() {
+    let env = Env::new();
+    let up = upstream(&env);
+    let both = [platforms()[0], platforms()[1]];
+    let zips: Vec<String> = both
+        .iter()
+        .map(|(os, arch)| terraform::zip_name(TYPE, VERSION, os, arch))
+        .collect();
+    let flags: Vec<String> = both
+        .iter()
+        .map(|(os, arch)| format!("{os}_{arch}"))
+        .collect();
+    run_ok(&mut mirror(
+        &env,
+        &up.registry,
+        &["acme/hello", "--platform", &flags[0]],
+    ));
+    assert_eq!(stored_zips(&env), [zips[0].clone()]);
+
+    let before = up.registry.requests().len();
+    let out = run_ok(&mut mirror(
+        &env,
+        &up.registry,
+        &[
+            "acme/hello",
+            "--platform",
+            &flags[0],
+            "--platform",
+            &flags[1],
+        ],
+    ));
+    let said = stderr(&out);
+    assert!(
+        said.contains("3 added, 1 skipped (already stored), 0 failed"),
+        "{said}"
+    );
+    let fetched: Vec<String> = up.registry.requests()[before..]
+        .iter()
+        .filter(|p| p.ends_with(".zip"))
+        .cloned()
+        .collect();
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert!(fetched[0].ends_with(&zips[1]), "{fetched:?}");
+    assert_eq!(stored_zips(&env), sorted(zips.clone()));
+
+    let pulled = env.root().join("pulled");
+    run_ok(
+        env.opp()
+            .args([
+                "pull",
+                "terraform-provider",
+                &format!("acme/hello@{VERSION}"),
+                "--all-platforms",
+                "-o",
+            ])
+            .arg(&pulled),
+    );
+    let dir = pulled.join(terraform::DEFAULT_HOST).join("acme").join(TYPE);
+    for zip in &zips {
+        let written = std::fs::read(dir.join(zip)).unwrap_or_else(|e| panic!("{zip}: {e}"));
+        assert!(
+            written == std::fs::read(up.release.join(zip)).unwrap(),
+            "{zip} is not the registry's bytes"
+        );
+    }
+
+    let work = env.root().join("proxied");
+    terraform::config_for_provider(&work, terraform::DEFAULT_HOST, "acme", TYPE, "~> 1.2");
+    let lock_path = work.join(".terraform.lock.hcl");
+    run_ok(
+        env.opp()
+            .args([
+                "lock",
+                "terraform-provider",
+                &format!("acme/hello@{VERSION}"),
+                "--lock-file",
+            ])
+            .arg(&lock_path),
+    );
+    let mut expected: Vec<String> = zips
+        .iter()
+        .flat_map(|zip| {
+            let path = up.release.join(zip);
+            [terraform::h1_of_zip(&path), terraform::zh_of_file(&path)]
+        })
+        .collect();
+    expected.sort();
+    let locked = sorted(terraform::lock_hashes(
+        &std::fs::read_to_string(&lock_path).unwrap(),
+        "acme/hello",
+    ));
+    assert_eq!(locked, expected);
+    let tf = Terraform::new(&env);
+    let out = init_through_the_proxy(&env, &tf, &work);
+    assert!(out.status.success(), "{}", terraform::explain(&out));
+    let after = sorted(terraform::lock_hashes(
+        &terraform::lock_file(&work),
+        "acme/hello",
+    ));
+    assert_eq!(after, expected);
+}
+
 #[test]
 fn a_dry_run_plans_every_file_and_writes_nothing() {
     let env = Env::new();

@@ -16,6 +16,7 @@ use crate::mirror::terraform::plan_mirror;
 use crate::mirror::terraform::provenance::Provenance;
 use crate::mirror::terraform::registry::Registry;
 use crate::mirror::terraform::sink::ProviderSink;
+use crate::mirror::terraform::verify;
 use crate::mirror::{self, download};
 use crate::output::Output;
 
@@ -107,6 +108,7 @@ pub(crate) async fn mirror_requests(
             .map(|p| tfp::parse_platform(p))
             .collect::<Result<Vec<_>, _>>()?,
         skip_signature: args.insecure_skip_signature,
+        verify_first: args.dry_run,
     };
     if options.skip_signature {
         out.warn(
@@ -166,6 +168,14 @@ pub(crate) async fn mirror_requests(
                         "unsigned (a network mirror signs nothing), checked against its hashes"
                             .to_owned()
                     }
+                    None if p
+                        .version
+                        .unverified
+                        .as_ref()
+                        .is_some_and(|u| !u.skip_signature) =>
+                    {
+                        "SHA256SUMS signature checked before anything is stored".to_owned()
+                    }
                     None => "signature NOT checked".to_owned(),
                 };
                 out.status(format!(
@@ -194,13 +204,30 @@ pub(crate) async fn mirror_requests(
         }
     }
     let target = super::open(&settings.location, settings)?;
-    let sink = ProviderSink {
-        packages: target.packages(out),
-        versions,
-    };
+    let sink = ProviderSink::new(target.packages(out), versions);
     let results = mirror::execute(files, &sink, &client, out, args.dry_run).await;
+    let signers = sink.signers.into_inner().unwrap_or_default();
+    let mut versions = sink.versions;
+    for (key, signer) in signers {
+        out.status(format!(
+            "{} {}: SHA256SUMS signed by {}{}",
+            key.0,
+            key.1,
+            signer.key_id,
+            signer
+                .user_id
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        ));
+        if let Some(meta) = versions.get_mut(&key) {
+            meta.provenance =
+                verify::signed_provenance(meta.provenance.clone(), Some(&signer), &meta.sums_name);
+            meta.signer = Some(signer);
+        }
+    }
     super::mirror::report(out, &results, settings.location.describe(), args.dry_run);
-    let json = with_provenance(&results, &sink.versions);
+    let json = with_provenance(&results, &versions);
     Ok(Mirrored {
         results,
         json,

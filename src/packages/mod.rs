@@ -60,6 +60,7 @@ pub(crate) use download::copy_blob;
 pub mod module;
 pub mod nuget;
 pub mod provider;
+mod provider_add;
 pub mod pypi;
 pub mod rubygems;
 

@@ -177,57 +177,8 @@ impl Packages<'_> {
             want.insert(p.file_name.clone(), zip_digest(p)?);
         }
         let created = artifact::now_rfc3339();
-        let mut specs = Vec::new();
-        for p in &rel.platforms {
-            specs.push(FileSpec {
-                file_name: p.file_name.clone(),
-                artifact_type: PROVIDER.file_artifact_type,
-                entry_artifact_type: Some(PROVIDER.file_artifact_type),
-                layers: vec![LayerSpec {
-                    descriptor: Descriptor {
-                        media_type: PROVIDER.layer_media_type.to_owned(),
-                        digest: zip_digest(p)?,
-                        size: p.size,
-                    },
-                    title: Some(p.file_name.clone()),
-                    source: LayerSource::File(p.path.clone()),
-                }],
-                metadata: None,
-                platform: Some((p.os.clone(), p.arch.clone())),
-                entry_annotations: BTreeMap::from([(H1.to_owned(), p.h1.clone())]),
-            });
-        }
-        let mut layers = Vec::new();
-        let sums = read_small(&rel.shasums).await?;
-        layers.push(small_layer(&rel.shasums, "text/plain", sums));
-        if let Some(sig) = &rel.shasums_sig {
-            let bytes = read_small(sig).await?;
-            layers.push(small_layer(sig, "application/pgp-signature", bytes));
-        }
-        if let Some((title, key)) = &provenance.signing_key {
-            let mut layer = small_layer(&rel.shasums, PGP_KEYS, key.clone());
-            layer.title = Some(title.clone());
-            layers.push(layer);
-        }
-        specs.push(FileSpec {
-            file_name: file_name_of(&rel.shasums),
-            artifact_type: CHECKSUMS_ARTIFACT_TYPE,
-            entry_artifact_type: Some(CHECKSUMS_ARTIFACT_TYPE),
-            layers,
-            metadata: None,
-            platform: None,
-            entry_annotations: BTreeMap::new(),
-        });
-        let built: Vec<artifact::FileArtifact> = specs
-            .into_iter()
-            .map(|s| artifact::file_manifest(s, &created))
-            .collect();
+        let (built, annotations) = artifacts(rel, provenance, &created).await?;
         let entries = built.iter().map(|a| a.entry(&PROVIDER, &created)).collect();
-        let mut annotations = BTreeMap::new();
-        if !rel.protocols.is_empty() {
-            annotations.insert(PROTOCOLS.to_owned(), rel.protocols.join(","));
-        }
-        annotations.extend(provenance.annotations.clone());
         let candidate = WholeProvider {
             name,
             version: &rel.version,
@@ -358,6 +309,66 @@ impl Packages<'_> {
             .await?;
         Ok(Some((is_target, file)))
     }
+}
+
+/// The file artifacts of a release (one per platform zip, then the checksums entry) and the
+/// version's index annotations (protocols, provenance).
+pub(super) async fn artifacts(
+    rel: &ProviderRelease,
+    provenance: &Provenance,
+    created: &str,
+) -> Result<(Vec<artifact::FileArtifact>, BTreeMap<String, String>)> {
+    let mut specs = Vec::new();
+    for p in &rel.platforms {
+        specs.push(FileSpec {
+            file_name: p.file_name.clone(),
+            artifact_type: PROVIDER.file_artifact_type,
+            entry_artifact_type: Some(PROVIDER.file_artifact_type),
+            layers: vec![LayerSpec {
+                descriptor: Descriptor {
+                    media_type: PROVIDER.layer_media_type.to_owned(),
+                    digest: zip_digest(p)?,
+                    size: p.size,
+                },
+                title: Some(p.file_name.clone()),
+                source: LayerSource::File(p.path.clone()),
+            }],
+            metadata: None,
+            platform: Some((p.os.clone(), p.arch.clone())),
+            entry_annotations: BTreeMap::from([(H1.to_owned(), p.h1.clone())]),
+        });
+    }
+    let mut layers = Vec::new();
+    let sums = read_small(&rel.shasums).await?;
+    layers.push(small_layer(&rel.shasums, "text/plain", sums));
+    if let Some(sig) = &rel.shasums_sig {
+        let bytes = read_small(sig).await?;
+        layers.push(small_layer(sig, "application/pgp-signature", bytes));
+    }
+    if let Some((title, key)) = &provenance.signing_key {
+        let mut layer = small_layer(&rel.shasums, PGP_KEYS, key.clone());
+        layer.title = Some(title.clone());
+        layers.push(layer);
+    }
+    specs.push(FileSpec {
+        file_name: file_name_of(&rel.shasums),
+        artifact_type: CHECKSUMS_ARTIFACT_TYPE,
+        entry_artifact_type: Some(CHECKSUMS_ARTIFACT_TYPE),
+        layers,
+        metadata: None,
+        platform: None,
+        entry_annotations: BTreeMap::new(),
+    });
+    let built: Vec<artifact::FileArtifact> = specs
+        .into_iter()
+        .map(|s| artifact::file_manifest(s, created))
+        .collect();
+    let mut annotations = BTreeMap::new();
+    if !rel.protocols.is_empty() {
+        annotations.insert(PROTOCOLS.to_owned(), rel.protocols.join(","));
+    }
+    annotations.extend(provenance.annotations.clone());
+    Ok((built, annotations))
 }
 
 /// A zip's digest from its SHA256SUMS line (checked when the release was read).

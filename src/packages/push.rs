@@ -283,6 +283,32 @@ impl Packages<'_> {
             .await?;
         Ok(())
     }
+    /// Uploads files as blobs ahead of the push that names them (which then finds them
+    /// stored and skips them), at most [`CONCURRENCY`] at once, each unless the store has it:
+    /// `(path, digest, size)`.
+    pub(crate) async fn upload_files(
+        &self,
+        repo: &str,
+        files: &[(std::path::PathBuf, Digest, u64)],
+    ) -> Result<()> {
+        let uploads: Vec<_> = files
+            .iter()
+            .map(|(path, digest, size)| {
+                let up = Upload {
+                    size: *size,
+                    label: path.file_name().and_then(|n| n.to_str()).unwrap_or("blob"),
+                    source: LayerSource::File(path.clone()),
+                };
+                patiently(move || self.upload_blob(repo, digest.clone(), up.clone()))
+            })
+            .collect();
+        stream::iter(uploads)
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
     /// Stores one blob unless the store has it.
     async fn upload_blob(
         &self,

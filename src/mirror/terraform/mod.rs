@@ -1,9 +1,11 @@
 //! The Terraform half of `opp mirror`: providers from a provider registry (`registry`: service
 //! discovery, versions, download documents), the version and platforms chosen per request
-//! (`plan`), `SHA256SUMS` and its signature fetched and verified before any zip is planned
-//! (`signature`), and the zips handed to the shared pipeline, which downloads them
-//! concurrently and checks each against the signed `SHA256SUMS`; the sink pushes each
-//! version whole through `opp push terraform-provider`'s path with its provenance (`sink`).
+//! (`plan`), and the zips, `SHA256SUMS` and its signature handed to the shared pipeline, which
+//! downloads them concurrently, each zip checked against the sha256 the registry states; the
+//! sink checks the signature and the zips against the signed `SHA256SUMS` (`verify`,
+//! `signature`) and only then pushes the version whole through `opp push
+//! terraform-provider`'s path with its provenance, adding platforms to a stored version
+//! (`sink`).
 //! An `https://` upstream is a provider network mirror instead (`network_mirror`,
 //! `plan_mirror`): no signature, each zip checked against the mirror's hashes in the sink.
 //! What was verified is read back for `opp show` and `--json` by `provenance`.
@@ -17,6 +19,7 @@ pub mod provenance;
 pub mod registry;
 pub mod signature;
 pub mod sink;
+pub mod verify;
 
 use crate::ecosystem::terraform_provider::ProviderError;
 use crate::mirror::download::DownloadError;

@@ -1,29 +1,28 @@
 //! What to mirror of one provider request: the newest version the registry lists that meets
 //! the constraint (Terraform's constraint syntax, opp's `select_version`), its platforms
-//! (every one, unless narrowed), and the files: each platform's zip, checked later against
-//! the signed `SHA256SUMS`, and `SHA256SUMS` with its signature, fetched and verified here
-//! before any zip is planned. [`choose`] is pure; [`plan`] asks the registry.
+//! (every one, unless narrowed), and the files: each platform's zip (with the sha256 the
+//! registry states for it), and `SHA256SUMS` with its signature, fetched beside the zips and
+//! checked by the sink before anything is pushed (`verify`); a dry run fetches and checks them
+//! here, to report the signer. [`choose`] is pure; [`plan`] asks the registry.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use indicatif::ProgressBar;
 
 use super::TerraformMirrorError as Error;
 use super::lock::Locked;
 use super::registry::{Download, Registry, VersionInfo};
-use super::signature::{self, Signer};
+use super::signature::Signer;
+use super::verify::{self, Unverified};
 use crate::ecosystem::terraform_provider::{
-    self as tfp, Constraint, ProviderAddress, parse_shasums, shasums_file_name,
-    shasums_sig_file_name, zip_file_name,
+    self as tfp, Constraint, ProviderAddress, shasums_file_name, shasums_sig_file_name,
+    zip_file_name,
 };
 use crate::mapper::Mapper;
 use crate::mirror::{PlanFile, download};
-use crate::packages::provider::{
-    Provenance, SIGNATURE, SIGNING_KEY_ID, SIGNING_KEY_USER, SOURCE, SOURCE_KIND,
-};
+use crate::packages::provider::Provenance;
 use crate::release::Ecosystem;
 
 /// Download documents fetched at once.
@@ -162,10 +161,17 @@ pub struct VersionMeta {
     pub protocols: Vec<String>,
     /// zip file name -> (os, arch).
     pub zips: BTreeMap<String, (String, String)>,
+    /// zip file name -> its sha256 (hex), where known before the download: a platform stored
+    /// with it is not fetched again.
+    pub zip_sha256: BTreeMap<String, String>,
     pub sums_name: String,
     pub sig_name: String,
+    /// Where the version came from, and its signer once checked.
     pub provenance: Provenance,
+    /// Known when `SHA256SUMS` was checked at planning (a dry run).
     pub signer: Option<Signer>,
+    /// `SHA256SUMS` comes with the zips: what the sink checks before pushing.
+    pub unverified: Option<Unverified>,
     /// `h1:` hashes of a lock file that some zip of the version must have.
     pub locked_h1: Vec<String>,
     /// From a network mirror: the hashes each zip must match (no SHA256SUMS came with it).
@@ -178,10 +184,13 @@ pub struct Options {
     /// `(os, arch)`; empty: every platform.
     pub platforms: Vec<(String, String)>,
     pub skip_signature: bool,
+    /// Fetch and check `SHA256SUMS` and its signature while planning (a dry run, which
+    /// reports the signer), not beside the zips.
+    pub verify_first: bool,
 }
 
-/// Plans `request` from `registry`: versions, download documents, then `SHA256SUMS` and its
-/// signature into `scratch` (verified unless skipped), each zip's sha256 from them.
+/// Plans `request` from `registry`: versions, download documents, then the files; with
+/// `verify_first`, `SHA256SUMS` and its signature fetched into `scratch` and checked.
 pub async fn plan(
     client: &reqwest::Client,
     registry: &Registry,
@@ -197,6 +206,7 @@ pub async fn plan(
         missing,
     } = choose(request, &versions, &options.platforms)?;
     let what = format!("{} {}", request.name, chosen.version);
+    tracing::debug!("{what}: chosen from {versions_url}");
     let docs: Vec<Download> = stream::iter(platforms.iter())
         .map(|(os, arch)| {
             registry.download(
@@ -209,6 +219,7 @@ pub async fn plan(
         .buffered(FETCHES)
         .try_collect()
         .await?;
+    tracing::debug!("{what}: {} download document(s)", docs.len());
     let Some(first) = docs.first() else {
         return Err(Error::NoPlatform {
             name: request.name.clone(),
@@ -236,73 +247,15 @@ pub async fn plan(
     }
     let sums_name = shasums_file_name(&a.provider_type, &chosen.version);
     let sig_name = shasums_sig_file_name(&a.provider_type, &chosen.version);
-    let dir = scratch.join(format!(
-        "{}-{}",
-        request.name.replace('/', "_"),
-        chosen.version
-    ));
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|source| download::DownloadError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
-    let (sums_path, sig_path) = (dir.join(&sums_name), dir.join(&sig_name));
-    let hidden = ProgressBar::hidden();
-    let ((sums_digest, _), (sig_digest, _)) = tokio::try_join!(
-        download::to_file(client, &first.shasums_url, &sums_path, None, &hidden),
-        download::to_file(
-            client,
-            &first.shasums_signature_url,
-            &sig_path,
-            None,
-            &hidden
-        ),
-    )?;
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|source| download::DownloadError::Io {
-            path: p.display().to_string(),
-            source,
-        })
-    };
-    let sums_bytes = read(&sums_path)?;
-    let signer = if options.skip_signature {
-        None
-    } else {
-        let sig_bytes = read(&sig_path)?;
-        Some(
-            signature::verify(&sums_bytes, &sig_bytes, &first.keys).map_err(|reason| {
-                Error::Signature {
-                    what: what.clone(),
-                    file: sig_name.clone(),
-                    reason,
-                }
-            })?,
-        )
-    };
-    let sums = parse_shasums(&sums_path, &sums_bytes)?;
-    let (allowed, locked_h1) = match &request.locked {
-        Some((zh, h1)) => {
-            if let Some(stray) = zh.iter().find(|z| !sums.values().any(|v| v == *z)) {
-                return Err(Error::LockMismatch {
-                    what,
-                    hash: stray.clone(),
-                    sums: sums_name,
-                });
-            }
-            // The h1: of platforms left out by --platform cannot be checked.
-            let h1 = if options.platforms.is_empty() {
-                h1.clone()
-            } else {
-                Vec::new()
-            };
-            (zh.clone(), h1)
-        }
+    let (locked_zh, locked_h1) = match &request.locked {
+        // The h1: of platforms left out by --platform cannot be checked.
+        Some((zh, h1)) if options.platforms.is_empty() => (zh.clone(), h1.clone()),
+        Some((zh, _)) => (zh.clone(), Vec::new()),
         None => (Vec::new(), Vec::new()),
     };
     let docs: Vec<&Download> = docs
         .iter()
-        .filter(|d| allowed.is_empty() || allowed.contains(&d.shasum))
+        .filter(|d| locked_zh.is_empty() || locked_zh.contains(&d.shasum))
         .collect();
     if docs.is_empty() {
         return Err(Error::NoPlatform {
@@ -318,87 +271,83 @@ pub async fn plan(
     }
     let mut files = Vec::new();
     let mut zips = BTreeMap::new();
+    let mut zip_sha256 = BTreeMap::new();
     for d in docs {
-        let Some(signed) = sums.get(&d.filename) else {
-            return Err(Error::NotInSums {
-                what,
-                file: d.filename.clone(),
-                sums: sums_name,
-            });
-        };
-        if *signed != d.shasum {
-            return Err(Error::ShasumMismatch {
-                what,
-                file: d.filename.clone(),
-                sums: sums_name,
-                registry: d.shasum.clone(),
-                signed: signed.clone(),
-            });
-        }
         zips.insert(d.filename.clone(), (d.os.clone(), d.arch.clone()));
+        zip_sha256.insert(d.filename.clone(), d.shasum.clone());
         files.push(PlanFile {
             package: request.name.clone(),
             version: chosen.version.clone(),
             file_name: d.filename.clone(),
             url: d.download_url.clone(),
-            sha256: Some(signed.clone()),
-            allowed: allowed.clone(),
+            sha256: Some(d.shasum.clone()),
+            allowed: locked_zh.clone(),
             size: None,
             local: None,
         });
     }
-    for (name, url, path, digest) in [
-        (&sums_name, &first.shasums_url, &sums_path, sums_digest),
-        (
+    let unverified = Unverified {
+        keys: first.keys.clone(),
+        skip_signature: options.skip_signature,
+        locked_zh,
+    };
+    let provenance = verify::source_provenance(versions_url.as_str());
+    let (provenance, signer, unverified) = if options.verify_first {
+        // SHA256SUMS and its signature now, checked before the plan is shown.
+        let dir = scratch.join(format!(
+            "{}-{}",
+            request.name.replace('/', "_"),
+            chosen.version
+        ));
+        let fetched = fetch_sums(client, first, &dir, &sums_name, &sig_name).await?;
+        let verified = verify::verify_files(
+            &what,
+            &fetched[0].2,
+            &fetched[1].2,
             &sig_name,
-            &first.shasums_signature_url,
-            &sig_path,
-            sig_digest,
-        ),
-    ] {
-        files.push(PlanFile {
-            package: request.name.clone(),
-            version: chosen.version.clone(),
-            file_name: name.clone(),
-            url: url.clone(),
-            sha256: Some(digest.hex().to_owned()),
-            allowed: Vec::new(),
-            size: None,
-            local: Some(path.clone()),
-        });
-    }
-    let mut provenance = Provenance::default();
-    provenance
-        .annotations
-        .insert(SOURCE.to_owned(), versions_url.to_string());
-    provenance
-        .annotations
-        .insert(SOURCE_KIND.to_owned(), "registry".to_owned());
-    match &signer {
-        Some(s) => {
-            provenance
-                .annotations
-                .insert(SIGNATURE.to_owned(), "verified".to_owned());
-            provenance
-                .annotations
-                .insert(SIGNING_KEY_ID.to_owned(), s.key_id.clone());
-            if let Some(user) = &s.user_id {
-                provenance
-                    .annotations
-                    .insert(SIGNING_KEY_USER.to_owned(), user.clone());
-            }
-            provenance.signing_key = Some((
-                format!("{sums_name}.{}.asc", s.key_id),
-                Bytes::from(s.armor.clone().into_bytes()),
-            ));
+            &unverified.keys,
+            unverified.skip_signature,
+        )?;
+        verify::check_zips(
+            &what,
+            &sums_name,
+            &verified.sums,
+            &zip_sha256,
+            &unverified.locked_zh,
+        )?;
+        for (name, url, path, digest) in fetched {
+            files.push(PlanFile {
+                package: request.name.clone(),
+                version: chosen.version.clone(),
+                file_name: name,
+                url,
+                sha256: Some(digest),
+                allowed: Vec::new(),
+                size: None,
+                local: Some(path),
+            });
         }
-        None => {
-            provenance.annotations.insert(
-                SIGNATURE.to_owned(),
-                "not verified (--insecure-skip-signature)".to_owned(),
-            );
+        let signed = verify::signed_provenance(provenance, verified.signer.as_ref(), &sums_name);
+        (signed, verified.signer, None)
+    } else {
+        // Fetched beside the zips; the sink checks them before anything is pushed.
+        for (name, url) in [
+            (&sums_name, &first.shasums_url),
+            (&sig_name, &first.shasums_signature_url),
+        ] {
+            files.push(PlanFile {
+                package: request.name.clone(),
+                version: chosen.version.clone(),
+                file_name: name.clone(),
+                url: url.clone(),
+                sha256: None,
+                allowed: Vec::new(),
+                size: None,
+                local: None,
+            });
         }
-    }
+        (provenance, None, Some(unverified))
+    };
     let protocols = if first.protocols.is_empty() {
         chosen.protocols.clone()
     } else {
@@ -412,15 +361,53 @@ pub async fn plan(
             version: chosen.version.clone(),
             protocols,
             zips,
+            zip_sha256,
             sums_name,
             sig_name,
             provenance,
             signer,
+            unverified,
             locked_h1,
             mirror: None,
         },
         missing,
     })
+}
+
+/// Downloads `SHA256SUMS` and its signature into `dir`, at once: (name, URL, path, sha256).
+async fn fetch_sums(
+    client: &reqwest::Client,
+    doc: &Download,
+    dir: &Path,
+    sums_name: &str,
+    sig_name: &str,
+) -> Result<[(String, reqwest::Url, PathBuf, String); 2], Error> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|source| download::DownloadError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    let (sums_path, sig_path) = (dir.join(sums_name), dir.join(sig_name));
+    let hidden = ProgressBar::hidden();
+    let ((sums_digest, _), (sig_digest, _)) = tokio::try_join!(
+        download::to_file(client, &doc.shasums_url, &sums_path, None, &hidden),
+        download::to_file(client, &doc.shasums_signature_url, &sig_path, None, &hidden),
+    )?;
+    Ok([
+        (
+            sums_name.to_owned(),
+            doc.shasums_url.clone(),
+            sums_path,
+            sums_digest.hex().to_owned(),
+        ),
+        (
+            sig_name.to_owned(),
+            doc.shasums_signature_url.clone(),
+            sig_path,
+            sig_digest.hex().to_owned(),
+        ),
+    ])
 }
 
 #[cfg(test)]

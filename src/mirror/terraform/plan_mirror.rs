@@ -140,6 +140,7 @@ pub async fn plan(
     let selected = select(request, &version, &archives, &choice.platforms)?;
     let mut files = Vec::new();
     let mut zips = BTreeMap::new();
+    let mut zip_sha256 = BTreeMap::new();
     let mut checks = MirrorChecks {
         lock: match &request.locked {
             Some((zh, h1)) => zh
@@ -155,6 +156,9 @@ pub async fn plan(
         let name = zip_file_name(&a.provider_type, &version, &archive.os, &archive.arch);
         zips.insert(name.clone(), (archive.os.clone(), archive.arch.clone()));
         checks.mirror.insert(name.clone(), hashes_of(archive));
+        if let [one] = archive.zh.as_slice() {
+            zip_sha256.insert(name.clone(), one.clone());
+        }
         files.push(PlanFile {
             package: request.name.clone(),
             version: version.clone(),
@@ -185,10 +189,12 @@ pub async fn plan(
             version: version.clone(),
             protocols: Vec::new(),
             zips,
+            zip_sha256,
             sums_name: shasums_file_name(&a.provider_type, &version),
             sig_name: shasums_sig_file_name(&a.provider_type, &version),
             provenance,
             signer: None,
+            unverified: None,
             locked_h1: Vec::new(),
             mirror: Some(checks),
         },

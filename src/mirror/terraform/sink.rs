@@ -1,7 +1,9 @@
 //! Where mirrored provider files go: the store, through `opp push terraform-provider`'s path
-//! (`Packages::push_provider_with`: OpenTofu's layout, the checksums entry, the `h1:` of each
-//! zip), with the version's provenance. A version is pushed whole or not at all: when a zip
-//! of the plan failed (or the store holds the version with other zips), nothing is written.
+//! (OpenTofu's layout, the checksums entry, the `h1:` of each
+//! zip), with the version's provenance. The platforms a stored version lacks are added to it
+//! (`Packages::add_provider_platforms`); the ones it holds with the same bytes are not fetched
+//! again. A version is pushed whole or not at all: when a zip of the plan failed (or the store
+//! holds one of its platforms, or its `SHA256SUMS`, with other bytes), nothing is written.
 //! A version from a network mirror comes without `SHA256SUMS`: each zip is checked against
 //! the mirror's and the lock file's hashes here (its `h1:` needs the whole zip), and an
 //! `SHA256SUMS` of the checked zips is written for the store.
@@ -10,15 +12,31 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::plan::VersionMeta;
+use super::signature::Signer;
+use super::verify;
 use crate::artifact::Merged;
 use crate::ecosystem::terraform_provider::{PlatformZip, ProviderRelease, h1_of_zip_file};
 use crate::mirror::{PlanFile, Sink};
 use crate::packages::Packages;
+use crate::packages::provider::ProviderVersion;
 
 pub struct ProviderSink<'a> {
     pub packages: Packages<'a>,
     /// (stored name, version) -> what to push.
     pub versions: BTreeMap<(String, String), VersionMeta>,
+    /// (stored name, version) -> who signed its `SHA256SUMS`, for the versions whose
+    /// signature the sink checked.
+    pub signers: std::sync::Mutex<BTreeMap<(String, String), Signer>>,
+}
+
+impl<'a> ProviderSink<'a> {
+    pub fn new(packages: Packages<'a>, versions: BTreeMap<(String, String), VersionMeta>) -> Self {
+        ProviderSink {
+            packages,
+            versions,
+            signers: std::sync::Mutex::default(),
+        }
+    }
 }
 
 fn chain(e: impl Into<anyhow::Error>) -> String {
@@ -31,8 +49,9 @@ impl Sink for ProviderSink<'_> {
         crate::release::Ecosystem::TerraformProvider
     }
 
-    /// The stored files when the version holds every zip of the plan (so nothing is fetched);
-    /// otherwise none, so the whole version is fetched and pushed.
+    /// The stored zips (a platform stored with the same bytes is not fetched again), and the
+    /// stored `SHA256SUMS` when the version holds every zip of the plan (so nothing is
+    /// fetched); otherwise the checksums are fetched, to check the new zips against.
     async fn stored(
         &self,
         package: &str,
@@ -56,10 +75,7 @@ impl Sink for ProviderSink<'_> {
             .versions
             .get(&(package.to_owned(), version.to_owned()))
             .is_some_and(|meta| meta.zips.keys().all(|z| files.contains_key(z)));
-        if !whole {
-            return Ok(BTreeMap::new());
-        }
-        if let Some(sums) = stored.shasums {
+        if whole && let Some(sums) = stored.shasums {
             files.insert(sums.name, sums.digest.hex().to_owned());
         }
         Ok(files)
@@ -74,114 +90,188 @@ impl Sink for ProviderSink<'_> {
             let why = format!("{} {} was not planned", key.0, key.1);
             return files.iter().map(|_| Err(why.clone())).collect();
         };
+        match self.push_version(meta, &files).await {
+            Ok(added) => files.iter().map(|_| Ok(added)).collect(),
+            Err(why) => files.iter().map(|_| Err(why.clone())).collect(),
+        }
+    }
+}
+
+impl ProviderSink<'_> {
+    /// Pushes the arrived files of one version, adding its new platforms to what is stored:
+    /// `Ok(true)` when something was added. Nothing is stored unless every zip of the plan
+    /// either arrived and passed the checks or is stored already with the bytes planned.
+    async fn push_version(
+        &self,
+        meta: &VersionMeta,
+        files: &[(PlanFile, PathBuf)],
+    ) -> Result<bool, String> {
         let path_of = |name: &str| {
             files
                 .iter()
                 .find(|(f, _)| f.file_name == name)
-                .map(|(f, p)| (f.clone(), p.clone()))
+                .map(|(_, p)| p.clone())
         };
-        let zips: Vec<(PlanFile, PathBuf)> = files
+        let zips: Vec<&(PlanFile, PathBuf)> = files
             .iter()
             .filter(|(f, _)| meta.zips.contains_key(&f.file_name))
-            .cloned()
             .collect();
         if zips.is_empty() {
             // Every zip was already stored: the checksums came along with them.
-            return files.iter().map(|_| Ok(false)).collect();
+            return Ok(false);
         }
-        let missing: Vec<&String> = meta
+        let stored = self
+            .packages
+            .provider_version(&meta.name, &meta.version)
+            .await
+            .map_err(chain)?;
+        let stored_files = stored.map(|v| v.release.files).unwrap_or_default();
+        let stored_hex = |name: &str| {
+            stored_files
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| f.digest.hex())
+        };
+        let missing: Vec<&str> = meta
             .zips
             .keys()
             .filter(|z| !zips.iter().any(|(f, _)| &f.file_name == *z))
+            .filter(|z| {
+                stored_hex(z).is_none()
+                    || stored_hex(z) != meta.zip_sha256.get(*z).map(|s| s.as_str())
+            })
+            .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            let why = format!(
+            return Err(format!(
                 "not stored: {} of {} {} failed, and a version is stored whole",
-                missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                missing.join(", "),
                 meta.name,
                 meta.version
-            );
-            return files.iter().map(|_| Err(why.clone())).collect();
+            ));
         }
-        // Each zip's h1: (its contents unpacked and hashed) on its own blocking thread, at once.
-        let hashed = zips.iter().map(|(f, path)| {
-            let p = path.clone();
-            async move {
-                let h1 = tokio::task::spawn_blocking(move || h1_of_zip_file(&p))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| {
-                        format!(
-                            "{} is not a provider zip opp can push: {}",
-                            f.file_name,
-                            chain(e)
-                        )
-                    })?;
-                let size = tokio::fs::metadata(path)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .len();
-                let (os, arch) = meta.zips[&f.file_name].clone();
-                Ok::<_, String>(PlatformZip {
-                    path: path.clone(),
-                    file_name: f.file_name.clone(),
-                    os,
-                    arch,
-                    sha256_hex: f.sha256.clone().unwrap_or_default(),
-                    h1,
-                    size,
-                })
+        // SHA256SUMS came with the zips: its signature and the zips are checked before anything
+        // is pushed.
+        let mut provenance = meta.provenance.clone();
+        if let Some(checks) = &meta.unverified {
+            let (Some(sums), Some(sig)) = (path_of(&meta.sums_name), path_of(&meta.sig_name))
+            else {
+                return Err(format!(
+                    "{} or its signature did not arrive",
+                    meta.sums_name
+                ));
+            };
+            let what = format!("{} {}", meta.name, meta.version);
+            let verified = verify::verify_files(
+                &what,
+                &sums,
+                &sig,
+                &meta.sig_name,
+                &checks.keys,
+                checks.skip_signature,
+            )
+            .and_then(|v| {
+                verify::check_zips(
+                    &what,
+                    &meta.sums_name,
+                    &v.sums,
+                    &meta.zip_sha256,
+                    &checks.locked_zh,
+                )?;
+                Ok(v)
+            })
+            .map_err(chain)?;
+            tracing::debug!("{what}: SHA256SUMS and its signature checked");
+            provenance =
+                verify::signed_provenance(provenance, verified.signer.as_ref(), &meta.sums_name);
+            if let (Some(signer), Ok(mut signers)) = (verified.signer, self.signers.lock()) {
+                signers.insert((meta.name.clone(), meta.version.clone()), signer);
             }
+        }
+        // The zips of new platforms go into the store while their h1: is computed, unless a
+        // check still needs the h1: (a lock file's, a network mirror's).
+        let preload: Vec<(PathBuf, String, u64)> =
+            if meta.mirror.is_none() && meta.locked_h1.is_empty() {
+                let mut preload = Vec::new();
+                for (f, path) in zips
+                    .iter()
+                    .filter(|(f, _)| stored_hex(&f.file_name).is_none())
+                {
+                    if let (Some(hex), Ok(m)) = (&f.sha256, tokio::fs::metadata(path).await) {
+                        preload.push((path.clone(), hex.clone(), m.len()));
+                    }
+                }
+                preload
+            } else {
+                Vec::new()
+            };
+        let (platforms, preloaded) = tokio::join!(hash_zips(meta, &zips), async {
+            if preload.is_empty() {
+                return Ok(());
+            }
+            self.packages
+                .preload_provider_zips(&meta.name, &preload)
+                .await
+                .map_err(chain)
         });
-        let mut platforms = Vec::new();
-        for outcome in futures_util::future::join_all(hashed).await {
-            match outcome {
-                Ok(p) => platforms.push(p),
-                Err(why) => return files.iter().map(|_| Err(why.clone())).collect(),
-            }
-        }
-        platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+        let platforms = platforms?;
+        preloaded?;
+        tracing::debug!(
+            "{} {}: h1: of {} zip(s) computed, {} uploaded meanwhile",
+            meta.name,
+            meta.version,
+            platforms.len(),
+            preload.len()
+        );
+        // The h1: of the platforms stored already are those recorded when they were pushed.
+        let stored_h1: Vec<&str> = stored_files
+            .iter()
+            .filter(|f| meta.zips.contains_key(&f.name))
+            .filter_map(ProviderVersion::h1)
+            .collect();
         if let Some(h1) = meta
             .locked_h1
             .iter()
-            .find(|h| !platforms.iter().any(|p| &&p.h1 == h))
+            .find(|h| !platforms.iter().any(|p| &&p.h1 == h) && !stored_h1.contains(&h.as_str()))
         {
-            let why = format!(
+            return Err(format!(
                 "not stored: the lock file's {h1} is the hash of no zip of {} {}",
                 meta.name, meta.version
-            );
-            return files.iter().map(|_| Err(why.clone())).collect();
+            ));
         }
-        // A network mirror's version has no SHA256SUMS: it is written from the checked zips.
-        let scratch = tempfile::Builder::new().prefix("opp-sums.").tempdir();
-        let (sums, sig) = match (&meta.mirror, &scratch) {
-            (Some(checks), Ok(scratch)) => {
+        // A network mirror's version has no SHA256SUMS: it is written from the checked zips
+        // and the zips stored already.
+        let scratch = tempfile::Builder::new()
+            .prefix("opp-sums.")
+            .tempdir()
+            .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+        let (sums, sig) = match &meta.mirror {
+            Some(checks) => {
                 for p in &platforms {
-                    if let Err(why) = checks.check(&p.file_name, &p.sha256_hex, &p.h1) {
-                        return files.iter().map(|_| Err(why.clone())).collect();
-                    }
+                    checks.check(&p.file_name, &p.sha256_hex, &p.h1)?;
                 }
                 let path = scratch.path().join(&meta.sums_name);
-                if let Err(e) = tokio::fs::write(&path, shasums_text(&platforms)).await {
-                    let why = format!("cannot write {}: {e}", path.display());
-                    return files.iter().map(|_| Err(why.clone())).collect();
-                }
+                let lines = platforms
+                    .iter()
+                    .map(|p| (p.file_name.as_str(), p.sha256_hex.as_str()))
+                    .chain(
+                        stored_files
+                            .iter()
+                            .filter(|f| !platforms.iter().any(|p| p.file_name == f.name))
+                            .map(|f| (f.name.as_str(), f.digest.hex())),
+                    );
+                tokio::fs::write(&path, shasums_text(lines))
+                    .await
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 (path, None)
             }
-            (Some(_), Err(e)) => {
-                let why = format!("cannot make a temporary directory: {e}");
-                return files.iter().map(|_| Err(why.clone())).collect();
-            }
-            (None, _) => {
-                let (Some((_, sums)), Some((_, sig))) =
-                    (path_of(&meta.sums_name), path_of(&meta.sig_name))
+            None => {
+                let (Some(sums), Some(sig)) = (path_of(&meta.sums_name), path_of(&meta.sig_name))
                 else {
-                    let why = format!("{} or its signature did not arrive", meta.sums_name);
-                    return files.iter().map(|_| Err(why.clone())).collect();
+                    return Err(format!(
+                        "{} or its signature did not arrive",
+                        meta.sums_name
+                    ));
                 };
                 (sums, Some(sig))
             }
@@ -195,30 +285,60 @@ impl Sink for ProviderSink<'_> {
             manifest_json: None,
             protocols: meta.protocols.clone(),
         };
-        match self
+        let merged = self
             .packages
-            .push_provider_with(&meta.name, &release, false, &meta.provenance)
+            .add_provider_platforms(&meta.name, &release, &provenance, meta.mirror.is_some())
             .await
-        {
-            Ok(merged) => {
-                let added = merged.iter().any(|m| !matches!(m, Merged::Unchanged(_)));
-                files.iter().map(|_| Ok(added)).collect()
-            }
-            Err(e) => {
-                let why = chain(e);
-                files.iter().map(|_| Err(why.clone())).collect()
-            }
-        }
+            .map_err(chain)?;
+        tracing::debug!("{} {}: index written and settled", meta.name, meta.version);
+        Ok(merged.iter().any(|m| !matches!(m, Merged::Unchanged(_))))
     }
+}
+
+/// Each arrived zip's `h1:` (its contents unpacked and hashed) on its own blocking thread, at
+/// once, with what the push needs of it.
+async fn hash_zips(
+    meta: &VersionMeta,
+    zips: &[&(PlanFile, PathBuf)],
+) -> Result<Vec<PlatformZip>, String> {
+    let hashed = zips.iter().map(|(f, path)| {
+        let p = path.clone();
+        async move {
+            let h1 = tokio::task::spawn_blocking(move || h1_of_zip_file(&p))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| {
+                    format!(
+                        "{} is not a provider zip opp can push: {}",
+                        f.file_name,
+                        chain(e)
+                    )
+                })?;
+            let size = tokio::fs::metadata(path)
+                .await
+                .map_err(|e| e.to_string())?
+                .len();
+            let (os, arch) = meta.zips[&f.file_name].clone();
+            Ok::<_, String>(PlatformZip {
+                path: path.clone(),
+                file_name: f.file_name.clone(),
+                os,
+                arch,
+                sha256_hex: f.sha256.clone().unwrap_or_default(),
+                h1,
+                size,
+            })
+        }
+    });
+    let mut platforms = futures_util::future::try_join_all(hashed).await?;
+    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+    Ok(platforms)
 }
 
 /// An `SHA256SUMS` of the zips, as goreleaser writes one: `<sha256>  <file>` per line, sorted
 /// by file name.
-fn shasums_text(platforms: &[PlatformZip]) -> String {
-    let mut lines: Vec<String> = platforms
-        .iter()
-        .map(|p| format!("{}  {}\n", p.sha256_hex, p.file_name))
-        .collect();
+fn shasums_text<'a>(zips: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut lines: Vec<String> = zips.map(|(file, hex)| format!("{hex}  {file}\n")).collect();
     lines.sort_by(|a, b| {
         a.split_once("  ")
             .map(|x| x.1)
