@@ -261,18 +261,7 @@ impl Packages<'_> {
                 source: LayerSource::Bytes(a.config_bytes.clone()),
             });
         }
-        // Futures are built first and then streamed: a stream holding a closure over borrowed
-        // items is not `Send` for every lifetime (rust-lang/rust#102211).
-        let uploads: Vec<_> = blobs
-            .into_iter()
-            .map(|(digest, up)| {
-                patiently(move || self.upload_blob(repo, digest.clone(), up.clone()))
-            })
-            .collect();
-        stream::iter(uploads)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<()>>()
-            .await?;
+        self.upload_blobs(repo, blobs).await?;
         let manifests: Vec<_> = files
             .iter()
             .map(|a| patiently(|| self.store.push_manifest(repo, &a.manifest, None)))
@@ -291,14 +280,29 @@ impl Packages<'_> {
         repo: &str,
         files: &[(std::path::PathBuf, Digest, u64)],
     ) -> Result<()> {
-        let uploads: Vec<_> = files
-            .iter()
-            .map(|(path, digest, size)| {
-                let up = Upload {
-                    size: *size,
-                    label: path.file_name().and_then(|n| n.to_str()).unwrap_or("blob"),
-                    source: LayerSource::File(path.clone()),
-                };
+        let blobs = files.iter().map(|(path, digest, size)| {
+            let up = Upload {
+                size: *size,
+                label: path.file_name().and_then(|n| n.to_str()).unwrap_or("blob"),
+                source: LayerSource::File(path.clone()),
+            };
+            (digest.clone(), up)
+        });
+        self.upload_blobs(repo, blobs).await
+    }
+
+    /// Stores each blob unless the store has it, at most [`CONCURRENCY`] at once, each
+    /// retried as the registry asks.
+    async fn upload_blobs<'u>(
+        &self,
+        repo: &str,
+        blobs: impl IntoIterator<Item = (Digest, Upload<'u>)>,
+    ) -> Result<()> {
+        // Futures are built first and then streamed: a stream holding a closure over borrowed
+        // items is not `Send` for every lifetime (rust-lang/rust#102211).
+        let uploads: Vec<_> = blobs
+            .into_iter()
+            .map(|(digest, up)| {
                 patiently(move || self.upload_blob(repo, digest.clone(), up.clone()))
             })
             .collect();
