@@ -55,6 +55,14 @@ pub enum ArtifactError {
         kind: &'static str,
         detail: String,
     },
+    /// As `Invalid`, where one thing can be done about it.
+    #[error("{what} is not a valid OCI {kind}: {detail}")]
+    Unusable {
+        what: String,
+        kind: &'static str,
+        detail: String,
+        hint: &'static str,
+    },
     #[error("{what} has artifactType {found:?}, expected {expected}")]
     WrongType {
         what: String,

@@ -26,7 +26,7 @@ Exit status:
   1  failure (bad input, registry error, I/O error ...)
   2  usage error (unknown flag, missing argument)
   3  not found (no such package, version or file)
-  4  authentication failed (the registry refused the credentials)
+  4  authentication failed (the registry or upstream refused the credentials)
 
 Environment:
   OPP_REGISTRY           registry to use, HOST[:PORT][/PREFIX] (as --registry)

@@ -309,7 +309,7 @@ fn a_project_with_central_versions_mirrors_its_references_for_its_framework() {
 }
 
 #[test]
-fn a_project_version_naming_an_unknown_property_is_a_one_line_error() {
+fn a_project_version_naming_an_unknown_property_is_an_error_with_a_hint() {
     let env = Env::new();
     let project = env.root().join("App.csproj");
     std::fs::write(
@@ -332,7 +332,8 @@ fn a_project_version_naming_an_unknown_property_is_a_one_line_error() {
         format!(
             "error: {}: the version of PackageReference Opp.A is `$(OppAVersion)`, and opp cannot \
              resolve the property `OppAVersion` (only unconditional properties of the project and \
-             Directory.Packages.props are read); set it there, or give the package on the command line",
+             Directory.Packages.props are read)\n  hint: set it there, or give the package on the \
+             command line",
             project.display()
         )
     );
@@ -456,7 +457,7 @@ fn credentials_in_the_feed_url_reach_every_request_and_are_never_printed() {
             .unwrap()
     };
     let refused = run(&feed.index_url());
-    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
     assert!(
         stderr(&refused).contains("401 Unauthorized"),
         "{}",

@@ -123,19 +123,20 @@ fn configfile_names_the_nuget_config_to_read_alone() {
 }
 
 #[test]
-fn without_credentials_the_feeds_401_is_one_line_saying_where_to_put_them() {
+fn without_credentials_the_feeds_401_is_one_error_with_a_hint_saying_where_to_put_them() {
     let env = Env::new();
     let feed = Feed::serve_with_auth(&chain(&env), Some((USER, TOKEN)));
     let out = mirror(&env, &feed, env.root(), &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let index = feed.index_url();
     assert_eq!(
         stderr(&out),
         format!(
             "error: cannot read the NuGet feed {index}: {index} answered 401 Unauthorized and \
-             opp found no credentials for it: give them in NuGet.Config \
-             (packageSourceCredentials of the source with that URL), in opp's config \
-             ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\") or in ~/.netrc\n"
+             opp found no credentials for it\n  \
+             hint: give them in NuGet.Config (packageSourceCredentials of the source with that \
+             URL), in opp's config ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\") \
+             or in ~/.netrc\n"
         )
     );
 }
@@ -156,14 +157,16 @@ fn refused_credentials_name_the_file_they_came_from_and_not_the_password() {
         env.root(),
         &["--configfile", config.to_str().unwrap()],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let index = feed.index_url();
     let shown = index.replace("https://", &format!("https://{USER}:***@"));
     assert_eq!(
         stderr(&out),
         format!(
             "error: cannot read the NuGet feed {shown}: {shown} answered 401 Unauthorized to the \
-             credentials from packageSourceCredentials of `Opp Feed` in {}: check them\n",
+             credentials from packageSourceCredentials of `Opp Feed` in {}\n  \
+             hint: check them: the user name or the password (or token) is wrong, expired, or \
+             lacks access to this upstream\n",
             config.display()
         )
     );

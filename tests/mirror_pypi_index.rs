@@ -182,7 +182,7 @@ fn without_credentials_the_index_refusal_is_named_and_nothing_is_stored() {
     assert!(
         err.contains(&format!(
             "warning: six: the upstream index {} answered 401 Unauthorized and opp found no \
-             credentials for it: give them in the URL (https://USER:PASSWORD@HOST/...), in \
+             credentials for it; give them in the URL (https://USER:PASSWORD@HOST/...), in \
              ~/.netrc, or in the keyring (https://USER@HOST/...) (wanted by the command line: \
              ==1.16.0)",
             index.url

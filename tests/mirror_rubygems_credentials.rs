@@ -108,7 +108,7 @@ fn without_credentials_the_sources_401_says_where_to_put_them() {
         format!(
             "resolving 1 gem(s) against {url}\n\
              warning: oppchain-a (wanted by command line): the gem source {url} answered 401 \
-             Unauthorized and opp found no credentials for it: give them as Bundler takes them \
+             Unauthorized and opp found no credentials for it; give them as Bundler takes them \
              (`bundle config set HOST USER:PASSWORD`, or BUNDLE_HOST), in ~/.netrc, or in the \
              URL (https://USER:PASSWORD@HOST/)\n\
              plan: 0 file(s) of 0 release(s)\n\
@@ -138,7 +138,8 @@ fn refused_credentials_name_where_they_came_from_and_not_the_password() {
     assert!(
         text.contains(&format!(
             "warning: oppchain-a (wanted by command line): the gem source {shown} answered 401 Unauthorized to the credentials from \
-             BUNDLE_127__0__0__1 in the environment: check them\n"
+             BUNDLE_127__0__0__1 in the environment; check them: the user name or the password (or \
+             token) is wrong, expired, or lacks access to this upstream\n"
         )),
         "{text}"
     );

@@ -338,7 +338,7 @@ fn a_real_run_mirrors_the_providers_and_for_each_module_call_its_newest_match() 
 }
 
 #[test]
-fn a_directory_without_a_configuration_is_refused_in_one_line() {
+fn a_directory_without_a_configuration_is_refused_with_a_hint() {
     let env = Env::new();
     let empty = env.root().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
@@ -347,8 +347,8 @@ fn a_directory_without_a_configuration_is_refused_in_one_line() {
     assert_eq!(
         stderr(&out).trim_end(),
         format!(
-            "error: {} holds no .tf files; give the directory of a Terraform configuration (its \
-             root module)",
+            "error: {} holds no .tf files\n  hint: give the directory of a Terraform \
+             configuration (its root module)",
             empty.display()
         )
     );

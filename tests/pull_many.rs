@@ -122,7 +122,9 @@ fn an_editable_line_is_refused_with_its_file_and_line_and_nothing_is_written() {
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
-            "requirements file {}, line 2: `-e ./src/mypkg` is an editable install",
+            "error: requirements file {}, line 2: `-e ./src/mypkg` is an editable install: opp \
+             pulls packages from its store by name\n  hint: remove the line, or replace it by \
+             the package's name\n",
             file.display()
         )),
         "{err}"
@@ -164,7 +166,10 @@ fn a_package_named_twice_is_refused() {
     let env = Env::new();
     let out = run_fail(env.opp().args(["pull", "pypi", "six==1.16.0", "Six>=1"]));
     assert!(
-        stderr(&out).contains("`six` is required twice (`six==1.16.0` and `Six>=1`)"),
+        stderr(&out).contains(
+            "error: `six` is required twice (`six==1.16.0` and `Six>=1`)\n  \
+             hint: give each package once\n"
+        ),
         "{}",
         stderr(&out)
     );

@@ -139,9 +139,13 @@ fn registry(server: Option<&str>, settings: &Settings) -> anyhow::Result<(String
 
 /// Docker's config.json, where helpers are named and `auths` live.
 fn docker_config() -> anyhow::Result<PathBuf> {
-    CredentialFiles::from_env()
-        .docker_config
-        .ok_or_else(|| anyhow!("cannot find docker's config.json: set DOCKER_CONFIG or HOME"))
+    CredentialFiles::from_env().docker_config.ok_or_else(|| {
+        crate::error::Refusal::new(
+            "cannot find docker's config.json",
+            "set DOCKER_CONFIG (the directory that holds it) or HOME",
+        )
+        .into()
+    })
 }
 
 /// The password from standard input, without its final line break.

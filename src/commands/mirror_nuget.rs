@@ -32,7 +32,14 @@ pub async fn nuget(settings: &Settings, out: &Output, args: MirrorNugetArgs) -> 
     let mut requests = args
         .packages
         .iter()
-        .map(|s| spec::parse(s).map_err(|e| anyhow::anyhow!("invalid package {e}")))
+        .map(|s| {
+            spec::parse(s).map_err(|e| {
+                anyhow::Error::from(crate::error::Refusal {
+                    message: format!("invalid package {}", e.message),
+                    ..e
+                })
+            })
+        })
         .collect::<anyhow::Result<Vec<Request>>>()?;
     for path in &args.project {
         let (more_frameworks, more_requests) = read_project(path)?;
@@ -206,8 +213,7 @@ fn read_project(path: &Path) -> anyhow::Result<(Vec<Tfm>, Vec<Request>)> {
         &name,
         &text,
         central_text.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let frameworks = project
         .frameworks
         .iter()

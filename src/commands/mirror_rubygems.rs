@@ -142,7 +142,7 @@ fn credentials(out: &Output, args: &MirrorRubygemsArgs) -> anyhow::Result<Creden
             .find(|d| d.join("Gemfile").is_file() || d.join("gems.rb").is_file())
             .map(std::path::Path::to_path_buf),
     };
-    let bundler = bundler::Settings::load(app_root.as_deref()).map_err(anyhow::Error::msg)?;
+    let bundler = bundler::Settings::load(app_root.as_deref())?;
     let netrc = Netrc::load().unwrap_or_else(|why| {
         out.warn(format!("{why}; going on without .netrc credentials"));
         Netrc::default()

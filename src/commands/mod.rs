@@ -187,7 +187,11 @@ pub fn name_and_version(
         .split_once("==")
         .or_else(|| spec.split_once('@'))
         .ok_or_else(|| {
-            anyhow::anyhow!("`{spec}` names no version: write NAME==VERSION (or NAME@VERSION)")
+            crate::error::Refusal::new(
+                format!("`{spec}` names no version"),
+                "write NAME==VERSION (or NAME@VERSION)",
+            )
+            .of_kind(crate::error::Kind::Usage)
         })?;
     Ok((
         Mapper::normalize_package(eco, name.trim())?,

@@ -175,7 +175,12 @@ pub enum NugetError {
     MissingField(&'static str),
 
     #[error("`{range}` is not a NuGet version range: {reason}")]
-    InvalidRange { range: String, reason: String },
+    InvalidRange {
+        range: String,
+        reason: String,
+        /// What to do, when the reason has one remedy.
+        hint: Option<&'static str>,
+    },
 }
 
 /// What to do about a file that could not be found, opened or read as a NuGet package.
@@ -192,13 +197,16 @@ impl crate::error::Diagnostic for NugetError {
             NugetError::InvalidNuspec { .. } => "fix it and pack again",
             NugetError::InvalidId { .. } => "fix <id> in the nuspec",
             NugetError::InvalidVersion { .. } => "fix <version> in the nuspec",
+            NugetError::InvalidRange {
+                hint: Some(hint), ..
+            } => hint,
             NugetError::Io { .. }
             | NugetError::InvalidFileName { .. }
             | NugetError::UnsafeMember { .. }
             | NugetError::CorruptMember { .. }
             | NugetError::Xml(_)
             | NugetError::MissingField(_)
-            | NugetError::InvalidRange { .. } => return Vec::new(),
+            | NugetError::InvalidRange { hint: None, .. } => return Vec::new(),
         };
         vec![hint.to_owned()]
     }

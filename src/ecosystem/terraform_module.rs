@@ -208,7 +208,12 @@ pub enum ModuleError {
     },
 
     #[error("cannot unpack into {}: {reason}", dest.display())]
-    BadDestination { dest: PathBuf, reason: &'static str },
+    BadDestination {
+        dest: PathBuf,
+        reason: &'static str,
+        /// What to do, when the reason has one remedy.
+        hint: Option<&'static str>,
+    },
 
     #[error(
         "{} already exists and is not empty",
@@ -242,6 +247,9 @@ impl crate::error::Diagnostic for ModuleError {
             ModuleError::SpecialEntry { .. } => "rebuild the zip from plain files",
             ModuleError::DuplicateEntry { .. } => "rebuild the zip so each path appears once",
             ModuleError::CorruptEntry { .. } => "rebuild or re-pull it",
+            ModuleError::BadDestination {
+                hint: Some(hint), ..
+            } => hint,
             ModuleError::DestinationNotEmpty { .. } => {
                 "pull into a new or empty directory, or ask to replace it"
             }
@@ -254,7 +262,7 @@ impl crate::error::Diagnostic for ModuleError {
             | ModuleError::SymlinkEscapes { .. }
             | ModuleError::SymlinkBroken { .. }
             | ModuleError::SymlinkUnsupported { .. }
-            | ModuleError::BadDestination { .. } => return Vec::new(),
+            | ModuleError::BadDestination { hint: None, .. } => return Vec::new(),
         };
         vec![hint.to_owned()]
     }

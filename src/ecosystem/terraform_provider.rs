@@ -167,6 +167,8 @@ pub enum ProviderError {
         path: PathBuf,
         line: usize,
         reason: String,
+        /// What to do, when the reason has one remedy.
+        hint: Option<&'static str>,
     },
 
     #[error(
@@ -299,10 +301,13 @@ impl crate::error::Diagnostic for ProviderError {
             ProviderError::NotZip { .. } => "re-download or rebuild it",
             ProviderError::UnsafeEntry { .. } => "rebuild it with plain files",
             ProviderError::InvalidLockFile { .. } => "fix the file or delete it and lock again",
+            ProviderError::InvalidShasums {
+                hint: Some(hint), ..
+            } => hint,
             ProviderError::Io { .. }
             | ProviderError::InvalidFileName { .. }
             | ProviderError::InvalidVersion { .. }
-            | ProviderError::InvalidShasums { .. }
+            | ProviderError::InvalidShasums { hint: None, .. }
             | ProviderError::InvalidManifest { .. }
             | ProviderError::TooLarge { .. }
             | ProviderError::CorruptEntry { .. }

@@ -15,11 +15,13 @@ use crate::mapper::MapError;
 use crate::mirror::MirrorError;
 use crate::mirror::nuget::config::ConfigError as NugetConfigError;
 use crate::mirror::nuget::config_files::CredentialsError;
-use crate::mirror::nuget::feed::BadFeed;
+use crate::mirror::nuget::feed::{BadFeed, Unreadable};
 use crate::mirror::nuget::framework::FrameworkError;
 use crate::mirror::rubygems::RubygemsMirrorError;
 use crate::mirror::terraform::TerraformMirrorError;
+use crate::mirror::terraform::config::ConfigError as TerraformConfigError;
 use crate::mirror::terraform_module::{FetchError, ModuleMirrorError};
+use crate::mirror::unauthorized::Unauthorized;
 use crate::packages::PackageError;
 use crate::proxy::failure::Failure;
 use crate::release::Ecosystem;
@@ -113,13 +115,16 @@ fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a
         MapError,
         MirrorError,
         TerraformMirrorError,
+        TerraformConfigError,
         ModuleMirrorError,
         FetchError,
         BadFeed,
+        Unreadable,
         FrameworkError,
         NugetConfigError,
         CredentialsError,
         RubygemsMirrorError,
+        Unauthorized,
         Failure,
     )
     .or_else(|| {
@@ -250,6 +255,7 @@ impl Diagnostic for ArtifactError {
             ArtifactError::VersionConflict { .. } => {
                 vec!["pass --force to replace the version".into()]
             }
+            ArtifactError::Unusable { hint, .. } => vec![(*hint).into()],
             ArtifactError::Invalid { .. } | ArtifactError::WrongType { .. } => Vec::new(),
         }
     }

@@ -25,6 +25,19 @@ pub enum Source {
     Config(String),
 }
 
+impl Source {
+    /// What a 401's message says the credentials came from.
+    pub fn sent(&self) -> crate::mirror::unauthorized::Sent {
+        use crate::mirror::unauthorized::Sent;
+        match self {
+            Source::Url => Sent::Unnamed,
+            Source::Netrc(path) => Sent::From(path.display().to_string()),
+            Source::Keyring => Sent::From("the keyring".into()),
+            Source::Config(what) => Sent::From(what.clone()),
+        }
+    }
+}
+
 /// The `.netrc` file pip would read, parsed; empty when there is none.
 #[derive(Debug, Default)]
 pub struct Netrc {

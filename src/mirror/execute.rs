@@ -191,11 +191,13 @@ async fn version(
             (Some(have), Some(_)) => results.push(FileResult::of(
                 &f,
                 "failed",
-                Some(format!(
-                    "the store holds a file of that name with other bytes (sha256 {have}); \
-                     remove that version, or push the upstream file with `opp push {} --force`",
-                    sink.ecosystem()
-                )),
+                Some(crate::error::reason(&crate::error::Refusal::new(
+                    format!("the store holds a file of that name with other bytes (sha256 {have})"),
+                    format!(
+                        "remove that version, or push the upstream file with `opp push {} --force`",
+                        sink.ecosystem()
+                    ),
+                ))),
             )),
             _ if dry_run => results.push(FileResult::of(&f, "planned", None)),
             _ => to_fetch.push(f),

@@ -13,6 +13,7 @@ pub mod pypi;
 pub mod rubygems;
 pub mod terraform;
 pub mod terraform_module;
+pub mod unauthorized;
 
 pub use execute::{FileResult, PlanFile, Sink, counts, execute};
 
@@ -21,12 +22,19 @@ pub enum MirrorError {
     #[error("`{0}` is not an index URL")]
     BadUpstream(String),
     #[error("invalid requirement `{spec}`: {reason}")]
-    BadSpec { spec: String, reason: String },
+    BadSpec {
+        spec: String,
+        reason: String,
+        /// What to do, when the reason has one remedy.
+        hint: Option<&'static str>,
+    },
     #[error("{path}:{line}: {reason}")]
     BadLine {
         path: String,
         line: usize,
         reason: String,
+        /// What to do, when the reason has one remedy.
+        hint: Option<&'static str>,
     },
     #[error("{path} is not a lock file opp can read: {reason}")]
     BadLock { path: String, reason: String },
@@ -49,6 +57,12 @@ impl crate::error::Diagnostic for MirrorError {
             MirrorError::BadUpstream(_) => vec![
                 "give an http:// or https:// simple index, e.g. https://pypi.org/simple/".into(),
             ],
+            MirrorError::BadSpec {
+                hint: Some(hint), ..
+            }
+            | MirrorError::BadLine {
+                hint: Some(hint), ..
+            } => vec![(*hint).into()],
             MirrorError::BadSpec { .. }
             | MirrorError::BadLine { .. }
             | MirrorError::BadLock { .. }

@@ -146,14 +146,15 @@ impl Packages<'_> {
 fn refuse_duplicates(what: &str, files: &[DistFile]) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     match files.iter().find(|f| !seen.insert(f.name.as_str())) {
-        Some(twice) => Err(PackageError::Artifact(ArtifactError::Invalid {
+        Some(twice) => Err(PackageError::Artifact(ArtifactError::Unusable {
             what: what.to_owned(),
             kind: "image index",
             detail: format!(
                 "it lists the file `{}` twice, so opp cannot tell which is meant; nothing was \
-                 downloaded. Something other than opp wrote that index: remove one of the two entries",
+                 downloaded",
                 twice.name
             ),
+            hint: "something other than opp wrote that index: remove one of the two entries",
         })),
         None => Ok(()),
     }

@@ -61,11 +61,11 @@ impl Packages<'_> {
             .extra_layers
             .iter()
             .find(|l| l.media_type == artifact::RUBYGEMS_INFO)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "the manifest has no {} layer; push the gem again with opp",
-                    artifact::RUBYGEMS_INFO
-                ))
+            .ok_or_else(|| ArtifactError::Unusable {
+                what: what.clone(),
+                kind: "gem info layer",
+                detail: format!("the manifest has no {} layer", artifact::RUBYGEMS_INFO),
+                hint: "push the gem again with opp",
             })?;
         let bytes = self
             .read_small_blob(&repo, layer, MAX_INFO, &what, "gem info layer")

@@ -76,11 +76,11 @@ fn gather(args: &PullPypiArgs) -> anyhow::Result<Vec<Wanted>> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for w in &wanted {
         if let Some(before) = seen.insert(&w.name, &w.origin) {
-            anyhow::bail!(
-                "`{}` is required twice ({before} and {}): give each package once",
-                w.name,
-                w.origin
-            );
+            return Err(crate::error::Refusal::new(
+                format!("`{}` is required twice ({before} and {})", w.name, w.origin),
+                "give each package once",
+            )
+            .into());
         }
     }
     Ok(wanted)
@@ -90,8 +90,11 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<Wanted>> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read requirements file {shown}: {e}"))?;
-    let parsed = requirements::parse(&text)
-        .map_err(|e| anyhow::anyhow!("requirements file {shown}, {e}"))?;
+    let parsed = requirements::parse(&text).map_err(|e| crate::error::Refusal {
+        message: format!("requirements file {shown}, {e}"),
+        kind: crate::error::Kind::Failure,
+        hints: e.hint.map(str::to_owned).into_iter().collect(),
+    })?;
     parsed
         .into_iter()
         .map(|r| {

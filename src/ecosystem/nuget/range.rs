@@ -19,15 +19,18 @@ impl VersionRange {
         let invalid = |reason: &str| NugetError::InvalidRange {
             range: s.to_owned(),
             reason: reason.to_owned(),
+            hint: None,
         };
         let text = s.trim();
         if text.is_empty() {
             return Err(invalid("it is empty"));
         }
         if text.contains('*') {
-            return Err(invalid(
-                "floating versions (`*`) are not supported; give a version or an interval",
-            ));
+            return Err(NugetError::InvalidRange {
+                range: s.to_owned(),
+                reason: "floating versions (`*`) are not supported".into(),
+                hint: Some("give a version or an interval, e.g. [1.0,2.0)"),
+            });
         }
         let version = |part: &str| -> Result<Option<NugetVersion>, NugetError> {
             let part = part.trim();

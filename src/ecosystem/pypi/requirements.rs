@@ -28,21 +28,30 @@ pub struct Wanted {
 pub struct RequirementsError {
     pub line: usize,
     pub reason: String,
+    /// What to do, when the reason has one remedy.
+    pub hint: Option<&'static str>,
 }
 
 /// The requirements in `text`, in file order.
 pub fn parse(text: &str) -> Result<Vec<Wanted>, RequirementsError> {
     let mut out = Vec::new();
     for (line, logical) in logical_lines(text) {
-        let fail = |reason: String| RequirementsError { line, reason };
+        let fail = |reason: String| RequirementsError {
+            line,
+            reason,
+            hint: None,
+        };
         let content = strip_comment(&logical).trim();
         if content.is_empty() {
             continue;
         }
         let mut words = content.split_whitespace();
         let first = words.next().unwrap_or_default();
-        if let Some(reason) = refused(first, content) {
-            return Err(fail(reason));
+        if let Some((reason, hint)) = refused(first, content) {
+            return Err(RequirementsError {
+                hint: Some(hint),
+                ..fail(reason)
+            });
         }
         let (text, sha256, others) = split_hashes(content).map_err(fail)?;
         if let Some(option) = others.first() {
@@ -67,36 +76,46 @@ pub fn parse(text: &str) -> Result<Vec<Wanted>, RequirementsError> {
 }
 
 /// Why a line that starts with `first` cannot be pulled, if it cannot.
-fn refused(first: &str, content: &str) -> Option<String> {
+fn refused(first: &str, content: &str) -> Option<(String, &'static str)> {
     if first == "-e" || first.starts_with("--editable") {
-        return Some(format!(
-            "`{content}` is an editable install: opp pulls packages from its store by name; \
-             remove the line, or replace it by the package's name"
+        return Some((
+            format!(
+                "`{content}` is an editable install: opp pulls packages from its store by name"
+            ),
+            "remove the line, or replace it by the package's name",
         ));
     }
     if matches!(first, "-r" | "-c")
         || first.starts_with("--requirement")
         || first.starts_with("--constraint")
     {
-        return Some(format!(
-            "`{content}` includes another file: pass it to opp pull as another -r instead"
+        return Some((
+            format!("`{content}` includes another file"),
+            "pass it to opp pull as another -r instead",
         ));
     }
     if first.starts_with('-') {
-        return Some(format!(
-            "option `{first}` is not supported by opp pull (it reads only requirements by name)"
+        return Some((
+            format!(
+                "option `{first}` is not supported by opp pull (it reads only requirements by \
+                 name)"
+            ),
+            "remove the option from the file",
         ));
     }
     if content.contains("://") || first.starts_with(['.', '/', '~']) || content.contains(" @ ") {
-        return Some(format!(
-            "`{content}` is a URL or a path: opp pulls packages from its store by name; \
-             replace it by NAME==VERSION"
+        return Some((
+            format!("`{content}` is a URL or a path: opp pulls packages from its store by name"),
+            "replace it by NAME==VERSION",
         ));
     }
     if content.contains(';') {
-        return Some(format!(
-            "`{content}` has environment markers (`; ...`), which opp pull does not evaluate: \
-             remove the marker, or the line where it does not apply"
+        return Some((
+            format!(
+                "`{content}` has environment markers (`; ...`), which opp pull does not \
+                 evaluate"
+            ),
+            "remove the marker, or the line where it does not apply",
         ));
     }
     None
@@ -220,32 +239,58 @@ mod tests {
 
     #[test]
     fn what_cannot_be_pulled_by_name_is_refused_with_its_line() {
+        // (text, line, words of the message, whether a hint says what to write instead)
         let cases = [
-            ("six\n-e ./mypkg\n", 2, "editable install"),
-            ("--editable=git+https://x/y.git\n", 1, "editable install"),
+            ("six\n-e ./mypkg\n", 2, "editable install", true),
+            (
+                "--editable=git+https://x/y.git\n",
+                1,
+                "editable install",
+                true,
+            ),
             (
                 "https://example.com/six-1.16.0-py2.py3-none-any.whl\n",
                 1,
                 "URL or a path",
+                true,
             ),
-            ("six @ https://example.com/six.whl\n", 1, "URL or a path"),
+            (
+                "six @ https://example.com/six.whl\n",
+                1,
+                "URL or a path",
+                true,
+            ),
             (
                 "./dist/six-1.16.0-py2.py3-none-any.whl\n",
                 1,
                 "URL or a path",
+                true,
             ),
-            ("-r other.txt\n", 1, "another -r"),
-            ("--index-url https://pypi.org/simple\n", 1, "not supported"),
-            ("six==1.16.0 --hash=md5:abc\n", 1, "sha256"),
-            ("six==1.16.0 --no-binary :all:\n", 1, "not supported"),
-            ("\n\nsix[socks]==1.0\n", 3, "extras"),
-            ("six==1.0; python_version<'3'\n", 1, "environment markers"),
-            ("==1.0\n", 1, "project name"),
+            ("-r other.txt\n", 1, "includes another file", true),
+            (
+                "--index-url https://pypi.org/simple\n",
+                1,
+                "not supported",
+                true,
+            ),
+            ("six==1.16.0 --hash=md5:abc\n", 1, "sha256", false),
+            ("six==1.16.0 --no-binary :all:\n", 1, "not supported", false),
+            ("\n\nsix[socks]==1.0\n", 3, "extras", false),
+            (
+                "six==1.0; python_version<'3'\n",
+                1,
+                "environment markers",
+                true,
+            ),
+            ("==1.0\n", 1, "project name", false),
         ];
         let mut failed = Vec::new();
-        for (text, line, words) in cases {
+        for (text, line, words, hinted) in cases {
             match parse(text) {
-                Err(e) if e.line == line && e.to_string().contains(words) => {}
+                Err(e)
+                    if e.line == line
+                        && e.to_string().contains(words)
+                        && e.hint.is_some() == hinted => {}
                 other => failed.push(format!("{text:?}: {other:?}")),
             }
         }

@@ -35,18 +35,21 @@ impl Staging {
     /// Checks `dest` (missing, an empty directory, or a non-empty one when `replace` is set)
     /// and creates the temporary directory beside it.
     pub(super) fn new(dest: &Path, replace: bool) -> Result<Self, ModuleError> {
-        let bad = |reason| ModuleError::BadDestination {
+        let bad_because = |reason, hint| ModuleError::BadDestination {
             dest: dest.to_path_buf(),
             reason,
+            hint,
         };
+        let bad = |reason| bad_because(reason, None);
         let read_error = |source| ModuleError::Read {
             path: dest.to_path_buf(),
             source,
         };
         let (target, existing) = match fs::symlink_metadata(dest) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(bad(
-                    "it is a symlink; give the directory it points to instead",
+                return Err(bad_because(
+                    "it is a symlink",
+                    Some("give the directory it points to instead"),
                 ));
             }
             Ok(meta) if !meta.is_dir() => return Err(bad("it exists and is not a directory")),
@@ -73,7 +76,10 @@ impl Staging {
             return Err(bad("it has no parent directory to unpack beside"));
         };
         if name == ".." {
-            return Err(bad("it ends in `..`; give the directory by its name"));
+            return Err(bad_because(
+                "it ends in `..`",
+                Some("give the directory by its name"),
+            ));
         }
         let created_parent = create_parents(parent).map_err(|source| ModuleError::Write {
             path: parent.to_path_buf(),

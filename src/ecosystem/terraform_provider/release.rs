@@ -337,6 +337,7 @@ pub(crate) fn parse_shasums(
         path: path.to_path_buf(),
         line,
         reason: reason.to_string(),
+        hint: None,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| invalid(1, "the file is not UTF-8 text"))?;
     let mut sums = BTreeMap::new();
@@ -352,11 +353,14 @@ pub(crate) fn parse_shasums(
             return Err(invalid(number, "the hash is not 64 hex digits"));
         }
         if name.starts_with('*') {
-            return Err(invalid(
-                number,
-                "the file name starts with `*` (sha256sum's binary mode), which Terraform does \
-                 not read; regenerate it with plain `sha256sum`",
-            ));
+            return Err(ProviderError::InvalidShasums {
+                path: path.to_path_buf(),
+                line: number,
+                reason: "the file name starts with `*` (sha256sum's binary mode), which \
+                         Terraform does not read"
+                    .into(),
+                hint: Some("regenerate it with plain `sha256sum` (not `sha256sum -b`)"),
+            });
         }
         let hex = hex.to_ascii_lowercase();
         if let Some(previous) = sums.insert(name.to_string(), hex.clone())

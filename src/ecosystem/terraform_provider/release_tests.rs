@@ -199,6 +199,27 @@ fn malformed_shasums_lines_are_refused_with_their_line_number() {
 }
 
 #[test]
+fn a_binary_mode_shasums_line_is_refused_with_a_hint_to_regenerate_it() {
+    use crate::error::Diagnostic;
+    let dir = good_release();
+    let linux = std::fs::read(dir.path().join(LINUX)).unwrap();
+    replace_sums(dir.path(), &shasums_line(&format!("*{LINUX}"), &linux));
+    let err = read_release(dir.path(), "foo").unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "line 1: the file name starts with `*` (sha256sum's binary mode), which Terraform \
+             does not read; expected `<64 hex digits>  <file name>` lines as `sha256sum` writes \
+             them"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.hints(),
+        ["regenerate it with plain `sha256sum` (not `sha256sum -b`)"]
+    );
+}
+
+#[test]
 fn uppercase_hex_and_blank_lines_in_shasums_are_accepted() {
     let dir = good_release();
     let text = std::fs::read_to_string(dir.path().join(SUMS)).unwrap();

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 use super::registration::{self, Entry, Resources};
 use crate::ecosystem::nuget::NugetVersion;
 use crate::mirror::download::{self, DownloadError};
+use crate::mirror::unauthorized::{Sent, Unauthorized};
 
 /// The largest service index or registration document read (nuget.org's biggest pages are a
 /// few MiB).
@@ -36,7 +37,50 @@ impl crate::error::Diagnostic for BadFeed {
 #[error("cannot read the NuGet feed {feed}: {reason}")]
 pub struct Unreadable {
     pub feed: String,
-    pub reason: String,
+    pub reason: FeedError,
+}
+
+impl crate::error::Diagnostic for Unreadable {
+    fn kind(&self) -> Option<crate::error::Kind> {
+        match &self.reason {
+            FeedError::Unauthorized(u) => u.kind(),
+            _ => None,
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match &self.reason {
+            FeedError::Unauthorized(u) => u.hints(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Why a document of the feed could not be had.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthorized(Unauthorized),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<String> for FeedError {
+    fn from(text: String) -> FeedError {
+        FeedError::Other(text)
+    }
+}
+
+impl FeedError {
+    /// One line for a package's failure: the message, and a 401's hint after it.
+    fn reason(&self) -> String {
+        match self {
+            FeedError::Unauthorized(u) => crate::error::reason(u),
+            other => other.to_string(),
+        }
+    }
 }
 
 pub struct Feed {
@@ -44,7 +88,7 @@ pub struct Feed {
     index: Url,
     /// Where the index URL's credentials came from, for a 401's message (never the values).
     credentials_from: Option<String>,
-    resources: OnceCell<Result<Resources, String>>,
+    resources: OnceCell<Result<Resources, FeedError>>,
 }
 
 impl Feed {
@@ -85,27 +129,33 @@ impl Feed {
         download::redacted(&self.index)
     }
 
-    async fn resources(&self) -> Result<&Resources, String> {
+    async fn resources(&self) -> Result<&Resources, FeedError> {
         self.resources
             .get_or_init(|| async {
                 let bytes = self.document(&self.index).await?;
-                registration::resources(&bytes)
-                    .map_err(|e| format!("{}: {e}", download::redacted(&self.index)))
+                registration::resources(&bytes).map_err(|e| {
+                    FeedError::Other(format!("{}: {e}", download::redacted(&self.index)))
+                })
             })
             .await
             .as_ref()
             .map_err(Clone::clone)
     }
 
+    /// [`Feed::resources`], or one line saying why not, for a package's failure.
+    async fn resources_or_reason(&self) -> Result<&Resources, String> {
+        self.resources().await.map_err(|e| e.reason())
+    }
+
     /// Every version of `id` the feed registers; an id it does not know is an error saying so.
     pub async fn registration(&self, id: &str) -> Result<Vec<Entry>, String> {
-        let base = &self.resources().await?.registrations;
+        let base = &self.resources_or_reason().await?.registrations;
         let url = join(base, &format!("{}/index.json", id.to_ascii_lowercase()))?;
         let bytes = match self.document(&url).await {
-            Err(e) if e.starts_with("404") => {
+            Err(FeedError::NotFound(_)) => {
                 return Err(format!("no package of that id on {}", self.describe()));
             }
-            other => other?,
+            other => other.map_err(|e| e.reason())?,
         };
         let mut read = registration::read(&bytes).map_err(|e| format!("{url}: {e}"))?;
         let mut entries = std::mem::take(&mut read.entries);
@@ -117,7 +167,7 @@ impl Feed {
                 return Err(format!("{url}: more than {MAX_PAGES} registration pages"));
             }
             let page_url = Url::parse(&page).map_err(|e| format!("{url}: page `{page}`: {e}"))?;
-            let bytes = self.document(&page_url).await?;
+            let bytes = self.document(&page_url).await.map_err(|e| e.reason())?;
             let more = registration::read(&bytes).map_err(|e| format!("{page}: {e}"))?;
             entries.extend(more.entries);
             pages.extend(more.pages);
@@ -133,7 +183,7 @@ impl Feed {
         version: &NugetVersion,
         content: Option<&str>,
     ) -> Result<Url, String> {
-        let resources = self.resources().await?;
+        let resources = self.resources_or_reason().await?;
         match (&resources.flat_container, content) {
             (Some(flat), _) => {
                 let id = id.to_ascii_lowercase();
@@ -159,7 +209,7 @@ impl Feed {
         id: &str,
         version: &NugetVersion,
     ) -> Result<Option<Url>, String> {
-        let resources = self.resources().await?;
+        let resources = self.resources_or_reason().await?;
         for url in symbols_candidates(resources, id, version)? {
             let url = self.authorized(url);
             let response =
@@ -169,27 +219,28 @@ impl Feed {
             match response.status() {
                 s if s.is_success() => return Ok(Some(url)),
                 StatusCode::NOT_FOUND | StatusCode::GONE => continue,
-                StatusCode::UNAUTHORIZED => return Err(self.unauthorized(&url)),
+                StatusCode::UNAUTHORIZED => {
+                    return Err(crate::error::reason(&self.unauthorized(&url)));
+                }
                 s => return Err(format!("{} answered {s}", download::redacted(&url))),
             }
         }
         Ok(None)
     }
 
-    /// A JSON document: bounded, decoded from gzip when the feed sends it so. Errors start
-    /// with the status code when the feed answered one.
-    async fn document(&self, url: &Url) -> Result<Vec<u8>, String> {
+    /// A JSON document: bounded, decoded from gzip when the feed sends it so.
+    async fn document(&self, url: &Url) -> Result<Vec<u8>, FeedError> {
         let url = &self.authorized(url.clone());
         let response = download::get(&self.client, url, Some("application/json"))
             .await
             .map_err(|e| match e {
                 DownloadError::Status { status, .. } if status == StatusCode::NOT_FOUND => {
-                    format!("404: {e}")
+                    FeedError::NotFound(e.to_string())
                 }
                 DownloadError::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
-                    self.unauthorized(url)
+                    FeedError::Unauthorized(self.unauthorized(url))
                 }
-                other => other.to_string(),
+                other => FeedError::Other(other.to_string()),
             })?;
         let gzip = response
             .headers()
@@ -204,7 +255,7 @@ impl Feed {
             )
         };
         if response.content_length().is_some_and(|n| n > MAX_DOCUMENT) {
-            return Err(too_big());
+            return Err(too_big().into());
         }
         let mut body = Vec::new();
         let mut response = response;
@@ -215,7 +266,7 @@ impl Feed {
         {
             body.extend_from_slice(&chunk);
             if body.len() as u64 > MAX_DOCUMENT {
-                return Err(too_big());
+                return Err(too_big().into());
             }
         }
         if !gzip {
@@ -227,7 +278,7 @@ impl Feed {
             .read_to_end(&mut plain)
             .map_err(|e| format!("{}: bad gzip body: {e}", download::redacted(url)))?;
         if plain.len() as u64 > MAX_DOCUMENT {
-            return Err(too_big());
+            return Err(too_big().into());
         }
         Ok(plain)
     }
@@ -235,21 +286,18 @@ impl Feed {
 
 impl Feed {
     /// What a 401 from `url` means: no credentials were found, or the ones sent were refused.
-    fn unauthorized(&self, url: &Url) -> String {
-        let url = download::redacted(url);
-        match (&self.credentials_from, url_has_credentials(&self.index)) {
-            (Some(origin), true) => format!(
-                "{url} answered 401 Unauthorized to the credentials from {origin}: check them"
-            ),
-            (None, true) => {
-                format!("{url} answered 401 Unauthorized to the credentials opp sent: check them")
-            }
-            (_, false) => format!(
-                "{url} answered 401 Unauthorized and opp found no credentials for it: give them \
-                 in NuGet.Config (packageSourceCredentials of the source with that URL), in \
-                 opp's config ([mirror.nuget] upstream = \"https://USER:TOKEN@HOST/...\") or in \
-                 ~/.netrc"
-            ),
+    fn unauthorized(&self, url: &Url) -> Unauthorized {
+        let sent = match (&self.credentials_from, url_has_credentials(&self.index)) {
+            (Some(origin), true) => Sent::From(origin.clone()),
+            (None, true) => Sent::Unnamed,
+            (_, false) => Sent::Nothing,
+        };
+        Unauthorized {
+            upstream: download::redacted(url),
+            sent,
+            where_to_give: "in NuGet.Config (packageSourceCredentials of the source with that \
+                            URL), in opp's config ([mirror.nuget] upstream = \
+                            \"https://USER:TOKEN@HOST/...\") or in ~/.netrc",
         }
     }
 

@@ -9,6 +9,7 @@
 //! imports other than `Directory.Packages.props` (`Directory.Build.props`, targets) are not
 //! read, and a version that still names a property after expansion is an error saying which.
 
+use crate::error::Refusal;
 use std::collections::BTreeMap;
 
 use roxmltree::{Document, Node};
@@ -28,7 +29,7 @@ pub fn read(
     project_name: &str,
     project: &str,
     central: Option<(&str, &str)>,
-) -> Result<Project, String> {
+) -> Result<Project, Refusal> {
     let doc = parse(project_name, project)?;
     let mut properties = BTreeMap::new();
     let mut central_versions = BTreeMap::new();
@@ -44,7 +45,7 @@ pub fn read(
         }
     }
     collect_properties(&doc, &mut properties);
-    let expand = |text: &str, what: &str, file: &str| -> Result<String, String> {
+    let expand = |text: &str, what: &str, file: &str| -> Result<String, Refusal> {
         let expanded = expand(text, &properties);
         match expanded.find("$(") {
             None => Ok(expanded.trim().to_owned()),
@@ -54,10 +55,13 @@ pub fn read(
                     .next()
                     .unwrap_or_default()
                     .to_owned();
-                Err(format!(
-                    "{file}: {what} is `{text}`, and opp cannot resolve the property `{name}` \
-                     (only unconditional properties of the project and Directory.Packages.props \
-                     are read); set it there, or give the package on the command line"
+                Err(Refusal::new(
+                    format!(
+                        "{file}: {what} is `{text}`, and opp cannot resolve the property \
+                         `{name}` (only unconditional properties of the project and \
+                         Directory.Packages.props are read)"
+                    ),
+                    "set it there, or give the package on the command line",
                 ))
             }
         }
@@ -86,10 +90,16 @@ pub fn read(
             None => match central_versions.get(&id.to_ascii_lowercase()) {
                 Some((file, v)) => expand(v, &what, file)?,
                 None => {
-                    return Err(format!(
-                        "{project_name}: PackageReference {id} has no version, and no \
-                         Directory.Packages.props above the project gives one \
-                         (<PackageVersion Include=\"{id}\" Version=\"...\" />)"
+                    return Err(Refusal::new(
+                        format!(
+                            "{project_name}: PackageReference {id} has no version, and no \
+                             Directory.Packages.props above the project gives one"
+                        ),
+                        format!(
+                            "give it one in Directory.Packages.props \
+                             (<PackageVersion Include=\"{id}\" Version=\"...\" />), or a \
+                             Version on the PackageReference"
+                        ),
                     ));
                 }
             },
@@ -102,9 +112,12 @@ pub fn read(
     })
 }
 
-fn parse<'a>(name: &str, text: &'a str) -> Result<Document<'a>, String> {
-    Document::parse(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| format!("{name} is not an MSBuild project opp can read: {e}"))
+fn parse<'a>(name: &str, text: &'a str) -> Result<Document<'a>, Refusal> {
+    Document::parse(text.trim_start_matches('\u{feff}')).map_err(|e| Refusal {
+        message: format!("{name} is not an MSBuild project opp can read: {e}"),
+        kind: crate::error::Kind::Failure,
+        hints: Vec::new(),
+    })
 }
 
 fn unconditional(node: &Node) -> bool {
@@ -249,21 +262,25 @@ mod tests {
     fn an_unresolved_property_or_a_missing_version_is_an_error_naming_it() {
         let project = r#"<Project><ItemGroup>
             <PackageReference Include="Serilog" Version="$(NotDefined)" /></ItemGroup></Project>"#;
+        let err = read("App.csproj", project, None).unwrap_err();
         assert_eq!(
-            read("App.csproj", project, None).unwrap_err(),
+            err.message,
             "App.csproj: the version of PackageReference Serilog is `$(NotDefined)`, and opp \
              cannot resolve the property `NotDefined` (only unconditional properties of the \
-             project and Directory.Packages.props are read); set it there, or give the package \
-             on the command line"
+             project and Directory.Packages.props are read)"
+        );
+        assert_eq!(
+            err.hints,
+            ["set it there, or give the package on the command line"]
         );
         let project =
             r#"<Project><ItemGroup><PackageReference Include="Polly" /></ItemGroup></Project>"#;
-        let err = read("App.csproj", project, None).unwrap_err();
+        let err = read("App.csproj", project, None).unwrap_err().message;
         assert!(
             err.starts_with("App.csproj: PackageReference Polly has no version"),
             "{err}"
         );
-        let err = read("App.csproj", "<Project", None).unwrap_err();
+        let err = read("App.csproj", "<Project", None).unwrap_err().message;
         assert!(
             err.starts_with("App.csproj is not an MSBuild project opp can read"),
             "{err}"

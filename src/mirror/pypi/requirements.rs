@@ -51,11 +51,13 @@ fn read_at(
     let shown = path.display().to_string();
     for (line_no, line) in logical_lines(&text) {
         let line = strip_comment(&line);
-        let bad = |reason: String| MirrorError::BadLine {
+        let bad_because = |reason: String, hint: Option<&'static str>| MirrorError::BadLine {
             path: shown.clone(),
             line: line_no,
             reason,
+            hint,
         };
+        let bad = |reason: String| bad_because(reason, None);
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -72,10 +74,10 @@ fn read_at(
                     read_at(&nested, nested_constraint, read, parsed, depth + 1)?;
                 }
                 "-e" | "--editable" => {
-                    return Err(bad(format!(
-                        "`{line}`: editable requirements cannot be mirrored; build the \
-                         project and `opp push pypi` its files instead"
-                    )));
+                    return Err(bad_because(
+                        format!("`{line}`: editable requirements cannot be mirrored"),
+                        Some("build the project and `opp push pypi` its files instead"),
+                    ));
                 }
                 _ => parsed.ignored.push(format!("{shown}:{line_no}: {line}")),
             }
@@ -83,23 +85,23 @@ fn read_at(
         }
         let (requirement, hashes, _other_options) = split_hashes(line).map_err(&bad)?;
         if requirement.contains("://") || requirement.starts_with(['.', '/']) {
-            return Err(bad(format!(
-                "`{requirement}`: URL, VCS and path requirements cannot be mirrored; name a \
-                 version from the index instead"
-            )));
+            return Err(bad_because(
+                format!("`{requirement}`: URL, VCS and path requirements cannot be mirrored"),
+                Some(spec::NAME_A_VERSION),
+            ));
         }
         let mut request = spec::parse(requirement, &format!("{shown}:{line_no}"))
-            .map_err(|reason| bad(format!("`{requirement}`: {reason}")))?;
+            .map_err(|(reason, hint)| bad_because(format!("`{requirement}`: {reason}"), hint))?;
         if constraint {
             parsed.constraints.push((request.name, request.specifiers));
             continue;
         }
         request.follow = !is_pin(&request.specifiers);
         if !hashes.is_empty() && request.follow {
-            return Err(bad(format!(
-                "`{requirement}` has --hash options but no `==` pin; pin the version the \
-                 hashes belong to"
-            )));
+            return Err(bad_because(
+                format!("`{requirement}` has --hash options but no `==` pin"),
+                Some("pin the version the hashes belong to"),
+            ));
         }
         request.hashes = hashes;
         parsed.requests.push(request);

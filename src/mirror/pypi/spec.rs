@@ -12,17 +12,22 @@ use super::resolve::Request;
 use crate::ecosystem::pypi::normalize_name;
 use crate::mirror::MirrorError;
 
-/// Reads one requirement; `origin` names where it came from in messages.
-pub fn parse(spec: &str, origin: &str) -> Result<Request, String> {
-    let r = Requirement::<VerbatimUrl>::from_str(spec.trim()).map_err(|e| e.message.to_string())?;
+/// What to do about a URL requirement.
+pub const NAME_A_VERSION: &str = "name a version from the index instead";
+
+/// Reads one requirement; `origin` names where it came from in messages. The error is the
+/// reason, and what to do about it when there is one thing to do.
+pub fn parse(spec: &str, origin: &str) -> Result<Request, (String, Option<&'static str>)> {
+    let r = Requirement::<VerbatimUrl>::from_str(spec.trim())
+        .map_err(|e| (e.message.to_string(), None))?;
     let specifiers = match r.version_or_url {
         None => VersionSpecifiers::empty(),
         Some(VersionOrUrl::VersionSpecifier(s)) => s,
         Some(VersionOrUrl::Url(_)) => {
-            return Err(
-                "URL requirements cannot be mirrored; name a version from the index instead"
-                    .to_owned(),
-            );
+            return Err((
+                "URL requirements cannot be mirrored".to_owned(),
+                Some(NAME_A_VERSION),
+            ));
         }
     };
     Ok(Request {
@@ -38,9 +43,10 @@ pub fn parse(spec: &str, origin: &str) -> Result<Request, String> {
 
 /// Reads a command-line spec.
 pub fn from_command_line(spec: &str) -> Result<Request, MirrorError> {
-    parse(spec, "the command line").map_err(|reason| MirrorError::BadSpec {
+    parse(spec, "the command line").map_err(|(reason, hint)| MirrorError::BadSpec {
         spec: spec.to_owned(),
         reason,
+        hint,
     })
 }
 
@@ -60,12 +66,14 @@ mod tests {
 
     #[test]
     fn url_specs_and_garbage_are_refused_with_the_spec_named() {
+        use crate::error::Diagnostic;
         let e = from_command_line("pkg @ https://example.test/pkg.whl").unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid requirement `pkg @ https://example.test/pkg.whl`: URL requirements cannot \
-             be mirrored; name a version from the index instead"
+             be mirrored"
         );
+        assert_eq!(e.hints(), ["name a version from the index instead"]);
         assert!(from_command_line("==1.0").is_err());
     }
 }

@@ -19,6 +19,7 @@ use crate::ecosystem::limits;
 use crate::ecosystem::pypi as eco;
 use crate::mirror::credentials::{self, Netrc};
 use crate::mirror::download::{self, DownloadError, redacted};
+use crate::mirror::unauthorized::{Sent, Unauthorized};
 
 /// The largest wheel the plan mirrors that is downloaded whole to read its METADATA (and
 /// kept): at the speeds seen, a request's latency costs as much as a few MiB, and a larger
@@ -31,6 +32,8 @@ pub struct Upstream {
     client: reqwest::Client,
     /// Ends with `/`; carries the credentials found for it.
     base: Url,
+    /// Where the credentials in `base` came from, for a 401's message.
+    credentials_from: Option<credentials::Source>,
     /// For files served from another host.
     netrc: Netrc,
     /// Wheels downloaded to read their METADATA, kept for the mirror to reuse (removed on drop).
@@ -56,7 +59,8 @@ impl Upstream {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| super::super::MirrorError::BadUpstream(redact_text(url)))?;
-        if let Some(source) = credentials::fill(&mut base, &netrc) {
+        let credentials_from = credentials::fill(&mut base, &netrc);
+        if let Some(source) = &credentials_from {
             tracing::debug!("credentials for {} from {source:?}", redacted(&base));
         }
         let downloaded = tempfile::Builder::new()
@@ -69,6 +73,7 @@ impl Upstream {
         Ok(Upstream {
             client,
             base,
+            credentials_from,
             netrc,
             downloaded,
             by_url: Default::default(),
@@ -83,6 +88,19 @@ impl Upstream {
     /// The index URL for messages (no password).
     pub fn describe(&self) -> String {
         redacted(&self.base)
+    }
+
+    /// What a 401 means: no credentials were found, or the ones sent were refused.
+    fn unauthorized(&self) -> Unauthorized {
+        Unauthorized {
+            upstream: format!("the upstream index {}", self.describe()),
+            sent: self
+                .credentials_from
+                .as_ref()
+                .map_or(Sent::Nothing, credentials::Source::sent),
+            where_to_give: "in the URL (https://USER:PASSWORD@HOST/...), in ~/.netrc, or in the \
+                            keyring (https://USER@HOST/...)",
+        }
     }
 
     /// The files of a project, or why they cannot be had (one line).
@@ -100,17 +118,7 @@ impl Upstream {
                 ));
             }
             Err(DownloadError::Status { status, .. }) if status.as_u16() == 401 => {
-                return Err(format!(
-                    "the upstream index {} answered 401 Unauthorized {}",
-                    self.describe(),
-                    if self.base.password().is_some() {
-                        "to the credentials opp sent: check them"
-                    } else {
-                        "and opp found no credentials for it: give them in the URL \
-                         (https://USER:PASSWORD@HOST/...), in ~/.netrc, or in the keyring \
-                         (https://USER@HOST/...)"
-                    }
-                ));
+                return Err(crate::error::reason(&self.unauthorized()));
             }
             Err(e) => return Err(e.to_string()),
         };

@@ -11,6 +11,7 @@
 //! does not parse is named without quoting it (it may hold passwords). [`Settings::lookup`] is
 //! pure; [`Settings::load`] reads the files.
 
+use crate::error::Refusal;
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
@@ -41,7 +42,7 @@ impl Settings {
     /// The settings of the application at `app_root` (the Gemfile's directory, when known),
     /// the environment and the user's config. A file that cannot be read or parsed is an
     /// error naming it.
-    pub fn load(app_root: Option<&Path>) -> Result<Settings, String> {
+    pub fn load(app_root: Option<&Path>) -> Result<Settings, Refusal> {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let mut layers = Vec::new();
         if let Some(root) = app_root {
@@ -102,7 +103,7 @@ pub fn key_for(key: &str) -> String {
 }
 
 /// A Bundler config file; a missing or empty one is an empty layer.
-fn read_file(path: &Path) -> Result<Layer, String> {
+fn read_file(path: &Path) -> Result<Layer, Refusal> {
     let origin = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -112,10 +113,19 @@ fn read_file(path: &Path) -> Result<Layer, String> {
                 values: Vec::new(),
             });
         }
-        Err(e) => return Err(format!("cannot read Bundler's config {origin}: {e}")),
+        Err(e) => {
+            return Err(Refusal {
+                message: format!("cannot read Bundler's config {origin}: {e}"),
+                kind: crate::error::Kind::Failure,
+                hints: Vec::new(),
+            });
+        }
     };
     let values = parse(&text).ok_or_else(|| {
-        format!("{origin} is not a Bundler config file (YAML of BUNDLE_KEY: \"value\"); fix it")
+        Refusal::new(
+            format!("{origin} is not a Bundler config file"),
+            "fix it: Bundler writes YAML of BUNDLE_KEY: \"value\" lines",
+        )
     })?;
     Ok(Layer { origin, values })
 }
@@ -226,13 +236,14 @@ mod tests {
         let path = dir.path().join("config");
         std::fs::write(&path, "BUNDLE_X: \"s3cret\n  - [").unwrap();
         let err = read_file(&path).unwrap_err();
-        assert!(!err.contains("s3cret"), "{err}");
+        assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
         assert_eq!(
-            err,
-            format!(
-                "{} is not a Bundler config file (YAML of BUNDLE_KEY: \"value\"); fix it",
-                path.display()
-            )
+            err.message,
+            format!("{} is not a Bundler config file", path.display())
+        );
+        assert_eq!(
+            err.hints,
+            ["fix it: Bundler writes YAML of BUNDLE_KEY: \"value\" lines"]
         );
         assert!(
             read_file(&dir.path().join("missing"))

@@ -12,6 +12,7 @@ use super::bundler;
 use super::info::{self, InfoLine};
 use crate::mirror::credentials::{self, Netrc, Source};
 use crate::mirror::download::{self, DownloadError, redacted};
+use crate::mirror::unauthorized::{Sent, Unauthorized};
 
 /// The largest `/info` file read into memory (rubygems.org's largest are a few MiB).
 const MAX_INFO: usize = 64 * 1024 * 1024;
@@ -79,7 +80,7 @@ impl Upstream {
                 ));
             }
             Err(DownloadError::Status { status, .. }) if status.as_u16() == 401 => {
-                return Err(self.unauthorized());
+                return Err(crate::error::reason(&self.unauthorized()));
             }
             Err(e) => return Err(e.to_string()),
         };
@@ -103,22 +104,17 @@ impl Upstream {
     }
 
     /// What a 401 means: no credentials were found, or the ones sent were refused.
-    fn unauthorized(&self) -> String {
-        let source = self.describe();
-        match (&self.credentials_from, credentials::present(&self.base)) {
-            (Some(origin), true) => format!(
-                "the gem source {source} answered 401 Unauthorized to the credentials from \
-                 {origin}: check them"
-            ),
-            (None, true) => format!(
-                "the gem source {source} answered 401 Unauthorized to the credentials opp sent: \
-                 check them"
-            ),
-            (_, false) => format!(
-                "the gem source {source} answered 401 Unauthorized and opp found no credentials \
-                 for it: give them as Bundler takes them (`bundle config set HOST USER:PASSWORD`, \
-                 or BUNDLE_HOST), in ~/.netrc, or in the URL (https://USER:PASSWORD@HOST/)"
-            ),
+    fn unauthorized(&self) -> Unauthorized {
+        let sent = match (&self.credentials_from, credentials::present(&self.base)) {
+            (Some(origin), true) => Sent::From(origin.clone()),
+            (None, true) => Sent::Unnamed,
+            (_, false) => Sent::Nothing,
+        };
+        Unauthorized {
+            upstream: format!("the gem source {}", self.describe()),
+            sent,
+            where_to_give: "as Bundler takes them (`bundle config set HOST USER:PASSWORD`, or \
+                            BUNDLE_HOST), in ~/.netrc, or in the URL (https://USER:PASSWORD@HOST/)",
         }
     }
 

@@ -114,9 +114,7 @@ pub struct Requirements {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "{path} holds no .tf files; give the directory of a Terraform configuration (its root module)"
-    )]
+    #[error("{path} holds no .tf files")]
     NoConfiguration { path: String },
     #[error("cannot read {path}: {source}")]
     Read {
@@ -162,4 +160,15 @@ pub enum ConfigError {
         constraints: String,
         available: String,
     },
+}
+
+impl crate::error::Diagnostic for ConfigError {
+    fn hints(&self) -> Vec<String> {
+        match self {
+            ConfigError::NoConfiguration { .. } => {
+                vec!["give the directory of a Terraform configuration (its root module)".into()]
+            }
+            _ => Vec::new(),
+        }
+    }
 }

@@ -375,11 +375,7 @@ fn a_directory_without_tf_files_is_not_a_configuration() {
     let dir = tree(&[("main.tf.json", "{}")]);
     assert_eq!(
         read_tree(dir.path()).unwrap_err().to_string(),
-        format!(
-            "{} holds no .tf files; give the directory of a Terraform configuration (its root \
-             module)",
-            dir.path().display()
-        )
+        format!("{} holds no .tf files", dir.path().display())
     );
 }
 
