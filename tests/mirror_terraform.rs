@@ -216,7 +216,8 @@ fn platform_flags_narrow_the_mirror_to_those_zips() {
 
 /// A version stored with one platform gets another from a second mirror asking for both: the
 /// stored zip is not fetched again, the new one is checked against the same signed SHA256SUMS
-/// and added to the stored version. Both are then served: `opp pull` writes the registry's
+/// and added to the stored version, and only it is reported added (the SHA256SUMS and its
+/// signature, stored already with the same bytes, are skipped). Both are then served: `opp pull` writes the registry's
 /// bytes of each, `opp lock` records both platforms' hashes, and `opp proxy -- terraform init`
 /// installs with that lock file.
 #[test]
@@ -249,13 +250,38 @@ fn a_second_mirror_adds_the_platforms_a_stored_version_lacks() {
             &flags[0],
             "--platform",
             &flags[1],
+            "--json",
         ],
     ));
     let said = stderr(&out);
     assert!(
-        said.contains("3 added, 1 skipped (already stored), 0 failed"),
+        said.contains("1 added, 3 skipped (already stored), 0 failed"),
         "{said}"
     );
+    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut statuses: Vec<(String, String, String)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                r["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let same = "already stored with the same sha256";
+    let sums = terraform::sums_name(TYPE, VERSION);
+    let mut expected = vec![
+        (zips[0].clone(), "skipped".to_owned(), same.to_owned()),
+        (zips[1].clone(), "added".to_owned(), String::new()),
+        (sums.clone(), "skipped".to_owned(), same.to_owned()),
+        (format!("{sums}.sig"), "skipped".to_owned(), same.to_owned()),
+    ];
+    expected.sort();
+    statuses.sort();
+    assert_eq!(statuses, expected);
     let fetched: Vec<String> = up.registry.requests()[before..]
         .iter()
         .filter(|p| p.ends_with(".zip"))

@@ -193,6 +193,9 @@ fn a_tampered_zip_in_the_network_mirror_stores_nothing() {
     );
 }
 
+/// A lock file naming two platforms' `h1:` mirrors exactly those zips; a second run for every
+/// platform adds the others to the stored version (with the `SHA256SUMS` opp rewrites, which
+/// is no file of the plan) and reports only them added, the two stored zips skipped.
 #[test]
 fn a_lock_file_selects_the_zips_of_the_network_mirror_whose_hashes_it_names() {
     let env = Env::new();
@@ -234,4 +237,51 @@ fn a_lock_file_selects_the_zips_of_the_network_mirror_whose_hashes_it_names() {
         .filter(|f| f.ends_with(".zip"))
         .collect();
     assert_eq!(stored, expected);
+
+    let out = run_ok(&mut mirror_from(&env, &mirror, &["acme/hello", "--json"]));
+    let others = platforms().len() - two.len();
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!(
+            "{others} added, {} skipped (already stored), 0 failed",
+            two.len()
+        )),
+        "{said}"
+    );
+    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut statuses: Vec<(String, String)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    statuses.sort();
+    let all: Vec<String> = sorted(
+        platforms()
+            .iter()
+            .map(|(os, arch)| terraform::zip_name(TYPE, VERSION, os, arch))
+            .collect(),
+    );
+    let status = |zip: &String| {
+        if expected.contains(zip) {
+            "skipped"
+        } else {
+            "added"
+        }
+    };
+    let want: Vec<(String, String)> = all
+        .iter()
+        .map(|zip| (zip.clone(), status(zip).to_owned()))
+        .collect();
+    assert_eq!(statuses, want);
+    let stored: Vec<String> = stored_zips(&env)
+        .into_iter()
+        .filter(|f| f.ends_with(".zip"))
+        .collect();
+    assert_eq!(stored, all);
 }

@@ -8,7 +8,7 @@
 //! the mirror's and the lock file's hashes here (its `h1:` needs the whole zip), and an
 //! `SHA256SUMS` of the checked zips is written for the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::plan::VersionMeta;
@@ -19,6 +19,7 @@ use crate::ecosystem::terraform_provider::{PlatformZip, ProviderRelease, h1_of_z
 use crate::mirror::{PlanFile, Sink};
 use crate::packages::Packages;
 use crate::packages::provider::ProviderVersion;
+use crate::release::DistFile;
 
 pub struct ProviderSink<'a> {
     pub packages: Packages<'a>,
@@ -91,7 +92,10 @@ impl Sink for ProviderSink<'_> {
             return files.iter().map(|_| Err(why.clone())).collect();
         };
         match self.push_version(meta, &files).await {
-            Ok(added) => files.iter().map(|_| Ok(added)).collect(),
+            Ok(added) => files
+                .iter()
+                .map(|(f, _)| Ok(added.contains(&f.file_name)))
+                .collect(),
             Err(why) => files.iter().map(|_| Err(why.clone())).collect(),
         }
     }
@@ -99,13 +103,14 @@ impl Sink for ProviderSink<'_> {
 
 impl ProviderSink<'_> {
     /// Pushes the arrived files of one version, adding its new platforms to what is stored:
-    /// `Ok(true)` when something was added. Nothing is stored unless every zip of the plan
-    /// either arrived and passed the checks or is stored already with the bytes planned.
+    /// the names of the files it added ([`added_files`]); the others arrived were stored
+    /// already with the same bytes. Nothing is stored unless every zip of the plan either
+    /// arrived and passed the checks or is stored already with the bytes planned.
     async fn push_version(
         &self,
         meta: &VersionMeta,
         files: &[(PlanFile, PathBuf)],
-    ) -> Result<bool, String> {
+    ) -> Result<BTreeSet<String>, String> {
         let path_of = |name: &str| {
             files
                 .iter()
@@ -118,7 +123,7 @@ impl ProviderSink<'_> {
             .collect();
         if zips.is_empty() {
             // Every zip was already stored: the checksums came along with them.
-            return Ok(false);
+            return Ok(BTreeSet::new());
         }
         let stored = self
             .packages
@@ -136,10 +141,7 @@ impl ProviderSink<'_> {
             .zips
             .keys()
             .filter(|z| !zips.iter().any(|(f, _)| &f.file_name == *z))
-            .filter(|z| {
-                stored_hex(z).is_none()
-                    || stored_hex(z) != meta.zip_sha256.get(*z).map(|s| s.as_str())
-            })
+            .filter(|z| !stored_as_planned(meta, z, &stored_files))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
@@ -291,8 +293,43 @@ impl ProviderSink<'_> {
             .await
             .map_err(chain)?;
         tracing::debug!("{} {}: index written and settled", meta.name, meta.version);
-        Ok(merged.iter().any(|m| !matches!(m, Merged::Unchanged(_))))
+        Ok(added_files(&merged, &meta.sums_name, &meta.sig_name))
     }
+}
+
+/// Whether the store holds the zip `name` with the bytes the plan names: the sha256 the
+/// upstream stated, or, from a network mirror that states only `h1:` (what `terraform
+/// providers mirror` writes), a recorded `h1:` that passes the mirror's and the lock file's
+/// hashes. (Such a zip was downloaded again and found equal to the stored one.)
+fn stored_as_planned(meta: &VersionMeta, name: &str, stored: &[DistFile]) -> bool {
+    let Some(file) = stored.iter().find(|f| f.name == name) else {
+        return false;
+    };
+    match (meta.zip_sha256.get(name), &meta.mirror) {
+        (Some(want), _) => file.digest.hex() == want,
+        (None, Some(checks)) => ProviderVersion::h1(file)
+            .is_some_and(|h1| checks.check(name, file.digest.hex(), h1).is_ok()),
+        (None, None) => false,
+    }
+}
+
+/// The files a push added, from what the index merge did with each new entry: a zip or the
+/// `SHA256SUMS` entry added (or, for a network mirror's rewritten `SHA256SUMS`, put in place
+/// of the stored one), not one the stored version held already with the same sha256. The
+/// signature is a layer of the `SHA256SUMS` entry: it is added with that entry, and when the
+/// stored entry is kept, so is its signature, and the one that arrived is not stored.
+fn added_files(merged: &[Merged], sums_name: &str, sig_name: &str) -> BTreeSet<String> {
+    let mut added: BTreeSet<String> = merged
+        .iter()
+        .filter_map(|m| match m {
+            Merged::Added(f) | Merged::Replaced(f) => Some(f.clone()),
+            Merged::Unchanged(_) => None,
+        })
+        .collect();
+    if added.contains(sums_name) {
+        added.insert(sig_name.to_owned());
+    }
+    added
 }
 
 /// Each arrived zip's `h1:` (its contents unpacked and hashed) on its own blocking thread, at
@@ -345,4 +382,47 @@ fn shasums_text<'a>(zips: impl Iterator<Item = (&'a str, &'a str)>) -> String {
             .cmp(&b.split_once("  ").map(|x| x.1))
     });
     lines.concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUMS: &str = "p_1.0.0_SHA256SUMS";
+    const SIG: &str = "p_1.0.0_SHA256SUMS.sig";
+
+    fn names(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_new_version_adds_every_file_and_the_signature() {
+        let merged = [
+            Merged::Added("a.zip".into()),
+            Merged::Added("b.zip".into()),
+            Merged::Added(SUMS.into()),
+        ];
+        assert_eq!(
+            added_files(&merged, SUMS, SIG),
+            names(&["a.zip", "b.zip", SUMS, SIG])
+        );
+    }
+
+    #[test]
+    fn a_new_platform_beside_the_same_checksums_adds_only_its_zip() {
+        let merged = [
+            Merged::Added("b.zip".into()),
+            Merged::Unchanged(SUMS.into()),
+        ];
+        assert_eq!(added_files(&merged, SUMS, SIG), names(&["b.zip"]));
+    }
+
+    #[test]
+    fn rewritten_checksums_are_added_and_an_unchanged_zip_is_not() {
+        let merged = [
+            Merged::Unchanged("a.zip".into()),
+            Merged::Replaced(SUMS.into()),
+        ];
+        assert_eq!(added_files(&merged, SUMS, SIG), names(&[SUMS, SIG]));
+    }
 }
