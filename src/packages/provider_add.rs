@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use oci_client::manifest::ImageIndexEntry;
 
-use super::provider::{CHECKSUMS_ARTIFACT_TYPE, PROVIDER, Provenance, artifacts};
+use super::provider::{
+    CHECKSUMS_ARTIFACT_TYPE, PROVIDER, Provenance, SIGNATURE, SIGNING_KEY_ID, SIGNING_KEY_USER,
+    SOURCE, SOURCE_KIND, artifacts,
+};
 use super::settle::{Candidate, Step};
 use super::{Packages, Result};
 use crate::artifact::{self, Merged};
@@ -62,6 +65,29 @@ impl Adding<'_> {
     }
 }
 
+/// The index annotations of a version whose stored checksums entry stays: the new ones, with
+/// the provenance (signature, signing key, source) as the stored index records it, since the
+/// stored `SHA256SUMS`, its signature and its key layer are what the version keeps.
+fn with_stored_provenance(
+    new: &BTreeMap<String, String>,
+    stored: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut annotations = new.clone();
+    for key in [
+        SIGNATURE,
+        SIGNING_KEY_ID,
+        SIGNING_KEY_USER,
+        SOURCE,
+        SOURCE_KIND,
+    ] {
+        match stored.get(key) {
+            Some(value) => annotations.insert(key.to_owned(), value.clone()),
+            None => annotations.remove(key),
+        };
+    }
+    annotations
+}
+
 fn is_sums(entry: &ImageIndexEntry) -> bool {
     entry.artifact_type.as_deref() == Some(CHECKSUMS_ARTIFACT_TYPE)
 }
@@ -73,11 +99,24 @@ impl Candidate for Adding<'_> {
         if outcome.iter().all(|m| matches!(m, Merged::Unchanged(_))) {
             return Ok(Step::Present);
         }
+        // The checksums entry comes last: when the stored one stays, so do the signature and
+        // the source that the stored annotations record for it.
+        let annotations = match (current, outcome.last()) {
+            (Some(raw), Some(Merged::Unchanged(_))) => {
+                let stored =
+                    serde_json::from_slice::<oci_client::manifest::OciImageIndex>(&raw.bytes)
+                        .ok()
+                        .and_then(|index| index.annotations)
+                        .unwrap_or_default();
+                with_stored_provenance(&self.annotations, &stored)
+            }
+            _ => self.annotations.clone(),
+        };
         Ok(Step::Write(artifact::index_with(
             &PROVIDER,
             entries,
             self.created,
-            self.annotations.clone(),
+            annotations,
         )))
     }
 }
@@ -154,5 +193,43 @@ impl Packages<'_> {
             files.push((path.clone(), digest, *size));
         }
         self.upload_files(&repo, &files).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_kept_checksums_entry_keeps_the_signer_the_store_recorded() {
+        let new = map(&[
+            (SIGNATURE, "verified"),
+            (SIGNING_KEY_ID, "NEWKEY"),
+            (SIGNING_KEY_USER, "New <new@example.test>"),
+            (SOURCE, "registry.example/acme/p"),
+            ("io.opp.terraform.protocols", "5.0"),
+        ]);
+        let stored = map(&[
+            (SIGNATURE, "verified"),
+            (SIGNING_KEY_ID, "OLDKEY"),
+            (SOURCE, "registry.example/acme/p"),
+            ("io.opp.terraform.protocols", "4.0"),
+        ]);
+        assert_eq!(
+            with_stored_provenance(&new, &stored),
+            map(&[
+                (SIGNATURE, "verified"),
+                (SIGNING_KEY_ID, "OLDKEY"),
+                (SOURCE, "registry.example/acme/p"),
+                ("io.opp.terraform.protocols", "5.0"),
+            ])
+        );
     }
 }
