@@ -15,9 +15,8 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use chain::chain;
-use serde_json::Value;
 use setup::{proxy_nuget, stored_nupkg};
-use support::cli::{Env, run_ok, stderr, stdout};
+use support::cli::{Env, files_with_status, run_ok, stderr};
 use support::nuget_feed::{Feed, FeedPackage, sha512_base64};
 
 /// `nuget5 install ID -Framework TFM -Source SOURCE -OutputDirectory OUT` straight from the
@@ -103,21 +102,6 @@ fn mirror(env: &Env, feed: &Feed, args: &[&str]) -> std::process::Output {
     cmd.output().expect("run opp mirror nuget")
 }
 
-/// The files of `--json` results with `status`, sorted.
-fn with_status(out: &std::process::Output, status: &str) -> Vec<String> {
-    let results: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}): {}", stdout(out)));
-    let mut files: Vec<String> = results
-        .as_array()
-        .expect("a JSON list")
-        .iter()
-        .filter(|r| r["status"] == status)
-        .map(|r| r["file"].as_str().unwrap().to_owned())
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn a_mirrored_closure_installs_through_the_proxy_with_the_bytes_nuget_gets_from_the_feed() {
     let env = Env::new();
@@ -130,7 +114,7 @@ fn a_mirrored_closure_installs_through_the_proxy_with_the_bytes_nuget_gets_from_
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        with_status(&out, "added"),
+        files_with_status(&out, "added"),
         [
             "Opp.A.1.0.0.nupkg",
             "Opp.B.1.0.0.nupkg",
@@ -186,7 +170,7 @@ fn a_mirrored_closure_installs_through_the_proxy_with_the_bytes_nuget_gets_from_
         &["Opp.A", "--framework", "net48", "--framework", "net8.0"],
     );
     assert!(again.status.success(), "{}", stderr(&again));
-    assert_eq!(with_status(&again, "skipped").len(), 4);
+    assert_eq!(files_with_status(&again, "skipped").len(), 4);
     let fetched: Vec<String> = feed.requested()[before.len()..]
         .iter()
         .filter(|p| p.ends_with(".nupkg"))
@@ -231,7 +215,7 @@ fn a_lock_file_is_mirrored_exactly_without_following_dependencies() {
     let lock = lock_file(&env, &[("Opp.B", "1.1.0", &sha512_base64(b11))]);
     let out = mirror(&env, &feed, &["--lock", lock.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(with_status(&out, "added"), ["Opp.B.1.1.0.nupkg"]);
+    assert_eq!(files_with_status(&out, "added"), ["Opp.B.1.1.0.nupkg"]);
     let stored = stored_nupkg(&env, "Opp.B", "1.1.0").expect("Opp.B 1.1.0 stored");
     assert_eq!(
         stored.digest,
@@ -299,7 +283,7 @@ fn a_project_with_central_versions_mirrors_its_references_for_its_framework() {
     assert!(out.status.success(), "{}", stderr(&out));
     // 0.9.5 means >= 0.9.5: restore's lowest match is 1.0.0; net8.0's group has no Opp.D.
     assert_eq!(
-        with_status(&out, "added"),
+        files_with_status(&out, "added"),
         [
             "Opp.A.1.0.0.nupkg",
             "Opp.B.1.0.0.nupkg",
@@ -386,7 +370,7 @@ fn the_dry_run_plan_for_each_framework_is_what_nuget_installs_and_nothing_is_wri
             &["Opp.A", "--framework", framework, "--dry-run"],
         );
         assert!(out.status.success(), "{framework}: {}", stderr(&out));
-        let planned: Vec<String> = with_status(&out, "planned")
+        let planned: Vec<String> = files_with_status(&out, "planned")
             .iter()
             .map(|f| f.trim_end_matches(".nupkg").to_owned())
             .collect();

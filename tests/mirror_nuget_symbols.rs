@@ -11,8 +11,7 @@ mod support;
 
 use std::process::Output;
 
-use serde_json::Value;
-use support::cli::{Env, run_ok, stderr, stdout};
+use support::cli::{Env, files_with_status, run_ok, stderr};
 use support::nuget_feed::{Feed, FeedPackage};
 
 /// The chain, Opp.A 1.0.0 with a symbols package.
@@ -46,21 +45,6 @@ fn mirror(env: &Env, feed: &Feed) -> Output {
         .unwrap()
 }
 
-/// The files of `--json` results with `status`, sorted.
-fn with_status(out: &Output, status: &str) -> Vec<String> {
-    let results: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}): {}", stdout(out)));
-    let mut files: Vec<String> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] == status)
-        .map(|r| r["file"].as_str().unwrap().to_owned())
-        .collect();
-    files.sort();
-    files
-}
-
 /// Fetches `path` under the proxy's NuGet v3 base (plain HTTP, the proxy's user and secret)
 /// into `dest`, through `opp proxy -- python`.
 const FETCH_PY: &str = r#"
@@ -82,7 +66,7 @@ fn symbols_are_mirrored_beside_their_package_and_served_by_the_proxy_byte_for_by
     let text = stderr(&out);
     assert!(out.status.success(), "{text}");
     assert_eq!(
-        with_status(&out, "added"),
+        files_with_status(&out, "added"),
         [
             "Opp.A.1.0.0.nupkg",
             "Opp.A.1.0.0.snupkg",
@@ -133,7 +117,7 @@ fn a_second_symbols_run_downloads_nothing_and_asks_only_for_the_missing_symbols(
     let again = mirror(&env, &feed);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(
-        with_status(&again, "skipped"),
+        files_with_status(&again, "skipped"),
         [
             "Opp.A.1.0.0.nupkg",
             "Opp.A.1.0.0.snupkg",

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use serde_json::Value;
-use support::cli::{Env, run_ok, stderr};
+use support::cli::{Env, files_with_status, run_ok, stderr};
 use support::fixtures::{SIX_SDIST, SIX_WHEEL, pypi_fixture};
 use support::static_index::StaticIndex;
 
@@ -85,17 +85,6 @@ fn index(root: &Path, filler: usize) {
     page(root, "demo", &[DEMO_WHEEL]);
 }
 
-fn added(out: &std::process::Output) -> Vec<String> {
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut files: Vec<String> = all
-        .iter()
-        .filter(|r| r["status"] == "added")
-        .map(|r| r["file"].as_str().unwrap().to_owned())
-        .collect();
-    files.sort();
-    files
-}
-
 /// The requests for `file` the index served, as `RANGE STATUS` (`-` for no range).
 fn requests_for(index: &StaticIndex, file: &str) -> Vec<String> {
     index
@@ -128,7 +117,10 @@ fn a_large_wheels_dependencies_come_from_ranges_and_each_file_is_downloaded_once
     index(&root, 3 * 1024 * 1024);
     let index = StaticIndex::with_ranges(&env, &root);
     let out = mirror(&env, &index);
-    assert_eq!(added(&out), [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]);
+    assert_eq!(
+        files_with_status(&out, "added"),
+        [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]
+    );
     // demo's METADATA: its tail (the central directory) and the member at the start, then
     // one whole download for the store.
     assert_eq!(
@@ -150,7 +142,10 @@ fn without_ranges_a_large_wheel_is_downloaded_whole_once_and_that_copy_is_stored
     // http.server ignores Range: the first answer is the whole file, and that is kept.
     let index = StaticIndex::serve(&env, &root);
     let out = mirror(&env, &index);
-    assert_eq!(added(&out), [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]);
+    assert_eq!(
+        files_with_status(&out, "added"),
+        [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]
+    );
     assert_eq!(
         requests_for(&index, DEMO_WHEEL),
         ["bytes=-65536 200"],
@@ -167,10 +162,13 @@ fn a_second_run_requests_no_distribution_file_from_the_upstream() {
     index(&root, 3 * 1024 * 1024);
     let index = StaticIndex::with_ranges(&env, &root);
     let first = mirror(&env, &index);
-    assert_eq!(added(&first), [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]);
+    assert_eq!(
+        files_with_status(&first, "added"),
+        [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]
+    );
     index.clear_requests();
     let second = mirror(&env, &index);
-    assert_eq!(added(&second), Vec::<String>::new());
+    assert_eq!(files_with_status(&second, "added"), Vec::<String>::new());
     let files: Vec<String> = index
         .requests()
         .into_iter()

@@ -8,8 +8,7 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::Value;
-use support::cli::{Env, run_ok, stderr};
+use support::cli::{Env, files_with_status, run_ok, stderr};
 use support::fixtures::{SIX_SDIST, SIX_WHEEL, pypi_fixture};
 use support::static_index::StaticIndex;
 
@@ -57,17 +56,6 @@ fn demo_sdist(root: &Path, headers: &str) -> String {
         .unwrap();
     tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
     name.to_owned()
-}
-
-fn added(out: &std::process::Output) -> Vec<String> {
-    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut files: Vec<String> = all
-        .iter()
-        .filter(|r| r["status"] == "added")
-        .map(|r| r["file"].as_str().unwrap().to_owned())
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]
@@ -122,11 +110,14 @@ fn an_sdist_only_version_is_followed_when_its_pkg_info_is_final() {
         want.sort();
         let err = stderr(&out);
         let warned = err.contains("the closure may be incomplete");
-        if added(&out) != want
+        if files_with_status(&out, "added") != want
             || warned != warning.is_some()
             || warning.is_some_and(|w| !err.contains(w))
         {
-            failures.push(format!("{headers:?}: added {:?}\n{err}", added(&out)));
+            failures.push(format!(
+                "{headers:?}: added {:?}\n{err}",
+                files_with_status(&out, "added")
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -158,7 +149,7 @@ fn an_index_behind_basic_auth_is_reached_with_the_netrc_credentials() {
     );
     let mut want = vec![SIX_SDIST.to_owned(), SIX_WHEEL.to_owned()];
     want.sort();
-    assert_eq!(added(&out), want, "{}", stderr(&out));
+    assert_eq!(files_with_status(&out, "added"), want, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         !err.contains("s3cret-pw"),
@@ -208,7 +199,7 @@ fn the_upstream_in_the_config_file_is_used_without_the_flag() {
     let out = run_ok(env.opp().args(["mirror", "pypi", "six==1.16.0", "--json"]));
     let mut want = vec![SIX_SDIST.to_owned(), SIX_WHEEL.to_owned()];
     want.sort();
-    assert_eq!(added(&out), want, "{}", stderr(&out));
+    assert_eq!(files_with_status(&out, "added"), want, "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!("against {}", index.url)),
         "{}",
@@ -272,7 +263,7 @@ fn a_wheel_the_index_describes_fully_streams_into_the_store_byte_for_byte() {
     ]));
     let mut want = vec![SIX_SDIST.to_owned(), SIX_WHEEL.to_owned()];
     want.sort();
-    assert_eq!(added(&out), want, "{}", stderr(&out));
+    assert_eq!(files_with_status(&out, "added"), want, "{}", stderr(&out));
     let log = stderr(&out);
     let downloads: Vec<&str> = log
         .lines()

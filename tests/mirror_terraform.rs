@@ -258,18 +258,9 @@ fn a_second_mirror_adds_the_platforms_a_stored_version_lacks() {
         said.contains("1 added, 3 skipped (already stored), 0 failed"),
         "{said}"
     );
-    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let mut statuses: Vec<(String, String, String)> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["file"].as_str().unwrap().to_owned(),
-                r["status"].as_str().unwrap().to_owned(),
-                r["reason"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
+    let statuses: Vec<(String, String, String)> = support::cli::mirror_rows(&out)
+        .into_iter()
+        .map(|r| (r.file, r.status, r.reason))
         .collect();
     let same = "already stored with the same sha256";
     let sums = terraform::sums_name(TYPE, VERSION);
@@ -280,7 +271,6 @@ fn a_second_mirror_adds_the_platforms_a_stored_version_lacks() {
         (format!("{sums}.sig"), "skipped".to_owned(), same.to_owned()),
     ];
     expected.sort();
-    statuses.sort();
     assert_eq!(statuses, expected);
     let fetched: Vec<String> = up.registry.requests()[before..]
         .iter()

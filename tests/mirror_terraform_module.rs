@@ -17,7 +17,7 @@ mod refusals;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::cli::{Env, run_fail, run_ok, stderr, stdout};
+use support::cli::{Env, run_fail, run_ok, stderr};
 use support::opentofu;
 use support::registry::Registry;
 use support::terraform::{self, Terraform};
@@ -355,17 +355,9 @@ fn a_dry_run_plans_each_version_and_writes_nothing() {
     let up = upstream(&env);
     let out =
         run_ok(mirror(&env, &up.registry, &[ARCHIVED, GIT, SUB]).args(["--dry-run", "--json"]));
-    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let statuses: Vec<(String, String)> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["file"].as_str().unwrap().to_owned(),
-                r["status"].as_str().unwrap().to_owned(),
-            )
-        })
+    let statuses: Vec<(String, String)> = support::cli::mirror_rows(&out)
+        .into_iter()
+        .map(|r| (r.file, r.status))
         .collect();
     assert_eq!(
         statuses,

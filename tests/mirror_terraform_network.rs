@@ -248,19 +248,10 @@ fn a_lock_file_selects_the_zips_of_the_network_mirror_whose_hashes_it_names() {
         )),
         "{said}"
     );
-    let results: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let mut statuses: Vec<(String, String)> = results
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["file"].as_str().unwrap().to_owned(),
-                r["status"].as_str().unwrap().to_owned(),
-            )
-        })
+    let statuses: Vec<(String, String)> = support::cli::mirror_rows(&out)
+        .into_iter()
+        .map(|r| (r.file, r.status))
         .collect();
-    statuses.sort();
     let all: Vec<String> = sorted(
         platforms()
             .iter()

@@ -171,6 +171,43 @@ pub fn run_fail(cmd: &mut Command) -> Output {
     out
 }
 
+/// One result of `opp mirror --json`: the file, its status (`added`, `skipped`, `failed`,
+/// `planned`) and the reason given ("" when none).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MirrorRow {
+    pub file: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// The results of `opp mirror --json` on stdout, sorted by file.
+pub fn mirror_rows(out: &Output) -> Vec<MirrorRow> {
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}): {}", stdout(out)));
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut rows: Vec<MirrorRow> = json
+        .as_array()
+        .unwrap_or_else(|| panic!("--json output is not a list: {}", stdout(out)))
+        .iter()
+        .map(|r| MirrorRow {
+            file: text(&r["file"]),
+            status: text(&r["status"]),
+            reason: text(&r["reason"]),
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The files of `opp mirror --json` results with `status`, sorted.
+pub fn files_with_status(out: &Output, status: &str) -> Vec<String> {
+    mirror_rows(out)
+        .into_iter()
+        .filter(|r| r.status == status)
+        .map(|r| r.file)
+        .collect()
+}
+
 /// Stdout as text (lossy), for assertions.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
