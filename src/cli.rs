@@ -35,6 +35,8 @@ Environment:
   OPP_REGISTRY_PASSWORD  password or token for the registry
   OPP_REGISTRY_CONFIG    a docker-format config.json to read credentials from first
   DOCKER_CONFIG          directory of docker's config.json (credentials, helpers)
+  OPP_HTTP_TIMEOUT       how long an upstream of opp mirror may stay silent before the
+                         request is retried (default 30s)
   NO_COLOR               disable colours";
 
 /// Publish and fetch language packages directly to and from OCI registries.

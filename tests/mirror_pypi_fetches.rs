@@ -181,3 +181,66 @@ fn a_second_run_requests_no_distribution_file_from_the_upstream() {
         stderr(&second)
     );
 }
+
+#[test]
+fn an_upstream_that_stalls_mid_file_is_given_up_on_and_asked_again() {
+    let env = Env::new();
+    let root = env.root().join("index");
+    index(&root, 64 * 1024);
+    let index = StaticIndex::stalling_once(&env, &root, &format!("/files/{SIX_SDIST}"));
+    // The stalled answer stays open for ten minutes: only opp's own timeout ends it, and
+    // OPP_HTTP_TIMEOUT sets that well below the default (30 s) and the watchdog here (20 s).
+    let mut child = env
+        .opp()
+        .env("OPP_HTTP_TIMEOUT", "2s")
+        .args(["mirror", "pypi", "demo==1.0", "--json", "--upstream"])
+        .arg(&index.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("opp still waits on the stalled download after 20 s (OPP_HTTP_TIMEOUT=2s)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        files_with_status(&out, "added"),
+        [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]
+    );
+    // Asked twice: the stalled answer, then the whole file.
+    assert_eq!(
+        requests_for(&index, SIX_SDIST),
+        ["- 200", "- 200"],
+        "{}",
+        stderr(&out)
+    );
+    // What is stored is the file, byte for byte.
+    let want = std::fs::read(root.join("files").join(SIX_SDIST)).unwrap();
+    let blob = env
+        .store()
+        .join("pypi/six/blobs/sha256")
+        .join(sha256_of(&root.join("files").join(SIX_SDIST)));
+    assert_eq!(std::fs::read(&blob).unwrap(), want);
+}
+
+#[test]
+fn an_http_timeout_that_is_no_duration_is_refused_with_a_hint() {
+    let env = Env::new();
+    let out = support::cli::run_fail(env.opp().env("OPP_HTTP_TIMEOUT", "soon").args([
+        "mirror",
+        "pypi",
+        "six==1.16.0",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: OPP_HTTP_TIMEOUT=`soon` is not a duration opp can wait\n  \
+         hint: write a number of seconds or a duration, e.g. 30, 30s or 2m\n"
+    );
+}

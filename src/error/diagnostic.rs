@@ -13,6 +13,7 @@ use crate::commands::login::LoginRefused;
 use crate::config::ConfigError;
 use crate::mapper::MapError;
 use crate::mirror::MirrorError;
+use crate::mirror::download::DownloadError;
 use crate::mirror::nuget::config::ConfigError as NugetConfigError;
 use crate::mirror::nuget::config_files::CredentialsError;
 use crate::mirror::nuget::feed::{BadFeed, Unreadable};
@@ -114,6 +115,7 @@ fn as_diagnostic<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a
         AuthError,
         MapError,
         MirrorError,
+        DownloadError,
         TerraformMirrorError,
         TerraformConfigError,
         ModuleMirrorError,

@@ -34,12 +34,32 @@ pub enum DownloadError {
         "sha256 mismatch: the upstream index says {expected}, the downloaded bytes hash to {actual}; nothing stored"
     )]
     Mismatch { expected: String, actual: String },
+    /// A setting of the client that cannot be used.
+    #[error("{what} is {detail}")]
+    Setup {
+        what: String,
+        detail: String,
+        hint: &'static str,
+    },
     #[error("cannot write {path}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl crate::error::Diagnostic for DownloadError {
+    fn kind(&self) -> Option<crate::error::Kind> {
+        matches!(self, DownloadError::Setup { .. }).then_some(crate::error::Kind::Usage)
+    }
+
+    fn hints(&self) -> Vec<String> {
+        match self {
+            DownloadError::Setup { hint, .. } => vec![(*hint).into()],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl DownloadError {
@@ -90,16 +110,45 @@ where
 const STREAM_WINDOW: u32 = 8 << 20;
 const CONNECTION_WINDOW: u32 = 32 << 20;
 
-/// An HTTP client for upstream indexes: opp's user agent, bounded timeouts, HTTP/2 windows for
-/// distant upstreams.
+/// How long an upstream may stay silent (to connect, or between two reads of an answer)
+/// before opp drops the request and tries again, unless `OPP_HTTP_TIMEOUT` says otherwise:
+/// uv's default (pip's is 15 s). A CDN's connection that stops sending mid-file is then
+/// retried within this, not after minutes.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings on an upstream connection: one after this much silence, and the connection
+/// is dropped (with every download on it, each retried on a new one) when the answer takes
+/// longer than this again. A dead connection is not reused for the retries.
+const PING: Duration = Duration::from_secs(10);
+
+/// The silence allowed by `OPP_HTTP_TIMEOUT` (`30`, `30s`, `2m`), else [`DEFAULT_TIMEOUT`].
+pub fn timeout() -> Result<Duration, DownloadError> {
+    match std::env::var("OPP_HTTP_TIMEOUT") {
+        Ok(text) if !text.trim().is_empty() => crate::config::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| DownloadError::Setup {
+                what: format!("OPP_HTTP_TIMEOUT=`{text}`"),
+                detail: "not a duration opp can wait".into(),
+                hint: "write a number of seconds or a duration, e.g. 30, 30s or 2m",
+            }),
+        _ => Ok(DEFAULT_TIMEOUT),
+    }
+}
+
+/// An HTTP client for upstream indexes: opp's user agent, bounded timeouts ([`timeout`]),
+/// HTTP/2 windows for distant upstreams and pings that find a dead connection.
 pub fn client() -> Result<reqwest::Client, DownloadError> {
     crate::store::registry::install_crypto_provider();
+    let timeout = timeout()?;
     reqwest::Client::builder()
         .user_agent(concat!("opp/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(15))
-        .read_timeout(Duration::from_secs(60))
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
         .http2_initial_stream_window_size(STREAM_WINDOW)
         .http2_initial_connection_window_size(CONNECTION_WINDOW)
+        .http2_keep_alive_interval(PING)
+        .http2_keep_alive_timeout(PING)
+        .http2_keep_alive_while_idle(true)
         .build()
         .map_err(|e| DownloadError::Http {
             url: String::new(),

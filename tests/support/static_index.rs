@@ -11,10 +11,11 @@ use super::cli::Env;
 /// Serves `root` as-is; the user and password of [`StaticIndex::with_basic_auth`] come in the
 /// environment, not on the command line.
 const SERVER: &str = r#"
-import base64, functools, http.server, os, sys
+import base64, functools, http.server, os, sys, time
 port, root = int(sys.argv[1]), sys.argv[2]
 user, password = os.environ.get("INDEX_USER"), os.environ.get("INDEX_PASSWORD")
 ranges, log_path = os.environ.get("INDEX_RANGES") == "1", os.environ["INDEX_LOG"]
+stall, stalled = os.environ.get("INDEX_STALL_ONCE"), []
 want = None
 if user is not None:
     want = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -42,6 +43,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
             return
         path = self.translate_path(self.path)
+        if stall and self.path == stall and not stalled and os.path.isfile(path):
+            # Half the file, then silence on an open connection, as a CDN that stalls.
+            stalled.append(self.path)
+            body = open(path, "rb").read()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            time.sleep(600)
+            return
         asked = self.headers.get("Range")
         if ranges and asked and asked.startswith("bytes=") and os.path.isfile(path):
             size = os.path.getsize(path)
@@ -93,6 +105,12 @@ impl StaticIndex {
         StaticIndex::start(env, root, Some((user, password)), false)
     }
 
+    /// Serves `root` to anyone, but the first GET of `path` (`/files/x.whl`) gets the headers
+    /// and half the body, then silence on the open connection for ten minutes.
+    pub fn stalling_once(env: &Env, root: &Path, path: &str) -> StaticIndex {
+        StaticIndex::start_with(env, root, None, false, Some(path))
+    }
+
     /// The requests served so far, one per line: `GET /files/x.whl bytes=-65536 206` (`-`
     /// for no `Range` header).
     pub fn requests(&self) -> Vec<String> {
@@ -109,6 +127,16 @@ impl StaticIndex {
     }
 
     fn start(env: &Env, root: &Path, auth: Option<(&str, &str)>, ranges: bool) -> StaticIndex {
+        StaticIndex::start_with(env, root, auth, ranges, None)
+    }
+
+    fn start_with(
+        env: &Env,
+        root: &Path,
+        auth: Option<(&str, &str)>,
+        ranges: bool,
+        stall: Option<&str>,
+    ) -> StaticIndex {
         let port = super::registry::free_port();
         let log = env.root().join(format!("index-{port}-requests.log"));
         let mut cmd = env.python();
@@ -120,6 +148,9 @@ impl StaticIndex {
             .stderr(std::process::Stdio::null());
         if let Some((user, password)) = auth {
             cmd.env("INDEX_USER", user).env("INDEX_PASSWORD", password);
+        }
+        if let Some(path) = stall {
+            cmd.env("INDEX_STALL_ONCE", path);
         }
         let child = cmd
             .spawn()
