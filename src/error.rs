@@ -103,6 +103,15 @@ impl Refusal {
         }
     }
 
+    /// A failure (exit 1) with nothing more to say than its message.
+    pub fn unhinted(message: impl Into<String>) -> Refusal {
+        Refusal {
+            message: message.into(),
+            kind: Kind::Failure,
+            hints: Vec::new(),
+        }
+    }
+
     /// The same refusal of another kind.
     pub fn of_kind(self, kind: Kind) -> Refusal {
         Refusal { kind, ..self }

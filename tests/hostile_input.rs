@@ -413,21 +413,16 @@ fn a_fifo_given_as_a_package_is_refused_by_name_for_every_ecosystem() {
         assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils)");
         let mut cmd = env.opp();
         cmd.args(["push", eco]).arg(&fifo);
-        let mut child = cmd
+        let child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while child.try_wait().unwrap().is_none() {
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
+        let out = support::cli::wait_within(child, std::time::Duration::from_secs(20))
+            .unwrap_or_else(|killed| {
                 failures.push(format!("{eco}: still waiting on the FIFO after 20 s"));
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().unwrap();
+                killed
+            });
         let err = stderr(&out);
         let expected = format!("{} is not a regular file", fifo.display());
         if out.status.code() != Some(1) || !err.contains(&expected) {

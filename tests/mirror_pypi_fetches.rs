@@ -190,7 +190,7 @@ fn an_upstream_that_stalls_mid_file_is_given_up_on_and_asked_again() {
     let index = StaticIndex::stalling_once(&env, &root, &format!("/files/{SIX_SDIST}"));
     // The stalled answer stays open for ten minutes: only opp's own timeout ends it, and
     // OPP_HTTP_TIMEOUT sets that well below the default (30 s) and the watchdog here (20 s).
-    let mut child = env
+    let child = env
         .opp()
         .env("OPP_HTTP_TIMEOUT", "2s")
         .args(["mirror", "pypi", "demo==1.0", "--json", "--upstream"])
@@ -199,15 +199,10 @@ fn an_upstream_that_stalls_mid_file_is_given_up_on_and_asked_again() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("opp still waits on the stalled download after 20 s (OPP_HTTP_TIMEOUT=2s)");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out =
+        support::cli::wait_within(child, std::time::Duration::from_secs(20)).unwrap_or_else(|_| {
+            panic!("opp still waits on the stalled download after 20 s (OPP_HTTP_TIMEOUT=2s)")
+        });
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         files_with_status(&out, "added"),

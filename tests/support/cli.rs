@@ -208,6 +208,24 @@ pub fn files_with_status(out: &Output, status: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits for `child` at most `limit`: `Ok` with its output when it ended by itself, `Err` with
+/// what it wrote before it was killed when it did not (a test's watchdog on a command that
+/// must not hang).
+pub fn wait_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> Result<Output, Output> {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().expect("poll the child").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(child.wait_with_output().expect("reap the child"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(child.wait_with_output().expect("read the child's output"))
+}
+
 /// Stdout as text (lossy), for assertions.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -113,10 +113,10 @@ pub fn read(
 }
 
 fn parse<'a>(name: &str, text: &'a str) -> Result<Document<'a>, Refusal> {
-    Document::parse(text.trim_start_matches('\u{feff}')).map_err(|e| Refusal {
-        message: format!("{name} is not an MSBuild project opp can read: {e}"),
-        kind: crate::error::Kind::Failure,
-        hints: Vec::new(),
+    Document::parse(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        Refusal::unhinted(format!(
+            "{name} is not an MSBuild project opp can read: {e}"
+        ))
     })
 }
 

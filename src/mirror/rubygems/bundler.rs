@@ -114,11 +114,9 @@ fn read_file(path: &Path) -> Result<Layer, Refusal> {
             });
         }
         Err(e) => {
-            return Err(Refusal {
-                message: format!("cannot read Bundler's config {origin}: {e}"),
-                kind: crate::error::Kind::Failure,
-                hints: Vec::new(),
-            });
+            return Err(Refusal::unhinted(format!(
+                "cannot read Bundler's config {origin}: {e}"
+            )));
         }
     };
     let values = parse(&text).ok_or_else(|| {
