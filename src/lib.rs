@@ -21,3 +21,5 @@ pub mod packages;
 pub mod proxy;
 pub mod release;
 pub mod store;
+#[cfg(test)]
+mod test_util;

@@ -199,13 +199,7 @@ impl Packages<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::test_util::string_map as map;
 
     #[test]
     fn a_kept_checksums_entry_keeps_the_signer_the_store_recorded() {

@@ -155,13 +155,7 @@ pub fn signed_provenance(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::test_util::string_map as map;
 
     #[test]
     fn zips_are_checked_against_the_signed_sums_and_the_lock_against_them_first() {
