@@ -84,6 +84,10 @@ impl Packages<'_> {
                     settled = true;
                 }
                 Step::Write(manifest) => {
+                    if wrote {
+                        // Our earlier write is gone: another writer is at this tag.
+                        pace.contend();
+                    }
                     let expected = current.as_ref().map(|m| m.digest.clone());
                     let started = Instant::now();
                     match self
@@ -104,6 +108,7 @@ impl Packages<'_> {
                         // Another writer moved the tag since we read it: merge with theirs.
                         Ok(false) => {
                             pace.observe(started.elapsed());
+                            pace.contend();
                             pace.jitter().await;
                             settled = false;
                         }
@@ -111,6 +116,7 @@ impl Packages<'_> {
                         Err(e) if is_transient(&e) && transient < TRANSIENT => {
                             transient += 1;
                             wrote = true;
+                            pace.contend();
                             pace.settle().await;
                             settled = true;
                         }
@@ -172,6 +178,7 @@ pub(crate) async fn short_wait() {
     let pace = Pace {
         rng: SystemRandom::new(),
         latency: Duration::from_millis(100),
+        contended: true,
     };
     pace.jitter().await;
 }
@@ -181,13 +188,23 @@ pub(crate) async fn short_wait() {
 struct Pace {
     rng: SystemRandom,
     latency: Duration,
+    /// Another writer showed itself: it moved the tag under us, overwrote our write, or the
+    /// registry failed a write. The waits then spread wider.
+    contended: bool,
 }
+
+/// How far above its base a wait may go: a little while no other writer has shown itself
+/// (safety comes from the base; the spread only keeps colliding writers out of step), up to
+/// twice the base once one has.
+const SPREAD_ALONE: f64 = 0.25;
+const SPREAD_CONTENDED: f64 = 1.0;
 
 impl Pace {
     fn new() -> Pace {
         Pace {
             rng: SystemRandom::new(),
             latency: Duration::ZERO,
+            contended: false,
         }
     }
 
@@ -196,11 +213,22 @@ impl Pace {
         self.latency = self.latency.max(took);
     }
 
-    /// The wait before verifying a write: between 1 and 2 times the larger of
-    /// [`MIN_SETTLE`] and [`LATENCY_FACTOR`] times the write latency.
+    /// Another writer is at this tag: spread the waits from now on.
+    fn contend(&mut self) {
+        self.contended = true;
+    }
+
+    /// The wait before verifying a write: the larger of [`MIN_SETTLE`] and
+    /// [`LATENCY_FACTOR`] times the write latency, plus a random part of it (up to a quarter,
+    /// or up to all of it once another writer has shown itself).
     fn settle_delay(&self) -> Duration {
         let base = MIN_SETTLE.max(self.latency * LATENCY_FACTOR);
-        base + base.mul_f64(self.unit())
+        let spread = if self.contended {
+            SPREAD_CONTENDED
+        } else {
+            SPREAD_ALONE
+        };
+        base + base.mul_f64(spread * self.unit())
     }
 
     async fn settle(&self) {
@@ -230,15 +258,24 @@ mod tests {
     fn the_wait_outlasts_the_write_latency_and_is_randomized() {
         let mut pace = Pace::new();
         let d = pace.settle_delay();
-        assert!(d >= MIN_SETTLE && d < MIN_SETTLE * 2, "{d:?}");
+        assert!(d >= MIN_SETTLE && d < MIN_SETTLE.mul_f64(1.25), "{d:?}");
         pace.observe(Duration::from_millis(400));
-        let waits: Vec<Duration> = (0..8).map(|_| pace.settle_delay()).collect();
-        for w in &waits {
-            assert!(
-                *w >= Duration::from_millis(1600) && *w < Duration::from_millis(3200),
-                "{w:?}"
-            );
-        }
-        assert!(waits.iter().any(|w| *w != waits[0]), "{waits:?}");
+        let within = |pace: &Pace, low: u64, high: u64| {
+            let waits: Vec<Duration> = (0..16).map(|_| pace.settle_delay()).collect();
+            for w in &waits {
+                assert!(
+                    *w >= Duration::from_millis(low) && *w < Duration::from_millis(high),
+                    "{w:?} not in {low}..{high} ms"
+                );
+            }
+            assert!(waits.iter().any(|w| *w != waits[0]), "{waits:?}");
+            waits.into_iter().max().unwrap_or_default()
+        };
+        // Alone: four times the latency, and up to a quarter more.
+        within(&pace, 1600, 2000);
+        // Once another writer has shown itself: up to twice that.
+        pace.contend();
+        let longest = within(&pace, 1600, 3200);
+        assert!(longest >= Duration::from_millis(2000), "{longest:?}");
     }
 }
