@@ -2,7 +2,8 @@
 //! (as the caching proxy in front of PyPI here does), counted on a local index that records
 //! every request: each mirrored file is downloaded once (the download that told its
 //! dependencies is the one stored), a large wheel's dependencies come from range requests
-//! where the index serves them, and a second run downloads no distribution file.
+//! where the index serves them, and a second run downloads no distribution file. Also what a
+//! person sees on a terminal: one progress bar for the plan, files and bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test's unwrap or expect is its assertion
 
 mod support;
@@ -222,6 +223,48 @@ fn an_upstream_that_stalls_mid_file_is_given_up_on_and_asked_again() {
         .join("pypi/six/blobs/sha256")
         .join(sha256_of(&root.join("files").join(SIX_SDIST)));
     assert_eq!(std::fs::read(&blob).unwrap(), want);
+}
+
+#[test]
+fn on_a_terminal_the_mirror_shows_files_and_bytes_and_with_quiet_nothing() {
+    let env = Env::new();
+    let root = env.root().join("index");
+    index(&root, 64 * 1024);
+    let index = StaticIndex::serve(&env, &root);
+    let mut cmd = env.opp();
+    cmd.args(["mirror", "pypi", "demo==1.0", "--upstream", &index.url]);
+    let out = support::cli::on_a_terminal(&cmd);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    // One bar for the whole plan: its files (none done yet), and its bytes.
+    let total = [DEMO_WHEEL, SIX_WHEEL, SIX_SDIST]
+        .iter()
+        .map(|f| std::fs::metadata(root.join("files").join(f)).unwrap().len())
+        .sum::<u64>();
+    let bar = screen
+        .lines()
+        .find(|l| l.contains("mirroring 0/3 files"))
+        .unwrap_or_else(|| panic!("no progress bar with the plan's files:\n{screen}"));
+    let kib = format!("/{:.2} KiB", total as f64 / 1024.0);
+    assert!(bar.contains(&kib), "no {kib} of bytes in {bar:?}");
+    // Then the summary, as without a terminal.
+    assert!(screen.contains("3 added, 0 skipped"), "{screen}");
+
+    // --quiet: no bar and no status lines, on a terminal too.
+    let quiet_env = Env::new();
+    let mut cmd = quiet_env.opp();
+    cmd.args([
+        "-q",
+        "mirror",
+        "pypi",
+        "demo==1.0",
+        "--upstream",
+        &index.url,
+    ]);
+    let out = support::cli::on_a_terminal(&cmd);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert_eq!(screen.trim(), "", "--quiet printed on the terminal");
 }
 
 #[test]

@@ -135,18 +135,24 @@ pub async fn execute(
             .push(f);
     }
     let total: u64 = groups.values().flatten().filter_map(|f| f.size).sum();
+    let files = groups.values().map(Vec::len).sum();
     let bar = if dry_run {
         ProgressBar::hidden()
     } else {
-        out.bar("mirroring", total)
+        out.bar(&files_label(0, files), total)
     };
     let permits = Arc::new(Semaphore::new(DOWNLOADS));
     let work: Vec<_> = groups
         .into_values()
         .map(|files| version(files, sink, client, &permits, &bar, dry_run))
         .collect();
+    let mut done = 0;
     let results: Vec<FileResult> = stream::iter(work)
         .buffer_unordered(sink.versions_at_once())
+        .inspect(|version| {
+            done += version.len();
+            bar.set_message(files_label(done, files));
+        })
         .flat_map(stream::iter)
         .collect()
         .await;
@@ -154,6 +160,11 @@ pub async fn execute(
     let mut results = results;
     results.sort_by(|a, b| (&a.package, &a.file).cmp(&(&b.package, &b.file)));
     results
+}
+
+/// The progress bar's label: files whose version is done (added, skipped or failed), of all.
+fn files_label(done: usize, files: usize) -> String {
+    format!("mirroring {done}/{files} files")
 }
 
 async fn version(

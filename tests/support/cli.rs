@@ -226,6 +226,30 @@ pub fn wait_within(
     Ok(child.wait_with_output().expect("read the child's output"))
 }
 
+/// Runs `cmd` (program, arguments, environment, directory) with its stdin, stdout and stderr
+/// on a pseudo-terminal, as a person at a terminal runs it (Python's `pty` module), and returns
+/// its output: everything it wrote to the terminal, in `stdout`.
+pub fn on_a_terminal(cmd: &Command) -> Output {
+    const SPAWN: &str = "import os, pty, sys\n\
+                         sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+    let mut py = Command::new(super::tool("python3"));
+    py.arg("-c")
+        .arg(SPAWN)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(std::process::Stdio::null());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => py.env(key, v),
+            None => py.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        py.current_dir(dir);
+    }
+    run(&mut py)
+}
+
 /// Stdout as text (lossy), for assertions.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
