@@ -30,22 +30,11 @@ fn run_measured(cmd: &mut Command) -> (Output, u64) {
         "/usr/bin/time is needed to measure peak memory: `apt-get install time`"
     );
     let report = tempfile::NamedTempFile::new().unwrap();
-    let mut timed = Command::new(time);
-    timed
-        .args(["-f", "%M", "-o"])
-        .arg(report.path())
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(v) => timed.env(key, v),
-            None => timed.env_remove(key),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    let out = timed.output().expect("run under /usr/bin/time");
+    let mut time = Command::new(time);
+    time.args(["-f", "%M", "-o"]).arg(report.path());
+    let out = support::cli::wrapped(time, cmd)
+        .output()
+        .expect("run under /usr/bin/time");
     let text = std::fs::read_to_string(report.path()).unwrap();
     let rss = text
         .lines()

@@ -233,21 +233,26 @@ pub fn on_a_terminal(cmd: &Command) -> Output {
     const SPAWN: &str = "import os, pty, sys\n\
                          sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
     let mut py = Command::new(super::tool("python3"));
-    py.arg("-c")
-        .arg(SPAWN)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .stdin(std::process::Stdio::null());
+    py.arg("-c").arg(SPAWN);
+    let mut py = wrapped(py, cmd);
+    py.stdin(std::process::Stdio::null());
+    run(&mut py)
+}
+
+/// `launcher` (a program and its own arguments) running `cmd`: `cmd`'s program and arguments
+/// follow the launcher's, with `cmd`'s environment and directory.
+pub fn wrapped(mut launcher: Command, cmd: &Command) -> Command {
+    launcher.arg(cmd.get_program()).args(cmd.get_args());
     for (key, value) in cmd.get_envs() {
         match value {
-            Some(v) => py.env(key, v),
-            None => py.env_remove(key),
+            Some(v) => launcher.env(key, v),
+            None => launcher.env_remove(key),
         };
     }
     if let Some(dir) = cmd.get_current_dir() {
-        py.current_dir(dir);
+        launcher.current_dir(dir);
     }
-    run(&mut py)
+    launcher
 }
 
 /// Stdout as text (lossy), for assertions.
