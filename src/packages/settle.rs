@@ -176,9 +176,8 @@ pub(crate) fn is_transient(e: &StoreError) -> bool {
 /// A random wait of up to 200 ms, before trying an upload again.
 pub(crate) async fn short_wait() {
     let pace = Pace {
-        rng: SystemRandom::new(),
         latency: Duration::from_millis(100),
-        contended: true,
+        ..Pace::new()
     };
     pace.jitter().await;
 }
